@@ -1,0 +1,8 @@
+-- hookline functions, in load order. Apply with psql after the migrations:
+--   psql "$DSN" -v ON_ERROR_STOP=1 -f functions/index.sql
+-- `hookline db deploy` reads this list too and re-applies a file whenever its text changes.
+\ir _create_partition.sql
+\ir premake_partitions.sql
+\ir default_partition_rows.sql
+\ir repair_default_partitions.sql
+\ir ingest.sql

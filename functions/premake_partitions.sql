@@ -1,0 +1,26 @@
+create or replace function hookline.premake_partitions(now timestamptz default pg_catalog.now())
+returns setof text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_policy record;
+  v_today date := (premake_partitions.now at time zone 'UTC')::date;
+  v_day date;
+  v_created text;
+begin
+  for v_policy in select p.table_name, p.premake_days from hookline.partition_policies p order by 1 loop
+    for v_day in
+      select d::date from pg_catalog.generate_series(v_today - 1, v_today + v_policy.premake_days, interval '1 day') d
+    loop
+      v_created := hookline._create_partition(v_policy.table_name, v_day);
+      if v_created is not null then
+        return next v_created;
+      end if;
+    end loop;
+  end loop;
+end
+$$;
+
+comment on function hookline.premake_partitions(timestamptz) is
+  'Creates the day partitions of every table in hookline.partition_policies from yesterday to premake_days ahead of now (UTC days), moving rows of those days out of the default partitions. Idempotent; returns the partitions it created. Errors: none of its own.';

@@ -1,0 +1,7 @@
+-- Revert hookline:schema_hookline from pg
+
+BEGIN;
+
+drop schema hookline;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert hookline:table_sources from pg
+
+BEGIN;
+
+drop table hookline.sources;
+
+COMMIT;

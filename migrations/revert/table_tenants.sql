@@ -1,0 +1,7 @@
+-- Revert hookline:table_tenants from pg
+
+BEGIN;
+
+drop table hookline.tenants;
+
+COMMIT;

@@ -1,0 +1,5 @@
+"""hookline: a Postgres-first webhook reliability core."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

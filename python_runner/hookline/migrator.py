@@ -1,0 +1,302 @@
+"""Deploys the sqitch project in migrations/ and the repeatable files of functions/.
+
+Each change runs in its own transaction together with its verify script and its registry row;
+a failing deploy or verify rolls the whole change back. An advisory lock serialises
+concurrent deploys. Functions are applied after the last change of the plan, in the order of
+functions/index.sql, and re-applied when their text changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from hookline import queries
+from hookline.db import connect
+from hookline.errors import MigrationError, PlanError, one_line
+from hookline.paths import data_dir
+from hookline.plan import Change, Plan, read_plan
+
+_BEGIN = re.compile(r"^\s*begin\s*;\s*$", re.IGNORECASE | re.MULTILINE)
+_END = re.compile(r"^\s*(commit|rollback)\s*;\s*$", re.IGNORECASE | re.MULTILINE)
+_INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$")
+
+Say = Callable[[str], None]
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def script_body(path: Path) -> str:
+    """The statements between a script's `BEGIN;` and its last `COMMIT;`/`ROLLBACK;`.
+
+    Scripts keep sqitch's shape so that sqitch (through psql) runs them as they are; hookline
+    runs the body inside its own transaction so that the registry row commits with it.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot read script: {exc.strerror}") from exc
+    begin = _BEGIN.search(text)
+    ends = list(_END.finditer(text))
+    if not begin or not ends or ends[-1].start() < begin.end():
+        raise MigrationError(
+            f"{path}: a script must be wrapped in BEGIN; ... COMMIT; (or ROLLBACK;)"
+        )
+    return text[begin.end() : ends[-1].start()]
+
+
+@dataclass
+class FunctionFile:
+    name: str
+    path: Path
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def read_function_index(top: Path) -> list[FunctionFile]:
+    index = top / "index.sql"
+    try:
+        lines = index.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise MigrationError(f"{index}: cannot read function index: {exc.strerror}") from exc
+    files = []
+    for number, line in enumerate(lines, start=1):
+        m = _INCLUDE.match(line.strip())
+        if not m:
+            continue
+        path = top / m[1]
+        if not path.is_file():
+            raise MigrationError(f"{index}:{number}: names {m[1]}, which does not exist")
+        files.append(FunctionFile(path.stem, path))
+    return files
+
+
+@dataclass
+class Status:
+    deployed: list[tuple[str, str]] = field(default_factory=list)  # (change, deployed_at)
+    pending: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # deployed, but not in the plan
+    functions_pending: list[str] = field(default_factory=list)
+    functions_orphaned: list[str] = field(default_factory=list)
+
+
+class Migrator:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        migrations: Path | None = None,
+        functions: Path | None = None,
+        say: Say = lambda _msg: None,
+    ) -> None:
+        self.dsn = dsn
+        self.plan: Plan = read_plan(migrations or data_dir("migrations"))
+        self.functions_dir = functions or data_dir("functions")
+        self.say = say
+
+    # -- reading state -------------------------------------------------------------------
+
+    def _deployed(self, conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+        if not conn.execute(queries.REGISTRY_EXISTS).fetchone()[0]:
+            return []
+        return [(c, s, str(at)) for c, s, at, _by in conn.execute(queries.DEPLOYED_CHANGES)]
+
+    def _check_prefix(self, deployed: list[tuple[str, str, str]]) -> None:
+        for i, (name, _sha, _at) in enumerate(deployed):
+            if i >= len(self.plan.changes) or self.plan.changes[i].name != name:
+                raise PlanError(
+                    f"the database has change {name!r} deployed at position {i + 1}, "
+                    "which does not match the plan; revert it with the plan it came from"
+                )
+
+    def status(self) -> Status:
+        with connect(self.dsn, autocommit=True) as conn:
+            deployed = self._deployed(conn)
+            names = {c.name for c in self.plan.changes}
+            st = Status()
+            for name, deploy_sha, at in deployed:
+                st.deployed.append((name, at))
+                if name not in names:
+                    st.unknown.append(name)
+                    continue
+                script = self.plan.script("deploy", self.plan.changes[self.plan.index(name)])
+                if not script.is_file() or sha(script.read_text(encoding="utf-8")) != deploy_sha:
+                    st.drifted.append(name)
+            done = {n for n, _s, _a in deployed}
+            st.pending = [c.name for c in self.plan.changes if c.name not in done]
+            applied = dict(conn.execute(queries.APPLIED_FUNCTIONS)) if deployed else {}
+            files = read_function_index(self.functions_dir)
+            st.functions_pending = [f.name for f in files if applied.get(f.name) != sha(f.text)]
+            st.functions_orphaned = sorted(set(applied) - {f.name for f in files})
+            return st
+
+    # -- deploy --------------------------------------------------------------------------
+
+    def deploy(self, to: str | None = None) -> list[str]:
+        """Deploy pending changes (up to `to`), then the functions if the plan is complete."""
+        last = self.plan.index(to) if to else len(self.plan.changes) - 1
+        function_files = read_function_index(self.functions_dir)
+        with connect(self.dsn, autocommit=True) as conn:
+            conn.execute(queries.DEPLOY_LOCK)
+            try:
+                conn.execute(queries.CREATE_REGISTRY)
+                deployed = self._deployed(conn)
+                self._check_prefix(deployed)
+                pending = list(self.plan.changes[len(deployed) : last + 1])
+                for change in pending:  # every script must exist before anything runs
+                    for kind in ("deploy", "revert", "verify"):
+                        if not self.plan.script(kind, change).is_file():
+                            raise MigrationError(
+                                f"change {change.name}: missing {kind} script "
+                                f"{self.plan.script(kind, change)}"
+                            )
+                for change in pending:
+                    try:
+                        self._deploy_one(conn, change)
+                    except MigrationError as exc:
+                        conn.execute(
+                            queries.LOG_EVENT,
+                            {"action": "fail", "change": change.name, "detail": str(exc)},
+                        )
+                        raise
+                if last == len(self.plan.changes) - 1:
+                    self._apply_functions(conn, function_files)
+            finally:
+                conn.execute(queries.DEPLOY_UNLOCK)
+        return [c.name for c in pending]
+
+    def _run(self, conn: psycopg.Connection, change: Change, kind: str) -> str:
+        path = self.plan.script(kind, change)
+        body = script_body(path)
+        try:
+            conn.execute(body)  # type: ignore[arg-type]  # a script file, not composed SQL
+        except psycopg.Error as exc:
+            raise MigrationError(
+                f"change {change.name}: {kind} script {path} failed: {one_line(exc)}"
+            ) from exc
+        return body
+
+    def _deploy_one(self, conn: psycopg.Connection, change: Change) -> None:
+        deploy_text = self.plan.script("deploy", change).read_text(encoding="utf-8")
+        with conn.transaction():
+            self._run(conn, change, "deploy")
+            with conn.transaction(force_rollback=True):
+                self._run(conn, change, "verify")
+            conn.execute(
+                queries.RECORD_DEPLOY,
+                {
+                    "change": change.name,
+                    "project": self.plan.project,
+                    "plan_line_sha": change.line_sha,
+                    "deploy_sha": sha(deploy_text),
+                },
+            )
+            conn.execute(
+                queries.LOG_EVENT, {"action": "deploy", "change": change.name, "detail": None}
+            )
+        self.say(f"+ {change.name}")
+
+    def _drop_function(self, conn: psycopg.Connection, name: str) -> None:
+        for (signature,) in conn.execute(queries.FUNCTIONS_NAMED, {"name": name}).fetchall():
+            conn.execute(sql.SQL("drop function {}").format(sql.SQL(signature)))  # type: ignore[arg-type]
+
+    def _apply_functions(self, conn: psycopg.Connection, files: list[FunctionFile]) -> None:
+        """Apply changed function files and drop orphans, all in one transaction."""
+        with conn.transaction():
+            applied = dict(conn.execute(queries.APPLIED_FUNCTIONS))
+            wanted = {f.name for f in files}
+            for orphan in sorted(set(applied) - wanted):
+                self._drop_function(conn, orphan)
+                conn.execute(queries.FORGET_FUNCTION, {"file": orphan})
+                self.say(f"- function {orphan} (its file is gone)")
+            for f in files:
+                text = f.text
+                exists = conn.execute(queries.FUNCTIONS_NAMED, {"name": f.name}).fetchone()
+                if applied.get(f.name) == sha(text) and exists:
+                    continue
+                # Drop first: a changed signature must replace, not overload, the function.
+                self._drop_function(conn, f.name)
+                try:
+                    conn.execute(text)  # type: ignore[arg-type]  # a script file
+                except psycopg.Error as exc:
+                    raise MigrationError(f"function file {f.path} failed: {one_line(exc)}") from exc
+                if not conn.execute(queries.FUNCTIONS_NAMED, {"name": f.name}).fetchone():
+                    raise MigrationError(
+                        f"function file {f.path} does not define hookline.{f.name}"
+                    )
+                conn.execute(queries.RECORD_FUNCTION, {"file": f.name, "sha": sha(text)})
+                conn.execute(
+                    queries.LOG_EVENT, {"action": "functions", "change": f.name, "detail": None}
+                )
+                self.say(f"~ function {f.name}")
+
+    # -- revert --------------------------------------------------------------------------
+
+    def revert(self, to: str | None = None) -> list[str]:
+        """Revert deployed changes after `to` (all when None), newest first.
+
+        Functions are dropped first (functions/uninstall.sql): they may use what the reverted
+        changes remove. A later deploy re-applies them.
+        """
+        keep = self.plan.index(to) + 1 if to else 0
+        with connect(self.dsn, autocommit=True) as conn:
+            conn.execute(queries.DEPLOY_LOCK)
+            try:
+                deployed = self._deployed(conn)
+                self._check_prefix(deployed)
+                targets = [self.plan.changes[i] for i in range(len(deployed) - 1, keep - 1, -1)]
+                for change in targets:
+                    if not self.plan.script("revert", change).is_file():
+                        raise MigrationError(
+                            f"change {change.name}: missing revert script "
+                            f"{self.plan.script('revert', change)}"
+                        )
+                if targets:
+                    uninstall = self.functions_dir / "uninstall.sql"
+                    with conn.transaction():
+                        try:
+                            conn.execute(uninstall.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+                        except (OSError, psycopg.Error) as exc:
+                            raise MigrationError(f"{uninstall} failed: {one_line(exc)}") from exc
+                        conn.execute(queries.FORGET_ALL_FUNCTIONS)
+                for change in targets:
+                    with conn.transaction():
+                        self._run(conn, change, "revert")
+                        conn.execute(queries.RECORD_REVERT, {"change": change.name})
+                        conn.execute(
+                            queries.LOG_EVENT,
+                            {"action": "revert", "change": change.name, "detail": None},
+                        )
+                    self.say(f"- {change.name}")
+            finally:
+                conn.execute(queries.DEPLOY_UNLOCK)
+        return [c.name for c in targets]
+
+    # -- verify --------------------------------------------------------------------------
+
+    def verify(self) -> list[tuple[str, str | None]]:
+        """Run every deployed change's verify script; (change, error or None) for each."""
+        results: list[tuple[str, str | None]] = []
+        with connect(self.dsn, autocommit=True) as conn:
+            deployed = self._deployed(conn)
+            self._check_prefix(deployed)
+            for name, _sha, _at in deployed:
+                change = self.plan.changes[self.plan.index(name)]
+                try:
+                    with conn.transaction(force_rollback=True):
+                        self._run(conn, change, "verify")
+                    results.append((name, None))
+                except MigrationError as exc:
+                    results.append((name, str(exc)))
+        return results

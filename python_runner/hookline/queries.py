@@ -1,0 +1,88 @@
+"""Every SQL statement the package sends, by name. No other module contains SQL text."""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+# --- migration registry (schema hookline_registry; sqitch keeps its own in schema sqitch) ---
+
+DEPLOY_LOCK: LiteralString = "select pg_advisory_lock(hashtext('hookline.deploy'))"
+DEPLOY_UNLOCK: LiteralString = "select pg_advisory_unlock(hashtext('hookline.deploy'))"
+
+REGISTRY_EXISTS: LiteralString = "select to_regclass('hookline_registry.changes') is not null"
+
+CREATE_REGISTRY: LiteralString = """
+create schema if not exists hookline_registry;
+comment on schema hookline_registry is 'What hookline db deploy has applied: changes of migrations/ and files of functions/.';
+create table if not exists hookline_registry.changes (
+  seq bigint generated always as identity,
+  change text primary key,
+  project text not null,
+  plan_line_sha text not null,
+  deploy_sha text not null,
+  deployed_at timestamptz not null default clock_timestamp(),
+  deployed_by text not null default session_user
+);
+create table if not exists hookline_registry.functions (
+  file text primary key,
+  sha text not null,
+  applied_at timestamptz not null default clock_timestamp(),
+  applied_by text not null default session_user
+);
+create table if not exists hookline_registry.events (
+  event_id bigint generated always as identity primary key,
+  action text not null check (action in ('deploy', 'revert', 'fail', 'functions')),
+  change text not null,
+  detail text,
+  happened_at timestamptz not null default clock_timestamp(),
+  done_by text not null default session_user
+);
+"""
+
+DEPLOYED_CHANGES: LiteralString = """
+select change, deploy_sha, deployed_at, deployed_by
+from hookline_registry.changes
+order by seq
+"""
+
+RECORD_DEPLOY: LiteralString = """
+insert into hookline_registry.changes (change, project, plan_line_sha, deploy_sha)
+values (%(change)s, %(project)s, %(plan_line_sha)s, %(deploy_sha)s)
+"""
+
+RECORD_REVERT: LiteralString = "delete from hookline_registry.changes where change = %(change)s"
+
+LOG_EVENT: LiteralString = """
+insert into hookline_registry.events (action, change, detail)
+values (%(action)s, %(change)s, %(detail)s)
+"""
+
+APPLIED_FUNCTIONS: LiteralString = "select file, sha from hookline_registry.functions"
+
+RECORD_FUNCTION: LiteralString = """
+insert into hookline_registry.functions (file, sha) values (%(file)s, %(sha)s)
+on conflict (file) do update
+set sha = excluded.sha, applied_at = clock_timestamp(), applied_by = session_user
+"""
+
+FORGET_FUNCTION: LiteralString = "delete from hookline_registry.functions where file = %(file)s"
+
+FORGET_ALL_FUNCTIONS: LiteralString = "delete from hookline_registry.functions"
+
+# Functions are named after their file (functions/<name>.sql defines hookline.<name>).
+FUNCTIONS_NAMED: LiteralString = """
+select p.oid::regprocedure::text
+from pg_proc p
+where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
+"""
+
+# --- ingest ---
+
+INGEST: LiteralString = """
+select event_id, is_new from hookline.ingest(
+  source => %(source)s, external_id => %(external_id)s, event_type => %(event_type)s,
+  payload => %(payload)s, occurred_at => %(occurred_at)s
+)
+"""
+
+PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"

@@ -1,0 +1,41 @@
+"""Small helpers shared by the tests: run the CLI as a user would, dump a schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hookline(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `hookline ARGS` in a subprocess, as a user would; never raises on exit status."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "hookline", *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd, check=False,
+    )  # fmt: skip
+
+
+def schema_dump(bindir: Path, dsn: str, *exclude: str) -> str:
+    """pg_dump --schema-only of a database, without the named schemas, comparable as text."""
+    args = [str(bindir / "pg_dump"), "--schema-only", "--no-owner", "--no-privileges", "-d", dsn]
+    for schema in exclude:
+        args += ["--exclude-schema", schema]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    # pg_dump 15.x+ prints a random \restrict key; it is not part of the schema.
+    return "\n".join(
+        line for line in out.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
+    )
+
+
+def psql(bindir: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real psql (stops at the first error), capturing its output."""
+    return subprocess.run(
+        [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
