@@ -1,0 +1,17 @@
+-- Purpose: the day partitions that exist, and rows waiting in default partitions (there
+--          should be none; `select hookline.repair_default_partitions()` moves them).
+-- Variables: none.
+-- Example: psql "$HOOKLINE_DSN" -f sql/partitions.sql
+select
+  parent.relname as table_name,
+  count(child.oid) filter (where child.relname ~ '_p\d{8}$') as day_partitions,
+  min(substring(child.relname from '_p(\d{8})$')) as first_day,
+  max(substring(child.relname from '_p(\d{8})$')) as last_day
+from pg_catalog.pg_inherits i
+join pg_catalog.pg_class parent on parent.oid = i.inhparent
+join pg_catalog.pg_class child on child.oid = i.inhrelid
+where parent.relnamespace = 'hookline'::regnamespace
+group by parent.relname
+order by parent.relname;
+
+select table_name, day, row_count from hookline.default_partition_rows();
