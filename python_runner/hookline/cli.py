@@ -145,9 +145,16 @@ def default_data_dir() -> Path:
     "--data-dir", type=click.Path(path_type=Path), default=None,
     help="Where the private server keeps its data (default: per-user data folder).",
 )  # fmt: skip
-@click.option("--port", type=click.IntRange(1, 65535), default=54329, show_default=True)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=54329, show_default=True,
+    help="Port of the system server on 127.0.0.1 (the embedded one uses a unix socket).",
+)  # fmt: skip
+@click.option(
+    "--server", "kind", type=click.Choice(["auto", "system", "embedded"]), default="auto",
+    show_default=True, help="system PostgreSQL binaries, the embedded pgserver, or system when installed.",
+)  # fmt: skip
 @fails_cleanly
-def up(dsn: str | None, data_dir: Path | None, port: int) -> None:
+def up(dsn: str | None, data_dir: Path | None, port: int, kind: str) -> None:
     """Start a private PostgreSQL (unless --dsn is given), deploy, and stay up until Ctrl-C."""
     from hookline.embedded import private_server
 
@@ -155,7 +162,7 @@ def up(dsn: str | None, data_dir: Path | None, port: int) -> None:
         Migrator(resolve_dsn(dsn), say=say).deploy()
         click.echo("schema deployed")
         return
-    with private_server(data_dir or default_data_dir(), port) as server_dsn:
+    with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
         click.echo(f"hookline is up. Database: {server_dsn}")
         click.echo(f'  psql "{server_dsn}"')

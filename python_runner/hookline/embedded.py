@@ -11,10 +11,14 @@ from hookline.pgcluster import LocalPostgres, find_bindir
 
 
 @contextlib.contextmanager
-def private_server(root: Path, port: int) -> Iterator[str]:
-    """Start (initialising on first use) a private server under `root`; yield its DSN."""
+def private_server(root: Path, port: int, kind: str = "auto") -> Iterator[str]:
+    """Start (initialising on first use) a private server under `root`; yield its DSN.
+
+    kind: `system` (PostgreSQL binaries of this machine, on 127.0.0.1:`port`), `embedded` (the
+    pgserver wheel, on a unix socket in `root`), or `auto` (system when installed).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    if find_bindir() is not None:
+    if kind == "system" or (kind == "auto" and find_bindir() is not None):
         server = LocalPostgres(root / "postgres", port=port)
         server.start()
         try:
@@ -26,7 +30,9 @@ def private_server(root: Path, port: int) -> Iterator[str]:
         import pgserver  # the optional extra `hookline[embedded]`, PostgreSQL 16
     except ImportError as exc:
         raise HooklineError(
-            "no PostgreSQL found: install the postgresql package or pip install 'hookline[embedded]'"
+            "the embedded server needs pgserver: pip install 'hookline[embedded]'"
+            if kind == "embedded"
+            else "no PostgreSQL found: install the postgresql package or pip install 'hookline[embedded]'"
         ) from exc
     server = pgserver.get_server(root / "pgserver", cleanup_mode="stop")
     try:

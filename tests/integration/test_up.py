@@ -26,20 +26,26 @@ def data_dir() -> Path:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def start_up(data_dir: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "hookline", "up", "--data-dir", str(data_dir), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def wait_for_dsn(proc: subprocess.Popen[str]) -> str:
+    for line in proc.stdout:
+        if line.startswith("hookline is up. Database: "):
+            return line.split(": ", 1)[1].strip()
+    raise AssertionError(proc.stderr.read())
+
+
 def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
-    with subprocess.Popen(
-        [sys.executable, "-m", "hookline", "up", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    ) as proc:  # fmt: skip
+    with start_up(data_dir, "--port", str(port)) as proc:
         try:
-            dsn = None
-            for line in proc.stdout:
-                if line.startswith("hookline is up. Database: "):
-                    dsn = line.split(": ", 1)[1].strip()
-                    break
-            assert dsn, proc.stderr.read()
+            dsn = wait_for_dsn(proc)
             assert f"127.0.0.1:{port}" in dsn
             with psycopg.connect(dsn) as conn:
                 assert conn.execute(
@@ -57,6 +63,22 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 proc.kill()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(dsn, connect_timeout=2)
+
+
+def test_up_falls_back_to_the_embedded_server(data_dir: Path) -> None:
+    with start_up(data_dir, "--server", "embedded") as proc:
+        try:
+            dsn = wait_for_dsn(proc)
+            with psycopg.connect(dsn) as conn:
+                version = conn.execute("show server_version_num").fetchone()[0]
+                assert int(version) >= 160000, "pgserver ships PostgreSQL 16"
+                deployed = conn.execute(
+                    "select to_regproc('hookline.ingest') is not null"
+                ).fetchone()
+                assert deployed == (True,)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=60) == 0
 
 
 def test_up_with_a_dsn_only_deploys(empty_db: str) -> None:
