@@ -6,3 +6,10 @@
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
 \ir ingest.sql
+\ir _drop_partition.sql
+\ir maintain_partitions.sql
+\ir apply_retention.sql
+\ir run_job.sql
+\ir job_status.sql
+\ir set_job_schedule.sql
+\ir set_job_runner.sql

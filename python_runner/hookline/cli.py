@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,90 @@ def plan_cmd() -> None:
         deps = f" [{' '.join(change.requires)}]" if change.requires else ""
         tags = f" {' '.join(change.tags)}" if change.tags else ""
         click.echo(f"{change.name}{deps}{tags}  # {change.note}")
+
+
+@main.group()
+def cron() -> None:
+    """Scheduled jobs: list, run now, change a schedule, hand them to pg_cron."""
+
+
+@cron.command("list")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@fails_cleanly
+def cron_list(dsn: str | None, as_json: bool) -> None:
+    """Each job, its schedule, where it runs, and its last run."""
+    from hookline.cron import jobs
+    from hookline.db import connect
+
+    with connect(resolve_dsn(dsn)) as conn:
+        rows = jobs(conn)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
+        return
+    click.echo(f"{'job':<22} {'schedule':<14} {'runs in':<8} {'last run (UTC)':<20} result")
+    for r in rows:
+        when = r.last_started_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_started_at else "never"
+        result = f"{r.last_status}: {r.last_message}" if r.last_status else ""
+        enabled = "" if r.is_enabled else " (disabled)"
+        click.echo(f"{r.job_name:<22} {r.schedule:<14} {r.runs_in:<8} {when:<20} {result}{enabled}")
+
+
+@cron.command("run")
+@dsn_option
+@click.argument("name")
+@fails_cleanly
+def cron_run(dsn: str | None, name: str) -> None:
+    """Run the job NAME now and print its result."""
+    from hookline.cron import jobs, run_now
+    from hookline.db import connect
+
+    target = resolve_dsn(dsn)
+    status = run_now(target, name)
+    with connect(target) as conn:
+        job = next(j for j in jobs(conn) if j.job_name == name)
+    click.echo(f"{name}: {status}" + (f": {job.last_message}" if job.last_message else ""))
+    if status == "failed":
+        sys.exit(1)
+
+
+@cron.command("schedule")
+@dsn_option
+@click.argument("name")
+@click.argument("expression")
+@fails_cleanly
+def cron_schedule(dsn: str | None, name: str, expression: str) -> None:
+    """Set the cron EXPRESSION (five fields, UTC) of the job NAME."""
+    from hookline.cron import set_schedule
+    from hookline.scheduler import next_slot
+
+    if next_slot(expression, datetime.now(UTC)) is None:
+        raise HooklineError(
+            f"invalid cron schedule {expression!r}: five fields, e.g. '*/15 * * * *'"
+        )
+    set_schedule(resolve_dsn(dsn), name, expression)
+    click.echo(f"{name}: {expression}")
+
+
+@cron.command("register")
+@dsn_option
+@fails_cleanly
+def cron_register(dsn: str | None) -> None:
+    """Schedule the jobs with pg_cron (in its database) to run in this database."""
+    from hookline.cron import register
+
+    for name in register(resolve_dsn(dsn)):
+        click.echo(f"registered hookline-{name}")
+
+
+@cron.command("unregister")
+@dsn_option
+@fails_cleanly
+def cron_unregister(dsn: str | None) -> None:
+    """Remove this database's jobs from pg_cron; the runners run them from then on."""
+    from hookline.cron import unregister
+
+    click.echo(f"unregistered {unregister(resolve_dsn(dsn))} pg_cron job(s)")
 
 
 def default_data_dir() -> Path:

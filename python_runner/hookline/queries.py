@@ -86,3 +86,41 @@ select event_id, is_new from hookline.ingest(
 """
 
 PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"
+
+# --- scheduled jobs ---
+
+JOB_STATUS: LiteralString = """
+select job_name, schedule, runs_in, is_enabled, description,
+  last_started_at, last_finished_at, last_status, last_message
+from hookline.job_status()
+"""
+
+RUN_JOB: LiteralString = """
+select hookline.run_job(job_name => %(job_name)s, scheduled_for => %(scheduled_for)s, run_by => %(run_by)s)
+"""
+
+SET_JOB_SCHEDULE: LiteralString = """
+select job_name from hookline.set_job_schedule(job_name => %(job_name)s, schedule => %(schedule)s)
+"""
+
+SET_JOB_RUNNER: LiteralString = """
+select job_name from hookline.set_job_runner(job_name => %(job_name)s, runs_in => %(runs_in)s)
+"""
+
+CRON_DATABASE: LiteralString = """
+select current_setting('cron.database_name', true), current_database()
+"""
+
+# Run on the database pg_cron lives in (cron.database_name).
+CRON_SCHEDULE_IN_DATABASE: LiteralString = """
+select cron.schedule_in_database(
+  job_name => 'hookline-' || %(job_name)s, schedule => %(schedule)s,
+  command => format('select hookline.run_job(%%L)', %(job_name)s::text), database => %(database)s
+)
+"""
+
+CRON_UNSCHEDULE_DATABASE: LiteralString = """
+select count(cron.unschedule(j.jobid))
+from cron.job j
+where j.jobname like 'hookline-%%' and j.database = %(database)s
+"""

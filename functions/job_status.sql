@@ -1,0 +1,31 @@
+create or replace function hookline.job_status()
+returns table (
+  job_name text,
+  schedule text,
+  runs_in text,
+  is_enabled boolean,
+  description text,
+  last_started_at timestamptz,
+  last_finished_at timestamptz,
+  last_status text,
+  last_message text
+)
+language sql
+stable
+set search_path = ''
+as $$
+  select j.job_name, j.schedule, j.runs_in, j.is_enabled, j.description,
+    r.started_at, r.finished_at, r.status, r.message
+  from hookline.jobs j
+  left join lateral (
+    select r.started_at, r.finished_at, r.status, r.message
+    from hookline.job_runs r
+    where r.job_name = j.job_name
+    order by r.started_at desc
+    limit 1
+  ) r on true
+  order by j.job_name
+$$;
+
+comment on function hookline.job_status() is
+  'Every job with its schedule, who runs it (pg_cron or runner), and its last run. Errors: none of its own.';

@@ -1,0 +1,87 @@
+"""The runners' stand-in for pg_cron: fires the jobs that `hookline.jobs` gives to the runners.
+
+Every runner runs one scheduler. Each computes the same schedule slots with cronsim and calls
+`hookline.run_job(job, slot, runner)`; the slot's unique key in `hookline.job_runs` makes one
+runner execute it and the others skip, so no leader election is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import psycopg
+from cronsim import CronSim, CronSimError
+from psycopg_pool import AsyncConnectionPool
+
+from hookline import queries
+
+log = logging.getLogger("hookline.scheduler")
+
+RELOAD = dt.timedelta(seconds=60)  # how often the job table is re-read
+
+
+def next_slot(schedule: str, after: dt.datetime) -> dt.datetime | None:
+    """The first minute after `after` that `schedule` fires at (UTC), or None if unparsable."""
+    try:
+        return next(CronSim(schedule, after.astimezone(dt.UTC).replace(second=0, microsecond=0)))
+    except (CronSimError, StopIteration):
+        return None
+
+
+async def _runner_jobs(pool: AsyncConnectionPool) -> dict[str, str]:
+    async with pool.connection() as conn:
+        rows = await (await conn.execute(queries.JOB_STATUS)).fetchall()
+    return {r[0]: r[1] for r in rows if r[2] == "runner" and r[3]}
+
+
+async def _fire(pool: AsyncConnectionPool, job: str, slot: dt.datetime, runner_id: str) -> None:
+    try:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                queries.RUN_JOB, {"job_name": job, "scheduled_for": slot, "run_by": runner_id}
+            )
+            status = (await cur.fetchone())[0]
+        log.info("job %s for %s: %s", job, slot.isoformat(), status)
+    except psycopg.Error as exc:
+        log.warning("job %s for %s not run: %s", job, slot.isoformat(), exc)
+
+
+async def run_scheduler(pool: AsyncConnectionPool, runner_id: str, stop: asyncio.Event) -> None:
+    """Fire due jobs until `stop` is set. Database errors are logged; the loop goes on."""
+    schedules: dict[str, str] = {}
+    loaded_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+    cursor = dt.datetime.now(dt.UTC)
+    while not stop.is_set():
+        now = dt.datetime.now(dt.UTC)
+        if now - loaded_at >= RELOAD:
+            try:
+                schedules = await _runner_jobs(pool)
+                loaded_at = now
+            except psycopg.Error as exc:
+                log.warning("cannot read the job table: %s", exc)
+        slots = {job: next_slot(expr, cursor) for job, expr in schedules.items()}
+        for job, slot in slots.items():
+            if slot is None:
+                log.error("job %s has a schedule cronsim cannot parse: %r", job, schedules[job])
+        due = [s for s in slots.values() if s is not None]
+        wake = min([*due, loaded_at + RELOAD])
+        delay = (wake - dt.datetime.now(dt.UTC)).total_seconds()
+        if delay > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+                return
+            except TimeoutError:
+                pass
+        fired_at = min(due) if due else None
+        if fired_at is not None and fired_at <= dt.datetime.now(dt.UTC):
+            await asyncio.gather(
+                *(
+                    _fire(pool, job, slot, runner_id)
+                    for job, slot in slots.items()
+                    if slot == fired_at
+                )
+            )
+            # After a stall (a long job, a database outage) skip the missed slots but one.
+            cursor = max(fired_at, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
