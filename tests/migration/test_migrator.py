@@ -201,10 +201,11 @@ def test_missing_script_names_change_and_file(tmp_path: Path, empty_db: str) -> 
 def test_unparsable_plan_line_names_file_and_line(tmp_path: Path, empty_db: str) -> None:
     copy_project(tmp_path)
     plan = tmp_path / "migrations" / "sqitch.plan"
+    bad_line = len(plan.read_text().splitlines()) + 1
     plan.write_text(plan.read_text() + "this is not a change line\n")
     code, message = run_with(tmp_path, empty_db, "deploy")
     assert code == 1
-    assert "sqitch.plan:11: cannot parse plan line: 'this is not a change line'" in message
+    assert f"sqitch.plan:{bad_line}: cannot parse plan line: 'this is not a change line'" in message
 
 
 def test_failing_verify_rolls_the_change_back(tmp_path: Path, empty_db: str) -> None:
