@@ -262,16 +262,10 @@ class Migrator:
                             f"change {change.name}: missing revert script "
                             f"{self.plan.script('revert', change)}"
                         )
-                if targets:
-                    uninstall = self.functions_dir / "uninstall.sql"
+                for i, change in enumerate(targets):
                     with conn.transaction():
-                        try:
-                            conn.execute(uninstall.read_text(encoding="utf-8"))  # type: ignore[arg-type]
-                        except (OSError, psycopg.Error) as exc:
-                            raise MigrationError(f"{uninstall} failed: {one_line(exc)}") from exc
-                        conn.execute(queries.FORGET_ALL_FUNCTIONS)
-                for change in targets:
-                    with conn.transaction():
+                        if i == 0:  # with the first revert, so that its failure keeps them
+                            self._uninstall_functions(conn)
                         self._run(conn, change, "revert")
                         conn.execute(queries.RECORD_REVERT, {"change": change.name})
                         conn.execute(
@@ -282,6 +276,14 @@ class Migrator:
             finally:
                 conn.execute(queries.DEPLOY_UNLOCK)
         return [c.name for c in targets]
+
+    def _uninstall_functions(self, conn: psycopg.Connection) -> None:
+        uninstall = self.functions_dir / "uninstall.sql"
+        try:
+            conn.execute(uninstall.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        except (OSError, psycopg.Error) as exc:
+            raise MigrationError(f"{uninstall} failed: {one_line(exc)}") from exc
+        conn.execute(queries.FORGET_ALL_FUNCTIONS)
 
     # -- verify --------------------------------------------------------------------------
 

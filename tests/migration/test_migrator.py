@@ -24,6 +24,17 @@ def copy_project(tmp_path: Path) -> tuple[Path, Path]:
     return migrations, functions
 
 
+def schema_dump_of(dsn: str) -> set[str]:
+    """Tables and functions of schema hookline."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            """select oid::regprocedure::text from pg_proc where pronamespace = 'hookline'::regnamespace
+               union all select oid::regclass::text from pg_class
+               where relnamespace = 'hookline'::regnamespace"""
+        )
+        return {r[0] for r in rows}
+
+
 def tables(dsn: str) -> set[str]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
@@ -226,21 +237,20 @@ def test_failing_verify_rolls_the_change_back(tmp_path: Path, empty_db: str) -> 
 
 def test_failing_revert_script_leaves_the_change_deployed(tmp_path: Path, empty_db: str) -> None:
     copy_project(tmp_path)
-    Migrator(
+    migrator = Migrator(
         empty_db, migrations=tmp_path / "migrations", functions=tmp_path / "functions"
-    ).deploy()
-    revert = tmp_path / "migrations" / "revert" / "table_event_keys.sql"
-    revert.write_text(
-        revert.read_text().replace(
-            "drop table hookline.event_keys;", "drop table hookline.event_keys;\nselect 1/0;"
-        )
     )
+    migrator.deploy()
+    last = migrator.plan.changes[-1].name
+    revert = tmp_path / "migrations" / "revert" / f"{last}.sql"
+    revert.write_text(revert.read_text().replace("\nCOMMIT;", "\nselect 1/0;\n\nCOMMIT;"))
+    before = schema_dump_of(empty_db)
     code, message = run_with(tmp_path, empty_db, "revert")
     assert code == 1
-    assert message.startswith("change table_event_keys: revert script ")
+    assert message.startswith(f"change {last}: revert script ")
     assert "division by zero" in message
-    assert "hookline.event_keys" in tables(empty_db)
-    assert Migrator(empty_db).status().pending == []
+    assert Migrator(empty_db).status().pending == [], "the change stays deployed"
+    assert schema_dump_of(empty_db) == before
 
 
 def test_revert_without_yes_and_no_terminal_refuses(db: str) -> None:
