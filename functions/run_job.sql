@@ -24,7 +24,7 @@ begin
   -- runner) waits here until this run commits, then finds the slot taken and skips.
   insert into hookline.job_runs as r (job_name, scheduled_for, started_at, finished_at, status, run_by)
   values (run_job.job_name, run_job.scheduled_for, v_started, v_started, 'succeeded', run_job.run_by)
-  on conflict (job_name, scheduled_for) do nothing
+  on conflict on constraint job_runs_one_run_per_slot do nothing
   returning r.run_id into v_run_id;
   if v_run_id is null then
     return 'skipped';
