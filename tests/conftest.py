@@ -98,6 +98,12 @@ def db(server: Server, template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def other_db(server: Server, template: str) -> Iterator[str]:
+    """A second database with the whole schema."""
+    yield from _fresh(server, template)
+
+
+@pytest.fixture
 def empty_db(server: Server) -> Iterator[str]:
     """DSN of a fresh database with nothing deployed."""
     yield from _fresh(server, None)

@@ -35,7 +35,8 @@ class InvalidArgument(HooklineError):
     """An argument was rejected by the database."""
 
 
-# SQLSTATE -> domain error. Codes are listed in docs/errors.md.
+# SQLSTATE -> domain error; any other HLnnn code becomes a plain HooklineError with the
+# function's message. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {
     "HL001": UnknownSource,
     "HL002": InvalidArgument,
@@ -53,12 +54,12 @@ def wrap_errors() -> Iterator[None]:
     """Translate psycopg errors into hookline's, by SQLSTATE, never by message text."""
     try:
         yield
-    except psycopg.OperationalError as exc:
-        if exc.sqlstate is None or exc.sqlstate.startswith("08"):
-            raise DatabaseUnavailable(one_line(exc)) from exc
-        raise
     except psycopg.Error as exc:
-        kind = _CODES.get(exc.sqlstate or "")
+        code = exc.sqlstate or ""
+        # psycopg files SQLSTATE classes it does not know (like HL) under OperationalError too.
+        if isinstance(exc, psycopg.OperationalError) and (not code or code.startswith("08")):
+            raise DatabaseUnavailable(one_line(exc)) from exc
+        kind = _CODES.get(code, HooklineError if code.startswith("HL") else None)
         if kind is None:
             raise
         raise kind(exc.diag.message_primary or one_line(exc)) from exc
