@@ -6,3 +6,12 @@
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
 \ir ingest.sql
+\ir whatsapp_events.sql
+\ir receive.sql
+\ir list_sources.sql
+\ir show_source.sql
+\ir add_source.sql
+\ir rotate_secret.sql
+\ir retire_secret.sql
+\ir remove_source.sql
+\ir source_credentials.sql
