@@ -35,11 +35,41 @@ class InvalidArgument(HooklineError):
     """An argument was rejected by the database."""
 
 
+class NotANotification(HooklineError):
+    """The body is not a notification of the source's kind."""
+
+
+class SourceExists(HooklineError):
+    """A source of that name exists."""
+
+
+class InvalidSource(HooklineError):
+    """The source's name, kind, secret or size limit is invalid."""
+
+
+class UnknownTenant(HooklineError):
+    """No tenant has that id."""
+
+
+class InvalidInput(HooklineError):
+    """The database could not read the input (not JSON, not UTF-8, nested too deeply)."""
+
+
 # SQLSTATE -> domain error. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {
     "HL001": UnknownSource,
     "HL002": InvalidArgument,
+    "HL040": NotANotification,
+    "HL041": NotANotification,
+    "HL042": SourceExists,
+    "HL043": InvalidSource,
+    "HL044": UnknownTenant,
 }
+# SQLSTATE classes: data exceptions and "statement too complex" are bad input; connection
+# exceptions, operator intervention (cancel, shutdown) and exhausted resources are an
+# unavailable database.
+_INPUT_CLASSES = ("22", "54")
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
 
 
 def one_line(exc: BaseException) -> str:
@@ -53,12 +83,13 @@ def wrap_errors() -> Iterator[None]:
     """Translate psycopg errors into hookline's, by SQLSTATE, never by message text."""
     try:
         yield
-    except psycopg.OperationalError as exc:
-        if exc.sqlstate is None or exc.sqlstate.startswith("08"):
-            raise DatabaseUnavailable(one_line(exc)) from exc
-        raise
     except psycopg.Error as exc:
-        kind = _CODES.get(exc.sqlstate or "")
+        state = exc.sqlstate or ""
+        if isinstance(exc, psycopg.OperationalError) and (
+            not state or state.startswith(_UNAVAILABLE_CLASSES)
+        ):
+            raise DatabaseUnavailable(one_line(exc)) from exc
+        kind = _CODES.get(state) or (InvalidInput if state.startswith(_INPUT_CLASSES) else None)
         if kind is None:
             raise
         raise kind(exc.diag.message_primary or one_line(exc)) from exc
