@@ -104,9 +104,10 @@ class Proxy:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 dst.sendall(data)
-        for s in (src, dst):
+        for s in (src, dst):  # the first direction to end closes both; the other finds them closed
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+            s.close()
 
     def down(self) -> None:
         self.is_up = False

@@ -65,7 +65,7 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL043": InvalidSource,
     "HL044": UnknownTenant,
 }
-# SQLSTATE classes: data exceptions and "statement too complex" are bad input; connection
+# SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data exceptions and "statement too complex" are bad input; connection
 # exceptions, operator intervention (cancel, shutdown) and exhausted resources are an
 # unavailable database.
 _INPUT_CLASSES = ("22", "54")
@@ -89,7 +89,8 @@ def wrap_errors() -> Iterator[None]:
             not state or state.startswith(_UNAVAILABLE_CLASSES)
         ):
             raise DatabaseUnavailable(one_line(exc)) from exc
-        kind = _CODES.get(state) or (InvalidInput if state.startswith(_INPUT_CLASSES) else None)
+        bad_input = isinstance(exc, psycopg.DataError) or state.startswith(_INPUT_CLASSES)
+        kind = _CODES.get(state) or (InvalidInput if bad_input else None)
         if kind is None:
             raise
         raise kind(exc.diag.message_primary or one_line(exc)) from exc

@@ -143,10 +143,13 @@ class Ingress:
         hit = self._cache.get(name)
         if hit and not fresh and time.monotonic() - hit[0] < self.settings.cache_seconds:
             return hit[1]
-        with wrap_errors():
-            async with self.pool.connection() as conn:
-                cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
-                row = await cur.fetchone()
+        try:
+            with wrap_errors():
+                async with self.pool.connection() as conn:
+                    cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
+                    row = await cur.fetchone()
+        except InvalidInput:  # a name no source can have (a NUL character)
+            row = None
         if row is None:
             self._cache.pop(name, None)
             raise Refused(404, "unknown_source", "no such source")

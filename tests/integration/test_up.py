@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -27,10 +30,11 @@ def data_dir() -> Path:
 
 
 def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) -> None:
-    port = free_port()
+    port, ingress_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
     with subprocess.Popen(
-        [sys.executable, "-m", "hookline", "up", "--data-dir", str(data_dir), "--port", str(port)],
+        [sys.executable, "-m", "hookline", "up", "--data-dir", str(data_dir), "--port", str(port),
+         "--ingress-port", str(ingress_port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     ) as proc:  # fmt: skip
         try:
@@ -40,6 +44,10 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                     dsn = line.split(": ", 1)[1].strip()
                     break
             assert dsn, proc.stderr.read()
+            ingress = next(line for line in proc.stdout if line.startswith("Ingress: "))
+            url = f"http://127.0.0.1:{ingress_port}"
+            assert ingress == f"Ingress: {url}/webhooks/{{source}}\n"
+            assert wait_for_ready(url) == "ready\n", "the ingress serves the private database"
             assert f"127.0.0.1:{port}" in dsn
             with psycopg.connect(dsn) as conn:
                 assert conn.execute(
@@ -57,6 +65,19 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 proc.kill()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(dsn, connect_timeout=2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def wait_for_ready(url: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            answer = httpx.get(f"{url}/readyz", timeout=2)
+            if answer.status_code == 200:
+                return answer.text
+        time.sleep(0.1)
+    return "not ready"
 
 
 def test_up_with_a_dsn_only_deploys(empty_db: str) -> None:
