@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
+from pywa import WhatsApp
 from pywa import utils as pywa_utils
 from standardwebhooks.webhooks import Webhook
 
@@ -328,3 +329,32 @@ def test_a_standard_webhooks_source_verifies_with_replay_protection(
     assert send(now).json()["new_events"] == 1
     assert send(now).json()["new_events"] == 0, "the same webhook-id again is a duplicate"
     assert event_types(ingress_db, name) == ["invoice.paid"]
+
+
+def test_every_event_payload_is_a_notification_pywa_parses(
+    ingress: RunningIngress, ingress_db: str, source: str
+) -> None:
+    """The payload of an event is the notification narrowed to its item: an independent
+    WhatsApp library reads each one and finds the same wamid, type and user."""
+    body = BODIES["several"]
+    assert post(ingress, source, body, sign(SECRET, body)).status_code == 200
+    with psycopg.connect(ingress_db) as conn:
+        events = conn.execute(
+            "select e.external_id, e.event_type, e.user_id, e.payload from hookline.events e "
+            "join hookline.sources s using (source_id) where s.name = %s order by e.event_id",
+            (source,),
+        ).fetchall()
+    wa = WhatsApp(phone_id="106540352242922", token="unused", server=None,
+                  skip_duplicate_updates=False)  # fmt: skip
+    seen: list[tuple[str, str, str | None]] = []
+    wa.on_message()(
+        lambda _, m: seen.append((m.id, f"whatsapp.message.{m.type}", m.from_user.bsuid))
+    )
+    wa.on_message_status()(
+        lambda _, s: seen.append(
+            (f"{s.id}:{s.status}", f"whatsapp.status.{s.status}", s.from_user.bsuid)
+        )
+    )
+    for *_, payload in events:
+        assert wa.webhook_update_handler(json.dumps(payload).encode()) == ("ok", 200)
+    assert seen == [(ext, typ, user) for ext, typ, user, _ in events]
