@@ -16,7 +16,6 @@ from pywa import WhatsApp
 from pywa import utils as pywa_utils
 from standardwebhooks.webhooks import Webhook
 
-from tests.conftest import Server, _fresh
 from tests.ingress_helpers import FIXTURES, RunningIngress, running_ingress, sign, unique_name
 
 SECRET = "app-secret-\u00e9"  # a non-ASCII secret: keys are UTF-8 bytes on both sides
@@ -41,8 +40,8 @@ EXPECTED_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def ingress_db(server: Server, template: str) -> Iterator[str]:
-    yield from _fresh(server, template)
+def ingress_db(module_db: str) -> str:
+    return module_db
 
 
 @pytest.fixture(scope="module")

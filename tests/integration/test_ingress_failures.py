@@ -13,25 +13,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Server, _fresh
+from tests.conftest import Server
 from tests.ingress_helpers import FIXTURES, Proxy, RunningIngress, running_ingress, sign
 
 SECRET = "app-secret"
 
 
 @pytest.fixture(scope="module")
-def failures_db(server: Server, template: str) -> Iterator[str]:
-    for dsn in _fresh(server, template):
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(
-                "select hookline.add_source('acme', 'wa', 'whatsapp', %s, 'vt', 65536, true)",
-                (SECRET,),
-            )
-            conn.execute(
-                "select hookline.add_source('acme', 'sw', 'standard-webhooks', "
-                "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')"
-            )
-        yield dsn
+def failures_db(module_db: str) -> str:
+    with psycopg.connect(module_db, autocommit=True) as conn:
+        conn.execute(
+            "select hookline.add_source('acme', 'wa', 'whatsapp', %s, 'vt', 65536, true)",
+            (SECRET,),
+        )
+        conn.execute(
+            "select hookline.add_source('acme', 'sw', 'standard-webhooks', "
+            "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')"
+        )
+    return module_db
 
 
 def count_events(dsn: str) -> int:
@@ -78,6 +77,31 @@ def test_database_down_is_503_and_the_retry_after_it_is_back_is_stored_once(
             assert count_events(failures_db) == before + 6
     finally:
         proxy.close()
+
+
+@pytest.mark.slow
+def test_a_database_that_does_not_answer_in_time_is_503_and_nothing_is_half_stored(
+    failures_db: str, tmp_path
+) -> None:
+    body = (FIXTURES / "text.json").read_bytes().replace(b"wamid.HBgL1", b"wamid.SLOW1")
+    headers = {"content-type": "application/json", "x-hub-signature-256": sign(SECRET, body)}
+    before = count_events(failures_db)
+    with (
+        running_ingress(failures_db, tmp_path / "ingress.log", "--db-timeout", "1") as ingress,
+        psycopg.connect(failures_db) as blocker,
+    ):
+        url = f"{ingress.url}/webhooks/wa"
+        # Another transaction holds the message's dedup key: the ingress waits on it.
+        blocker.execute(
+            "select hookline.ingest('wa', 'wamid.SLOW1', 'whatsapp.message.text', '{}')"
+        )
+        slow = httpx.post(url, content=body, headers=headers, timeout=30)
+        assert slow.status_code == 503, slow.text
+        assert "database unavailable" in slow.text
+        blocker.rollback()
+        retried = httpx.post(url, content=body, headers=headers, timeout=30)
+        assert (retried.status_code, retried.json()["new_events"]) == (200, 1)
+    assert count_events(failures_db) == before + 1
 
 
 @pytest.fixture(scope="module")
