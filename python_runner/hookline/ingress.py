@@ -64,6 +64,7 @@ class Source:
     secrets: tuple[str, ...]
     verify_token: str | None
     max_body_bytes: int
+    read_at: float  # time.monotonic() when it was read from the database
 
 
 class Refused(Exception):
@@ -95,6 +96,12 @@ def standard_signature_ok(secrets: tuple[str, ...], raw: bytes, headers: dict[st
             continue
         return True
     return False
+
+
+def signature_ok(source: Source, raw: bytes, headers: dict[str, str]) -> bool:
+    if source.kind == "whatsapp":
+        return whatsapp_signature_ok(source.secrets, raw, headers.get("x-hub-signature-256"))
+    return standard_signature_ok(source.secrets, raw, headers)
 
 
 class Ingress:
@@ -153,22 +160,20 @@ class Ingress:
         if row is None:
             self._cache.pop(name, None)
             raise Refused(404, "unknown_source", "no such source")
-        source = Source(row[0], tuple(row[1]), row[2], row[3])
+        source = Source(row[0], tuple(row[1]), row[2], row[3], time.monotonic())
         self._cache[name] = (time.monotonic(), source)
         return source
 
-    async def verified(self, name: str, source: Source, raw: bytes, request: Request) -> bool:
+    async def verified(
+        self, name: str, source: Source, raw: bytes, request: Request, started: float
+    ) -> bool:
         headers = dict(request.headers)
-        for attempt in (source, None):
-            if attempt is None:
-                # A cached copy may predate a rotation: re-read once before refusing.
-                attempt = await self.source(name, fresh=True)
-            if attempt.kind == "whatsapp":
-                if whatsapp_signature_ok(attempt.secrets, raw, headers.get("x-hub-signature-256")):
-                    return True
-            elif standard_signature_ok(attempt.secrets, raw, headers):
-                return True
-        return False
+        if signature_ok(source, raw, headers):
+            return True
+        if source.read_at >= started:  # read for this very request: nothing newer to try
+            return False
+        # The cached copy may predate a rotation: re-read once before refusing.
+        return signature_ok(await self.source(name, fresh=True), raw, headers)
 
     async def handshake(self, request: Request) -> Response:
         name = request.path_params["source"]
@@ -201,12 +206,13 @@ class Ingress:
             return self.refuse(name, Refused(400, "disconnected", "the client went away"))
 
     async def _webhook(self, name: str, request: Request) -> Response:
+        started = time.monotonic()
         source = await self.source(name)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise Refused(415, "content_type", "content type must be application/json")
         raw = await read_body(request, source.max_body_bytes)
-        if not await self.verified(name, source, raw, request):
+        if not await self.verified(name, source, raw, request, started):
             raise Refused(401, "bad_signature", "missing or wrong signature")
         try:
             text = raw.decode("utf-8")
