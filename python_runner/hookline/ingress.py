@@ -70,9 +70,14 @@ class Source:
 class Refused(Exception):
     """A request the ingress answers with a 4xx or 503 status."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, detail: str = "") -> None:
         super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
+        self.status, self.reason, self.message, self.detail = status, reason, message, detail
+
+
+def unavailable(exc: DatabaseUnavailable) -> Refused:
+    """503: the sender retries. Where the database is stays in the log, not in the answer."""
+    return Refused(503, "db_unavailable", "database unavailable, retry later", f"database: {exc}")
 
 
 def whatsapp_signature_ok(secrets: tuple[str, ...], raw: bytes, header: str | None) -> bool:
@@ -117,7 +122,7 @@ class Ingress:
             configure=self._configure,
             check=AsyncConnectionPool.check_connection,
         )
-        self._cache: dict[str, tuple[float, Source]] = {}
+        self._cache: dict[str, Source] = {}
         self.registry = CollectorRegistry()
         self.accepted = Counter(
             "hookline_ingress_accepted",
@@ -148,8 +153,8 @@ class Ingress:
     async def source(self, name: str, *, fresh: bool = False) -> Source:
         """The source's credentials, reused for cache_seconds; Refused(404) if there is none."""
         hit = self._cache.get(name)
-        if hit and not fresh and time.monotonic() - hit[0] < self.settings.cache_seconds:
-            return hit[1]
+        if hit and not fresh and time.monotonic() - hit.read_at < self.settings.cache_seconds:
+            return hit
         try:
             with wrap_errors():
                 async with self.pool.connection() as conn:
@@ -161,7 +166,7 @@ class Ingress:
             self._cache.pop(name, None)
             raise Refused(404, "unknown_source", "no such source")
         source = Source(row[0], tuple(row[1]), row[2], row[3], time.monotonic())
-        self._cache[name] = (time.monotonic(), source)
+        self._cache[name] = source
         return source
 
     async def verified(
@@ -191,7 +196,7 @@ class Ingress:
         except Refused as refused:
             return self.refuse(name, refused)
         except DatabaseUnavailable as exc:
-            return self.refuse(name, Refused(503, "db_unavailable", f"database unavailable: {exc}"))
+            return self.refuse(name, unavailable(exc))
         return PlainTextResponse(params.get("hub.challenge", ""))
 
     async def webhook(self, request: Request) -> Response:
@@ -201,7 +206,7 @@ class Ingress:
         except Refused as refused:
             return self.refuse(name, refused)
         except DatabaseUnavailable as exc:
-            return self.refuse(name, Refused(503, "db_unavailable", f"database unavailable: {exc}"))
+            return self.refuse(name, unavailable(exc))
         except ClientDisconnect:
             return self.refuse(name, Refused(400, "disconnected", "the client went away"))
 
@@ -244,7 +249,7 @@ class Ingress:
             label,
             refused.status,
             refused.reason,
-            refused.message,
+            refused.detail or refused.message,
         )
         return PlainTextResponse(refused.message + "\n", status_code=refused.status)
 
@@ -258,7 +263,8 @@ class Ingress:
                     cur = await conn.execute(queries.READY)
                     row = await cur.fetchone()
         except DatabaseUnavailable as exc:
-            return PlainTextResponse(f"database unavailable: {exc}\n", status_code=503)
+            log.warning("not ready: %s", exc)
+            return PlainTextResponse("database unavailable\n", status_code=503)
         if not row or not row[0]:
             return PlainTextResponse("schema not deployed: run hookline db deploy\n", 503)
         return PlainTextResponse("ready\n")
