@@ -13,3 +13,12 @@
 \ir job_status.sql
 \ir set_job_schedule.sql
 \ir set_job_runner.sql
+\ir whatsapp_events.sql
+\ir receive.sql
+\ir list_sources.sql
+\ir show_source.sql
+\ir add_source.sql
+\ir rotate_secret.sql
+\ir retire_secret.sql
+\ir remove_source.sql
+\ir source_credentials.sql

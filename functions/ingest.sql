@@ -4,7 +4,11 @@ create or replace function hookline.ingest(
   event_type text,
   payload jsonb,
   occurred_at timestamptz default null,
-  received_at timestamptz default pg_catalog.now()
+  received_at timestamptz default pg_catalog.now(),
+  phone_number_id text default null,
+  user_id text default null,
+  wa_id text default null,
+  request_id bigint default null
 )
 returns table (event_id bigint, is_new boolean)
 language plpgsql
@@ -53,12 +57,18 @@ begin
     return;
   end if;
 
-  insert into hookline.events (event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload)
-  values (v_event_id, ingest.received_at, v_source_id, v_tenant_id, ingest.external_id, ingest.event_type, ingest.occurred_at, ingest.payload);
+  insert into hookline.events (
+    event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload,
+    phone_number_id, user_id, wa_id, request_id
+  )
+  values (
+    v_event_id, ingest.received_at, v_source_id, v_tenant_id, ingest.external_id, ingest.event_type, ingest.occurred_at, ingest.payload,
+    ingest.phone_number_id, ingest.user_id, ingest.wa_id, ingest.request_id
+  );
 
   return query select v_event_id, true;
 end
 $$;
 
-comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz) is
-  'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';
+comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint) is
+  'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). phone_number_id, user_id and wa_id are the WhatsApp attributes; request_id names the raw request (hookline.raw_requests). Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';

@@ -97,6 +97,13 @@ def db(server: Server, template: str) -> Iterator[str]:
     yield from _fresh(server, template)
 
 
+@pytest.fixture(scope="module")
+def module_db(server: Server, template: str) -> Iterator[str]:
+    """DSN of a database with the whole schema, shared by the tests of one module (for a
+    long-running process such as the ingress); tests keep apart by their own source names."""
+    yield from _fresh(server, template)
+
+
 @pytest.fixture
 def other_db(server: Server, template: str) -> Iterator[str]:
     """A second database with the whole schema."""

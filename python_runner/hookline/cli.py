@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import click
 
-from hookline import __version__
-from hookline.db import resolve_dsn
-from hookline.errors import HooklineError
+from hookline import __version__, queries
+from hookline.db import connect, resolve_dsn
+from hookline.errors import HooklineError, wrap_errors
 from hookline.migrator import Migrator
 
 dsn_option = click.option(
@@ -238,8 +240,12 @@ def default_data_dir() -> Path:
     "--server", "kind", type=click.Choice(["auto", "system", "embedded"]), default="auto",
     show_default=True, help="system PostgreSQL binaries, the embedded pgserver, or system when installed.",
 )  # fmt: skip
+@click.option(
+    "--ingress-port", type=click.IntRange(1, 65535), default=8788, show_default=True,
+    help="Port of the webhook ingress on 127.0.0.1.",
+)  # fmt: skip
 @fails_cleanly
-def up(dsn: str | None, data_dir: Path | None, port: int, kind: str) -> None:
+def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_port: int) -> None:
     """Start a private PostgreSQL (unless --dsn is given), deploy, and stay up until Ctrl-C."""
     from hookline.embedded import private_server
 
@@ -251,8 +257,23 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str) -> None:
         Migrator(server_dsn, say=say).deploy()
         click.echo(f"hookline is up. Database: {server_dsn}")
         click.echo(f'  psql "{server_dsn}"')
-        click.echo("Ctrl-C stops it.")
-        wait_for_signal()
+        with ingress_process(server_dsn, ingress_port) as url:
+            click.echo(f"Ingress: {url}/webhooks/{{source}}")
+            click.echo("Ctrl-C stops it.")
+            wait_for_signal()
+
+
+@contextlib.contextmanager
+def ingress_process(dsn: str, port: int) -> Iterator[str]:
+    """`hookline ingress` as a child process (the DSN goes by environment, not argv)."""
+    env = {**os.environ, "HOOKLINE_DSN": dsn}
+    args = [sys.executable, "-m", "hookline", "ingress", "--host", "127.0.0.1", "--port", str(port)]
+    child = subprocess.Popen(args, env=env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
 
 
 def wait_for_signal() -> None:
@@ -260,3 +281,174 @@ def wait_for_signal() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     click.echo("stopping")
+
+
+@main.command()
+@dsn_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8788, show_default=True)
+@click.option(
+    "--db-timeout", type=click.FloatRange(0.1, 300), default=5.0, show_default=True,
+    help="Seconds to wait for a connection or a statement before answering 503.",
+)  # fmt: skip
+@click.option(
+    "--cache-seconds", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
+    help="How long a source's secrets are reused before they are read again.",
+)  # fmt: skip
+@click.option("--pool-size", type=click.IntRange(1, 1000), default=10, show_default=True)
+@fails_cleanly
+def ingress(
+    dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int
+) -> None:
+    """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz, /metrics)."""
+    from hookline.ingress import Settings, serve
+
+    settings = Settings(
+        resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size
+    )
+    serve(settings, host, port)
+
+
+@main.group()
+def sources() -> None:
+    """Add, list, show, rotate the secret of, and remove sources."""
+
+
+def read_secret(path: Path | None, env: str | None, what: str, *, stdin: bool) -> str | None:
+    """A secret from a file, an environment variable or standard input; never from argv."""
+    if path is not None:
+        value = path.read_text()
+    elif env is not None:
+        if env not in os.environ:
+            raise HooklineError(f"environment variable {env} is not set")
+        value = os.environ[env]
+    elif not stdin:
+        return None
+    elif sys.stdin.isatty():
+        value = click.prompt(what, hide_input=True, err=True)
+    else:
+        value = sys.stdin.readline()
+    value = value.rstrip("\r\n")
+    if not value:
+        raise HooklineError(f"the {what} is empty")
+    return value
+
+
+def secret_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--secret-env", metavar="VAR", help="Read the secret from this environment variable."
+    )(fn)
+    return click.option(
+        "--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read the secret from this file (else the environment, else standard input).",
+    )(fn)  # fmt: skip
+
+
+def run_sql(dsn: str | None, query: LiteralString, params: dict[str, Any]) -> list[Any]:
+    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def echo_source(row: tuple[Any, ...]) -> None:
+    name, tenant, kind, secrets, has_token, max_bytes, created, updated = row
+    click.echo(f"name:          {name}")
+    click.echo(f"tenant:        {tenant}")
+    click.echo(f"kind:          {kind}")
+    click.echo(f"secrets:       {secrets}" + (" (rotating)" if secrets > 1 else ""))
+    click.echo(f"verify token:  {'set' if has_token else 'not set'}")
+    click.echo(f"max body:      {max_bytes} bytes")
+    click.echo(f"created:       {created.isoformat()}")
+    click.echo(f"updated:       {updated.isoformat()}")
+
+
+@sources.command("add")
+@dsn_option
+@click.argument("name")
+@click.option("--tenant", required=True, help="The owning tenant's id.")
+@click.option("--create-tenant", is_flag=True, help="Create the tenant if it does not exist.")
+@click.option(
+    "--kind", type=click.Choice(["whatsapp", "standard-webhooks"]), default="whatsapp",
+    show_default=True,
+)  # fmt: skip
+@secret_options
+@click.option("--verify-token-env", metavar="VAR", help="Read the verify token from this variable.")
+@click.option(
+    "--verify-token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the verify token (of the WhatsApp handshake) from this file.",
+)  # fmt: skip
+@click.option("--max-body-bytes", type=click.IntRange(1), default=4194304, show_default=True)
+@fails_cleanly
+def sources_add(
+    dsn: str | None, name: str, tenant: str, create_tenant: bool, kind: str,
+    secret_file: Path | None, secret_env: str | None, verify_token_env: str | None,
+    verify_token_file: Path | None, max_body_bytes: int,
+) -> None:  # fmt: skip
+    """Add a source; its secret comes from --secret-file, --secret-env or standard input."""
+    secret = read_secret(secret_file, secret_env, "secret", stdin=True)
+    token = read_secret(verify_token_file, verify_token_env, "verify token", stdin=False)
+    params = {"tenant": tenant, "name": name, "kind": kind, "secret": secret,
+              "verify_token": token, "max_body_bytes": max_body_bytes,
+              "create_tenant": create_tenant}  # fmt: skip
+    run_sql(dsn, queries.ADD_SOURCE, params)
+    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
+
+
+@sources.command("list")
+@dsn_option
+@fails_cleanly
+def sources_list(dsn: str | None) -> None:
+    """List the sources (never their secrets)."""
+    rows = run_sql(dsn, queries.LIST_SOURCES, {})
+    if not rows:
+        click.echo("no sources")
+        return
+    click.echo(f"{'name':<24} {'tenant':<16} {'kind':<18} secrets  verify token")
+    for name, tenant, kind, secrets, has_token, *_ in rows:
+        token = "set" if has_token else "-"
+        click.echo(f"{name:<24} {tenant:<16} {kind:<18} {secrets:<8} {token}")
+
+
+@sources.command("show")
+@dsn_option
+@click.argument("name")
+@fails_cleanly
+def sources_show(dsn: str | None, name: str) -> None:
+    """Show one source (never its secrets)."""
+    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
+
+
+@sources.command("rotate-secret")
+@dsn_option
+@click.argument("name")
+@secret_options
+@click.option(
+    "--finish", is_flag=True,
+    help="End the rotation: keep only the newest secret (no new secret is read).",
+)  # fmt: skip
+@fails_cleanly
+def sources_rotate_secret(
+    dsn: str | None, name: str, secret_file: Path | None, secret_env: str | None, finish: bool
+) -> None:
+    """Add a new secret and keep the current one until --finish."""
+    if finish:
+        row = run_sql(dsn, queries.RETIRE_SECRET, {"name": name})[0]
+    else:
+        secret = read_secret(secret_file, secret_env, "new secret", stdin=True)
+        row = run_sql(dsn, queries.ROTATE_SECRET, {"name": name, "secret": secret})[0]
+    echo_source(row)
+
+
+@sources.command("remove")
+@dsn_option
+@click.argument("name")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@fails_cleanly
+def sources_remove(dsn: str | None, name: str, yes: bool) -> None:
+    """Remove a source; its webhooks are answered 404 from then on."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise HooklineError("refusing to remove without -y (no terminal to confirm on)")
+        click.confirm(f"Remove source {name}?", abort=True)
+    run_sql(dsn, queries.REMOVE_SOURCE, {"name": name})
+    click.echo(f"removed source {name}")

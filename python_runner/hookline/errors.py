@@ -35,12 +35,42 @@ class InvalidArgument(HooklineError):
     """An argument was rejected by the database."""
 
 
+class NotANotification(HooklineError):
+    """The body is not a notification of the source's kind."""
+
+
+class SourceExists(HooklineError):
+    """A source of that name exists."""
+
+
+class InvalidSource(HooklineError):
+    """The source's name, kind, secret or size limit is invalid."""
+
+
+class UnknownTenant(HooklineError):
+    """No tenant has that id."""
+
+
+class InvalidInput(HooklineError):
+    """The database could not read the input (not JSON, not UTF-8, nested too deeply)."""
+
+
 # SQLSTATE -> domain error; any other HLnnn code becomes a plain HooklineError with the
 # function's message. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {
     "HL001": UnknownSource,
     "HL002": InvalidArgument,
+    "HL040": NotANotification,
+    "HL041": NotANotification,
+    "HL042": SourceExists,
+    "HL043": InvalidSource,
+    "HL044": UnknownTenant,
 }
+# SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
+# exceptions and "statement too complex" are bad input; connection exceptions, operator
+# intervention (cancel, shutdown) and exhausted resources are an unavailable database.
+_INPUT_CLASSES = ("22", "54")
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
 
 
 def one_line(exc: BaseException) -> str:
@@ -55,11 +85,15 @@ def wrap_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        code = exc.sqlstate or ""
-        # psycopg files SQLSTATE classes it does not know (like HL) under OperationalError too.
-        if isinstance(exc, psycopg.OperationalError) and (not code or code.startswith("08")):
+        state = exc.sqlstate or ""
+        if isinstance(exc, psycopg.OperationalError) and (
+            not state or state.startswith(_UNAVAILABLE_CLASSES)
+        ):
             raise DatabaseUnavailable(one_line(exc)) from exc
-        kind = _CODES.get(code, HooklineError if code.startswith("HL") else None)
+        bad_input = isinstance(exc, psycopg.DataError) or state.startswith(_INPUT_CLASSES)
+        kind = _CODES.get(state) or (
+            InvalidInput if bad_input else HooklineError if state.startswith("HL") else None
+        )
         if kind is None:
             raise
         raise kind(exc.diag.message_primary or one_line(exc)) from exc

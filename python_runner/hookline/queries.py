@@ -124,3 +124,42 @@ select count(cron.unschedule(j.jobid))
 from cron.job j
 where j.jobname like 'hookline-%%' and j.database = %(database)s
 """
+# --- ingress and sources ---
+
+SET_STATEMENT_TIMEOUT: LiteralString = "select set_config('statement_timeout', %(ms)s, false)"
+
+SOURCE_CREDENTIALS: LiteralString = """
+select kind, signing_secrets, verify_token, max_body_bytes
+from hookline.source_credentials(source => %(source)s)
+"""
+
+# body is the request's text; PostgreSQL parses it (no re-serialization in Python).
+RECEIVE: LiteralString = """
+select request_id, event_count, new_event_count from hookline.receive(
+  source => %(source)s, body => %(body)s::jsonb, raw => %(raw)s, headers => %(headers)s
+)
+"""
+
+READY: LiteralString = """
+select to_regprocedure('hookline.receive(text, jsonb, bytea, jsonb, timestamptz)') is not null
+"""
+
+ADD_SOURCE: LiteralString = """
+select hookline.add_source(
+  tenant_id => %(tenant)s, name => %(name)s, kind => %(kind)s, secret => %(secret)s,
+  verify_token => %(verify_token)s, max_body_bytes => %(max_body_bytes)s,
+  create_tenant => %(create_tenant)s
+)
+"""
+
+LIST_SOURCES: LiteralString = "select * from hookline.list_sources()"
+
+SHOW_SOURCE: LiteralString = "select * from hookline.show_source(source => %(name)s)"
+
+ROTATE_SECRET: LiteralString = (
+    "select * from hookline.rotate_secret(source => %(name)s, secret => %(secret)s)"
+)
+
+RETIRE_SECRET: LiteralString = "select * from hookline.retire_secret(source => %(name)s)"
+
+REMOVE_SOURCE: LiteralString = "select hookline.remove_source(source => %(name)s)"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -42,10 +45,14 @@ def wait_for_dsn(proc: subprocess.Popen[str]) -> str:
 
 
 def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) -> None:
-    port = free_port()
-    with start_up(data_dir, "--port", str(port)) as proc:
+    port, ingress_port = free_port(), free_port()
+    with start_up(data_dir, "--port", str(port), "--ingress-port", str(ingress_port)) as proc:
         try:
             dsn = wait_for_dsn(proc)
+            ingress = next(line for line in proc.stdout if line.startswith("Ingress: "))
+            url = f"http://127.0.0.1:{ingress_port}"
+            assert ingress == f"Ingress: {url}/webhooks/{{source}}\n"
+            assert wait_for_ready(url) == "ready\n", "the ingress serves the private database"
             assert f"127.0.0.1:{port}" in dsn
             with psycopg.connect(dsn) as conn:
                 assert conn.execute(
@@ -63,10 +70,23 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 proc.kill()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(dsn, connect_timeout=2)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def wait_for_ready(url: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            answer = httpx.get(f"{url}/readyz", timeout=2)
+            if answer.status_code == 200:
+                return answer.text
+        time.sleep(0.1)
+    return "not ready"
 
 
 def test_up_falls_back_to_the_embedded_server(data_dir: Path) -> None:
-    with start_up(data_dir, "--server", "embedded") as proc:
+    with start_up(data_dir, "--server", "embedded", "--ingress-port", str(free_port())) as proc:
         try:
             dsn = wait_for_dsn(proc)
             with psycopg.connect(dsn) as conn:

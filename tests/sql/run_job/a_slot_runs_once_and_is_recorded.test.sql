@@ -1,5 +1,5 @@
 begin;
-select plan(5);
+select plan(6);
 
 select is(
   hookline.run_job('maintain_partitions', '2026-04-01 10:15Z', 'runner-a'),
@@ -12,9 +12,14 @@ select is(
   'a second call for the same slot skips it'
 );
 select results_eq(
-  $$select run_by, status, message from hookline.job_runs$$,
-  $$values ('runner-a'::text, 'succeeded'::text, 'created 5 partitions; repaired 0 days from default partitions'::text)$$,
-  'one run is recorded, by the runner that ran it, with the job''s summary'
+  $$select run_by, status from hookline.job_runs$$,
+  $$values ('runner-a'::text, 'succeeded'::text)$$,
+  'one run is recorded, by the runner that ran it'
+);
+select alike(
+  (select message from hookline.job_runs),
+  'created % partitions; repaired 0 days from default partitions',
+  'with the job''s summary'
 );
 select is(
   hookline.run_job('maintain_partitions', '2026-04-01 10:30Z', 'runner-b'),
