@@ -6,3 +6,17 @@
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
 \ir ingest.sql
+\ir _fan_out.sql
+\ir _endpoint_id.sql
+\ir add_endpoint.sql
+\ir pause_endpoint.sql
+\ir resume_endpoint.sql
+\ir remove_endpoint.sql
+\ir add_subscription.sql
+\ir remove_subscription.sql
+\ir claim.sql
+\ir complete.sql
+\ir release.sql
+\ir next_due.sql
+\ir replay.sql
+\ir discard.sql

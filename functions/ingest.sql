@@ -55,6 +55,7 @@ begin
 
   insert into hookline.events (event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload)
   values (v_event_id, ingest.received_at, v_source_id, v_tenant_id, ingest.external_id, ingest.event_type, ingest.occurred_at, ingest.payload);
+  perform hookline._fan_out(v_event_id, ingest.received_at, v_tenant_id, v_source_id, ingest.event_type);
 
   return query select v_event_id, true;
 end

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from hookline.migrator import Migrator
+from hookline.plan import read_plan
 from tests.conftest import Server
 from tests.helpers import ROOT, hookline, schema_dump
 
@@ -201,10 +202,12 @@ def test_missing_script_names_change_and_file(tmp_path: Path, empty_db: str) -> 
 def test_unparsable_plan_line_names_file_and_line(tmp_path: Path, empty_db: str) -> None:
     copy_project(tmp_path)
     plan = tmp_path / "migrations" / "sqitch.plan"
-    plan.write_text(plan.read_text() + "this is not a change line\n")
+    text = plan.read_text()
+    plan.write_text(text + "this is not a change line\n")
     code, message = run_with(tmp_path, empty_db, "deploy")
     assert code == 1
-    assert "sqitch.plan:11: cannot parse plan line: 'this is not a change line'" in message
+    line = len(text.splitlines()) + 1
+    assert f"sqitch.plan:{line}: cannot parse plan line: 'this is not a change line'" in message
 
 
 def test_failing_verify_rolls_the_change_back(tmp_path: Path, empty_db: str) -> None:
@@ -228,15 +231,12 @@ def test_failing_revert_script_leaves_the_change_deployed(tmp_path: Path, empty_
     Migrator(
         empty_db, migrations=tmp_path / "migrations", functions=tmp_path / "functions"
     ).deploy()
-    revert = tmp_path / "migrations" / "revert" / "table_event_keys.sql"
-    revert.write_text(
-        revert.read_text().replace(
-            "drop table hookline.event_keys;", "drop table hookline.event_keys;\nselect 1/0;"
-        )
-    )
+    last = read_plan(tmp_path / "migrations").changes[-1].name  # reverted first
+    revert = tmp_path / "migrations" / "revert" / f"{last}.sql"
+    revert.write_text(revert.read_text().replace("\nCOMMIT;", "\nselect 1/0;\nCOMMIT;"))
     code, message = run_with(tmp_path, empty_db, "revert")
     assert code == 1
-    assert message.startswith("change table_event_keys: revert script ")
+    assert message.startswith(f"change {last}: revert script ")
     assert "division by zero" in message
     assert "hookline.event_keys" in tables(empty_db)
     assert Migrator(empty_db).status().pending == []
