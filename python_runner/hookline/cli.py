@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -148,7 +149,7 @@ def default_data_dir() -> Path:
 @click.option("--port", type=click.IntRange(1, 65535), default=54329, show_default=True)
 @fails_cleanly
 def up(dsn: str | None, data_dir: Path | None, port: int) -> None:
-    """Start a private PostgreSQL (unless --dsn is given), deploy, and stay up until Ctrl-C."""
+    """Start a private PostgreSQL and a runner (with --dsn: only deploy); stay up until Ctrl-C."""
     from hookline.embedded import private_server
 
     if dsn or os.environ.get("HOOKLINE_DSN") or os.environ.get("DATABASE_URL"):
@@ -157,10 +158,16 @@ def up(dsn: str | None, data_dir: Path | None, port: int) -> None:
         return
     with private_server(data_dir or default_data_dir(), port) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
-        click.echo(f"hookline is up. Database: {server_dsn}")
-        click.echo(f'  psql "{server_dsn}"')
-        click.echo("Ctrl-C stops it.")
-        wait_for_signal()
+        # Started before wait_for_signal blocks signals: a child inherits the signal mask.
+        runner = subprocess.Popen([sys.executable, "-m", "hookline", "runner", "--dsn", server_dsn])
+        try:
+            click.echo(f"hookline is up. Database: {server_dsn}")
+            click.echo(f'  psql "{server_dsn}"')
+            click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops both.")
+            wait_for_signal()
+        finally:
+            runner.terminate()
+            runner.wait()
 
 
 def wait_for_signal() -> None:
@@ -168,3 +175,11 @@ def wait_for_signal() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     click.echo("stopping")
+
+
+# Delivery commands live in their own module; registered here so `hookline` has them.
+from hookline.delivery_commands import endpoints, runner, subscriptions  # noqa: E402
+
+main.add_command(runner)
+main.add_command(endpoints)
+main.add_command(subscriptions)

@@ -35,10 +35,55 @@ class InvalidArgument(HooklineError):
     """An argument was rejected by the database."""
 
 
+class UnknownEndpoint(HooklineError):
+    """No endpoint has that name."""
+
+
+class InvalidEndpoint(HooklineError):
+    """An endpoint setting was rejected."""
+
+
+class InvalidPattern(HooklineError):
+    """The event type pattern is invalid."""
+
+
+class EndpointInUse(HooklineError):
+    """The endpoint still has deliveries or dead letters."""
+
+
+class EndpointExists(HooklineError):
+    """An endpoint of that name exists."""
+
+
+class NotInDeadLetterQueue(HooklineError):
+    """The delivery is not where the operation needs it."""
+
+
+class UnknownSubscription(HooklineError):
+    """No subscription has that id."""
+
+
+class EventExpired(HooklineError):
+    """The event was dropped by retention."""
+
+
+class SchemaTooNew(HooklineError):
+    """The database has schema changes this hookline does not know; upgrade hookline."""
+
+
 # SQLSTATE -> domain error. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {
     "HL001": UnknownSource,
     "HL002": InvalidArgument,
+    "HL020": UnknownEndpoint,
+    "HL021": InvalidEndpoint,
+    "HL022": InvalidPattern,
+    "HL023": EndpointInUse,
+    "HL024": EndpointExists,
+    "HL025": NotInDeadLetterQueue,
+    "HL026": InvalidArgument,
+    "HL027": UnknownSubscription,
+    "HL028": EventExpired,
 }
 
 
