@@ -46,7 +46,12 @@ class Target:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                req = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                req = Request(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
                 with target.lock:
                     target.requests.append(req)
                     seen = sum(
@@ -60,13 +65,17 @@ class Target:
                     self.answer(500 if seen <= int(parts[1]) else 200)
                 elif parts[0] == "500":
                     self.answer(500, b"boom")
+                elif parts[0] == "429" and seen == 1:
+                    self.answer(429, headers={"retry-after": "1"})
                 elif parts[0] == "429":
-                    self.answer(429, headers={"retry-after": "1"}) if seen == 1 else self.answer(200)
+                    self.answer(200)
                 elif parts[0] == "hang":
                     target.stopping.wait(60)
                     self.close_connection = True
                 elif parts[0] == "reset":
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
                     self.close_connection = True
                     self.connection.close()
                 elif parts[0] == "410":
@@ -77,7 +86,9 @@ class Target:
                 else:
                     self.answer(404)
 
-            def answer(self, status: int, body: bytes = b"ok", headers: dict[str, str] | None = None) -> None:
+            def answer(
+                self, status: int, body: bytes = b"ok", headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -104,4 +115,6 @@ class Target:
     def ids(self, prefix: str = "") -> Counter[str]:
         """How many times each webhook-id reached a path starting with prefix."""
         with self.lock:
-            return Counter(r.headers["webhook-id"] for r in self.requests if r.path.startswith(prefix))
+            return Counter(
+                r.headers["webhook-id"] for r in self.requests if r.path.startswith(prefix)
+            )

@@ -8,7 +8,9 @@ from tests.conftest import Server
 from tests.helpers import ROOT, psql
 
 
-def test_partitions_query_shows_days_and_waiting_rows(server: Server, db: str, tenant_source: str) -> None:
+def test_partitions_query_shows_days_and_waiting_rows(
+    server: Server, db: str, tenant_source: str
+) -> None:
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("select hookline.premake_partitions('2026-02-27 12:00Z')")
         conn.execute(

@@ -228,7 +228,9 @@ def test_two_sessions_claiming_at_once_never_share_a_delivery(db: str, conn, ten
         with psycopg.connect(db, autocommit=True) as c:
             barrier.wait()
             for _ in range(500):  # a claim that finds the endpoint locked by another gets nothing
-                rows = c.execute("select delivery_id from hookline.claim(%s, 7, '1 minute')", (name,)).fetchall()
+                rows = c.execute(
+                    "select delivery_id from hookline.claim(%s, 7, '1 minute')", (name,)
+                ).fetchall()
                 claimed.extend(r[0] for r in rows)
                 if len(claimed) >= 200:
                     return
