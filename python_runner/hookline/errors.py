@@ -98,12 +98,13 @@ def wrap_errors() -> Iterator[None]:
     """Translate psycopg errors into hookline's, by SQLSTATE, never by message text."""
     try:
         yield
-    except psycopg.OperationalError as exc:
-        if exc.sqlstate is None or exc.sqlstate.startswith("08"):
+    except psycopg.Error as exc:
+        # psycopg raises an unknown SQLSTATE class (HLnnn) as OperationalError: codes first.
+        kind = _CODES.get(exc.sqlstate or "")
+        if kind is not None:
+            raise kind(exc.diag.message_primary or one_line(exc)) from exc
+        if isinstance(exc, psycopg.OperationalError) and (
+            exc.sqlstate is None or exc.sqlstate.startswith("08")
+        ):
             raise DatabaseUnavailable(one_line(exc)) from exc
         raise
-    except psycopg.Error as exc:
-        kind = _CODES.get(exc.sqlstate or "")
-        if kind is None:
-            raise
-        raise kind(exc.diag.message_primary or one_line(exc)) from exc
