@@ -84,7 +84,14 @@ begin
       c.attempt_count + 1, c.generation, e.endpoint_id
     from claimed c
     join hookline.endpoints e on e.endpoint_id = v_endpoint.endpoint_id
-    join hookline.events ev on ev.event_id = c.event_id and ev.received_at = c.event_received_at;
+    -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
+    -- from hashing a whole partition of events for a batch of fifty.
+    cross join lateral (
+      select x.event_type, x.occurred_at, x.received_at, x.payload
+      from hookline.events x
+      where x.event_id = c.event_id and x.received_at = c.event_received_at
+      limit 1
+    ) ev;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
     exit when v_left <= 0;
