@@ -29,10 +29,10 @@ begin
   loop
     if v_r.delivery_id is null or v_r.lease_token is null
        or (v_r.status_code is null and v_r.error_class is null)
-       or v_r.status_code not between 100 and 599 then
+       or v_r.status_code not between 100 and 999 then
       raise exception using
         errcode = 'HL026',
-        message = 'each result needs delivery_id, lease_token, and a status_code (100-599) or an error_class',
+        message = 'each result needs delivery_id, lease_token, and a status_code (100-999) or an error_class',
         detail = format('result for delivery %s', v_r.delivery_id);
     end if;
 
@@ -130,4 +130,4 @@ end
 $$;
 
 comment on function hookline.complete(jsonb, timestamptz) is
-  'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';
+  'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';

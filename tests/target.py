@@ -8,8 +8,10 @@
     /reset           resets the connection (RST) without answering
     /410             410 Gone
     /slow/MS         200 after MS milliseconds
+    /status/N        status N, whatever it is (999 too)
 
-Every request is recorded (path, headers, body) before it is answered.
+Every request is recorded (path, headers, body) before it is answered; `most_at_once` is the
+largest number of requests the target was answering at the same time.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Target:
         self.requests: list[Request] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.at_once = 0
+        self.most_at_once = 0
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,10 +64,19 @@ class Target:
                 )
                 with target.lock:
                     target.requests.append(req)
+                    target.at_once += 1
+                    target.most_at_once = max(target.most_at_once, target.at_once)
                     seen = sum(
                         1 for r in target.requests
                         if r.path == self.path and r.headers.get("webhook-id") == req.headers.get("webhook-id")
                     )  # fmt: skip
+                try:
+                    self.respond(seen)
+                finally:
+                    with target.lock:
+                        target.at_once -= 1
+
+            def respond(self, seen: int) -> None:
                 parts = self.path.strip("/").split("/")
                 if parts[0] == "ok":
                     self.answer(200)
@@ -86,6 +99,8 @@ class Target:
                     self.connection.close()
                 elif parts[0] == "410":
                     self.answer(410)
+                elif parts[0] == "status":
+                    self.answer(int(parts[1]))
                 elif parts[0] == "slow":
                     time.sleep(int(parts[1]) / 1000)
                     self.answer(200)

@@ -27,7 +27,7 @@ create table hookline.attempts (
   constraint attempts_pkey primary key (attempt_id, attempted_at),
   constraint attempts_outcome_known check (outcome in ('succeeded', 'retrying', 'dead', 'stale')),
   constraint attempts_status_or_error check (status_code is not null or error_class is not null),
-  constraint attempts_status_code_range check (status_code between 100 and 599),
+  constraint attempts_status_code_range check (status_code between 100 and 999),
   constraint attempts_response_excerpt_short check (length(response_excerpt) <= 1000)
 ) partition by range (attempted_at);
 

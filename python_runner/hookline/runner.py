@@ -40,6 +40,13 @@ MIN_WAIT_S = 0.05
 MAX_BACKOFF_S = 10.0
 
 
+def is_connection_error(exc: psycopg.Error) -> bool:
+    """A lost or refused connection (SQLSTATE class 08 or 57P, or none), not a rejected call."""
+    return isinstance(exc, psycopg.OperationalError) and (
+        exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))
+    )
+
+
 def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -143,8 +150,8 @@ class Runner:
                     wait = None
                     if not rows:
                         (wait,) = await (await conn.execute(queries.SECONDS_TO_NEXT_DUE)).fetchone()
-            except psycopg.OperationalError as exc:
-                self.say(f"database unavailable: {one_line(exc)}; retrying in {backoff:.1f}s")
+            except psycopg.Error as exc:
+                self.say(f"claim failed: {one_line(exc)}; retrying in {backoff:.1f}s")
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
@@ -211,19 +218,19 @@ class Runner:
             await self._flush(pool, retry=True)
 
     async def _flush(self, pool: AsyncConnectionPool, *, retry: bool) -> None:
-        """Record the waiting results; on a lost database keep them and try again."""
+        """Record the waiting results; while the database is unreachable keep them and retry."""
         backoff = 0.5
         while self.results:
             batch = self.results[: max(self.s.batch, 1) * 4]
             try:
                 async with pool.connection() as conn:
                     await conn.execute(queries.COMPLETE, {"results": Jsonb(batch)})
-            except psycopg.OperationalError as exc:
-                if not retry:
-                    self.say(
-                        f"could not record {len(self.results)} results ({one_line(exc)}); their leases will expire and they will be retried"
-                    )
-                    return
+            except psycopg.Error as exc:
+                if not retry or not is_connection_error(exc):
+                    # Not recorded: the leases expire and the deliveries are tried again.
+                    self.say(f"could not record {len(batch)} results: {one_line(exc)}")
+                    del self.results[: len(batch)]
+                    continue
                 self.say(f"database unavailable: {one_line(exc)}; retrying in {backoff:.1f}s")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -78,7 +78,8 @@ def test_each_kind_of_answer_takes_its_path_through_the_ladder(conn, tenant_sour
     add_endpoint(conn, "resets", target.url("/reset"), schedule="{0.2 s}")
     add_endpoint(conn, "gone", target.url("/410"))
     add_endpoint(conn, "slow", target.url("/slow/300"))
-    for name in ("flaky", "broken", "busy", "hangs", "resets", "gone", "slow"):
+    add_endpoint(conn, "weird", target.url("/status/999"), schedule="{0.2 s}")
+    for name in ("flaky", "broken", "busy", "hangs", "resets", "gone", "slow", "weird"):
         ingest(conn, name, 1)
     runners("r1")
     wait_until(lambda: queued(conn) == 0, timeout=30, what="every delivery to finish")
@@ -98,6 +99,9 @@ def test_each_kind_of_answer_takes_its_path_through_the_ladder(conn, tenant_sour
     assert history["resets"] == [(1, "retrying", "network"), (2, "dead", "network")]
     assert history["gone"] == [(1, "dead", 410)]
     assert history["slow"] == [(1, "succeeded", 200)]
+    assert history["weird"] == [(1, "retrying", 999), (2, "dead", 999)], (
+        "a nonstandard status is a server error"
+    )
     busy = [r.at for r in target.requests if r.path == "/429"]
     assert busy[1] - busy[0] >= 0.9, "the retry waited for Retry-After"
     assert scalar(conn, "select state from hookline.endpoints where name = 'gone'") == "paused"
@@ -109,6 +113,7 @@ def test_each_kind_of_answer_takes_its_path_through_the_ladder(conn, tenant_sour
         "hangs": "retries exhausted after 2 attempts; last: timeout",
         "resets": "retries exhausted after 2 attempts; last: network",
         "gone": "gone: the endpoint answered 410 and was paused",
+        "weird": "retries exhausted after 2 attempts; last: 999",
     }
 
 
@@ -206,6 +211,29 @@ def test_the_runner_reconnects_after_losing_the_database(conn, tenant_source, ta
     wait_until(lambda: queued(conn) == 0, what="events after the connections were killed")
     assert len(target.ids()) == 10
     assert runner.proc.poll() is None
+
+
+def test_results_of_requests_in_flight_are_recorded_after_a_reconnect(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/800"))
+    ingest(conn, "crm", 5)
+    runners("r1")
+    wait_until(lambda: len(target.requests) == 5, what="five requests in flight")
+    conn.execute(
+        "select pg_terminate_backend(pid) from pg_stat_activity "
+        "where datname = current_database() and pid <> pg_backend_pid()"
+    )
+    wait_until(lambda: queued(conn) == 0, what="the results to be recorded")
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 5
+    assert len(target.requests) == 5, "recorded, not retried after a lease expiry"
+
+
+def test_max_in_flight_holds_across_runners(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/150"), max_in_flight=3)
+    ingest(conn, "crm", 30)
+    runners("r1")
+    runners("r2")
+    wait_until(lambda: queued(conn) == 0, what="30 deliveries")
+    assert target.most_at_once == 3
 
 
 def test_ingest_notifies_once_per_transaction(db: str, conn, tenant_source) -> None:
