@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly
 from hookline.db import connect, resolve_dsn
-from hookline.errors import SchemaTooNew, UnknownEndpoint, wrap_errors
+from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 
 SCHEMA_TOO_NEW_EXIT = 57
@@ -77,7 +77,7 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
         )
         sys.exit(SCHEMA_TOO_NEW_EXIT)
     if status.pending or status.functions_pending:
-        raise SchemaTooNew("the schema is not fully deployed: run hookline db deploy first")
+        raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
 
     def say(message: str) -> None:
         click.echo(message, err=True)

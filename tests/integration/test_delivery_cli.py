@@ -94,3 +94,12 @@ def test_the_runner_refuses_a_schema_newer_than_it_knows(db: str, conn) -> None:
     run = hookline("runner", "--dsn", db, timeout=30)
     assert run.returncode == 57
     assert "table_from_the_future" in run.stderr
+
+
+def test_the_runner_refuses_a_schema_not_fully_deployed(empty_db: str) -> None:
+    assert hookline("db", "deploy", "--to", "table_events", "--dsn", empty_db).returncode == 0
+    run = hookline("runner", "--dsn", empty_db, timeout=30)
+    assert (run.returncode, run.stderr) == (
+        1,
+        "hookline: the schema is not fully deployed: run hookline db deploy first\n",
+    )
