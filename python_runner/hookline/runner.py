@@ -47,6 +47,11 @@ def is_connection_error(exc: psycopg.Error) -> bool:
     )
 
 
+def describe_error(exc: BaseException) -> str:
+    """What went wrong with a request, for the attempt log (never the payload)."""
+    return f"{type(exc).__name__}: {exc}"[:EXCERPT_BYTES]
+
+
 def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -201,10 +206,12 @@ class Runner:
                     result["response_excerpt"] = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
         except (TimeoutError, httpx.TimeoutException):
             result["error_class"] = "timeout"
-        except httpx.ConnectError:
-            result["error_class"] = "connect"
-        except httpx.TransportError:
-            result["error_class"] = "network"
+        except httpx.ConnectError as exc:
+            result.update(error_class="connect", response_excerpt=describe_error(exc))
+        except (
+            Exception
+        ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
+            result.update(error_class="network", response_excerpt=describe_error(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
         self.results.append(result)
         self.results_ready.set()

@@ -102,6 +102,11 @@ def test_each_kind_of_answer_takes_its_path_through_the_ladder(conn, tenant_sour
     assert history["weird"] == [(1, "retrying", 999), (2, "dead", 999)], (
         "a nonstandard status is a server error"
     )
+    excerpts = conn.execute(
+        "select distinct a.response_excerpt from hookline.attempts a join hookline.endpoints e "
+        "using (endpoint_id) where e.name = 'resets'"
+    ).fetchall()
+    assert len(excerpts) == 1 and excerpts[0][0].split(":")[0].endswith("Error"), excerpts
     busy = [r.at for r in target.requests if r.path == "/429"]
     assert busy[1] - busy[0] >= 0.9, "the retry waited for Retry-After"
     assert scalar(conn, "select state from hookline.endpoints where name = 'gone'") == "paused"
