@@ -22,3 +22,17 @@
 \ir retire_secret.sql
 \ir remove_source.sql
 \ir source_credentials.sql
+\ir _fan_out.sql
+\ir _endpoint_id.sql
+\ir add_endpoint.sql
+\ir pause_endpoint.sql
+\ir resume_endpoint.sql
+\ir remove_endpoint.sql
+\ir add_subscription.sql
+\ir remove_subscription.sql
+\ir claim.sql
+\ir complete.sql
+\ir release.sql
+\ir next_due.sql
+\ir replay.sql
+\ir discard.sql

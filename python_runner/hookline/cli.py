@@ -246,7 +246,8 @@ def default_data_dir() -> Path:
 )  # fmt: skip
 @fails_cleanly
 def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_port: int) -> None:
-    """Start a private PostgreSQL (unless --dsn is given), deploy, and stay up until Ctrl-C."""
+    """Start a private PostgreSQL, the ingress and a runner (with --dsn: only deploy); stay up
+    until Ctrl-C."""
     from hookline.embedded import private_server
 
     if dsn or os.environ.get("HOOKLINE_DSN") or os.environ.get("DATABASE_URL"):
@@ -257,23 +258,28 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         Migrator(server_dsn, say=say).deploy()
         click.echo(f"hookline is up. Database: {server_dsn}")
         click.echo(f'  psql "{server_dsn}"')
-        with ingress_process(server_dsn, ingress_port) as url:
+        url = f"http://127.0.0.1:{ingress_port}"
+        ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
+        with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
-            click.echo("Ctrl-C stops it.")
+            click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             wait_for_signal()
 
 
 @contextlib.contextmanager
-def ingress_process(dsn: str, port: int) -> Iterator[str]:
-    """`hookline ingress` as a child process (the DSN goes by environment, not argv)."""
-    env = {**os.environ, "HOOKLINE_DSN": dsn}
-    args = [sys.executable, "-m", "hookline", "ingress", "--host", "127.0.0.1", "--port", str(port)]
-    child = subprocess.Popen(args, env=env)
+def child(dsn: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`hookline ARGS` as a child process; the DSN (with its password) goes by environment.
+
+    Started before wait_for_signal blocks signals, since a child inherits the signal mask.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hookline", *args], env={**os.environ, "HOOKLINE_DSN": dsn}
+    )
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield process
     finally:
-        child.terminate()
-        child.wait(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def wait_for_signal() -> None:
@@ -452,3 +458,11 @@ def sources_remove(dsn: str | None, name: str, yes: bool) -> None:
         click.confirm(f"Remove source {name}?", abort=True)
     run_sql(dsn, queries.REMOVE_SOURCE, {"name": name})
     click.echo(f"removed source {name}")
+
+
+# Delivery commands live in their own module; registered here so `hookline` has them.
+from hookline.delivery_commands import endpoints, runner, subscriptions  # noqa: E402
+
+main.add_command(runner)
+main.add_command(endpoints)
+main.add_command(subscriptions)

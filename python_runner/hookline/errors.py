@@ -55,6 +55,42 @@ class InvalidInput(HooklineError):
     """The database could not read the input (not JSON, not UTF-8, nested too deeply)."""
 
 
+class UnknownEndpoint(HooklineError):
+    """No endpoint has that name."""
+
+
+class InvalidEndpoint(HooklineError):
+    """An endpoint setting was rejected."""
+
+
+class InvalidPattern(HooklineError):
+    """The event type pattern is invalid."""
+
+
+class EndpointInUse(HooklineError):
+    """The endpoint still has deliveries or dead letters."""
+
+
+class EndpointExists(HooklineError):
+    """An endpoint of that name exists."""
+
+
+class NotInDeadLetterQueue(HooklineError):
+    """The delivery is not where the operation needs it."""
+
+
+class UnknownSubscription(HooklineError):
+    """No subscription has that id."""
+
+
+class EventExpired(HooklineError):
+    """The event was dropped by retention."""
+
+
+class SchemaTooNew(HooklineError):
+    """The database has schema changes this hookline does not know; upgrade hookline."""
+
+
 # SQLSTATE -> domain error; any other HLnnn code becomes a plain HooklineError with the
 # function's message. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {
@@ -65,6 +101,15 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL042": SourceExists,
     "HL043": InvalidSource,
     "HL044": UnknownTenant,
+    "HL020": UnknownEndpoint,
+    "HL021": InvalidEndpoint,
+    "HL022": InvalidPattern,
+    "HL023": EndpointInUse,
+    "HL024": EndpointExists,
+    "HL025": NotInDeadLetterQueue,
+    "HL026": InvalidArgument,
+    "HL027": UnknownSubscription,
+    "HL028": EventExpired,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator

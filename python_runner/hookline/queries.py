@@ -163,3 +163,78 @@ ROTATE_SECRET: LiteralString = (
 RETIRE_SECRET: LiteralString = "select * from hookline.retire_secret(source => %(name)s)"
 
 REMOVE_SOURCE: LiteralString = "select hookline.remove_source(source => %(name)s)"
+# --- delivery (the runner calls functions only, with named arguments) ---
+
+DELIVERY_CHANNEL: LiteralString = "hookline_deliveries"
+
+LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
+
+KEEPALIVE: LiteralString = "select 1"
+
+CLAIM: LiteralString = """
+select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body
+from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
+"""
+
+COMPLETE: LiteralString = (
+    "select delivery_id, outcome from hookline.complete(results => %(results)s)"
+)
+
+RELEASE: LiteralString = "select hookline.release(runner => %(runner)s, leases => %(leases)s)"
+
+# Seconds until the next delivery is due (negative when overdue; null when the queue is empty),
+# measured on the database's clock.
+SECONDS_TO_NEXT_DUE: LiteralString = (
+    "select extract(epoch from hookline.next_due() - now())::float8"
+)
+
+# --- endpoints and subscriptions (the CLI) ---
+
+ADD_ENDPOINT: LiteralString = """
+select endpoint_id, secret from hookline.add_endpoint(
+  tenant => %(tenant)s, name => %(name)s, url => %(url)s, signing_secret => %(signing_secret)s,
+  timeout_ms => %(timeout_ms)s, max_in_flight => %(max_in_flight)s,
+  retry_schedule => %(retry_schedule)s::interval[],
+  is_retrying_client_errors => %(is_retrying_client_errors)s
+)
+"""
+
+# Operators' listings read the tables until the masked views of the security work exist.
+ENDPOINTS: LiteralString = """
+select e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason, e.timeout_ms, e.max_in_flight,
+  e.retry_schedule::text[] as retry_schedule, e.is_retrying_client_errors,
+  (select count(*) from hookline.deliveries d where d.endpoint_id = e.endpoint_id) as live_deliveries,
+  (select count(*) from hookline.dead_letters l where l.endpoint_id = e.endpoint_id) as dead_letters,
+  e.signing_secret
+from hookline.endpoints e
+where %(name)s::text is null or e.name = %(name)s::text
+order by e.name
+"""
+
+PAUSE_ENDPOINT: LiteralString = (
+    "select hookline.pause_endpoint(name => %(name)s, reason => %(reason)s)"
+)
+
+RESUME_ENDPOINT: LiteralString = "select hookline.resume_endpoint(name => %(name)s)"
+
+REMOVE_ENDPOINT: LiteralString = "select hookline.remove_endpoint(name => %(name)s)"
+
+ADD_SUBSCRIPTION: LiteralString = """
+select hookline.add_subscription(
+  endpoint => %(endpoint)s, event_type_pattern => %(pattern)s, source => %(source)s
+)
+"""
+
+SUBSCRIPTIONS: LiteralString = """
+select s.subscription_id as id, e.name as endpoint, s.event_type_pattern as pattern,
+  src.name as source, s.tenant_id as tenant
+from hookline.subscriptions s
+join hookline.endpoints e on e.endpoint_id = s.endpoint_id
+left join hookline.sources src on src.source_id = s.source_id
+where %(endpoint)s::text is null or e.name = %(endpoint)s::text
+order by s.subscription_id
+"""
+
+REMOVE_SUBSCRIPTION: LiteralString = (
+    "select hookline.remove_subscription(subscription_id => %(id)s)"
+)

@@ -18,6 +18,7 @@ import pytest
 
 from hookline.pgcluster import free_port
 from tests.helpers import hookline
+from tests.target import Target
 
 
 @pytest.fixture
@@ -58,6 +59,28 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 assert conn.execute(
                     "select to_regproc('hookline.ingest') is not null"
                 ).fetchone() == (True,)
+            # Its runner delivers what is ingested.
+            target = Target().start()
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute("insert into hookline.tenants values ('acme', 'Acme')")
+                    conn.execute(
+                        "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
+                        "values ('acme', 'wa', 'whatsapp', '{s}')"
+                    )
+                    conn.execute(
+                        "select hookline.add_endpoint('acme', 'crm', %s)", (target.url("/ok"),)
+                    )
+                    conn.execute("select hookline.add_subscription('crm', '*')")
+                    conn.execute(
+                        "select hookline.ingest('wa', 'wamid.1', 'whatsapp.message.text', '{}')"
+                    )
+                deadline = time.monotonic() + 30
+                while not target.requests and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert len(target.requests) == 1, "the runner started by up delivered the event"
+            finally:
+                target.stop()
             # The printed DSN carries the generated password; a wrong one is refused in one line.
             wrong = dsn.replace("postgres:", "postgres:wrong", 1)
             run = hookline("db", "status", "--dsn", wrong)

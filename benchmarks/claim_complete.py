@@ -1,0 +1,68 @@
+"""Claim + complete throughput of the SQL core alone (no HTTP), on a scratch database.
+
+    python benchmarks/claim_complete.py "postgresql://.../scratch" [deliveries] [batch]
+
+Deploys the schema (`hookline db deploy`), creates a tenant, a source, an endpoint and a
+subscription, ingests the deliveries, then claims and completes them (all 2xx) in batches from
+one session, and prints deliveries per second. Use a database you can throw away.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hookline.migrator import Migrator
+
+
+def main() -> None:
+    dsn = sys.argv[1]
+    total = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 64
+    Migrator(dsn).deploy()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "insert into hookline.tenants values ('bench', 'Bench') on conflict do nothing"
+        )
+        conn.execute(
+            "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
+            "values ('bench', 'bench', 'whatsapp', '{s}') on conflict do nothing"
+        )
+        if not conn.execute("select from hookline.endpoints where name = 'bench'").fetchone():
+            conn.execute(
+                "select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/', max_in_flight => 10000)"
+            )
+            conn.execute("select hookline.add_subscription('bench', 'bench.*')")
+        run = str(time.time_ns())
+        conn.execute(
+            "select hookline.ingest('bench', %s || '-' || i, 'bench.event', '{}') "
+            "from generate_series(1, %s::int) i",
+            (run, total),
+        )
+        claim_s = complete_s = 0.0
+        done = 0
+        while True:
+            t = time.perf_counter()
+            rows = conn.execute(
+                "select delivery_id, lease_token from hookline.claim('bench', %s, '1 minute')",
+                (batch,),
+            ).fetchall()
+            claim_s += time.perf_counter() - t
+            if not rows:
+                break
+            results = [
+                {"delivery_id": d, "lease_token": str(tok), "status_code": 200} for d, tok in rows
+            ]
+            t = time.perf_counter()
+            conn.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+            complete_s += time.perf_counter() - t
+            done += len(rows)
+    print(f"{done} deliveries, batch {batch}: claim {claim_s:.2f}s, complete {complete_s:.2f}s, "
+          f"{done / (claim_s + complete_s):.0f} deliveries/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

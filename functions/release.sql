@@ -1,0 +1,28 @@
+create or replace function hookline.release(runner text, leases jsonb, now timestamptz default pg_catalog.now())
+returns setof bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  if coalesce(release.runner, '') = '' or release.leases is null or pg_catalog.jsonb_typeof(release.leases) <> 'array' then
+    raise exception using errcode = 'HL026', message = 'release needs a runner name and a JSON array of {delivery_id, lease_token}';
+  end if;
+  return query
+  update hookline.deliveries d
+  set state = case when d.attempt_count = 0 then 'pending' else 'retrying' end::hookline.delivery_state,
+    lease_token = null, runner = null, next_attempt_at = release.now
+  from pg_catalog.jsonb_to_recordset(release.leases) as l(delivery_id bigint, lease_token uuid)
+  where d.delivery_id = l.delivery_id and d.lease_token = l.lease_token
+    and d.runner = release.runner and d.state = 'in_flight'
+  returning d.delivery_id;
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
+  end if;
+end
+$$;
+
+comment on function hookline.release(text, jsonb, timestamptz) is
+  'Gives back leases a runner holds without an attempt (it is stopping and will not make the request, or abandons it unanswered): the deliveries are due again at now and runners are notified. Leases no longer held are ignored. Returns the ids released. Errors: HL026 invalid argument.';

@@ -1,0 +1,7 @@
+-- Revert hookline:table_deliveries from pg
+
+BEGIN;
+
+drop table hookline.deliveries;
+
+COMMIT;

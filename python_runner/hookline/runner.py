@@ -1,0 +1,308 @@
+"""`hookline runner`: claims due deliveries, POSTs them, records the outcomes.
+
+It decides nothing about a delivery's life: claim, complete and release are SQL functions that
+own leases, retries and the dead-letter queue. This module moves bytes: it signs each body with
+the Standard Webhooks scheme, sends it with a keep-alive HTTP client, and reports what came
+back (a status, or the class of error) in batches.
+
+Wake-ups: a LISTEN connection outside the pool (ingest, replay, resume and release notify),
+the time of the earliest due retry or lease expiry (asked from SQL), and a slow poll as a
+safety net, so a lost notification strands nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from standardwebhooks.webhooks import Webhook
+
+from hookline import queries
+from hookline.errors import one_line
+
+EXCERPT_BYTES = 500
+# Floor of the sleep after an empty claim while work is due: another runner held the endpoint
+# (claims skip locked endpoints) or the endpoint is at max_in_flight.
+MIN_WAIT_S = 0.05
+MAX_BACKOFF_S = 10.0
+
+
+def is_connection_error(exc: psycopg.Error) -> bool:
+    """A lost or refused connection (SQLSTATE class 08 or 57P, or none), not a rejected call."""
+    return isinstance(exc, psycopg.OperationalError) and (
+        exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """What went wrong with a request, for the attempt log (never the payload)."""
+    return f"{type(exc).__name__}: {exc}"[:EXCERPT_BYTES]
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Settings:
+    dsn: str
+    name: str
+    concurrency: int = 32
+    batch: int = 32
+    lease_s: float = 30.0
+    poll_s: float = 5.0
+    grace_s: float = 10.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header (seconds or an HTTP date) in seconds; SQL applies the bounds."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "content-type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+    }
+
+
+class Runner:
+    def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.say = say
+        self.stopping = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.results: list[dict[str, Any]] = []
+        self.results_ready = asyncio.Event()
+        self.active: dict[asyncio.Task[None], dict[str, Any]] = {}  # task -> its lease
+        self.delivered = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    # -- the main loop ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        limits = httpx.Limits(
+            max_connections=self.s.concurrency, max_keepalive_connections=self.s.concurrency
+        )
+        async with (
+            AsyncConnectionPool(
+                self.s.dsn,
+                min_size=1,
+                max_size=3,
+                open=False,
+                timeout=5,
+                kwargs={"autocommit": True},
+                check=AsyncConnectionPool.check_connection,
+            ) as pool,
+            httpx.AsyncClient(limits=limits, follow_redirects=False) as http,
+        ):
+            listener = asyncio.create_task(self._listen())
+            completer = asyncio.create_task(self._complete_loop(pool))
+            try:
+                await self._claim_loop(pool, http)
+                await self._drain(pool)
+            finally:
+                completer.cancel()
+                listener.cancel()
+                await asyncio.gather(completer, listener, return_exceptions=True)
+        self.say(f"runner {self.s.name} stopped; {self.delivered} results recorded")
+
+    async def _claim_loop(self, pool: AsyncConnectionPool, http: httpx.AsyncClient) -> None:
+        backoff = 0.5
+        while not self.stopping.is_set():
+            free = self.s.concurrency - len(self.active)
+            if free <= 0:
+                await self._sleep(self.s.poll_s)
+                continue
+            try:
+                async with pool.connection() as conn:
+                    params = {
+                        "runner": self.s.name,
+                        "max_rows": min(free, self.s.batch),
+                        "lease": timedelta(seconds=self.s.lease_s),
+                    }
+                    rows = await (await conn.execute(queries.CLAIM, params)).fetchall()
+                    wait = None
+                    if not rows:
+                        (wait,) = await (await conn.execute(queries.SECONDS_TO_NEXT_DUE)).fetchone()
+            except psycopg.Error as exc:
+                self.say(f"claim failed: {one_line(exc)}; retrying in {backoff:.1f}s")
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff = 0.5
+            for row in rows:
+                lease = {"delivery_id": row[0], "lease_token": str(row[1])}
+                task = asyncio.create_task(self._deliver(http, row))
+                self.active[task] = lease
+                task.add_done_callback(self._finished)
+            if len(rows) == min(free, self.s.batch):
+                continue  # there may be more
+            timeout = self.s.poll_s if wait is None else min(self.s.poll_s, max(wait, MIN_WAIT_S))
+            await self._sleep(timeout)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.active.pop(task, None)
+        self.wake.set()  # a slot is free
+
+    async def _sleep(self, timeout: float) -> None:
+        """Until a notification, a free slot, stop, or the timeout."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        self.wake.clear()
+
+    # -- one HTTP request ------------------------------------------------------------------
+
+    async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
+        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body = row
+        result: dict[str, Any] = {
+            "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
+        }  # fmt: skip
+        started = time.monotonic()
+        timeout = timeout_ms / 1000
+        try:
+            async with asyncio.timeout(timeout):
+                async with http.stream(
+                    "POST", url, content=body.encode(), headers=signed_headers(secret, webhook_id, body),
+                    timeout=timeout,
+                ) as resp:  # fmt: skip
+                    excerpt = b""
+                    async for chunk in resp.aiter_bytes():
+                        excerpt += chunk
+                        if len(excerpt) >= EXCERPT_BYTES:
+                            break
+                    result["status_code"] = resp.status_code
+                    result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
+                    result["response_excerpt"] = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
+        except (TimeoutError, httpx.TimeoutException):
+            result["error_class"] = "timeout"
+        except httpx.ConnectError as exc:
+            result.update(error_class="connect", response_excerpt=describe_error(exc))
+        except (
+            Exception
+        ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
+            result.update(error_class="network", response_excerpt=describe_error(exc))
+        result["duration_ms"] = int((time.monotonic() - started) * 1000)
+        self.results.append(result)
+        self.results_ready.set()
+
+    # -- recording outcomes ----------------------------------------------------------------
+
+    async def _complete_loop(self, pool: AsyncConnectionPool) -> None:
+        while True:
+            await self.results_ready.wait()
+            self.results_ready.clear()
+            await self._flush(pool, retry=True)
+
+    async def _flush(self, pool: AsyncConnectionPool, *, retry: bool) -> None:
+        """Record the waiting results; while the database is unreachable keep them and retry."""
+        backoff = 0.5
+        while self.results:
+            batch = self.results[: max(self.s.batch, 1) * 4]
+            try:
+                async with pool.connection() as conn:
+                    await conn.execute(queries.COMPLETE, {"results": Jsonb(batch)})
+            except psycopg.Error as exc:
+                if not retry or not is_connection_error(exc):
+                    # Not recorded: the leases expire and the deliveries are tried again.
+                    self.say(f"could not record {len(batch)} results: {one_line(exc)}")
+                    del self.results[: len(batch)]
+                    continue
+                self.say(f"database unavailable: {one_line(exc)}; retrying in {backoff:.1f}s")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            del self.results[: len(batch)]
+            self.delivered += len(batch)
+        self.wake.set()
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def _drain(self, pool: AsyncConnectionPool) -> None:
+        """After stop: let requests finish within the grace period, give back the rest."""
+        if self.active:
+            self.say(f"stopping: waiting up to {self.s.grace_s:g}s for {len(self.active)} requests")
+            _done, pending = await asyncio.wait(list(self.active), timeout=self.s.grace_s)
+            leases = [self.active[t] for t in pending]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        else:
+            leases = []
+        await self._flush(pool, retry=False)
+        if leases:
+            try:
+                async with pool.connection() as conn:
+                    await conn.execute(
+                        queries.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}
+                    )
+                self.say(f"released {len(leases)} unfinished deliveries")
+            except psycopg.OperationalError as exc:
+                self.say(
+                    f"could not release {len(leases)} leases ({one_line(exc)}); they will expire"
+                )
+
+    # -- notifications ---------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.s.dsn, autocommit=True
+                ) as conn:
+                    await conn.execute(queries.LISTEN_DELIVERIES)
+                    backoff = 0.5
+                    self.wake.set()  # notifications may have been missed while disconnected
+                    while True:
+                        async for _note in conn.notifies(timeout=self.s.poll_s):
+                            self.wake.set()
+                        await conn.execute(queries.KEEPALIVE)
+            except psycopg.OperationalError as exc:
+                self.say(f"listen connection lost: {one_line(exc)}; reconnecting in {backoff:.1f}s")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+def run(settings: Settings, say: Callable[[str], None] = print) -> None:
+    """Run until SIGTERM or SIGINT; then stop claiming, finish or release, and return."""
+
+    async def main() -> None:
+        runner = Runner(settings, say)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runner.stop)
+        say(f"runner {settings.name} started (concurrency {settings.concurrency})")
+        await runner.run()
+
+    asyncio.run(main())
