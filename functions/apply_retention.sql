@@ -11,6 +11,7 @@ declare
   v_part record;
   v_cutoff timestamptz;
   v_dropped integer := 0;
+  v_held integer := 0;
   v_keys bigint := 0;
   v_runs bigint;
 begin
@@ -27,16 +28,39 @@ begin
     loop
       exit when v_dropped >= c_max_drops
         or (v_part.day + 1)::timestamp at time zone 'UTC' > v_cutoff;
+      -- An event that a live or dead delivery still needs is never dropped: its day waits
+      -- until the delivery succeeds, or the dead letter is replayed and done, or discarded.
+      if v_policy.table_name = 'events' and (
+        exists (
+          select from hookline.deliveries d
+          where d.event_received_at >= v_part.day::timestamp at time zone 'UTC'
+            and d.event_received_at < (v_part.day + 1)::timestamp at time zone 'UTC'
+        )
+        or exists (
+          select from hookline.dead_letters x
+          where x.state = 'dead'
+            and x.event_received_at >= v_part.day::timestamp at time zone 'UTC'
+            and x.event_received_at < (v_part.day + 1)::timestamp at time zone 'UTC'
+        )
+      ) then
+        v_held := v_held + 1;
+        continue;
+      end if;
       if hookline._drop_partition(v_policy.table_name, v_part.day) is not null then
         v_dropped := v_dropped + 1;
       end if;
     end loop;
 
     if v_policy.table_name = 'events' then
-      -- Dedup keys live exactly as long as the events they guard.
+      -- Dedup keys live exactly as long as the events they guard (a held day keeps its keys).
       delete from hookline.event_keys k
       where k.ctid = any (array(
-        select k2.ctid from hookline.event_keys k2 where k2.received_at < v_cutoff limit c_max_keys
+        select k2.ctid from hookline.event_keys k2
+        where k2.received_at < v_cutoff
+          and not exists (
+            select from hookline.events e where e.event_id = k2.event_id and e.received_at = k2.received_at
+          )
+        limit c_max_keys
       ));
       get diagnostics v_keys = row_count;
     end if;
@@ -45,9 +69,12 @@ begin
   delete from hookline.job_runs r where r.finished_at < apply_retention.now - interval '14 days';
   get diagnostics v_runs = row_count;
 
-  return format('dropped %s partitions, %s dedup keys, %s job runs', v_dropped, v_keys, v_runs);
+  return format(
+    'dropped %s partitions, %s dedup keys, %s job runs; %s days held by deliveries',
+    v_dropped, v_keys, v_runs, v_held
+  );
 end
 $$;
 
 comment on function hookline.apply_retention(timestamptz) is
-  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), deletes the dedup keys of dropped events (at most 50,000 a run) and job runs older than 14 days. Returns a summary. Errors: none of its own.';
+  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events (at most 50,000 a run) and job runs older than 14 days. Returns a summary. Errors: none of its own.';

@@ -36,3 +36,6 @@
 \ir next_due.sql
 \ir replay.sql
 \ir discard.sql
+\ir rescue_leases.sql
+\ir wake_due_retries.sql
+\ir snapshot_stats.sql

@@ -21,15 +21,9 @@ begin
       message = format('unknown job %L', set_job_schedule.job_name),
       hint = 'hookline cron list shows the jobs.';
   end if;
-  if v_job.runs_in = 'pg_cron' and pg_catalog.to_regnamespace('cron') is not null then
-    -- pg_cron lives in this database: keep its copy of the schedule in step.
-    perform cron.schedule(
-      'hookline-' || v_job.job_name, v_job.schedule, format('select hookline.run_job(%L)', v_job.job_name)
-    );
-  end if;
   return v_job;
 end
 $$;
 
 comment on function hookline.set_job_schedule(text, text) is
-  'Changes a job''s cron schedule; when pg_cron runs in this database its job is updated too (otherwise run hookline cron register again). Errors: HL100 unknown job; HL101 invalid cron schedule (the runners also reject what cronsim cannot parse).';
+  'Changes a job''s cron schedule; when pg_cron runs in this database its job is updated too (trigger _100_sync_pg_cron) (otherwise run hookline cron register again). Errors: HL100 unknown job; HL101 invalid cron schedule (the runners also reject what cronsim cannot parse).';

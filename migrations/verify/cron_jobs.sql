@@ -4,6 +4,11 @@ BEGIN;
 
 do $$
 begin
+  if not exists (
+    select from pg_trigger where tgrelid = 'hookline.jobs'::regclass and tgname = '_100_sync_pg_cron'
+  ) then
+    raise exception 'the trigger that keeps pg_cron in step is missing';
+  end if;
   if to_regnamespace('cron') is null then
     return;  -- no pg_cron in this database: the runners run the jobs
   end if;

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
@@ -254,6 +255,7 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         Migrator(resolve_dsn(dsn), say=say).deploy()
         click.echo("schema deployed")
         return
+    stop = stop_on_signals()  # from here on, Ctrl-C shuts everything down in order
     with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
         click.echo(f"hookline is up. Database: {server_dsn}")
@@ -263,15 +265,13 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
-            wait_for_signal()
+            stop.wait()
+            click.echo("stopping")
 
 
 @contextlib.contextmanager
 def child(dsn: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`hookline ARGS` as a child process; the DSN (with its password) goes by environment.
-
-    Started before wait_for_signal blocks signals, since a child inherits the signal mask.
-    """
+    """`hookline ARGS` as a child process; the DSN (with its password) goes by environment."""
     process = subprocess.Popen(
         [sys.executable, "-m", "hookline", *args], env={**os.environ, "HOOKLINE_DSN": dsn}
     )
@@ -282,11 +282,12 @@ def child(dsn: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=30)
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    click.echo("stopping")
+def stop_on_signals() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets (children start with the default handlers)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _sig, _frame: stop.set())
+    return stop
 
 
 @main.command()

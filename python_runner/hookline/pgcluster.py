@@ -58,6 +58,7 @@ class LocalPostgres:
         port: int | None = None,
         durable: bool = True,
         password: bool = True,
+        cron: bool = True,
     ) -> None:
         found = bindir or find_bindir()
         if found is None:
@@ -71,6 +72,7 @@ class LocalPostgres:
         self.port = port or free_port()
         self.durable = durable
         self.use_password = password
+        self.use_cron = cron
         self.as_root = os.geteuid() == 0
 
     # -- facts ---------------------------------------------------------------------------

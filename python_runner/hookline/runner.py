@@ -32,6 +32,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hookline import queries
 from hookline.errors import one_line
+from hookline.scheduler import run_scheduler
 
 EXCERPT_BYTES = 500
 # Floor of the sleep after an empty claim while work is due: another runner held the endpoint
@@ -118,7 +119,7 @@ class Runner:
             AsyncConnectionPool(
                 self.s.dsn,
                 min_size=1,
-                max_size=3,
+                max_size=4,
                 open=False,
                 timeout=5,
                 kwargs={"autocommit": True},
@@ -128,13 +129,17 @@ class Runner:
         ):
             listener = asyncio.create_task(self._listen())
             completer = asyncio.create_task(self._complete_loop(pool))
+            # The jobs that no pg_cron runs (hookline.jobs.runs_in = 'runner'); see scheduler.py.
+            scheduler = asyncio.create_task(
+                run_scheduler(pool, self.s.name, self.stopping, self.say)
+            )
             try:
                 await self._claim_loop(pool, http)
                 await self._drain(pool)
             finally:
                 completer.cancel()
                 listener.cancel()
-                await asyncio.gather(completer, listener, return_exceptions=True)
+                await asyncio.gather(completer, listener, scheduler, return_exceptions=True)
         self.say(f"runner {self.s.name} stopped; {self.delivered} results recorded")
 
     async def _claim_loop(self, pool: AsyncConnectionPool, http: httpx.AsyncClient) -> None:
@@ -170,6 +175,10 @@ class Runner:
                 continue  # there may be more
             timeout = self.s.poll_s if wait is None else min(self.s.poll_s, max(wait, MIN_WAIT_S))
             await self._sleep(timeout)
+
+    def _scheduler_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.say(f"job scheduler failed: {task.exception()!r}; jobs are not run by this runner")
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.active.pop(task, None)

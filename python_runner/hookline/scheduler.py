@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
+from collections.abc import Callable
 
 import psycopg
 from cronsim import CronSim, CronSimError
 from psycopg_pool import AsyncConnectionPool
 
 from hookline import queries
-
-log = logging.getLogger("hookline.scheduler")
+from hookline.errors import one_line
 
 RELOAD = dt.timedelta(seconds=60)  # how often the job table is re-read
 
@@ -36,20 +35,32 @@ async def _runner_jobs(pool: AsyncConnectionPool) -> dict[str, str]:
     return {r[0]: r[1] for r in rows if r[2] == "runner" and r[3]}
 
 
-async def _fire(pool: AsyncConnectionPool, job: str, slot: dt.datetime, runner_id: str) -> None:
+async def _fire(
+    pool: AsyncConnectionPool,
+    job: str,
+    slot: dt.datetime,
+    runner_id: str,
+    say: Callable[[str], None],
+) -> None:
     try:
         async with pool.connection() as conn:
             cur = await conn.execute(
                 queries.RUN_JOB, {"job_name": job, "scheduled_for": slot, "run_by": runner_id}
             )
             status = (await cur.fetchone())[0]
-        log.info("job %s for %s: %s", job, slot.isoformat(), status)
+        if status != "skipped":
+            say(f"job {job} for {slot:%Y-%m-%d %H:%M}: {status}")
     except psycopg.Error as exc:
-        log.warning("job %s for %s not run: %s", job, slot.isoformat(), exc)
+        say(f"job {job} for {slot:%Y-%m-%d %H:%M} not run: {one_line(exc)}")
 
 
-async def run_scheduler(pool: AsyncConnectionPool, runner_id: str, stop: asyncio.Event) -> None:
-    """Fire due jobs until `stop` is set. Database errors are logged; the loop goes on."""
+async def run_scheduler(
+    pool: AsyncConnectionPool,
+    runner_id: str,
+    stop: asyncio.Event,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Fire due jobs until `stop` is set. Database errors are reported; the loop goes on."""
     schedules: dict[str, str] = {}
     loaded_at = dt.datetime.min.replace(tzinfo=dt.UTC)
     cursor = dt.datetime.now(dt.UTC)
@@ -60,11 +71,11 @@ async def run_scheduler(pool: AsyncConnectionPool, runner_id: str, stop: asyncio
                 schedules = await _runner_jobs(pool)
                 loaded_at = now
             except psycopg.Error as exc:
-                log.warning("cannot read the job table: %s", exc)
+                say(f"cannot read the job table: {one_line(exc)}")
         slots = {job: next_slot(expr, cursor) for job, expr in schedules.items()}
         for job, slot in slots.items():
             if slot is None:
-                log.error("job %s has a schedule cronsim cannot parse: %r", job, schedules[job])
+                say(f"job {job} has a schedule cronsim cannot parse: {schedules[job]!r}")
         due = [s for s in slots.values() if s is not None]
         wake = min([*due, loaded_at + RELOAD])
         delay = (wake - dt.datetime.now(dt.UTC)).total_seconds()
@@ -78,7 +89,7 @@ async def run_scheduler(pool: AsyncConnectionPool, runner_id: str, stop: asyncio
         if fired_at is not None and fired_at <= dt.datetime.now(dt.UTC):
             await asyncio.gather(
                 *(
-                    _fire(pool, job, slot, runner_id)
+                    _fire(pool, job, slot, runner_id, say)
                     for job, slot in slots.items()
                     if slot == fired_at
                 )

@@ -1,0 +1,20 @@
+create or replace function hookline.wake_due_retries(now timestamptz default pg_catalog.now())
+returns text
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- A backstop only: runners also sleep until hookline.next_due() and poll slowly.
+  if exists (
+    select from hookline.deliveries d
+    where d.state in ('pending', 'retrying') and d.next_attempt_at <= wake_due_retries.now
+  ) then
+    perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
+    return 'woke the runners: deliveries are due';
+  end if;
+  return 'nothing due';
+end
+$$;
+
+comment on function hookline.wake_due_retries(timestamptz) is
+  'Job. Notifies the runners (channel hookline_deliveries) when pending or retrying deliveries are due. Returns a summary. Errors: none of its own.';
