@@ -4,6 +4,7 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  v_lock_timeout text;
   v_name text := _drop_partition.parent || '_p' || to_char(_drop_partition.day, 'YYYYMMDD');
 begin
   if not exists (select from hookline.partition_policies p where p.table_name = _drop_partition.parent) then
@@ -16,10 +17,20 @@ begin
   if pg_catalog.to_regclass(format('hookline.%I', v_name)) is null then
     return null;
   end if;
-  execute format('drop table hookline.%I', v_name);
+  -- As in _create_partition: wait for the parent's lock briefly, and leave a busy table's old
+  -- partition to the next run rather than risk a deadlock with ingest or claim.
+  v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+  begin
+    perform pg_catalog.set_config('lock_timeout', '200ms', true);
+    execute format('drop table hookline.%I', v_name);
+    perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+  exception when lock_not_available then
+    raise notice 'hookline: % is busy; dropping % postponed to the next run', _drop_partition.parent, v_name;
+    return null;
+  end;
   return v_name;
 end
 $$;
 
 comment on function hookline._drop_partition(text, date) is
-  'Private. Drops the day partition <parent>_pYYYYMMDD, with its rows, if it exists. Returns the name dropped, or null. Errors: HL010 parent is not in hookline.partition_policies.';
+  'Private. Drops the day partition <parent>_pYYYYMMDD, with its rows, if it exists. Returns the name dropped, or null (missing, or its table busy for 200 ms: the next run drops it). Errors: HL010 parent is not in hookline.partition_policies.';

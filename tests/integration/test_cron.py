@@ -191,3 +191,29 @@ def test_cron_bad_input_is_one_line(db: str, args: tuple[str, ...], message: str
     assert run.returncode == 1
     assert run.stderr.startswith(message)
     assert run.stderr.count("\n") == 1
+
+
+def test_maintenance_does_not_wait_behind_an_open_ingest(db: str, tenant_source: str) -> None:
+    """A busy table's partition is postponed, never waited for: a maintenance transaction that
+    held one parent's lock while queueing for another's could deadlock with ingest or claim."""
+    later = dt.datetime(2031, 6, 1, 12, tzinfo=dt.UTC)
+    with psycopg.connect(db) as ingest, psycopg.connect(db, autocommit=True) as maint:
+        ingest.execute(
+            "select hookline.ingest(%s, 'w1', 'whatsapp.message.text', '{}', null, %s)",
+            (tenant_source, later),
+        )  # open transaction: events is locked for writing, as during any POST
+        started = time.monotonic()
+        summary = maint.execute("select hookline.maintain_partitions(%s)", (later,)).fetchone()[0]
+        assert time.monotonic() - started < 5, "maintenance must not wait for the ingest"
+        created = {
+            r[0] for r in maint.execute("select relname from pg_class where relname ~ '_p2031'")
+        }
+        assert "attempts_p20310601" in created, "tables that are not busy get their partitions"
+        assert "events_p20310601" not in created, "the busy table's partition is postponed"
+        assert summary.startswith("created ")
+        ingest.commit()
+        maint.execute("select hookline.maintain_partitions(%s)", (later,))
+        row = maint.execute(
+            "select tableoid::regclass::text from hookline.events where external_id = 'w1'"
+        ).fetchone()
+        assert row == ("hookline.events_p20310601",), "the next run creates it and moves the row in"
