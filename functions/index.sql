@@ -11,8 +11,7 @@
 \ir apply_retention.sql
 \ir run_job.sql
 \ir job_status.sql
-\ir set_job_schedule.sql
-\ir set_job_runner.sql
+\ir set_job.sql
 \ir whatsapp_events.sql
 \ir receive.sql
 \ir list_sources.sql

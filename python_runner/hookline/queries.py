@@ -100,11 +100,11 @@ select hookline.run_job(job_name => %(job_name)s, scheduled_for => %(scheduled_f
 """
 
 SET_JOB_SCHEDULE: LiteralString = """
-select job_name from hookline.set_job_schedule(job_name => %(job_name)s, schedule => %(schedule)s)
+select job_name from hookline.set_job(job_name => %(job_name)s, schedule => %(schedule)s)
 """
 
 SET_JOB_RUNNER: LiteralString = """
-select job_name from hookline.set_job_runner(job_name => %(job_name)s, runs_in => %(runs_in)s)
+select job_name from hookline.set_job(job_name => %(job_name)s, runs_in => %(runs_in)s)
 """
 
 CRON_DATABASE: LiteralString = """

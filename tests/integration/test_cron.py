@@ -54,7 +54,7 @@ def test_the_migration_registers_the_jobs_in_the_pg_cron_database(cron_server: S
         }
         migrator.deploy()  # idempotent by job name
         with psycopg.connect(dsn) as conn:
-            conn.execute("select hookline.set_job_schedule('apply_retention', '5 4 * * *')")
+            conn.execute("select hookline.set_job('apply_retention', '5 4 * * *')")
             conn.commit()
             assert {r[0] for r in conn.execute("select runs_in from hookline.jobs")} == {"pg_cron"}
         assert cron_jobs(cron_server, "postgres")["hookline-apply_retention"] == "5 4 * * *"
@@ -81,7 +81,7 @@ def test_the_runners_and_pg_cron_fire_the_jobs(server: Server, db: str, other_db
         assert cron_jobs(server, pg_cron_db)["hookline-maintain_partitions"] == "* * * * *"
 
     with psycopg.connect(other_db, autocommit=True) as conn:
-        conn.execute("select hookline.set_job_schedule('maintain_partitions', '* * * * *')")
+        conn.execute("select hookline.set_job('maintain_partitions', '* * * * *')")
         conn.execute(
             """create function hookline.exploding_job(now timestamptz default now()) returns text
                language plpgsql set search_path = '' as $$ begin raise exception 'boom'; end $$"""
