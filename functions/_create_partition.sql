@@ -36,7 +36,7 @@ begin
   -- postpone its partition to the next run, which comes long before the day does.
   v_lock_timeout := pg_catalog.current_setting('lock_timeout');
   begin
-    perform pg_catalog.set_config('lock_timeout', '200ms', true);
+    perform pg_catalog.set_config('lock_timeout', '50ms', true);
     -- Rows of this day that landed in the default partition would make CREATE ... PARTITION OF
     -- fail; set them aside, create the partition, and route them back through the parent.
     execute format(
@@ -76,4 +76,4 @@ end
 $$;
 
 comment on function hookline._create_partition(text, date) is
-  'Private. Creates the day partition <parent>_pYYYYMMDD (UTC day) if missing, moving that day''s rows out of <parent>_default. Returns the name created, or null if it existed or its table was busy (locks are waited for 200 ms at most, so maintenance never deadlocks with ingest or claim; the next run creates it). Errors: HL010 parent is not in hookline.partition_policies.';
+  'Private. Creates the day partition <parent>_pYYYYMMDD (UTC day) if missing, moving that day''s rows out of <parent>_default. Returns the name created, or null if it existed or its table was busy (locks are waited for 50 ms at most, so maintenance never deadlocks with ingest or claim; the next run creates it). Errors: HL010 parent is not in hookline.partition_policies.';

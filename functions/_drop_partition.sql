@@ -21,7 +21,7 @@ begin
   -- partition to the next run rather than risk a deadlock with ingest or claim.
   v_lock_timeout := pg_catalog.current_setting('lock_timeout');
   begin
-    perform pg_catalog.set_config('lock_timeout', '200ms', true);
+    perform pg_catalog.set_config('lock_timeout', '50ms', true);
     execute format('drop table hookline.%I', v_name);
     perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
   exception when lock_not_available then
@@ -33,4 +33,4 @@ end
 $$;
 
 comment on function hookline._drop_partition(text, date) is
-  'Private. Drops the day partition <parent>_pYYYYMMDD, with its rows, if it exists. Returns the name dropped, or null (missing, or its table busy for 200 ms: the next run drops it). Errors: HL010 parent is not in hookline.partition_policies.';
+  'Private. Drops the day partition <parent>_pYYYYMMDD, with its rows, if it exists. Returns the name dropped, or null (missing, or its table busy for 50 ms: the next run drops it). Errors: HL010 parent is not in hookline.partition_policies.';

@@ -48,6 +48,8 @@ begin
       end if;
       if hookline._drop_partition(v_policy.table_name, v_part.day) is not null then
         v_dropped := v_dropped + 1;
+      else
+        exit;  -- the table is busy: its old days wait for the next run, no more waiting now
       end if;
     end loop;
 

@@ -16,6 +16,8 @@ begin
       v_created := hookline._create_partition(v_policy.table_name, v_day);
       if v_created is not null then
         return next v_created;
+      elsif pg_catalog.to_regclass(format('hookline.%I_p%s', v_policy.table_name, to_char(v_day, 'YYYYMMDD'))) is null then
+        exit;  -- the table is busy: leave its other days to the next run too, wait no more
       end if;
     end loop;
   end loop;
@@ -23,4 +25,4 @@ end
 $$;
 
 comment on function hookline.premake_partitions(timestamptz) is
-  'Creates the day partitions of every table in hookline.partition_policies from yesterday to premake_days ahead of now (UTC days), moving rows of those days out of the default partitions. Idempotent; returns the partitions it created. Errors: none of its own.';
+  'Creates the day partitions of every table in hookline.partition_policies from yesterday to premake_days ahead of now (UTC days), moving rows of those days out of the default partitions; a table busy for 50 ms is left to the next run. Idempotent; returns the partitions it created. Errors: none of its own.';
