@@ -56,3 +56,4 @@
 \ir complete_messages.sql
 \ir release_messages.sql
 \ir next_message_due.sql
+\ir configure_breaker.sql

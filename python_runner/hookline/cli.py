@@ -466,3 +466,8 @@ from hookline.delivery_commands import endpoints, runner, subscriptions  # noqa:
 main.add_command(runner)
 main.add_command(endpoints)
 main.add_command(subscriptions)
+
+from hookline.outbound_commands import breakers, senders  # noqa: E402
+
+main.add_command(senders)
+main.add_command(breakers)
