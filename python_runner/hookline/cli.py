@@ -256,11 +256,13 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         return
     with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
-        click.echo(f"hookline is up. Database: {server_dsn}")
-        click.echo(f'  psql "{server_dsn}"')
         url = f"http://127.0.0.1:{ingress_port}"
         ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
         with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
+            # Announced once the children are started, right before signals are blocked: a
+            # Ctrl-C from someone who read the DSN then stops everything cleanly (exit 0).
+            click.echo(f"hookline is up. Database: {server_dsn}")
+            click.echo(f'  psql "{server_dsn}"')
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             wait_for_signal()
