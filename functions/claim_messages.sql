@@ -25,6 +25,9 @@ declare
   v_room integer;
   v_busy integer;
   v_got integer;
+  v_allowed bigint[];
+  v_blocked bigint[];
+  v_until timestamptz[];
 begin
   if coalesce(claim_messages.runner, '') = '' or claim_messages.max_rows is null
      or claim_messages.max_rows not between 1 and 10000
@@ -63,33 +66,56 @@ begin
       continue when v_take <= 0;
     end if;
 
-    return query
-    with candidates as (
-      -- Per recipient, oldest first, numbered: the pair limit lets through at most pair_burst
-      -- claims per pair_interval * pair_burst, counting the recent claims of that recipient.
-      select o.message_id, o.recipient, o.next_attempt_at,
-        pg_catalog.row_number() over (partition by o.recipient order by o.next_attempt_at, o.message_id) as n
-      from hookline.outbox o
-      where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
-    ),
-    allowed as (
-      select c.message_id
-      from candidates c
-      where c.n <= v_s.pair_burst - (
-        select pg_catalog.count(*) from hookline.outbox p
+    -- The pair limit, on a bounded prefix of the due messages (oldest first): per recipient,
+    -- numbered in order, at most pair_burst claims per pair_interval * pair_burst, counting
+    -- the recipient's recent claims. Messages it holds back are deferred until the pair allows
+    -- them (when the oldest recent claim leaves the window; behind a message claimed now, by
+    -- pair_interval), always into the future, so
+    -- they leave the due set (no claim rescans them, next_message_due stays meaningful) and
+    -- the messages behind them are reached.
+    select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
+                      filter (where j.n <= v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(j.message_id) filter (where j.n > v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(case
+                      when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
+                      else claim_messages.now + v_s.pair_interval end)
+                      filter (where j.n > v_s.pair_burst - j.recent), '{}')
+    into v_allowed, v_blocked, v_until
+    from (
+      select c.message_id, c.next_attempt_at, r.recent, r.first_at,
+        pg_catalog.row_number() over (partition by c.recipient order by c.next_attempt_at, c.message_id) as n
+      from (
+        select o.message_id, o.recipient, o.next_attempt_at
+        from hookline.outbox o
+        where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
+        order by o.next_attempt_at
+        limit v_take * 4 + 50
+      ) c
+      cross join lateral (
+        select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
+        from hookline.outbox p
         where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
           and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
           and p.message_id <> c.message_id
-      )
-      order by c.next_attempt_at, c.message_id
-      limit v_take
-    ),
-    picked as (
+      ) r
+    ) j;
+
+    update hookline.outbox o
+    set next_attempt_at = greatest(o.next_attempt_at, x.until)
+    from rows from (pg_catalog.unnest(v_blocked), pg_catalog.unnest(v_until)) as x (message_id, until)
+    where o.message_id = x.message_id
+      and o.message_id in (
+        select b.message_id from hookline.outbox b
+        where b.message_id = any (v_blocked) and b.state in ('queued', 'unconfirmed')
+        for update skip locked
+      );
+
+    return query
+    with picked as (
       select o.message_id
       from hookline.outbox o
-      join allowed a on a.message_id = o.message_id
-      where o.next_attempt_at <= claim_messages.now
-      for update of o skip locked
+      where o.message_id = any (v_allowed[1:v_take]) and o.next_attempt_at <= claim_messages.now
+      for update skip locked
     ),
     claimed as (
       update hookline.outbox o
@@ -124,4 +150,4 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender per clock second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender per clock second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';

@@ -216,8 +216,9 @@ def test_two_runners_keep_the_rate_per_number_and_per_recipient(conn, tenant_sou
         (r.body["biz_opaque_callback_data"] for r in pair), key=lambda s: int(s.split(":")[1])
     ), "messages to one recipient go in order"
     gaps = [b.at - a.at for a, b in itertools.pairwise(pair)]
-    assert min(gaps) >= 0.95, gaps
-    assert scalar(conn, "select count(distinct runner) from hookline.outbox") is not None
+    # Claims are at least 1 s apart on the database's clock; a request can leave its runner
+    # up to a few hundred ms after its claim (the first one of a runner opens its connection).
+    assert min(gaps) >= 0.7 and sum(gaps) / len(gaps) >= 0.9, gaps
 
 
 @pytest.mark.slow
@@ -258,7 +259,12 @@ def test_the_breaker_trips_probes_and_recovers_while_deliveries_flow(conn, tenan
     assert not [t for t in at if reopened < t < probing2], "none while open again"
     assert len([t for t in at if probing2 < t < closed]) == 1, "one successful probe closes it"
     assert reopened - probing >= 0 and probing2 - reopened >= 1.9, "the cool-down doubled"
-    assert scalar(conn, "select count(*) from hookline.attempts where outcome = 'succeeded'") == 5
+    delivered = [t.timestamp() for (t,) in conn.execute(
+        "select attempted_at from hookline.attempts where outcome = 'succeeded'"
+    ).fetchall()]  # fmt: skip
+    assert len(delivered) == 5 and all(opened < t < closed for t in delivered), (
+        "the healthy endpoint's deliveries went out while the number's breaker was not closed"
+    )
     assert {state(conn, f"k{n}") for n in range(6)} == {"sent"}
 
 

@@ -1,5 +1,5 @@
 begin;
-select plan(7);
+select plan(10);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret');
@@ -20,8 +20,14 @@ select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seco
   'then one of the three to the same recipient: the pair limit holds the others back');
 select is((select count(*)::int from hookline.outbox where recipient = '+16505559999' and state = 'sending'), 1,
   'one message to the busy recipient');
+select is((select array_agg(distinct next_attempt_at) from hookline.outbox where recipient = '+16505559999' and state = 'queued'),
+  array['2026-03-01 10:00:06.1Z'::timestamptz], 'held back at the first claim, the others were deferred by pair_interval, not rescanned');
+select is(hookline.next_message_due('2026-03-01 10:00:03Z'), '2026-03-01 10:00:06.1Z'::timestamptz,
+  'runners sleep until then');
 select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:07.9Z')), 0,
   'within six seconds of its last claim the recipient gets nothing');
+select is((select array_agg(distinct next_attempt_at) from hookline.outbox where recipient = '+16505559999' and state = 'queued'),
+  array['2026-03-01 10:00:08Z'::timestamptz], 'and its messages wait until the six seconds are over');
 select is((select message_id from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:09Z')),
   (select min(message_id) + 1 from hookline.outbox where recipient = '+16505559999'),
   'after six seconds the next message, in order');
