@@ -20,7 +20,9 @@ begin
     update hookline.senders s
     set access_token = coalesce(set_sender.access_token, s.access_token),
       messages_per_second = coalesce(set_sender.messages_per_second, s.messages_per_second),
-      throttled_rate = least(s.throttled_rate, coalesce(set_sender.messages_per_second, s.messages_per_second)),
+      -- least() ignores nulls: an unthrottled sender (null) stays unthrottled.
+      throttled_rate = case when s.throttled_rate is not null
+                            then least(s.throttled_rate, coalesce(set_sender.messages_per_second, s.messages_per_second)) end,
       pair_interval = coalesce(set_sender.pair_interval, s.pair_interval),
       pair_burst = coalesce(set_sender.pair_burst, s.pair_burst),
       unconfirmed_wait = coalesce(set_sender.unconfirmed_wait, s.unconfirmed_wait),
