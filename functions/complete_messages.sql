@@ -20,7 +20,8 @@ begin
     select r.*
     from pg_catalog.jsonb_to_recordset(complete_messages.results) as r(
       message_id bigint, lease_token uuid, status_code integer, error_class text, error_code integer,
-      is_transient boolean, error_title text, wamid text, retry_after_s double precision, duration_ms integer
+      is_transient boolean, error_title text, fbtrace_id text, wamid text, retry_after_s double precision,
+      duration_ms integer
     )
     order by r.message_id
   loop
@@ -69,7 +70,8 @@ begin
 
     select x.state, x.next_attempt_at into v_state, v_next
     from hookline._message_outcome(v_m.message_id, v_class, v_r.error_code,
-      coalesce(v_r.error_title, case when v_r.status_code is not null then 'HTTP ' || v_r.status_code else v_r.error_class end),
+      coalesce(v_r.error_title, case when v_r.status_code is not null then 'HTTP ' || v_r.status_code else v_r.error_class end)
+        || coalesce(' (fbtrace_id ' || v_r.fbtrace_id || ')', ''),
       v_r.retry_after_s, complete_messages.now) x;
     return query select v_m.message_id, v_state::text, v_next;
   end loop;
@@ -77,4 +79,4 @@ end
 $$;
 
 comment on function hookline.complete_messages(jsonb, timestamptz) is
-  'Records a batch of Graph API answers [{message_id, lease_token, status_code, error_class (timeout, network, connect), error_code, is_transient, error_title, wamid, retry_after_s, duration_ms}] and moves each message on: a 2xx with a wamid is sent; a timeout, a lost connection or a 2xx without wamid is ambiguous (unconfirmed); a refused connection and a 5xx without code are transient; otherwise error.code decides through hookline.graph_error_codes (never the HTTP status, which is used only without a code). A result whose lease is no longer current changes nothing. Returns (message_id, outcome, next_attempt_at); outcome is the new state, stale or unknown. Errors: HL064 malformed result.';
+  'Records a batch of Graph API answers [{message_id, lease_token, status_code, error_class (timeout, network, connect), error_code, is_transient, error_title, fbtrace_id, wamid, retry_after_s, duration_ms}] and moves each message on: a 2xx with a wamid is sent; a timeout, a lost connection or a 2xx without wamid is ambiguous (unconfirmed); a refused connection and a 5xx without code are transient; otherwise error.code decides through hookline.graph_error_codes (never the HTTP status, which is used only without a code). The error title and fbtrace_id go to last_error. A result whose lease is no longer current changes nothing. Returns (message_id, outcome, next_attempt_at); outcome is the new state, stale or unknown. Errors: HL064 malformed result.';

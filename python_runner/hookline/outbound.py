@@ -47,6 +47,8 @@ def graph_answer(status_code: int, content: bytes) -> dict[str, Any]:
             answer["is_transient"] = error["is_transient"]
         if isinstance(error.get("message"), str):
             answer["error_title"] = error["message"][:200]
+        if isinstance(error.get("fbtrace_id"), str):
+            answer["fbtrace_id"] = error["fbtrace_id"][:64]  # what Meta's support asks for
     return answer
 
 

@@ -133,7 +133,7 @@ def test_each_graph_answer_takes_its_path(conn, tenant_source, graph: FakeGraph,
     assert slow[1].at - slow[0].at >= 0.5 + 0.5, "the unconfirmed send waited for a status"
     assert len(graph.to("+10000000004")) == 1, "a permanent error is not retried"
     assert scalar(conn, "select last_error from hookline.outbox where idempotency_key = 'k4'") == (
-        "permanent_recipient: code 131026: (#131026) scripted error"
+        "permanent_recipient: code 131026: (#131026) scripted error (fbtrace_id AbCdEf)"
     )
     assert len(graph.to("+10000000007")) == 1, "an auth error is never retried by itself"
     paused = conn.execute(

@@ -21,7 +21,7 @@ def test_an_error_yields_code_transience_and_title() -> None:
                       "code": 2, "is_transient": True, "fbtrace_id": "Az8"}}  # fmt: skip
     assert graph_answer(500, json.dumps(body).encode()) == {
         "status_code": 500, "error_code": 2, "is_transient": True,
-        "error_title": "(#2) Service temporarily unavailable",
+        "error_title": "(#2) Service temporarily unavailable", "fbtrace_id": "Az8",
     }  # fmt: skip
 
 
