@@ -26,6 +26,7 @@ declare
   v_left integer := claim.max_rows;
   v_take integer;
   v_got integer;
+  v_room integer;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -48,7 +49,9 @@ begin
     order by (select pg_catalog.min(d.next_attempt_at) from hookline.deliveries d where d.endpoint_id = e.endpoint_id)
     for no key update of e skip locked
   loop
-    select v_endpoint.max_in_flight - pg_catalog.count(*) into v_take
+    -- The endpoint's circuit breaker: nothing while open, its probes while half-open.
+    v_room := hookline._breaker_room('endpoint:' || v_endpoint.endpoint_id, claim.now);
+    select least(v_endpoint.max_in_flight, v_room) - pg_catalog.count(*) into v_take
     from hookline.deliveries d
     where d.endpoint_id = v_endpoint.endpoint_id and d.state = 'in_flight' and d.next_attempt_at > claim.now;
     v_take := least(v_take, v_left);
@@ -100,4 +103,4 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';

@@ -98,6 +98,14 @@ begin
       end;
     end if;
 
+    -- The endpoint's circuit breaker: no answer and 5xx count as failures, any other answer
+    -- but 408/409/425/429 (the endpoint is up, busy or not) as a success.
+    if v_r.status_code is null or v_r.status_code >= 500 then
+      perform hookline._breaker_record('endpoint:' || v_d.endpoint_id, false, complete.now);
+    elsif v_r.status_code not in (408, 409, 425, 429) then
+      perform hookline._breaker_record('endpoint:' || v_d.endpoint_id, true, complete.now);
+    end if;
+
     insert into hookline.attempts (
       attempted_at, delivery_id, endpoint_id, generation, attempt_number, status_code, duration_ms,
       outcome, tenant_id, runner, error_class, response_excerpt
@@ -130,4 +138,4 @@ end
 $$;
 
 comment on function hookline.complete(jsonb, timestamptz) is
-  'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';
+  'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. No answer and 5xx feed the endpoint''s circuit breaker as failures, other answers but 408/409/425/429 as successes. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';

@@ -4,7 +4,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select pg_catalog.min(x.next_attempt_at)
+  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end))
   from hookline.endpoints e
   cross join lateral (
     select d.next_attempt_at
@@ -13,8 +13,9 @@ as $$
     order by d.next_attempt_at
     limit 1
   ) x
-  where e.state = 'active'
+  left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+  where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true
 $$;
 
 comment on function hookline.next_due() is
-  'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+  'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';

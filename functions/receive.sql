@@ -51,6 +51,11 @@ begin
       phone_number_id => v_event.phone_number_id, user_id => v_event.user_id, wa_id => v_event.wa_id,
       request_id => v_request_id
     ) i;
+    -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
+    if v_is_new and v_event.event_type like 'whatsapp.status.%' then
+      perform hookline._apply_message_status(
+        v_event.phone_number_id, v_event.payload #> '{entry,0,changes,0,value,statuses,0}', receive.received_at);
+    end if;
     v_count := v_count + 1;
     v_new := v_new + v_is_new::integer;
   end loop;
@@ -63,4 +68,4 @@ end
 $$;
 
 comment on function hookline.receive(text, jsonb, bytea, jsonb, timestamptz) is
-  'Stores one verified webhook request in one transaction: the raw request in hookline.raw_requests and one event per item through hookline.ingest (a WhatsApp body is split by hookline.whatsapp_events; a Standard Webhooks body is one event keyed by the webhook-id header, typed by its "type" field). Duplicates create no event. Returns (request_id, event_count, new_event_count). The caller has verified the signature. Errors: HL001 unknown source; HL002 invalid argument; HL040 not a WhatsApp Business Account notification; HL041 Standard Webhooks request without webhook-id.';
+  'Stores one verified webhook request in one transaction: the raw request in hookline.raw_requests and one event per item through hookline.ingest (a WhatsApp body is split by hookline.whatsapp_events; a Standard Webhooks body is one event keyed by the webhook-id header, typed by its "type" field). Duplicates create no event. A new whatsapp.status.* event updates the outbox message it reports on (hookline._apply_message_status). Returns (request_id, event_count, new_event_count). The caller has verified the signature. Errors: HL001 unknown source; HL002 invalid argument; HL040 not a WhatsApp Business Account notification; HL041 Standard Webhooks request without webhook-id.';

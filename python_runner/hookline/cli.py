@@ -258,11 +258,12 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
     stop = stop_on_signals()  # from here on, Ctrl-C shuts everything down in order
     with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
-        click.echo(f"hookline is up. Database: {server_dsn}")
-        click.echo(f'  psql "{server_dsn}"')
         url = f"http://127.0.0.1:{ingress_port}"
         ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
         with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
+            # Announced once the children are started, so a reader can use all of it at once.
+            click.echo(f"hookline is up. Database: {server_dsn}")
+            click.echo(f'  psql "{server_dsn}"')
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             stop.wait()
@@ -467,3 +468,8 @@ from hookline.delivery_commands import endpoints, runner, subscriptions  # noqa:
 main.add_command(runner)
 main.add_command(endpoints)
 main.add_command(subscriptions)
+
+from hookline.outbound_commands import breakers, senders  # noqa: E402
+
+main.add_command(senders)
+main.add_command(breakers)

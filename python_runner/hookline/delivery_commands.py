@@ -62,10 +62,15 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               help="Safety-net poll interval in seconds.")  # fmt: skip
 @click.option("--grace", type=click.FloatRange(0, 3600), default=10.0, show_default=True,
               help="On SIGTERM/SIGINT, seconds to let requests finish.")  # fmt: skip
+@click.option("--graph-url", envvar="HOOKLINE_GRAPH_URL", default="https://graph.facebook.com",
+              show_default=True, help="Base URL of the WhatsApp Cloud (Graph) API.")  # fmt: skip
+@click.option("--graph-version", envvar="HOOKLINE_GRAPH_VERSION", default="v25.0",
+              show_default=True, help="Graph API version in the send URL.")  # fmt: skip
 @fails_cleanly
 def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
-           poll: float, grace: float) -> None:  # fmt: skip
-    """Deliver due deliveries to their endpoints until SIGTERM or SIGINT."""
+           poll: float, grace: float, graph_url: str, graph_version: str) -> None:  # fmt: skip
+    """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
+    or SIGINT."""
     from hookline import runner as runner_module
 
     dsn = resolve_dsn(dsn)
@@ -84,7 +89,7 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
-        lease_s=lease, poll_s=poll, grace_s=grace,
+        lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
     )  # fmt: skip
     runner_module.run(settings, say)
 

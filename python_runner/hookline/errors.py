@@ -87,6 +87,26 @@ class EventExpired(HooklineError):
     """The event was dropped by retention."""
 
 
+class UnknownSender(HooklineError):
+    """No sender has that phone number id (or the source has none)."""
+
+
+class InvalidMessage(HooklineError):
+    """The recipient, message body or idempotency key is invalid."""
+
+
+class InvalidSender(HooklineError):
+    """A sender setting was rejected."""
+
+
+class SenderExists(HooklineError):
+    """A sender with that phone number id exists."""
+
+
+class UnknownBreaker(HooklineError):
+    """No endpoint or sender is that breaker's target."""
+
+
 class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
@@ -110,6 +130,14 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL026": InvalidArgument,
     "HL027": UnknownSubscription,
     "HL028": EventExpired,
+    "HL060": UnknownSender,
+    "HL061": InvalidMessage,
+    "HL062": InvalidSender,
+    "HL063": SenderExists,
+    "HL064": InvalidArgument,
+    "HL065": UnknownBreaker,
+    "HL066": InvalidArgument,
+    "HL067": InvalidMessage,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator

@@ -238,3 +238,58 @@ order by s.subscription_id
 REMOVE_SUBSCRIPTION: LiteralString = (
     "select hookline.remove_subscription(subscription_id => %(id)s)"
 )
+
+# --- outbound WhatsApp (the runner's outbox loop and the CLI) ---
+
+LISTEN_OUTBOX: LiteralString = "listen hookline_outbox"
+
+CLAIM_MESSAGES: LiteralString = """
+select message_id, lease_token, phone_number_id, access_token, timeout_ms, body
+from hookline.claim_messages(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
+"""
+
+COMPLETE_MESSAGES: LiteralString = (
+    "select message_id, outcome from hookline.complete_messages(results => %(results)s)"
+)
+
+RELEASE_MESSAGES: LiteralString = (
+    "select hookline.release_messages(runner => %(runner)s, leases => %(leases)s)"
+)
+
+SECONDS_TO_NEXT_MESSAGE: LiteralString = (
+    "select extract(epoch from hookline.next_message_due() - now())::float8"
+)
+
+ADD_SENDER: LiteralString = """
+select hookline.add_sender(
+  source => %(source)s, phone_number_id => %(phone_number_id)s, access_token => %(access_token)s,
+  messages_per_second => %(messages_per_second)s, pair_interval => %(pair_interval)s,
+  pair_burst => %(pair_burst)s, unconfirmed_wait => %(unconfirmed_wait)s, timeout_ms => %(timeout_ms)s
+)
+"""
+
+SET_SENDER: LiteralString = """
+select hookline.set_sender(
+  phone_number_id => %(phone_number_id)s, access_token => %(access_token)s,
+  messages_per_second => %(messages_per_second)s, pair_interval => %(pair_interval)s,
+  pair_burst => %(pair_burst)s, unconfirmed_wait => %(unconfirmed_wait)s, timeout_ms => %(timeout_ms)s
+)
+"""
+
+LIST_SENDERS: LiteralString = "select * from hookline.list_senders()"
+
+PAUSE_SENDER: LiteralString = (
+    "select hookline.pause_sender(phone_number_id => %(phone_number_id)s, reason => %(reason)s)"
+)
+
+RESUME_SENDER: LiteralString = (
+    "select hookline.resume_sender(phone_number_id => %(phone_number_id)s)"
+)
+
+LIST_BREAKERS: LiteralString = "select * from hookline.list_breakers()"
+
+SET_BREAKER: LiteralString = """
+select target, state, is_forced from hookline.set_breaker(
+  target => %(target)s, mode => %(mode)s, reason => %(reason)s
+)
+"""

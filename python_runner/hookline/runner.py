@@ -66,6 +66,8 @@ class Settings:
     lease_s: float = 30.0
     poll_s: float = 5.0
     grace_s: float = 10.0
+    graph_url: str = "https://graph.facebook.com"
+    graph_version: str = "v25.0"
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -95,6 +97,18 @@ def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
 
 
 class Runner:
+    """Delivers events to endpoints; `hookline.outbound.OutboundRunner` sends the outbox with
+    the same loop, through the names below."""
+
+    WHAT = "deliveries"
+    ID = "delivery_id"
+    CLAIM = queries.CLAIM
+    COMPLETE = queries.COMPLETE
+    RELEASE = queries.RELEASE
+    NEXT_DUE = queries.SECONDS_TO_NEXT_DUE
+    LISTEN = queries.LISTEN_DELIVERIES
+    RUNS_JOBS = True  # one scheduler per process is enough
+
     def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
         self.s = settings
         self.say = say
@@ -129,18 +143,21 @@ class Runner:
         ):
             listener = asyncio.create_task(self._listen())
             completer = asyncio.create_task(self._complete_loop(pool))
-            # The jobs that no pg_cron runs (hookline.jobs.runs_in = 'runner'); see scheduler.py.
-            scheduler = asyncio.create_task(
-                run_scheduler(pool, self.s.name, self.stopping, self.say)
-            )
+            tasks = [listener, completer]
+            if self.RUNS_JOBS:  # the jobs that no pg_cron runs (runs_in = 'runner'); scheduler.py
+                scheduler = asyncio.create_task(
+                    run_scheduler(pool, self.s.name, self.stopping, self.say)
+                )
+                scheduler.add_done_callback(self._scheduler_ended)
+                tasks.append(scheduler)
             try:
                 await self._claim_loop(pool, http)
                 await self._drain(pool)
             finally:
                 completer.cancel()
                 listener.cancel()
-                await asyncio.gather(completer, listener, scheduler, return_exceptions=True)
-        self.say(f"runner {self.s.name} stopped; {self.delivered} results recorded")
+                await asyncio.gather(*tasks, return_exceptions=True)
+        self.say(f"runner {self.s.name} stopped; {self.delivered} {self.WHAT} results recorded")
 
     async def _claim_loop(self, pool: AsyncConnectionPool, http: httpx.AsyncClient) -> None:
         backoff = 0.5
@@ -156,10 +173,10 @@ class Runner:
                         "max_rows": min(free, self.s.batch),
                         "lease": timedelta(seconds=self.s.lease_s),
                     }
-                    rows = await (await conn.execute(queries.CLAIM, params)).fetchall()
+                    rows = await (await conn.execute(self.CLAIM, params)).fetchall()
                     wait = None
                     if not rows:
-                        (wait,) = await (await conn.execute(queries.SECONDS_TO_NEXT_DUE)).fetchone()
+                        (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
             except psycopg.Error as exc:
                 self.say(f"claim failed: {one_line(exc)}; retrying in {backoff:.1f}s")
                 await self._sleep(backoff)
@@ -167,7 +184,7 @@ class Runner:
                 continue
             backoff = 0.5
             for row in rows:
-                lease = {"delivery_id": row[0], "lease_token": str(row[1])}
+                lease = {self.ID: row[0], "lease_token": str(row[1])}
                 task = asyncio.create_task(self._deliver(http, row))
                 self.active[task] = lease
                 task.add_done_callback(self._finished)
@@ -240,7 +257,7 @@ class Runner:
             batch = self.results[: max(self.s.batch, 1) * 4]
             try:
                 async with pool.connection() as conn:
-                    await conn.execute(queries.COMPLETE, {"results": Jsonb(batch)})
+                    await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
             except psycopg.Error as exc:
                 if not retry or not is_connection_error(exc):
                     # Not recorded: the leases expire and the deliveries are tried again.
@@ -273,9 +290,9 @@ class Runner:
             try:
                 async with pool.connection() as conn:
                     await conn.execute(
-                        queries.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}
+                        self.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}
                     )
-                self.say(f"released {len(leases)} unfinished deliveries")
+                self.say(f"released {len(leases)} unfinished {self.WHAT}")
             except psycopg.OperationalError as exc:
                 self.say(
                     f"could not release {len(leases)} leases ({one_line(exc)}); they will expire"
@@ -290,7 +307,7 @@ class Runner:
                 async with await psycopg.AsyncConnection.connect(
                     self.s.dsn, autocommit=True
                 ) as conn:
-                    await conn.execute(queries.LISTEN_DELIVERIES)
+                    await conn.execute(self.LISTEN)
                     backoff = 0.5
                     self.wake.set()  # notifications may have been missed while disconnected
                     while True:
@@ -306,12 +323,14 @@ class Runner:
 def run(settings: Settings, say: Callable[[str], None] = print) -> None:
     """Run until SIGTERM or SIGINT; then stop claiming, finish or release, and return."""
 
+    from hookline.outbound import OutboundRunner
+
     async def main() -> None:
-        runner = Runner(settings, say)
+        both = [Runner(settings, say), OutboundRunner(settings, say)]
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, runner.stop)
+            loop.add_signal_handler(sig, lambda: [r.stop() for r in both])
         say(f"runner {settings.name} started (concurrency {settings.concurrency})")
-        await runner.run()
+        await asyncio.gather(*(r.run() for r in both))
 
     asyncio.run(main())

@@ -169,6 +169,12 @@ def test_a_poison_endpoint_goes_dead_and_a_paused_one_waits(conn, tenant_source,
     add_endpoint(conn, "healthy", target.url("/ok"), max_in_flight=20)
     add_endpoint(conn, "paused", target.url("/ok"))
     conn.execute("select hookline.pause_endpoint(name => 'paused')")
+    # Its circuit breaker would hold the poison back (tested in test_outbound.py); forced
+    # closed, every delivery runs its whole schedule.
+    conn.execute(
+        "select hookline.set_breaker(target => 'endpoint:' || endpoint_id, mode => 'closed') "
+        "from hookline.endpoints where name = 'poison'"
+    )
     ingest(conn, "poison", 50)
     ingest(conn, "healthy", 300)
     ingest(conn, "paused", 5)

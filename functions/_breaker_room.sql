@@ -1,0 +1,30 @@
+create or replace function hookline._breaker_room(target text, now timestamptz)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_b hookline.circuit_breakers;
+begin
+  select b.* into v_b from hookline.circuit_breakers b where b.target = _breaker_room.target;
+  if not found or v_b.state = 'closed' then
+    return null;
+  end if;
+  if v_b.state = 'open' and (v_b.is_forced or v_b.open_until > _breaker_room.now) then
+    return 0;
+  end if;
+  if v_b.state = 'open' then
+    -- Cool-down over: half-open, guarded so that two claims make one transition.
+    select b.* into v_b from hookline.circuit_breakers b where b.target = _breaker_room.target for update;
+    if v_b.state = 'open' and not v_b.is_forced and v_b.open_until <= _breaker_room.now then
+      perform hookline._breaker_transition(_breaker_room.target, 'half_open', 'cool-down over: probing', 'hookline', _breaker_room.now);
+    elsif v_b.state <> 'half_open' then
+      return case when v_b.state = 'closed' then null else 0 end;
+    end if;
+  end if;
+  return v_b.probes;
+end
+$$;
+
+comment on function hookline._breaker_room(text, timestamptz) is
+  'Private, for claims. How many requests of a target may be in flight: null (no limit: closed or no breaker), 0 (open, or forced open), or the probe count (half-open; the caller subtracts its in-flight requests). An open breaker whose cool-down is over becomes half-open here. Errors: none of its own.';

@@ -1,0 +1,153 @@
+create or replace function hookline.claim_messages(
+  runner text,
+  max_rows integer,
+  lease interval,
+  now timestamptz default pg_catalog.now()
+)
+returns table (
+  message_id bigint,
+  lease_token uuid,
+  phone_number_id text,
+  access_token text,
+  timeout_ms integer,
+  body text
+)
+language plpgsql
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_s hookline.senders;
+  v_left integer := claim_messages.max_rows;
+  v_second timestamptz := pg_catalog.date_trunc('second', claim_messages.now);
+  v_used integer;
+  v_take integer;
+  v_room integer;
+  v_busy integer;
+  v_got integer;
+  v_allowed bigint[];
+  v_blocked bigint[];
+  v_until timestamptz[];
+begin
+  if coalesce(claim_messages.runner, '') = '' or claim_messages.max_rows is null
+     or claim_messages.max_rows not between 1 and 10000
+     or claim_messages.lease is null or claim_messages.lease <= interval '0' or claim_messages.now is null then
+    raise exception using
+      errcode = 'HL064',
+      message = 'claim_messages needs a runner name, max_rows between 1 and 10000 and a positive lease';
+  end if;
+
+  -- Senders with due messages, oldest due first; each sender row is locked (skip locked) while
+  -- its rate window is counted and filled, so the limits hold across runners.
+  for v_s in
+    select s.*
+    from hookline.senders s
+    where s.state = 'active'
+      and (s.throttled_until is null or s.throttled_until <= claim_messages.now)
+      and exists (
+        select from hookline.outbox o
+        where o.phone_number_id = s.phone_number_id and o.next_attempt_at <= claim_messages.now
+      )
+    order by (select pg_catalog.min(o.next_attempt_at) from hookline.outbox o
+              where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null)
+    for no key update of s skip locked
+  loop
+    -- Messages per second: a window per clock second, on the database's clock.
+    v_used := case when v_s.window_started_at = v_second then v_s.window_count else 0 end;
+    v_take := least(coalesce(v_s.throttled_rate, v_s.messages_per_second) - v_used, v_left);
+    continue when v_take <= 0;
+
+    -- The breaker: nothing while open; while half-open, at most its probes in flight.
+    v_room := hookline._breaker_room('sender:' || v_s.phone_number_id, claim_messages.now);
+    if v_room is not null then
+      select pg_catalog.count(*) into v_busy from hookline.outbox o
+      where o.phone_number_id = v_s.phone_number_id and o.state = 'sending' and o.next_attempt_at > claim_messages.now;
+      v_take := least(v_take, v_room - v_busy);
+      continue when v_take <= 0;
+    end if;
+
+    -- The pair limit, on a bounded prefix of the due messages (oldest first): per recipient,
+    -- numbered in order, at most pair_burst claims per pair_interval * pair_burst, counting
+    -- the recipient's recent claims. Messages it holds back are deferred until the pair allows
+    -- them (when the oldest recent claim leaves the window; behind a message claimed now, by
+    -- pair_interval), always into the future, so
+    -- they leave the due set (no claim rescans them, next_message_due stays meaningful) and
+    -- the messages behind them are reached.
+    select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
+                      filter (where j.n <= v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(j.message_id) filter (where j.n > v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(case
+                      when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
+                      else claim_messages.now + v_s.pair_interval end)
+                      filter (where j.n > v_s.pair_burst - j.recent), '{}')
+    into v_allowed, v_blocked, v_until
+    from (
+      select c.message_id, c.next_attempt_at, r.recent, r.first_at,
+        pg_catalog.row_number() over (partition by c.recipient order by c.next_attempt_at, c.message_id) as n
+      from (
+        select o.message_id, o.recipient, o.next_attempt_at
+        from hookline.outbox o
+        where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
+        order by o.next_attempt_at
+        limit v_take * 4 + 50
+      ) c
+      cross join lateral (
+        select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
+        from hookline.outbox p
+        where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
+          and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+          and p.message_id <> c.message_id
+      ) r
+    ) j;
+
+    update hookline.outbox o
+    set next_attempt_at = greatest(o.next_attempt_at, x.until)
+    from rows from (pg_catalog.unnest(v_blocked), pg_catalog.unnest(v_until)) as x (message_id, until)
+    where o.message_id = x.message_id
+      and o.message_id in (
+        select b.message_id from hookline.outbox b
+        where b.message_id = any (v_blocked) and b.state in ('queued', 'unconfirmed')
+        for update skip locked
+      );
+
+    return query
+    with picked as (
+      select o.message_id
+      from hookline.outbox o
+      where o.message_id = any (v_allowed[1:v_take]) and o.next_attempt_at <= claim_messages.now
+      for update skip locked
+    ),
+    claimed as (
+      update hookline.outbox o
+      set state = 'sending',
+        lease_token = pg_catalog.gen_random_uuid(),
+        runner = claim_messages.runner,
+        last_claimed_at = claim_messages.now,
+        -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
+        next_attempt_at = claim_messages.now + greatest(claim_messages.lease,
+          pg_catalog.make_interval(secs => (v_s.timeout_ms + 1000) / 1000.0))
+      from picked p
+      where o.message_id = p.message_id
+      returning o.message_id, o.lease_token, o.recipient, o.message
+    )
+    select c.message_id, c.lease_token, v_s.phone_number_id, v_s.access_token, v_s.timeout_ms,
+      (c.message || pg_catalog.jsonb_build_object(
+        'messaging_product', 'whatsapp',
+        'recipient_type', 'individual',
+        case when c.recipient ~ '^[A-Z]{2}\.' then 'recipient' else 'to' end, c.recipient,
+        'biz_opaque_callback_data', 'hookline:' || c.message_id
+      ))::text
+    from claimed c;
+    get diagnostics v_got = row_count;
+
+    update hookline.senders s
+    set window_started_at = v_second, window_count = v_used + v_got
+    where s.phone_number_id = v_s.phone_number_id;
+    v_left := v_left - v_got;
+    exit when v_left <= 0;
+  end loop;
+end
+$$;
+
+comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender per clock second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';

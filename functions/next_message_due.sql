@@ -1,0 +1,28 @@
+create or replace function hookline.next_message_due(now timestamptz default pg_catalog.now())
+returns timestamptz
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.min(greatest(
+    x.next_attempt_at,
+    s.throttled_until,
+    case when b.state = 'open' then b.open_until end,
+    case when s.window_started_at = pg_catalog.date_trunc('second', next_message_due.now)
+              and s.window_count >= coalesce(s.throttled_rate, s.messages_per_second)
+         then s.window_started_at + interval '1 second' end
+  ))
+  from hookline.senders s
+  cross join lateral (
+    select o.next_attempt_at
+    from hookline.outbox o
+    where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null
+    order by o.next_attempt_at
+    limit 1
+  ) x
+  left join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id
+  where s.state = 'active' and not (b.state = 'open' and b.is_forced) is true
+$$;
+
+comment on function hookline.next_message_due(timestamptz) is
+  'When the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full rate window; null when nothing is queued. May be in the past (e.g. a message held back by the pair limit). Errors: none.';

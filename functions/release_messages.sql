@@ -1,0 +1,28 @@
+create or replace function hookline.release_messages(runner text, leases jsonb, now timestamptz default pg_catalog.now())
+returns setof bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  if coalesce(release_messages.runner, '') = '' or release_messages.leases is null
+     or pg_catalog.jsonb_typeof(release_messages.leases) <> 'array' then
+    raise exception using errcode = 'HL064', message = 'release_messages needs a runner name and a JSON array of {message_id, lease_token}';
+  end if;
+  return query
+  update hookline.outbox o
+  set state = 'queued', lease_token = null, runner = null, next_attempt_at = release_messages.now
+  from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint, lease_token uuid)
+  where o.message_id = l.message_id and o.lease_token = l.lease_token
+    and o.runner = release_messages.runner and o.state = 'sending'
+  returning o.message_id;
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform pg_catalog.pg_notify('hookline_outbox', '{"due":"now"}');
+  end if;
+end
+$$;
+
+comment on function hookline.release_messages(text, jsonb, timestamptz) is
+  'Gives back leases of messages a stopping runner did not send: queued again at now, no attempt counted, runners notified. Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';

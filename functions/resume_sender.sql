@@ -1,0 +1,27 @@
+create or replace function hookline.resume_sender(phone_number_id text, now timestamptz default pg_catalog.now())
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_target text := 'sender:' || resume_sender.phone_number_id;
+begin
+  perform hookline._sender(resume_sender.phone_number_id);
+  update hookline.senders s
+  set state = 'active', paused_reason = null, throttled_until = null, updated_at = resume_sender.now
+  where s.phone_number_id = resume_sender.phone_number_id and s.state = 'paused';
+  if found then
+    -- The operator fixed what paused it (a token, a permission): an automatic breaker that the
+    -- pause opened closes with it; a forced one stays as the operator set it.
+    perform from hookline.circuit_breakers b where b.target = v_target for update;
+    if exists (select from hookline.circuit_breakers b where b.target = v_target and b.state <> 'closed' and not b.is_forced) then
+      perform hookline._breaker_transition(v_target, 'closed', 'sender resumed', session_user, resume_sender.now);
+    end if;
+    perform pg_catalog.pg_notify('hookline_outbox', '{"due":"now"}');
+  end if;
+  return 'active';
+end
+$$;
+
+comment on function hookline.resume_sender(text, timestamptz) is
+  'Resumes a paused sender (after fixing what paused it): its messages flow at once and its automatic breaker closes; runners are notified. Errors: HL060 unknown sender.';

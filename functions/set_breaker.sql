@@ -1,0 +1,44 @@
+create or replace function hookline.set_breaker(
+  target text,
+  mode text,
+  reason text default 'set by an operator',
+  now timestamptz default pg_catalog.now()
+)
+returns hookline.circuit_breakers
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_b hookline.circuit_breakers;
+  v_state text;
+begin
+  if set_breaker.mode is null or set_breaker.mode not in ('open', 'closed', 'auto') then
+    raise exception using errcode = 'HL066', message = 'mode must be open, closed or auto',
+      detail = format('got %L', set_breaker.mode);
+  end if;
+  if set_breaker.target is null or set_breaker.target !~ '^(endpoint|sender):[0-9]+$'
+     or (set_breaker.target like 'endpoint:%' and not exists (
+           select from hookline.endpoints e where 'endpoint:' || e.endpoint_id = set_breaker.target))
+     or (set_breaker.target like 'sender:%' and not exists (
+           select from hookline.senders s where 'sender:' || s.phone_number_id = set_breaker.target)) then
+    raise exception using errcode = 'HL065', message = format('unknown breaker target %L', set_breaker.target),
+      hint = 'A target is endpoint:<endpoint_id> or sender:<phone_number_id> of an existing endpoint or sender.';
+  end if;
+  insert into hookline.circuit_breakers (target, window_started_at, changed_at)
+  values (set_breaker.target, set_breaker.now, set_breaker.now)
+  on conflict do nothing;
+  select b.* into strict v_b from hookline.circuit_breakers b where b.target = set_breaker.target for update;
+  v_state := case set_breaker.mode when 'auto' then v_b.state else set_breaker.mode end;
+  update hookline.circuit_breakers b set is_forced = (set_breaker.mode <> 'auto'), cooldown = null
+  where b.target = set_breaker.target;
+  -- Every operator call is recorded, a change of state or not: it is the audit of who forced what.
+  perform hookline._breaker_transition(set_breaker.target, v_state,
+    format('%s (%s)', coalesce(set_breaker.reason, 'set by an operator'), set_breaker.mode),
+    session_user, set_breaker.now);
+  select b.* into strict v_b from hookline.circuit_breakers b where b.target = set_breaker.target;
+  return v_b;
+end
+$$;
+
+comment on function hookline.set_breaker(text, text, text, timestamptz) is
+  'Operator: force a breaker open (nothing of the target is claimed) or closed (everything flows, failures are not counted) until set back to auto, which resumes automatic transitions from the current state. Recorded in hookline.breaker_transitions with the session user. Returns the breaker. Errors: HL065 unknown target; HL066 invalid mode.';

@@ -1,0 +1,7 @@
+-- Revert hookline:table_senders from pg
+
+BEGIN;
+
+drop table hookline.senders;
+
+COMMIT;
