@@ -14,6 +14,7 @@ declare
   v_held integer := 0;
   v_keys bigint := 0;
   v_runs bigint;
+  v_messages bigint;
 begin
   for v_policy in select p.table_name, p.retention from hookline.partition_policies p order by 1 loop
     -- A day partition goes when its whole day is older than the retention.
@@ -71,12 +72,30 @@ begin
   delete from hookline.job_runs r where r.finished_at < apply_retention.now - interval '14 days';
   get diagnostics v_runs = row_count;
 
+  -- Outbox rows stay after sending so that status webhooks find them; a finished message
+  -- (read, failed, dead, or sent/delivered with no news) goes after 30 days, and with it its
+  -- idempotency key. Breaker transitions are kept as long.
+  delete from hookline.outbox o
+  where o.ctid = any (array(
+    select o2.ctid from hookline.outbox o2
+    where o2.state in ('sent', 'delivered', 'read', 'failed', 'dead')
+      and coalesce(o2.finished_at, o2.read_at, o2.delivered_at, o2.sent_at, o2.created_at)
+        < apply_retention.now - interval '30 days'
+    limit c_max_keys
+  ));
+  get diagnostics v_messages = row_count;
+  delete from hookline.breaker_transitions t
+  where t.ctid = any (array(
+    select t2.ctid from hookline.breaker_transitions t2
+    where t2.happened_at < apply_retention.now - interval '30 days' limit c_max_keys
+  ));
+
   return format(
-    'dropped %s partitions, %s dedup keys, %s job runs; %s days held by deliveries',
-    v_dropped, v_keys, v_runs, v_held
+    'dropped %s partitions, %s dedup keys, %s job runs, %s outbox messages; %s days held by deliveries',
+    v_dropped, v_keys, v_runs, v_messages, v_held
   );
 end
 $$;
 
 comment on function hookline.apply_retention(timestamptz) is
-  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events (at most 50,000 a run) and job runs older than 14 days. Returns a summary. Errors: none of its own.';
+  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events (at most 50,000 a run), job runs older than 14 days, and outbox messages finished and breaker transitions made more than 30 days ago (at most 50,000 each a run). Returns a summary. Errors: none of its own.';

@@ -13,7 +13,7 @@ from generate_series('2026-01-28'::timestamptz, '2026-02-05', interval '1 day') 
 -- Jan 28 to Feb 1.
 select is(
   hookline.apply_retention('2026-02-05 10:00Z'),
-  'dropped 5 partitions, 5 dedup keys, 0 job runs; 0 days held by deliveries',
+  'dropped 5 partitions, 5 dedup keys, 0 job runs, 0 outbox messages; 0 days held by deliveries',
   'the summary counts what went'
 );
 select is(
@@ -35,7 +35,7 @@ select is(
 );
 select is(
   hookline.apply_retention('2026-02-05 10:00Z'),
-  'dropped 0 partitions, 0 dedup keys, 0 job runs; 0 days held by deliveries',
+  'dropped 0 partitions, 0 dedup keys, 0 job runs, 0 outbox messages; 0 days held by deliveries',
   'a second run finds nothing to do'
 );
 

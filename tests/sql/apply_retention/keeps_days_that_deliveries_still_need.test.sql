@@ -35,7 +35,7 @@ select results_eq(
 );
 select is(
   hookline.apply_retention('2026-03-10 10:00Z'),
-  'dropped 4 partitions, 2 dedup keys, 0 job runs; 2 days held by deliveries',
+  'dropped 4 partitions, 2 dedup keys, 0 job runs, 0 outbox messages; 2 days held by deliveries',
   'Mar 1 and Mar 4 go with their empty neighbours; Mar 2 and Mar 3 are held'
 );
 select ok(to_regclass('hookline.events_p20260302') is not null, 'the pending delivery''s day stays');
