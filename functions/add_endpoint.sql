@@ -55,3 +55,6 @@ $$;
 
 comment on function hookline.add_endpoint(text, text, text, text, integer, integer, interval[], boolean) is
   'Adds an endpoint of a tenant: a handler URL with its Standard Webhooks secret (generated when null), timeout, concurrency limit and retry schedule (default 1 min, 10 min, 1 h, 4 h, 12 h). Returns its id and secret. Errors: HL021 invalid setting (unknown tenant, bad URL, out of range; the message names the rule); HL024 an endpoint of that name exists.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.add_endpoint(text,text,text,text,integer,integer,interval[],boolean) from public;

@@ -51,3 +51,6 @@ $$;
 
 comment on function hookline.apply_retention(timestamptz) is
   'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), deletes the dedup keys of dropped events (at most 50,000 a run) and job runs older than 14 days. Returns a summary. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.apply_retention(timestamp with time zone) from public;

@@ -1,6 +1,7 @@
 create or replace function hookline.complete(results jsonb, now timestamptz default pg_catalog.now())
 returns table (delivery_id bigint, outcome text, next_attempt_at timestamptz)
 language plpgsql
+security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
@@ -131,3 +132,7 @@ $$;
 
 comment on function hookline.complete(jsonb, timestamptz) is
   'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';
+
+-- SECURITY DEFINER: runners have no table privileges; they record outcomes only through this function.
+revoke all on function hookline.complete(jsonb,timestamp with time zone) from public;
+grant execute on function hookline.complete(jsonb,timestamp with time zone) to hookline_runner;

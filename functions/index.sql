@@ -36,3 +36,6 @@
 \ir next_due.sql
 \ir replay.sql
 \ir discard.sql
+\ir grant_tenant.sql
+\ir revoke_tenant.sql
+\ir verify_audit.sql

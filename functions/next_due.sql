@@ -2,6 +2,7 @@ create or replace function hookline.next_due()
 returns timestamptz
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select pg_catalog.min(x.next_attempt_at)
@@ -18,3 +19,7 @@ $$;
 
 comment on function hookline.next_due() is
   'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+
+-- SECURITY DEFINER: runners have no table privileges; they learn when work is due only through this function.
+revoke all on function hookline.next_due() from public;
+grant execute on function hookline.next_due() to hookline_runner;

@@ -27,3 +27,6 @@ $$;
 
 comment on function hookline.set_job_runner(text, text) is
   'Records who triggers a job: pg_cron (after hookline cron register) or runner (the runners evaluate its schedule). Errors: HL100 unknown job; HL102 invalid runner.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.set_job_runner(text,text) from public;

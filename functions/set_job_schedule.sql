@@ -33,3 +33,6 @@ $$;
 
 comment on function hookline.set_job_schedule(text, text) is
   'Changes a job''s cron schedule; when pg_cron runs in this database its job is updated too (otherwise run hookline cron register again). Errors: HL100 unknown job; HL101 invalid cron schedule (the runners also reject what cronsim cannot parse).';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.set_job_schedule(text,text) from public;
