@@ -109,6 +109,8 @@ $$;
 comment on function hookline._audit_log_append_only() is
   'Migration-owned. Private trigger: refuses every update, delete and truncate of hookline.audit_log. Errors: HL080.';
 
+revoke all on function hookline._audit_log_chain(), hookline._audit_log_append_only() from public;
+
 create trigger _100_audit_log_chain before insert on hookline.audit_log
   for each row execute function hookline._audit_log_chain();
 create trigger _900_audit_log_no_update before update or delete on hookline.audit_log

@@ -52,6 +52,8 @@ $$;
 comment on function hookline._audit_row_change() is
   'Migration-owned. Private trigger: records an insert, update or delete of a configuration row in hookline.audit_log (changed columns only, secrets as fingerprints; the argument names the id column). Errors: none.';
 
+revoke all on function hookline._audit_row_change() from public;
+
 create trigger _900_audit after insert or update or delete on hookline.tenants
   for each row execute function hookline._audit_row_change('tenant_id');
 create trigger _900_audit after insert or update or delete on hookline.sources

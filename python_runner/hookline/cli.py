@@ -466,3 +466,10 @@ from hookline.delivery_commands import endpoints, runner, subscriptions  # noqa:
 main.add_command(runner)
 main.add_command(endpoints)
 main.add_command(subscriptions)
+
+from hookline.ops_commands import audit, dlq, stats, tenants  # noqa: E402
+
+main.add_command(dlq)
+main.add_command(stats)
+main.add_command(audit)
+main.add_command(tenants)

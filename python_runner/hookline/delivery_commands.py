@@ -155,8 +155,6 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret: str
 def endpoints_list(dsn: str | None, as_json: bool) -> None:
     """List the endpoints (never their secrets)."""
     rows = _call(dsn, queries.ENDPOINTS, {"name": None})
-    for r in rows:
-        del r["signing_secret"]
     _print_rows(rows, as_json, ENDPOINT_COLUMNS)
 
 
@@ -172,8 +170,8 @@ def endpoints_show(dsn: str | None, name: str, reveal_secret: bool, as_json: boo
     if not rows:
         raise UnknownEndpoint(f"unknown endpoint {name!r}")
     row = rows[0]
-    if not reveal_secret:
-        del row["signing_secret"]
+    if reveal_secret:
+        row.update(_call(dsn, queries.ENDPOINT_SECRET, {"name": name})[0])
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
         return
