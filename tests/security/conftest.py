@@ -103,6 +103,10 @@ def two_tenants(db: str, operator_roles: None) -> Tenants:
             for d, lease, t in claimed if d in dead[t]
         ]  # fmt: skip
         conn.execute("select hookline.complete(%s, '2026-03-01 10:00:01Z')", (Jsonb(results),))
-        leases = [{"delivery_id": d, "lease_token": str(lease)} for d, lease, t in claimed if d in live[t]]
-        conn.execute("select hookline.release('seed', %s, '2026-03-01 10:00:02Z')", (Jsonb(leases),))
+        leases = [
+            {"delivery_id": d, "lease_token": str(lease)} for d, lease, t in claimed if d in live[t]
+        ]
+        conn.execute(
+            "select hookline.release('seed', %s, '2026-03-01 10:00:02Z')", (Jsonb(leases),)
+        )
     return Tenants(dead, live)
