@@ -7,7 +7,9 @@ import json
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from hookline.cli import main
 from tests.conftest import Server
 from tests.helpers import ROOT, hookline, psql
 from tests.security.conftest import Tenants, as_role
@@ -62,12 +64,13 @@ INJECTIONS = ["acme' or '1'='1", "x'); delete from hookline.dead_letters; --", "
 def test_sql_in_a_filter_is_a_value_that_matches_nothing(
     db: str, two_tenants: Tenants, flag: str
 ) -> None:
+    """In process (CliRunner) for speed; the same commands as the subprocess tests run."""
     before = snapshot(db)
     for value in INJECTIONS:
         for command in (["dlq", "list", "--json"], ["dlq", "replay", "--reason", "x"],
                         ["dlq", "discard", "--reason", "x"]):  # fmt: skip
-            run = hookline(*command, "--dsn", db, flag, value)
-            assert run.returncode == 0, run.stderr
+            run = CliRunner().invoke(main, [*command, "--dsn", db, flag, value])
+            assert run.exit_code == 0, run.output
             assert run.stdout.strip() in ("[]", "replayed 0 deliveries", "discarded 0 deliveries")
     assert snapshot(db) == before
 
@@ -111,7 +114,7 @@ def test_discarding_twice_is_an_error_the_second_time_and_audited_once(
     second = hookline("dlq", "discard", target, "--reason", "spam", "--dsn", alice)
     assert second.returncode == 1
     assert (
-        second.stderr.strip()
+        second.stderr.strip().splitlines()[-1]
         == f"hookline: nothing discarded; already discarded, left as they were: {target}"
     )
     assert snapshot(db) == after_first
