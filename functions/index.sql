@@ -39,3 +39,4 @@
 \ir grant_tenant.sql
 \ir revoke_tenant.sql
 \ir verify_audit.sql
+\ir allow_http.sql

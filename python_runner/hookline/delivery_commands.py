@@ -15,6 +15,7 @@ from hookline.cli import dsn_option, fails_cleanly
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
+from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 
 SCHEMA_TOO_NEW_EXIT = 57
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -62,9 +63,13 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               help="Safety-net poll interval in seconds.")  # fmt: skip
 @click.option("--grace", type=click.FloatRange(0, 3600), default=10.0, show_default=True,
               help="On SIGTERM/SIGINT, seconds to let requests finish.")  # fmt: skip
+@click.option("--allow-network", "allow_networks", multiple=True, metavar="CIDR",
+              envvar="HOOKLINE_ALLOW_NETWORKS", help="Networks endpoints may resolve to (repeat; "
+              "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
+              "Link-local and metadata addresses are always refused.")  # fmt: skip
 @fails_cleanly
 def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
-           poll: float, grace: float) -> None:  # fmt: skip
+           poll: float, grace: float, allow_networks: tuple[str, ...]) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints until SIGTERM or SIGINT."""
     from hookline import runner as runner_module
 
@@ -79,12 +84,18 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     if status.pending or status.functions_pending:
         raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
 
+    networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
+    try:
+        parse_networks(networks)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
+
     def say(message: str) -> None:
         click.echo(message, err=True)
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
-        lease_s=lease, poll_s=poll, grace_s=grace,
+        lease_s=lease, poll_s=poll, grace_s=grace, allowed_networks=networks or DEFAULT_ALLOWED,
     )  # fmt: skip
     runner_module.run(settings, say)
 

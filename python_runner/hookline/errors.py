@@ -87,6 +87,18 @@ class EventExpired(HooklineError):
     """The event was dropped by retention."""
 
 
+class AuditAppendOnly(HooklineError):
+    """The audit log is append-only."""
+
+
+class UnknownRole(HooklineError):
+    """No database role has that name."""
+
+
+class HttpNotAllowed(HooklineError):
+    """Plain http is not allowed for the tenant."""
+
+
 class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
@@ -110,6 +122,9 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL026": InvalidArgument,
     "HL027": UnknownSubscription,
     "HL028": EventExpired,
+    "HL080": AuditAppendOnly,
+    "HL081": UnknownRole,
+    "HL082": HttpNotAllowed,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator

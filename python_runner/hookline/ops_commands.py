@@ -297,3 +297,15 @@ def tenants_revoke(dsn: str | None, role: str, tenant: str, reason: str | None) 
     click.echo(
         f"{role} no longer acts for {tenant}" + ("" if row["revoke_tenant"] else " (it did not)")
     )
+
+
+@tenants.command("allow-http")
+@dsn_option
+@click.argument("tenant")
+@click.option("--off", is_flag=True, help="Back to https only (and http to loopback).")
+@click.option("--reason", help="Recorded in the audit log.")
+@fails_cleanly
+def tenants_allow_http(dsn: str | None, tenant: str, off: bool, reason: str | None) -> None:
+    """Let TENANT's endpoints use plain http to any host (checked when an endpoint is added)."""
+    _call(dsn, queries.ALLOW_HTTP, {"tenant": tenant, "allowed": not off, "reason": reason})
+    click.echo(f"{tenant}: {'https only' if off else 'http allowed'}")

@@ -360,3 +360,10 @@ select hookline.grant_tenant(role_name => %(role)s, tenant_id => %(tenant)s, rea
 REVOKE_TENANT: LiteralString = """
 select hookline.revoke_tenant(role_name => %(role)s, tenant_id => %(tenant)s, reason => %(reason)s)
 """
+
+# The one masking definition (SQL); the ingress and the runner mask their log lines with it.
+MASKING_RULES: LiteralString = "select rule, pattern, replacement from hookline.masking_rules()"
+
+ALLOW_HTTP: LiteralString = """
+select hookline.allow_http(tenant_id => %(tenant)s, allowed => %(allowed)s, reason => %(reason)s)
+"""

@@ -32,6 +32,8 @@ from standardwebhooks.webhooks import Webhook
 
 from hookline import queries
 from hookline.errors import one_line
+from hookline.masking import Masker
+from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
 
 EXCERPT_BYTES = 500
 # Floor of the sleep after an empty claim while work is due: another runner held the endpoint
@@ -65,6 +67,7 @@ class Settings:
     lease_s: float = 30.0
     poll_s: float = 5.0
     grace_s: float = 10.0
+    allowed_networks: tuple[str, ...] = DEFAULT_ALLOWED
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -96,7 +99,8 @@ def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
 class Runner:
     def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
         self.s = settings
-        self.say = say
+        self.mask = Masker()
+        self.say = lambda message: say(self.mask(message))
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.results: list[dict[str, Any]] = []
@@ -124,8 +128,14 @@ class Runner:
                 kwargs={"autocommit": True},
                 check=AsyncConnectionPool.check_connection,
             ) as pool,
-            httpx.AsyncClient(limits=limits, follow_redirects=False) as http,
+            httpx.AsyncClient(
+                transport=guarded_transport(Guard(self.s.allowed_networks), limits),
+                follow_redirects=False,
+            ) as http,
         ):
+            with contextlib.suppress(psycopg.Error):
+                async with pool.connection() as conn:
+                    self.mask.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
             listener = asyncio.create_task(self._listen())
             completer = asyncio.create_task(self._complete_loop(pool))
             try:
@@ -204,6 +214,8 @@ class Runner:
                     result["status_code"] = resp.status_code
                     result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
                     result["response_excerpt"] = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
+        except AddressRefused as exc:  # permanent: complete sends it to the DLQ with the reason
+            result.update(error_class="refused", response_excerpt=str(exc)[:EXCERPT_BYTES])
         except (TimeoutError, httpx.TimeoutException):
             result["error_class"] = "timeout"
         except httpx.ConnectError as exc:

@@ -16,6 +16,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from tests.conftest import Server
+from tests.integration.conftest import target  # noqa: F401  (the scripted HTTP target fixture)
 
 # group role -> (login role, tenant)
 OPERATORS = {"acme_ops": ("alice", "acme"), "globex_ops": ("bob", "globex")}

@@ -17,7 +17,9 @@ from tests.security.conftest import Tenants
 )  # fmt: skip
 def test_not_even_the_owner_can_change_audit_rows(conn: psycopg.Connection, tenant_source: str,
                                                   statement: str) -> None:  # fmt: skip
-    before = conn.execute("select count(*), string_agg(encode(hash, 'hex'), ',' order by audit_id) from hookline.audit_log").fetchone()
+    before = conn.execute(
+        "select count(*), string_agg(encode(hash, 'hex'), ',' order by audit_id) from hookline.audit_log"
+    ).fetchone()
     assert before[0] > 0
     with pytest.raises(psycopg.Error) as info:
         conn.execute(statement)
@@ -29,7 +31,12 @@ def test_not_even_the_owner_can_change_audit_rows(conn: psycopg.Connection, tena
     with pytest.raises(psycopg.Error) as info:
         conn.execute("select public.scrub()")
     assert info.value.sqlstate == "HL080"
-    assert conn.execute("select count(*), string_agg(encode(hash, 'hex'), ',' order by audit_id) from hookline.audit_log").fetchone() == before
+    assert (
+        conn.execute(
+            "select count(*), string_agg(encode(hash, 'hex'), ',' order by audit_id) from hookline.audit_log"
+        ).fetchone()
+        == before
+    )
 
 
 def test_verify_passes_an_intact_log(db: str, two_tenants: Tenants) -> None:
