@@ -81,7 +81,7 @@ begin atomic
 end;
 
 comment on function hookline._tenant_visible(text) is
-  'Migration-owned, private. Whether the caller may see and act on rows of the tenant: the predicate of every row level security policy, masked view and operator function. Errors: none.';
+  'Migration-owned, private. Whether the caller may see and act on rows of the tenant, row by row (the operator functions use it; policies and views use its two parts as init plans). Errors: none.';
 
 revoke all on function hookline._caller(), hookline._sees_all_tenants(), hookline._mapped_tenants(), hookline._tenant_visible(text) from public;
 grant execute on function hookline._caller(), hookline._sees_all_tenants(), hookline._mapped_tenants(), hookline._tenant_visible(text)

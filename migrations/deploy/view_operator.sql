@@ -9,9 +9,10 @@
 BEGIN;
 
 -- The masked views operators and read-only roles query (the CLI and sql/ read these only).
--- They run with their owner's rights over the private tables, so each filters rows by
--- hookline._tenant_visible itself (row level security binds a non-superuser owner too), and
--- is a security barrier so a caller's function in a WHERE clause never sees rows first.
+-- They run with their owner's rights over the private tables, so each filters rows by the
+-- caller's tenants itself (row level security binds a non-superuser owner too; the helpers run
+-- once per query, as init plans), and is a security barrier so a caller's function in a WHERE
+-- clause never sees rows first.
 -- Personal data goes through the masking functions; secrets are never selected.
 
 create view hookline.dead_letter_queue with (security_barrier) as
@@ -29,7 +30,7 @@ join hookline.endpoints e on e.endpoint_id = l.endpoint_id
 left join lateral (
   select x.event_type from hookline.events x where x.event_id = l.event_id and x.received_at = l.event_received_at
 ) ev on true
-where hookline._tenant_visible(l.tenant_id);
+where (select hookline._sees_all_tenants()) or l.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.dead_letter_queue is 'The dead-letter queue of the caller''s tenants: dead and discarded deliveries, masked.';
 comment on column hookline.dead_letter_queue.delivery_id is 'The delivery (replay and discard take it).';
@@ -52,7 +53,7 @@ select d.delivery_id, d.tenant_id, e.name as endpoint, d.state::text as state, d
   d.attempt_count, d.generation, d.created_at, d.runner, d.event_id
 from hookline.deliveries d
 join hookline.endpoints e on e.endpoint_id = d.endpoint_id
-where hookline._tenant_visible(d.tenant_id);
+where (select hookline._sees_all_tenants()) or d.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.live_deliveries is 'The queue of the caller''s tenants: pending, in-flight and retrying deliveries.';
 comment on column hookline.live_deliveries.delivery_id is 'The delivery.';
@@ -74,7 +75,7 @@ select e.endpoint_id, e.name, e.tenant_id, pg_catalog.regexp_replace(e.url, '[?#
   (select pg_catalog.count(*) from hookline.dead_letters l where l.endpoint_id = e.endpoint_id) as dead_letters,
   e.created_at, e.updated_at
 from hookline.endpoints e
-where hookline._tenant_visible(e.tenant_id);
+where (select hookline._sees_all_tenants()) or e.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.endpoint_overview is 'The caller''s tenants'' endpoints with queue counts; no secrets, URLs without query strings.';
 comment on column hookline.endpoint_overview.endpoint_id is 'Endpoint id.';
@@ -96,7 +97,7 @@ create view hookline.attempt_log with (security_barrier) as
 select a.attempt_id, a.attempted_at, a.delivery_id, a.endpoint_id, a.tenant_id, a.generation, a.attempt_number,
   a.status_code, a.duration_ms, a.outcome, a.error_class, hookline.mask_text(a.response_excerpt) as response_excerpt
 from hookline.attempts a
-where hookline._tenant_visible(a.tenant_id);
+where (select hookline._sees_all_tenants()) or a.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.attempt_log is 'Attempts of the caller''s tenants'' deliveries; response excerpts masked.';
 comment on column hookline.attempt_log.attempt_id is 'Attempt id.';
@@ -117,7 +118,7 @@ select ev.event_id, ev.received_at, ev.tenant_id, s.name as source, ev.external_
   ev.phone_number_id, hookline.mask_phone(ev.wa_id) as wa_id, hookline.mask_payload(ev.payload) as payload
 from hookline.events ev
 left join hookline.sources s on s.source_id = ev.source_id
-where hookline._tenant_visible(ev.tenant_id);
+where (select hookline._sees_all_tenants()) or ev.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.event_log is 'Events of the caller''s tenants with personal data masked (hookline.mask_payload).';
 comment on column hookline.event_log.event_id is 'Event id.';
@@ -135,7 +136,7 @@ create view hookline.audit_trail with (security_barrier) as
 select l.audit_id, l.recorded_at, l.session_user_name, l.current_user_name, l.acting_role, l.action, l.tenant_id,
   l.target, hookline.mask_text(l.reason) as reason, l.before, l.after
 from hookline.audit_log l
-where hookline._tenant_visible(l.tenant_id);
+where (select hookline._sees_all_tenants()) or l.tenant_id = any ((select hookline._mapped_tenants())::text[]);
 
 comment on view hookline.audit_trail is 'The audit log of the caller''s tenants (actions on no single tenant: owners only); reasons masked.';
 comment on column hookline.audit_trail.audit_id is 'Position in the chain.';
