@@ -204,10 +204,11 @@ def endpoints_pause(dsn: str | None, name: str, reason: str) -> None:
 @endpoints.command("resume")
 @dsn_option
 @click.argument("name")
+@click.option("--reason", help="Recorded in the audit log.")
 @fails_cleanly
-def endpoints_resume(dsn: str | None, name: str) -> None:
+def endpoints_resume(dsn: str | None, name: str, reason: str | None) -> None:
     """Deliver to NAME again; waiting deliveries flow."""
-    rows = _call(dsn, queries.RESUME_ENDPOINT, {"name": name})
+    rows = _call(dsn, queries.RESUME_ENDPOINT, {"name": name, "reason": reason})
     click.echo(f"endpoint {name}: {rows[0]['resume_endpoint']}")
 
 

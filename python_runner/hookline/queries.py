@@ -217,7 +217,9 @@ PAUSE_ENDPOINT: LiteralString = (
     "select hookline.pause_endpoint(name => %(name)s, reason => %(reason)s)"
 )
 
-RESUME_ENDPOINT: LiteralString = "select hookline.resume_endpoint(name => %(name)s)"
+RESUME_ENDPOINT: LiteralString = (
+    "select hookline.resume_endpoint(name => %(name)s, reason => %(reason)s)"
+)
 
 REMOVE_ENDPOINT: LiteralString = "select hookline.remove_endpoint(name => %(name)s)"
 

@@ -51,8 +51,8 @@ def test_list_filters_and_pages_within_the_operators_tenant(db: str, two_tenants
         ("--error-class", "http_404", 3), ("--error-class", "timeout", 0), ("--since", "2026-03-01", 3),
         ("--since", "2026-03-02", 0), ("--state", "discarded", 0),
     ):  # fmt: skip
-        run = hookline("dlq", "list", "--dsn", alice, flag, value, "--json")
-        assert run.returncode == 0, run.stderr
+        run = CliRunner().invoke(main, ["dlq", "list", "--dsn", alice, flag, value, "--json"])
+        assert run.exit_code == 0, run.output
         assert len(json.loads(run.stdout)) == expected, (flag, value)
 
 
@@ -228,3 +228,30 @@ def test_dlq_overview_shows_the_operators_dead_letters(
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\n")[0].startswith("acme|acme-crm|dead|http_404|3|")
+
+
+def test_sql_and_personal_data_in_payload_fields_are_stored_as_data(
+    db: str, two_tenants: Tenants
+) -> None:
+    """Through the ingress role, as the ingress stores them; then read back masked."""
+    payload = {"from": "4915112345678'); drop table hookline.events; --",
+               "text": {"body": "'; update hookline.dead_letters set state = 'dead'; --"},
+               "profile": {"name": "Robert'); delete from hookline.audit_log; --"}}  # fmt: skip
+    before = snapshot(db)
+    with psycopg.connect(as_role(db, "ingress"), autocommit=True) as conn:
+        ((event_id, is_new),) = conn.execute(
+            "select * from hookline.ingest('acme-wa', %s, 'whatsapp.message.text', %s)",
+            ("x'); drop table hookline.events; --", json.dumps(payload)),
+        ).fetchall()
+    assert is_new
+    with psycopg.connect(db) as conn:
+        stored = conn.execute(
+            "select external_id, payload from hookline.events where event_id = %s", (event_id,)
+        ).fetchone()
+    assert stored == ("x'); drop table hookline.events; --", payload)
+    with psycopg.connect(as_role(db, "alice")) as conn:
+        (masked,) = conn.execute(
+            "select payload from hookline.event_log where event_id = %s", (event_id,)
+        ).fetchone()
+    assert masked == {"from": "[phone]", "text": "[text]", "profile": "[name]"}
+    assert snapshot(db)[0][: len(before[0])] == before[0]  # new deliveries only; nothing else moved

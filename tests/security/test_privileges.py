@@ -10,6 +10,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from tests.helpers import ROOT
+
 ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_readonly")
 
 # Every role may evaluate the visibility and masking helpers the policies and views use;
@@ -163,3 +165,17 @@ def test_group_roles_cannot_log_in(conn: psycopg.Connection) -> None:
     ).fetchall()
     assert [r[0] for r in roles] == sorted(["hookline_owner", *ROLES])
     assert all(r[1:] == (False, False, False) for r in roles)
+
+
+def test_every_function_comes_from_functions_or_is_migration_owned(
+    conn: psycopg.Connection,
+) -> None:
+    """functions/uninstall.sql drops the first kind and spares the second; nothing else exists."""
+    files = {p.stem for p in (ROOT / "functions").glob("*.sql")} - {"index", "uninstall"}
+    stray = conn.execute(
+        """select p.proname from pg_proc p where p.pronamespace = 'hookline'::regnamespace
+             and p.proname <> all(%s)
+             and coalesce(obj_description(p.oid, 'pg_proc'), '') not like 'Migration-owned%%'""",
+        (sorted(files),),
+    ).fetchall()
+    assert stray == []
