@@ -316,5 +316,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # No access log: a handshake's query string carries the verify token.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+    for handler in logging.getLogger().handlers:  # uvicorn's lines (tracebacks too) are masked
+        handler.addFilter(MaskingFilter(MASK))
+    # No access log: a handshake's query string carries the verify token. log_config=None:
+    # uvicorn's loggers propagate to the root handler above instead of writing on their own.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info",
+                log_config=None)  # fmt: skip
