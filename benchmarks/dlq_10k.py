@@ -7,7 +7,8 @@ for both (`dead` each, default 10,000 for the operator's tenant and 1,000 for th
 NOLOGIN group role mapped to the first tenant and a login role in it (created if missing,
 left in place), then times as that operator: `hookline dlq list` (first page, a filtered
 page, the last page), `psql -f sql/dlq_overview.sql`, `hookline stats`, `hookline dlq replay
---all --dry-run`, `hookline dlq replay --all` (chunks of 500) and `hookline audit verify`.
+--all --dry-run`, `hookline dlq replay --all` (chunks of 500), then, the deliveries dead again, one
+`select hookline.replay(...)` of all of them through psql, and `hookline audit verify`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ def timed(label: str, args: list[str]) -> str:
     run = subprocess.run(args, capture_output=True, text=True, check=True)
     print(f"{label:<48} {time.perf_counter() - t:6.2f} s")
     return run.stdout
+
+
+def kill_all(conn: psycopg.Connection) -> None:
+    """Every queued delivery to the DLQ: claimed and answered 404."""
+    t = time.perf_counter()
+    claim = "select delivery_id, lease_token from hookline.claim('bench', 1000, '1 minute')"
+    while rows := conn.execute(claim).fetchall():
+        results = [
+            {"delivery_id": d, "lease_token": str(tok), "status_code": 404} for d, tok in rows
+        ]
+        conn.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+    print(f"{'setup: dead deliveries made':<48} {time.perf_counter() - t:6.2f} s")
 
 
 def main() -> None:
@@ -58,13 +71,7 @@ def main() -> None:
                 (tenant, count),
             )
         conn.execute("select hookline.grant_tenant('bench_ops', 'bench')")
-        t = time.perf_counter()
-        while rows := conn.execute(
-            "select delivery_id, lease_token from hookline.claim('bench', 1000, '1 minute')"
-        ).fetchall():
-            conn.execute("select count(*) from hookline.complete(%s)", (Jsonb([
-                {"delivery_id": d, "lease_token": str(tok), "status_code": 404} for d, tok in rows]),))  # fmt: skip
-        print(f"{'setup: dead deliveries made':<48} {time.perf_counter() - t:6.2f} s")
+        kill_all(conn)
     op = make_conninfo(dsn, user="bench_alice")
     hl = [sys.executable, "-m", "hookline"]
     timed("dlq list (first page of 50)", [*hl, "dlq", "list", "--dsn", op])
@@ -90,6 +97,16 @@ def main() -> None:
         timed(
             "dlq replay --all (chunks of 500)",
             [*hl, "dlq", "replay", "--all", "--reason", "bench", "--dsn", op],
+        ).strip()
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        kill_all(conn)
+    replay_all = ("select count(*) from hookline.replay(array(select delivery_id from "
+                  "hookline.dead_letter_queue), reason => 'bench from psql')")  # fmt: skip
+    print(
+        timed(
+            "psql: replay every dead delivery in one call",
+            [psql, "-X", "-At", "-d", op, "-c", replay_all],
         ).strip()
     )
     print(timed("audit verify (owner)", [*hl, "audit", "verify", "--dsn", dsn]).strip())
