@@ -3,11 +3,13 @@
 -- requires: table_sources
 -- requires: table_endpoints
 -- requires: table_subscriptions
+-- requires: table_jobs
 
 BEGIN;
 
 -- Configuration changes are audited by triggers, so no path (a function, or the owner in
--- psql) changes tenants, sources, endpoints, subscriptions or the role mapping unrecorded.
+-- psql) changes tenants, sources, endpoints, subscriptions, job schedules or the role mapping
+-- unrecorded.
 -- before/after hold the changed columns only; secrets appear as fingerprints. The reason is
 -- the transaction-local setting hookline.reason when the function that acted set it (a
 -- label on the record, not a security boundary).
@@ -64,5 +66,7 @@ create trigger _900_audit after insert or update or delete on hookline.subscript
   for each row execute function hookline._audit_row_change('subscription_id');
 create trigger _900_audit after insert or update or delete on hookline.role_tenants
   for each row execute function hookline._audit_row_change('role_name');
+create trigger _900_audit after insert or update or delete on hookline.jobs
+  for each row execute function hookline._audit_row_change('job_name');
 
 COMMIT;

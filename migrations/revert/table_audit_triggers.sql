@@ -2,6 +2,7 @@
 
 BEGIN;
 
+drop trigger _900_audit on hookline.jobs;
 drop trigger _900_audit on hookline.role_tenants;
 drop trigger _900_audit on hookline.subscriptions;
 drop trigger _900_audit on hookline.endpoints;

@@ -77,3 +77,23 @@ def test_verify_detects_a_superusers_tampering(db: str, two_tenants: Tenants, st
     assert run.returncode == 1
     assert expected in run.stdout.splitlines()
     assert "the audit log was tampered with" in run.stderr
+
+
+def test_secret_rotation_and_schedule_changes_are_on_record_without_secrets(
+    conn: psycopg.Connection, tenant_source: str
+) -> None:
+    conn.execute("select hookline.rotate_secret('acme-wa', 'new-app-secret')")
+    conn.execute("select hookline.retire_secret('acme-wa')")
+    conn.execute("select hookline.set_job_schedule('apply_retention', '5 4 * * *')")
+    rows = conn.execute(
+        """select action, target, before, after from hookline.audit_log
+           where action in ('sources.update', 'jobs.update') order by audit_id"""
+    ).fetchall()
+    assert [(a, t) for a, t, _b, _af in rows] == [
+        ("sources.update", {"source_id": 1}), ("sources.update", {"source_id": 1}),
+        ("jobs.update", {"job_name": "apply_retention"}),
+    ]  # fmt: skip
+    assert rows[2][2:] == ({"schedule": "37 * * * *"}, {"schedule": "5 4 * * *"})
+    text = str(rows)
+    assert "new-app-secret" not in text and "app-secret" not in text.replace("sha256:", "")
+    assert rows[0][2]["signing_secrets"].startswith("sha256:")
