@@ -40,6 +40,22 @@ comment on column hookline.audit_log.after is 'Compact state after, like before.
 comment on column hookline.audit_log.prev_hash is 'hash of the previous row (null for the first).';
 comment on column hookline.audit_log.hash is 'sha256 of prev_hash and this row''s contents (hookline._audit_hash).';
 
+-- The newest row's id and hash, kept apart from the rows: writers chain to it without reading
+-- audit_log (whose forced row level security shows a non-superuser owner's function only the
+-- caller's tenants' rows), and verify_audit compares it with the newest row it finds, so
+-- deleting the newest rows shows too.
+create table hookline.audit_head (
+  is_head boolean primary key default true,
+  audit_id bigint not null,
+  hash bytea not null,
+  constraint audit_head_one_row check (is_head)
+);
+
+comment on table hookline.audit_head is 'The head of the audit chain: the newest audit row''s id and hash (one row). Owner only.';
+comment on column hookline.audit_head.is_head is 'Always true: the table has one row.';
+comment on column hookline.audit_head.audit_id is 'The newest audit row.';
+comment on column hookline.audit_head.hash is 'Its hash.';
+
 -- Declared immutable: every input is a value of the row; epoch does not depend on TimeZone.
 create function hookline._audit_hash(
   prev_hash bytea, audit_id bigint, recorded_at timestamptz, session_user_name name, current_user_name name,
@@ -83,15 +99,17 @@ begin
   new.current_user_name := current_user;
   new.acting_role := hookline._caller();
   new.recorded_at := pg_catalog.clock_timestamp();
-  select l.hash into new.prev_hash from hookline.audit_log l order by l.audit_id desc limit 1;
+  select h.hash into new.prev_hash from hookline.audit_head h;
   new.hash := hookline._audit_hash(new.prev_hash, new.audit_id, new.recorded_at, new.session_user_name,
     new.current_user_name, new.acting_role, new.action, new.tenant_id, new.target, new.reason, new.before, new.after);
+  insert into hookline.audit_head (is_head, audit_id, hash) values (true, new.audit_id, new.hash)
+  on conflict (is_head) do update set audit_id = excluded.audit_id, hash = excluded.hash;
   return new;
 end
 $$;
 
 comment on function hookline._audit_log_chain() is
-  'Migration-owned. Private trigger: fills in who and when and chains the new audit row to the newest one. Errors: none.';
+  'Migration-owned. Private trigger: fills in who and when, chains the new audit row to the head (hookline.audit_head) and makes it the head. Errors: none.';
 
 create function hookline._audit_log_append_only()
 returns trigger
