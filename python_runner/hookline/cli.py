@@ -256,11 +256,14 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         return
     with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
-        click.echo(f"hookline is up. Database: {server_dsn}")
-        click.echo(f'  psql "{server_dsn}"')
         url = f"http://127.0.0.1:{ingress_port}"
         ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
         with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
+            # Block Ctrl-C and SIGTERM before saying we are up: one sent as soon as the DSN is
+            # read must wait for wait_for_signal, not interrupt (the test saw exit status 1).
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            click.echo(f"hookline is up. Database: {server_dsn}")
+            click.echo(f'  psql "{server_dsn}"')
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             wait_for_signal()
