@@ -57,3 +57,6 @@ $$;
 
 comment on function hookline._apply_message_status(text, jsonb, timestamptz) is
   'Private, called by receive for each new whatsapp.status.* event. Finds the outbox message by wamid, else by the outbox id in biz_opaque_callback_data (hookline:<id>) of the same number, and moves it forward: sent, delivered, read (played counts as read), never backwards; failed is classified by its error code like a send''s answer (permanent fails, transient retries as a new send). Returns the message''s state, or null for a status of a message hookline did not send. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._apply_message_status(text,jsonb,timestamp with time zone) from public;

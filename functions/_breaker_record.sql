@@ -65,3 +65,6 @@ $$;
 
 comment on function hookline._breaker_record(text, boolean, timestamptz) is
   'Private, for completes. Feeds one result to a target''s breaker (created by its first failure) and returns its state: closed opens after max_consecutive_failures in a row or when failures reach failure_rate of at least min_requests in a window; half-open closes after probes successes and reopens on a failure with its cool-down doubled (up to max_cooldown). Open and forced breakers ignore results. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._breaker_record(text,boolean,timestamp with time zone) from public;

@@ -28,3 +28,6 @@ $$;
 
 comment on function hookline._breaker_room(text, timestamptz) is
   'Private, for claims. How many requests of a target may be in flight: null (no limit: closed or no breaker), 0 (open, or forced open), or the probe count (half-open; the caller subtracts its in-flight requests). An open breaker whose cool-down is over becomes half-open here. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._breaker_room(text,timestamp with time zone) from public;

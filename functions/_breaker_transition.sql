@@ -37,3 +37,6 @@ $$;
 
 comment on function hookline._breaker_transition(text, text, text, text, timestamptz) is
   'Private. Moves a locked breaker to a state (open: for its current cooldown; closed: counts and cooldown reset), records the transition with its actor and reason. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._breaker_transition(text,text,text,text,timestamp with time zone) from public;

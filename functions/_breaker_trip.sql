@@ -19,3 +19,6 @@ $$;
 
 comment on function hookline._breaker_trip(text, text, timestamptz) is
   'Private. Opens a target''s breaker at once for its longest cool-down (an account or auth error: every send would fail alike). A forced breaker is left alone. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._breaker_trip(text,text,timestamp with time zone) from public;

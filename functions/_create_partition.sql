@@ -77,3 +77,6 @@ $$;
 
 comment on function hookline._create_partition(text, date) is
   'Private. Creates the day partition <parent>_pYYYYMMDD (UTC day) if missing, moving that day''s rows out of <parent>_default. Returns the name created, or null if it existed or its table was busy (locks are waited for 50 ms at most, so maintenance never deadlocks with ingest or claim; the next run creates it). Errors: HL010 parent is not in hookline.partition_policies.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._create_partition(text,date) from public;

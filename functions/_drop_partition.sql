@@ -34,3 +34,6 @@ $$;
 
 comment on function hookline._drop_partition(text, date) is
   'Private. Drops the day partition <parent>_pYYYYMMDD, with its rows, if it exists. Returns the name dropped, or null (missing, or its table busy for 50 ms: the next run drops it). Errors: HL010 parent is not in hookline.partition_policies.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._drop_partition(text,date) from public;

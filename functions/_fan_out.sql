@@ -33,3 +33,6 @@ $$;
 
 comment on function hookline._fan_out(bigint, timestamptz, text, bigint, text) is
   'Private, called by ingest for a new event: creates one pending delivery per endpoint with a matching subscription (event type pattern and optional source), due at received_at, and notifies runners once. Returns the number created. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._fan_out(bigint,timestamp with time zone,text,bigint,text) from public;

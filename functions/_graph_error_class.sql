@@ -15,3 +15,6 @@ $$;
 
 comment on function hookline._graph_error_class(integer, boolean) is
   'Private. The class of a Graph API error.code from hookline.graph_error_codes (the narrowest range); a code in no range is transient when the error says is_transient, else unknown. Errors: none.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._graph_error_class(integer,boolean) from public;

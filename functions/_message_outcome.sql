@@ -106,3 +106,6 @@ $$;
 
 comment on function hookline._message_outcome(bigint, text, integer, text, double precision, timestamptz) is
   'Private. Applies a failed send to a locked outbox message by class: permanent_message and permanent_recipient fail it; transient and unknown retry on the sender''s schedule (unknown at most 3 attempts) and count against the breaker; ambiguous waits unconfirmed_wait for a status webhook before a retry; sender_throttle and maintenance delay the whole number (Retry-After, else the code''s delay) without counting an attempt, throttling also halves its rate; recipient_throttle delays only that recipient by 4^(n-1) s; account pauses the sender and opens its breaker, the message waiting queued. Errors: HL064 unknown class.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._message_outcome(bigint,text,integer,text,double precision,timestamp with time zone) from public;

@@ -20,3 +20,6 @@ $$;
 
 comment on function hookline._sender(text) is
   'Private. The sender of that phone number id. Errors: HL060 unknown sender.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._sender(text) from public;

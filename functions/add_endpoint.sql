@@ -25,6 +25,14 @@ begin
       message = format('invalid URL %L', add_endpoint.url),
       hint = 'An endpoint URL is http:// or https://, a host, and an optional path, e.g. https://handler.internal/whatsapp.';
   end if;
+  -- Plain http only to loopback (a sidecar on the same host) or where the tenant allows it.
+  if add_endpoint.url ~* '^http://' and add_endpoint.url !~* '^http://(127\.[0-9.]+|localhost|\[::1\])([:/?#]|$)'
+     and not exists (select from hookline.tenants t where t.tenant_id = add_endpoint.tenant and t.allows_http) then
+    raise exception using
+      errcode = 'HL082',
+      message = format('plain http is not allowed for tenant %L', add_endpoint.tenant),
+      hint = 'Use https, or let the tenant use http with hookline.allow_http(tenant, true) (hookline tenants allow-http).';
+  end if;
   return query
   insert into hookline.endpoints as e (
     tenant_id, name, url, signing_secret, timeout_ms, max_in_flight, retry_schedule, is_retrying_client_errors
@@ -54,4 +62,7 @@ end
 $$;
 
 comment on function hookline.add_endpoint(text, text, text, text, integer, integer, interval[], boolean) is
-  'Adds an endpoint of a tenant: a handler URL with its Standard Webhooks secret (generated when null), timeout, concurrency limit and retry schedule (default 1 min, 10 min, 1 h, 4 h, 12 h). Returns its id and secret. Errors: HL021 invalid setting (unknown tenant, bad URL, out of range; the message names the rule); HL024 an endpoint of that name exists.';
+  'Adds an endpoint of a tenant: a handler URL with its Standard Webhooks secret (generated when null), timeout, concurrency limit and retry schedule (default 1 min, 10 min, 1 h, 4 h, 12 h). Returns its id and secret. Errors: HL021 invalid setting (unknown tenant, bad URL, out of range; the message names the rule); HL082 plain http to a host other than loopback while the tenant does not allow it; HL024 an endpoint of that name exists.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.add_endpoint(text,text,text,text,integer,integer,interval[],boolean) from public;

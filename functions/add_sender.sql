@@ -48,3 +48,6 @@ $$;
 
 comment on function hookline.add_sender(text, text, text, integer, interval, integer, interval, integer, interval[]) is
   'Adds a WhatsApp business number that sends for a whatsapp source: phone number id, access token, and optionally its limits (null: the defaults of hookline.senders: 80 messages per second, one message per 6 s per recipient with a burst of 1, 10 min for an ambiguous send to wait for a status webhook, a 10 s timeout, retries after 5 s, 30 s, 2 min, 10 min, 30 min). Errors: HL001 unknown source; HL062 invalid setting (the message names the rule) or not a whatsapp source; HL063 the number exists.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.add_sender(text,text,text,integer,interval,integer,interval,integer,interval[]) from public;

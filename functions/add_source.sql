@@ -62,3 +62,6 @@ $$;
 
 comment on function hookline.add_source(text, text, text, text, text, integer, boolean) is
   'Adds a source (a WhatsApp app or a Standard Webhooks sender) with one signing secret, an optional verify token for the WhatsApp handshake and a body size limit (default 4 MiB). Creates the tenant only when create_tenant is true. Errors: HL042 a source of that name exists; HL043 invalid name, kind, secret or size; HL044 unknown or invalid tenant id.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.add_source(text,text,text,text,text,integer,boolean) from public;

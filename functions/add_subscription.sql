@@ -47,3 +47,6 @@ $$;
 
 comment on function hookline.add_subscription(text, text, text) is
   'Subscribes an endpoint to event types matching a pattern (a * segment matches one or more segments), optionally from one source of its tenant. Idempotent: returns the existing id for the same subscription. Errors: HL020 unknown endpoint; HL022 invalid pattern; HL001 unknown source (of that tenant).';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.add_subscription(text,text,text) from public;

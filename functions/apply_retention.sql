@@ -99,3 +99,6 @@ $$;
 
 comment on function hookline.apply_retention(timestamptz) is
   'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events (at most 50,000 a run), job runs older than 14 days, and outbox messages finished and breaker transitions made more than 30 days ago (at most 50,000 each a run). Returns a summary. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.apply_retention(timestamp with time zone) from public;

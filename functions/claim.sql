@@ -18,6 +18,7 @@ returns table (
   endpoint_id bigint
 )
 language plpgsql
+security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
@@ -104,3 +105,7 @@ $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
   'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+
+-- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
+revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
+grant execute on function hookline.claim(text,integer,interval,timestamp with time zone) to hookline_runner;

@@ -14,6 +14,7 @@ returns table (
 )
 language plpgsql
 set search_path = ''
+security definer
 as $$
 #variable_conflict use_column
 declare
@@ -151,3 +152,7 @@ $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
   'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender per clock second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+
+-- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
+revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;
+grant execute on function hookline.claim_messages(text,integer,interval,timestamp with time zone) to hookline_runner;

@@ -1,6 +1,7 @@
 create or replace function hookline.complete(results jsonb, now timestamptz default pg_catalog.now())
 returns table (delivery_id bigint, outcome text, next_attempt_at timestamptz)
 language plpgsql
+security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
@@ -66,10 +67,11 @@ begin
     v_attempt := v_d.attempt_count + 1;
     v_next := null;
     v_reason := null;
-    v_retryable := v_r.status_code is null
-      or v_r.status_code in (408, 409, 425, 429)
+    -- error class refused: the runner would not connect to the address (SSRF guard); permanent.
+    v_retryable := case when v_r.status_code is null then v_r.error_class <> 'refused' else
+      v_r.status_code in (408, 409, 425, 429)
       or v_r.status_code >= 500
-      or (v_e.is_retrying_client_errors and v_r.status_code between 400 and 499 and v_r.status_code <> 410);
+      or (v_e.is_retrying_client_errors and v_r.status_code between 400 and 499 and v_r.status_code <> 410) end;
 
     if v_r.status_code between 200 and 299 then
       v_outcome := 'succeeded';
@@ -82,7 +84,9 @@ begin
       where e.endpoint_id = v_e.endpoint_id and e.state = 'active';
     elsif not v_retryable then
       v_outcome := 'dead';
-      v_reason := format('permanent: the endpoint answered %s', v_r.status_code);
+      v_reason := case when v_r.status_code is null
+        then 'refused: ' || coalesce(v_r.response_excerpt, 'the address is not allowed')
+        else format('permanent: the endpoint answered %s', v_r.status_code) end;
     elsif v_attempt > pg_catalog.cardinality(v_e.retry_schedule) then
       v_outcome := 'dead';
       v_reason := format('retries exhausted after %s attempts; last: %s', v_attempt, coalesce(v_r.status_code::text, v_r.error_class));
@@ -139,3 +143,7 @@ $$;
 
 comment on function hookline.complete(jsonb, timestamptz) is
   'Records a batch of attempt outcomes [{delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner}] and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. No answer and 5xx feed the endpoint''s circuit breaker as failures, other answers but 408/409/425/429 as successes. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result.';
+
+-- SECURITY DEFINER: runners have no table privileges; they record outcomes only through this function.
+revoke all on function hookline.complete(jsonb,timestamp with time zone) from public;
+grant execute on function hookline.complete(jsonb,timestamp with time zone) to hookline_runner;

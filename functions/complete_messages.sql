@@ -2,6 +2,7 @@ create or replace function hookline.complete_messages(results jsonb, now timesta
 returns table (message_id bigint, outcome text, next_attempt_at timestamptz)
 language plpgsql
 set search_path = ''
+security definer
 as $$
 #variable_conflict use_column
 declare
@@ -80,3 +81,7 @@ $$;
 
 comment on function hookline.complete_messages(jsonb, timestamptz) is
   'Records a batch of Graph API answers [{message_id, lease_token, status_code, error_class (timeout, network, connect), error_code, is_transient, error_title, fbtrace_id, wamid, retry_after_s, duration_ms}] and moves each message on: a 2xx with a wamid is sent; a timeout, a lost connection or a 2xx without wamid is ambiguous (unconfirmed); a refused connection and a 5xx without code are transient; otherwise error.code decides through hookline.graph_error_codes (never the HTTP status, which is used only without a code). The error title and fbtrace_id go to last_error. A result whose lease is no longer current changes nothing. Returns (message_id, outcome, next_attempt_at); outcome is the new state, stale or unknown. Errors: HL064 malformed result.';
+
+-- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
+revoke all on function hookline.complete_messages(jsonb,timestamp with time zone) from public;
+grant execute on function hookline.complete_messages(jsonb,timestamp with time zone) to hookline_runner;

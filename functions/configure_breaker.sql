@@ -40,3 +40,6 @@ $$;
 
 comment on function hookline.configure_breaker(text, double precision, integer, interval, integer, interval, interval, integer, timestamptz) is
   'Operator: changes a breaker''s settings (null keeps the current value): failure_rate (0.5) over window_length (60 s) once min_requests (20) results are in, max_consecutive_failures (10), base_cooldown (30 s) doubling up to max_cooldown (10 min), probes (2). The breaker goes back to automatic; the call is recorded. Returns the breaker. Errors: HL065 unknown target; HL066 invalid setting.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.configure_breaker(text,double precision,integer,interval,integer,interval,interval,integer,timestamp with time zone) from public;

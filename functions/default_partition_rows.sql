@@ -24,3 +24,6 @@ $$;
 
 comment on function hookline.default_partition_rows() is
   'Rows sitting in the default partitions, counted per table and UTC day. Empty when partition maintenance keeps up; hookline.repair_default_partitions() moves them. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.default_partition_rows() from public;

@@ -59,3 +59,7 @@
 \ir release_messages.sql
 \ir next_message_due.sql
 \ir configure_breaker.sql
+\ir grant_tenant.sql
+\ir revoke_tenant.sql
+\ir verify_audit.sql
+\ir allow_http.sql

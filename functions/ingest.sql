@@ -12,6 +12,7 @@ create or replace function hookline.ingest(
 )
 returns table (event_id bigint, is_new boolean)
 language plpgsql
+security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
@@ -73,3 +74,7 @@ $$;
 
 comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint) is
   'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). phone_number_id, user_id and wa_id are the WhatsApp attributes; request_id names the raw request (hookline.raw_requests). Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';
+
+-- SECURITY DEFINER: the ingress has no table privileges; it stores events only through this function.
+revoke all on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) from public;
+grant execute on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) to hookline_ingest;

@@ -12,6 +12,7 @@ returns table (
 )
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select j.job_name, j.schedule, j.runs_in, j.is_enabled, j.description,
@@ -29,3 +30,7 @@ $$;
 
 comment on function hookline.job_status() is
   'Every job with its schedule, who runs it (pg_cron or runner), and its last run. Errors: none of its own.';
+
+-- SECURITY DEFINER: runners read the schedules and operators the job runs without table privileges; no tenant data.
+revoke all on function hookline.job_status() from public;
+grant execute on function hookline.job_status() to hookline_runner, hookline_operator, hookline_readonly;

@@ -15,3 +15,6 @@ $$;
 
 comment on function hookline.list_breakers() is
   'Every circuit breaker: state, whether forced, when an open one half-opens, the current window''s counts, when and why it last changed. Errors: none.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.list_breakers() from public;

@@ -20,3 +20,6 @@ $$;
 
 comment on function hookline.list_senders() is
   'Every sender with its limits, pause and throttle state, live messages and breaker state; never the access token. Errors: none.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.list_senders() from public;

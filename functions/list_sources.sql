@@ -21,3 +21,6 @@ $$;
 
 comment on function hookline.list_sources() is
   'Every source, by name, without its secrets: how many signing secrets it has (2 while rotating) and whether it has a verify token. Errors: none.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.list_sources() from public;

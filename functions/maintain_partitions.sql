@@ -15,3 +15,6 @@ $$;
 
 comment on function hookline.maintain_partitions(timestamptz) is
   'Job. Creates the day partitions due (premake_partitions) and moves rows out of default partitions (repair_default_partitions). Idempotent and safe to run concurrently (partition creation is serialised per table). Returns a summary. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.maintain_partitions(timestamp with time zone) from public;

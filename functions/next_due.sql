@@ -2,6 +2,7 @@ create or replace function hookline.next_due()
 returns timestamptz
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end))
@@ -19,3 +20,7 @@ $$;
 
 comment on function hookline.next_due() is
   'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+
+-- SECURITY DEFINER: runners have no table privileges; they learn when work is due only through this function.
+revoke all on function hookline.next_due() from public;
+grant execute on function hookline.next_due() to hookline_runner;

@@ -3,6 +3,7 @@ returns timestamptz
 language sql
 stable
 set search_path = ''
+security definer
 as $$
   select pg_catalog.min(greatest(
     x.next_attempt_at,
@@ -26,3 +27,7 @@ $$;
 
 comment on function hookline.next_message_due(timestamptz) is
   'When the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full rate window; null when nothing is queued. May be in the past (e.g. a message held back by the pair limit). Errors: none.';
+
+-- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
+revoke all on function hookline.next_message_due(timestamp with time zone) from public;
+grant execute on function hookline.next_message_due(timestamp with time zone) to hookline_runner;

@@ -14,3 +14,6 @@ $$;
 
 comment on function hookline.pause_sender(text, text) is
   'Pauses a sender: its messages stay queued (new ones too) and are not claimed until resume_sender. An account or auth error pauses it too. Returns the state. Errors: HL060 unknown sender.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.pause_sender(text,text) from public;

@@ -26,3 +26,6 @@ $$;
 
 comment on function hookline.premake_partitions(timestamptz) is
   'Creates the day partitions of every table in hookline.partition_policies from yesterday to premake_days ahead of now (UTC days), moving rows of those days out of the default partitions; a table busy for 50 ms is left to the next run. Idempotent; returns the partitions it created. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.premake_partitions(timestamp with time zone) from public;

@@ -7,6 +7,7 @@ create or replace function hookline.receive(
 )
 returns table (request_id bigint, event_count integer, new_event_count integer)
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -69,3 +70,7 @@ $$;
 
 comment on function hookline.receive(text, jsonb, bytea, jsonb, timestamptz) is
   'Stores one verified webhook request in one transaction: the raw request in hookline.raw_requests and one event per item through hookline.ingest (a WhatsApp body is split by hookline.whatsapp_events; a Standard Webhooks body is one event keyed by the webhook-id header, typed by its "type" field). Duplicates create no event. A new whatsapp.status.* event updates the outbox message it reports on (hookline._apply_message_status). Returns (request_id, event_count, new_event_count). The caller has verified the signature. Errors: HL001 unknown source; HL002 invalid argument; HL040 not a WhatsApp Business Account notification; HL041 Standard Webhooks request without webhook-id.';
+
+-- SECURITY DEFINER: the ingress has no table privileges; it stores requests only through this function.
+revoke all on function hookline.receive(text,jsonb,bytea,jsonb,timestamp with time zone) from public;
+grant execute on function hookline.receive(text,jsonb,bytea,jsonb,timestamp with time zone) to hookline_ingest;

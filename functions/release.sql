@@ -1,6 +1,7 @@
 create or replace function hookline.release(runner text, leases jsonb, now timestamptz default pg_catalog.now())
 returns setof bigint
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -26,3 +27,7 @@ $$;
 
 comment on function hookline.release(text, jsonb, timestamptz) is
   'Gives back leases a runner holds without an attempt (it is stopping and will not make the request, or abandons it unanswered): the deliveries are due again at now and runners are notified. Leases no longer held are ignored. Returns the ids released. Errors: HL026 invalid argument.';
+
+-- SECURITY DEFINER: runners have no table privileges; they give back leases only through this function.
+revoke all on function hookline.release(text,jsonb,timestamp with time zone) from public;
+grant execute on function hookline.release(text,jsonb,timestamp with time zone) to hookline_runner;

@@ -2,6 +2,7 @@ create or replace function hookline.release_messages(runner text, leases jsonb, 
 returns setof bigint
 language plpgsql
 set search_path = ''
+security definer
 as $$
 declare
   v_count integer;
@@ -26,3 +27,7 @@ $$;
 
 comment on function hookline.release_messages(text, jsonb, timestamptz) is
   'Gives back leases of messages a stopping runner did not send: queued again at now, no attempt counted, runners notified. Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';
+
+-- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
+revoke all on function hookline.release_messages(text,jsonb,timestamp with time zone) from public;
+grant execute on function hookline.release_messages(text,jsonb,timestamp with time zone) to hookline_runner;

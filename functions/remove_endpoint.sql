@@ -24,3 +24,6 @@ $$;
 
 comment on function hookline.remove_endpoint(text) is
   'Removes an endpoint and its subscriptions. Refuses while deliveries or dead letters refer to it. Returns its id. Errors: HL020 unknown endpoint; HL023 endpoint still has deliveries or dead letters.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.remove_endpoint(text) from public;

@@ -16,3 +16,6 @@ $$;
 
 comment on function hookline.remove_source(text) is
   'Removes a source: its webhooks are answered 404 from then on (within the ingress cache bound). Its stored events and raw requests stay until retention drops their partitions. Errors: HL001 unknown source.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.remove_source(text) from public;

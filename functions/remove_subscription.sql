@@ -17,3 +17,6 @@ $$;
 
 comment on function hookline.remove_subscription(bigint) is
   'Removes a subscription; deliveries already made are not affected. Returns its id. Errors: HL027 unknown subscription.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.remove_subscription(bigint) from public;

@@ -18,3 +18,6 @@ $$;
 
 comment on function hookline.repair_default_partitions() is
   'Creates a day partition for every day that has rows in a default partition and moves those rows into it. Returns the partitions created. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.repair_default_partitions() from public;

@@ -1,21 +1,30 @@
-create or replace function hookline.replay(delivery_ids bigint[], now timestamptz default pg_catalog.now())
+create or replace function hookline.replay(
+  delivery_ids bigint[],
+  now timestamptz default pg_catalog.now(),
+  reason text default null
+)
 returns setof bigint
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
   v_missing bigint[];
   v_expired bigint[];
 begin
-  perform from hookline.dead_letters l where l.delivery_id = any(replay.delivery_ids) order by l.delivery_id for update;
+  -- Another tenant's delivery is treated exactly like one that does not exist (HL025), so the
+  -- answer says nothing about other tenants' rows.
+  perform from hookline.dead_letters l
+  where l.delivery_id = any(replay.delivery_ids) and hookline._tenant_visible(l.tenant_id)
+  order by l.delivery_id for update;
   select pg_catalog.array_agg(i order by i) into v_missing
   from pg_catalog.unnest(replay.delivery_ids) i
-  where not exists (select from hookline.dead_letters l where l.delivery_id = i);
+  where not exists (select from hookline.dead_letters l where l.delivery_id = i and hookline._tenant_visible(l.tenant_id));
   if v_missing is not null then
     raise exception using
       errcode = 'HL025',
       message = format('not in the dead-letter queue: %s', pg_catalog.array_to_string(v_missing, ', ')),
-      hint = 'Only dead or discarded deliveries can be replayed; hookline.dead_letters lists them.';
+      hint = 'Only dead or discarded deliveries can be replayed; hookline.dead_letter_queue lists them.';
   end if;
   select pg_catalog.array_agg(l.delivery_id order by l.delivery_id) into v_expired
   from hookline.dead_letters l
@@ -32,6 +41,16 @@ begin
   return query
   with moved as (
     delete from hookline.dead_letters l where l.delivery_id = any(replay.delivery_ids) returning l.*
+  ), audited as (
+    insert into hookline.audit_log (action, tenant_id, target, reason, before, after)
+    select 'delivery.replay', m.tenant_id,
+      pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(m.delivery_id order by m.delivery_id)),
+      replay.reason,
+      pg_catalog.jsonb_build_object('dead', pg_catalog.count(*) filter (where m.state = 'dead'),
+        'discarded', pg_catalog.count(*) filter (where m.state = 'discarded')),
+      pg_catalog.jsonb_build_object('pending', pg_catalog.count(*))
+    from moved m
+    group by m.tenant_id
   )
   insert into hookline.deliveries (
     delivery_id, endpoint_id, event_id, event_received_at, next_attempt_at, created_at, attempt_count, generation, state, tenant_id
@@ -45,5 +64,9 @@ begin
 end
 $$;
 
-comment on function hookline.replay(bigint[], timestamptz) is
-  'Moves dead or discarded deliveries back into the queue as pending, due at now, as their next generation (same delivery id and webhook-id; attempts of earlier generations stay in hookline.attempts), and notifies runners. All or nothing. Returns the ids replayed. Errors: HL025 an id is not in the dead-letter queue; HL028 an event was dropped by retention.';
+comment on function hookline.replay(bigint[], timestamptz, text) is
+  'Moves dead or discarded deliveries of the caller''s tenants back into the queue as pending, due at now, as their next generation (same delivery id and webhook-id; attempts of earlier generations stay in hookline.attempts), and notifies runners. All or nothing. Audited: one delivery.replay row per tenant with the ids, the reason and the counts by state. Returns the ids replayed. Errors: HL025 an id is not in the caller''s dead-letter queue; HL028 an event was dropped by retention.';
+
+-- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
+revoke all on function hookline.replay(bigint[], timestamptz, text) from public;
+grant execute on function hookline.replay(bigint[], timestamptz, text) to hookline_operator;

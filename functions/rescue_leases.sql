@@ -35,3 +35,6 @@ $$;
 
 comment on function hookline.rescue_leases(timestamptz) is
   'Job. Moves in_flight deliveries whose lease expired before now back to retrying (due at once, lease cleared; at most 10,000 a run) and notifies the runners. Returns a summary. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.rescue_leases(timestamp with time zone) from public;

@@ -25,3 +25,6 @@ $$;
 
 comment on function hookline.resume_sender(text, timestamptz) is
   'Resumes a paused sender (after fixing what paused it): its messages flow at once and its automatic breaker closes; runners are notified. Errors: HL060 unknown sender.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.resume_sender(text,timestamp with time zone) from public;

@@ -23,3 +23,6 @@ $$;
 
 comment on function hookline.retire_secret(text) is
   'Ends a secret rotation: keeps only the newest signing secret, so bodies signed with the old one are refused from then on. A source with one secret is left as it is. Errors: HL001 unknown source.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.retire_secret(text) from public;

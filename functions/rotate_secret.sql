@@ -27,3 +27,6 @@ $$;
 
 comment on function hookline.rotate_secret(text, text) is
   'Starts a secret rotation: the new secret becomes the first, the current one is kept as the second (an older second one is dropped), and bodies signed with either are accepted until hookline.retire_secret. Rotating to the current secret changes nothing. Errors: HL001 unknown source; HL043 empty secret.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.rotate_secret(text,text) from public;

@@ -5,6 +5,7 @@ create or replace function hookline.run_job(
 )
 returns text
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
@@ -48,3 +49,7 @@ $$;
 
 comment on function hookline.run_job(text, timestamptz, text) is
   'Runs the job hookline.<job_name>() once for a schedule slot and records the run in hookline.job_runs. Returns succeeded, failed (the job''s work is rolled back, the error recorded) or skipped (the slot already ran or is running elsewhere). pg_cron calls it with the defaults; runners pass the slot and their id. Errors: HL100 unknown job.';
+
+-- SECURITY DEFINER: runners fire scheduled jobs without table privileges; the jobs run as the owner.
+revoke all on function hookline.run_job(text,timestamp with time zone,text) from public;
+grant execute on function hookline.run_job(text,timestamp with time zone,text) to hookline_runner;

@@ -83,3 +83,6 @@ $$;
 
 comment on function hookline.send_message(text, text, jsonb, text, text, timestamptz) is
   'Queues one outbound WhatsApp message in the caller''s transaction (it is sent only if that commits) and returns its outbox id; the same (source, idempotency_key) returns the existing message and queues nothing. to is a phone number (sent as "to") or a business-scoped user id (sent as "recipient"); message is the Cloud API body without recipient ({"type": "text", "text": {"body": "hi"}}; template, interactive and media alike). phone_number_id picks the sender when the source has several. Notifies runners (hookline_outbox). Errors: HL001 unknown source; HL060 no such sender; HL061 invalid to, message or key; HL067 the source has several senders and none was named.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.send_message(text,text,jsonb,text,text,timestamp with time zone) from public;

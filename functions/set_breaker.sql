@@ -42,3 +42,6 @@ $$;
 
 comment on function hookline.set_breaker(text, text, text, timestamptz) is
   'Operator: force a breaker open (nothing of the target is claimed) or closed (everything flows, failures are not counted) until set back to auto, which resumes automatic transitions from the current state. Recorded in hookline.breaker_transitions with the session user. Returns the breaker. Errors: HL065 unknown target; HL066 invalid mode.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.set_breaker(text,text,text,timestamp with time zone) from public;

@@ -38,3 +38,6 @@ $$;
 
 comment on function hookline.set_job(text, text, text) is
   'Changes a job''s cron schedule (five fields, UTC) and/or who fires it (pg_cron after hookline cron register, or runner); a null argument keeps the current value. When pg_cron runs in this database the trigger _100_sync_pg_cron updates its job (and keeps runs_in = pg_cron); otherwise run hookline cron register again after a schedule change. Errors: HL100 unknown job; HL101 invalid cron schedule (the runners also reject what cronsim cannot parse); HL102 invalid runner.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.set_job(text,text,text) from public;

@@ -39,3 +39,6 @@ $$;
 
 comment on function hookline.set_sender(text, text, integer, interval, integer, interval, integer, interval[]) is
   'Changes a sender''s access token (rotation) or limits; null arguments keep the current value. Errors: HL060 unknown sender; HL062 invalid setting.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.set_sender(text,text,integer,interval,integer,interval,integer,interval[]) from public;

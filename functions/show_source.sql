@@ -26,3 +26,6 @@ $$;
 
 comment on function hookline.show_source(text) is
   'One source, as hookline.list_sources shows it (never its secrets). Errors: HL001 unknown source.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.show_source(text) from public;

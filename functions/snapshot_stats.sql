@@ -48,3 +48,6 @@ $$;
 
 comment on function hookline.snapshot_stats(timestamptz) is
   'Job. Writes one hookline.stats_snapshots row per endpoint for the minute of now (idempotent: a minute is written once): live deliveries by state, dead letters, the oldest due delivery''s wait, and the attempts that succeeded or failed in the minute before. Returns a summary. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.snapshot_stats(timestamp with time zone) from public;

@@ -2,6 +2,7 @@ create or replace function hookline.source_credentials(source text)
 returns table (kind text, signing_secrets text[], verify_token text, max_body_bytes integer)
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select s.kind, s.signing_secrets, s.verify_token, s.max_body_bytes
@@ -11,3 +12,7 @@ $$;
 
 comment on function hookline.source_credentials(text) is
   'What the ingress needs to verify a request for a source: its kind, signing secrets (one, or two while rotating), verify token and body size limit. No row for an unknown source. For the ingress only: it returns secrets. Errors: none.';
+
+-- SECURITY DEFINER: the ingress reads a source's secrets only through this function.
+revoke all on function hookline.source_credentials(text) from public;
+grant execute on function hookline.source_credentials(text) to hookline_ingest;

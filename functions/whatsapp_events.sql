@@ -135,3 +135,6 @@ $$;
 
 comment on function hookline.whatsapp_events(jsonb) is
   'Splits one WhatsApp Cloud API notification body into events, one per message, status and error item: (external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload). external_id is the wamid for a message, wamid:status for a status, a sha256 digest for items without an id; occurred_at is the item''s Unix timestamp; user_id is the business-scoped user id; payload is the notification narrowed to the one item (metadata and contacts kept). A change with no recognisable item becomes one whatsapp.unknown event. Pure: stores nothing. Errors: HL040 the body is not a WhatsApp Business Account notification (object, entry).';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline.whatsapp_events(jsonb) from public;

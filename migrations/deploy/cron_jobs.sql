@@ -31,8 +31,9 @@ begin
 end
 $$;
 
+revoke all on function hookline._sync_pg_cron() from public;
 comment on function hookline._sync_pg_cron() is
-  'Trigger of hookline.jobs: keeps pg_cron''s copy of each job (hookline-<job_name>) in step when pg_cron is installed in this database. Errors: none of its own.';
+  'Migration-owned. Trigger of hookline.jobs: keeps pg_cron''s copy of each job (hookline-<job_name>) in step when pg_cron is installed in this database. Errors: none of its own.';
 
 create trigger _100_sync_pg_cron
 before insert or update of job_name, schedule or delete on hookline.jobs

@@ -473,3 +473,10 @@ from hookline.outbound_commands import breakers, senders  # noqa: E402
 
 main.add_command(senders)
 main.add_command(breakers)
+
+from hookline.ops_commands import audit, dlq, stats, tenants  # noqa: E402
+
+main.add_command(dlq)
+main.add_command(stats)
+main.add_command(audit)
+main.add_command(tenants)

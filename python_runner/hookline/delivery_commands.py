@@ -15,6 +15,7 @@ from hookline.cli import dsn_option, fails_cleanly
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
+from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 
 SCHEMA_TOO_NEW_EXIT = 57
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -66,9 +67,14 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               show_default=True, help="Base URL of the WhatsApp Cloud (Graph) API.")  # fmt: skip
 @click.option("--graph-version", envvar="HOOKLINE_GRAPH_VERSION", default="v25.0",
               show_default=True, help="Graph API version in the send URL.")  # fmt: skip
+@click.option("--allow-network", "allow_networks", multiple=True, metavar="CIDR",
+              envvar="HOOKLINE_ALLOW_NETWORKS", help="Networks endpoints may resolve to (repeat; "
+              "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
+              "Link-local and metadata addresses are always refused.")  # fmt: skip
 @fails_cleanly
 def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
-           poll: float, grace: float, graph_url: str, graph_version: str) -> None:  # fmt: skip
+           poll: float, grace: float, graph_url: str, graph_version: str,
+           allow_networks: tuple[str, ...]) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
     from hookline import runner as runner_module
@@ -84,12 +90,19 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     if status.pending or status.functions_pending:
         raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
 
+    networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
+    try:
+        parse_networks(networks)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
+
     def say(message: str) -> None:
         click.echo(message, err=True)
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
+        allowed_networks=networks or DEFAULT_ALLOWED,
     )  # fmt: skip
     runner_module.run(settings, say)
 
@@ -160,8 +173,6 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret: str
 def endpoints_list(dsn: str | None, as_json: bool) -> None:
     """List the endpoints (never their secrets)."""
     rows = _call(dsn, queries.ENDPOINTS, {"name": None})
-    for r in rows:
-        del r["signing_secret"]
     _print_rows(rows, as_json, ENDPOINT_COLUMNS)
 
 
@@ -177,8 +188,8 @@ def endpoints_show(dsn: str | None, name: str, reveal_secret: bool, as_json: boo
     if not rows:
         raise UnknownEndpoint(f"unknown endpoint {name!r}")
     row = rows[0]
-    if not reveal_secret:
-        del row["signing_secret"]
+    if reveal_secret:
+        row.update(_call(dsn, queries.ENDPOINT_SECRET, {"name": name})[0])
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
         return
@@ -200,10 +211,11 @@ def endpoints_pause(dsn: str | None, name: str, reason: str) -> None:
 @endpoints.command("resume")
 @dsn_option
 @click.argument("name")
+@click.option("--reason", help="Recorded in the audit log.")
 @fails_cleanly
-def endpoints_resume(dsn: str | None, name: str) -> None:
+def endpoints_resume(dsn: str | None, name: str, reason: str | None) -> None:
     """Deliver to NAME again; waiting deliveries flow."""
-    rows = _call(dsn, queries.RESUME_ENDPOINT, {"name": name})
+    rows = _call(dsn, queries.RESUME_ENDPOINT, {"name": name, "reason": reason})
     click.echo(f"endpoint {name}: {rows[0]['resume_endpoint']}")
 
 

@@ -107,6 +107,18 @@ class UnknownBreaker(HooklineError):
     """No endpoint or sender is that breaker's target."""
 
 
+class AuditAppendOnly(HooklineError):
+    """The audit log is append-only."""
+
+
+class UnknownRole(HooklineError):
+    """No database role has that name."""
+
+
+class HttpNotAllowed(HooklineError):
+    """Plain http is not allowed for the tenant."""
+
+
 class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
@@ -138,6 +150,9 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL065": UnknownBreaker,
     "HL066": InvalidArgument,
     "HL067": InvalidMessage,
+    "HL080": AuditAppendOnly,
+    "HL081": UnknownRole,
+    "HL082": HttpNotAllowed,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator

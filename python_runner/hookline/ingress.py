@@ -33,8 +33,11 @@ from hookline.errors import (
     UnknownSource,
     wrap_errors,
 )
+from hookline.masking import Masker, MaskingFilter
 
 log = logging.getLogger("hookline.ingress")
+MASK = Masker()  # the SQL masking rules, read by every new pool connection
+log.addFilter(MaskingFilter(MASK))
 
 # Headers kept with the raw request (hookline.raw_requests.headers): enough to re-verify and
 # to tell senders apart, nothing that identifies a person.
@@ -141,6 +144,7 @@ class Ingress:
         await conn.execute(
             queries.SET_STATEMENT_TIMEOUT, {"ms": str(int(self.settings.db_timeout * 1000))}
         )
+        MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -312,5 +316,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # No access log: a handshake's query string carries the verify token.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+    for handler in logging.getLogger().handlers:  # uvicorn's lines (tracebacks too) are masked
+        handler.addFilter(MaskingFilter(MASK))
+    # No access log: a handshake's query string carries the verify token. log_config=None:
+    # uvicorn's loggers propagate to the root handler above instead of writing on their own.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info",
+                log_config=None)  # fmt: skip

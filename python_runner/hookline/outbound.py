@@ -62,6 +62,11 @@ class OutboundRunner(Runner):
     LISTEN = queries.LISTEN_OUTBOX
     RUNS_JOBS = False  # the delivery runner of the same process runs them
 
+    def _client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        """The Graph API's base URL is the operator's setting, not a tenant's: no address guard
+        (it resolves to public addresses, which the endpoints' guard refuses)."""
+        return httpx.AsyncClient(limits=limits, follow_redirects=False)
+
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
         message_id, lease_token, phone_number_id, access_token, timeout_ms, body = row
         result: dict[str, Any] = {"message_id": message_id, "lease_token": str(lease_token)}

@@ -199,23 +199,27 @@ select endpoint_id, secret from hookline.add_endpoint(
 )
 """
 
-# Operators' listings read the tables until the masked views of the security work exist.
+# Operators' listings read the masked view (no secrets, URLs without query strings).
 ENDPOINTS: LiteralString = """
 select e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason, e.timeout_ms, e.max_in_flight,
-  e.retry_schedule::text[] as retry_schedule, e.is_retrying_client_errors,
-  (select count(*) from hookline.deliveries d where d.endpoint_id = e.endpoint_id) as live_deliveries,
-  (select count(*) from hookline.dead_letters l where l.endpoint_id = e.endpoint_id) as dead_letters,
-  e.signing_secret
-from hookline.endpoints e
+  e.retry_schedule, e.is_retrying_client_errors, e.live_deliveries, e.dead_letters
+from hookline.endpoint_overview e
 where %(name)s::text is null or e.name = %(name)s::text
 order by e.name
+"""
+
+# Owner only (the table): the secret a handler verifies with.
+ENDPOINT_SECRET: LiteralString = """
+select e.signing_secret from hookline.endpoints e where e.name = %(name)s
 """
 
 PAUSE_ENDPOINT: LiteralString = (
     "select hookline.pause_endpoint(name => %(name)s, reason => %(reason)s)"
 )
 
-RESUME_ENDPOINT: LiteralString = "select hookline.resume_endpoint(name => %(name)s)"
+RESUME_ENDPOINT: LiteralString = (
+    "select hookline.resume_endpoint(name => %(name)s, reason => %(reason)s)"
+)
 
 REMOVE_ENDPOINT: LiteralString = "select hookline.remove_endpoint(name => %(name)s)"
 
@@ -292,4 +296,131 @@ SET_BREAKER: LiteralString = """
 select target, state, is_forced from hookline.set_breaker(
   target => %(target)s, mode => %(mode)s, reason => %(reason)s
 )
+"""
+
+# --- operations: the dead-letter queue, stats, audit, tenant access (masked views only) ---
+
+# Filters are parameters, never text in the query; null means "any".
+_DLQ_FILTER: LiteralString = """
+from hookline.dead_letter_queue q
+where (%(tenant)s::text is null or q.tenant_id = %(tenant)s::text)
+  and (%(endpoint)s::text is null or q.endpoint = %(endpoint)s::text)
+  and (%(event_type)s::text is null or q.event_type = %(event_type)s::text)
+  and (%(since)s::timestamptz is null or q.finished_at >= %(since)s::timestamptz)
+  and (%(error_class)s::text is null or q.error_class = %(error_class)s::text)
+  and (%(state)s::text is null or q.state = %(state)s::text)
+  and q.delivery_id > %(after)s
+"""
+
+DLQ_LIST: LiteralString = (
+    """
+select q.delivery_id, q.tenant_id as tenant, q.endpoint, q.event_type, q.state, q.error_class,
+  q.attempt_count as attempts, q.generation, q.finished_at, q.reason
+"""
+    + _DLQ_FILTER
+    + """
+order by q.delivery_id
+limit %(limit)s
+"""
+)
+
+# The next chunk of a bulk replay or discard; replay skips rows whose event retention dropped.
+DLQ_CHUNK: LiteralString = (
+    "select q.delivery_id"
+    + _DLQ_FILTER
+    + """
+  and (not %(replayable)s or q.event_type is not null)
+order by q.delivery_id
+limit %(limit)s
+"""
+)
+
+DLQ_COUNT: LiteralString = (
+    "select count(*) as matching, count(*) filter (where q.event_type is null) as expired"
+    + _DLQ_FILTER
+)
+
+DLQ_SHOW: LiteralString = """
+select q.*, ev.payload, ev.source, ev.external_id, ev.wa_id
+from hookline.dead_letter_queue q
+left join hookline.event_log ev on ev.event_id = q.event_id and ev.received_at = q.event_received_at
+where q.delivery_id = %(id)s
+"""
+
+DLQ_ATTEMPTS: LiteralString = """
+select a.attempted_at, a.generation, a.attempt_number, a.status_code, a.error_class, a.outcome,
+  a.duration_ms, a.response_excerpt
+from hookline.attempt_log a
+where a.delivery_id = %(id)s
+order by a.attempted_at, a.attempt_id
+"""
+
+REPLAY: LiteralString = (
+    "select hookline.replay(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+)
+
+DISCARD: LiteralString = (
+    "select hookline.discard(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+)
+
+STATS: LiteralString = """
+select pg_catalog.jsonb_build_object(
+  'queue', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
+            (select d.state, count(*) as n from hookline.live_deliveries d group by d.state) s),
+  'dlq', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
+          (select q.state, count(*) as n from hookline.dead_letter_queue q group by q.state) s),
+  'oldest_due_at', (select min(d.next_attempt_at) from hookline.live_deliveries d
+                    where d.state <> 'in_flight' and d.next_attempt_at <= now()),
+  'deliveries_per_minute', (select round(count(*) filter (where a.outcome = 'succeeded') / 15.0, 2)
+                            from hookline.attempt_log a where a.attempted_at > now() - interval '15 minutes'),
+  'attempts_per_minute', (select round(count(*) / 15.0, 2)
+                          from hookline.attempt_log a where a.attempted_at > now() - interval '15 minutes'),
+  'top_failing_endpoints', (select coalesce(jsonb_agg(t order by t.failures_last_hour desc, t.endpoint), '[]') from (
+      select e.name as endpoint, e.tenant_id as tenant, e.state,
+        count(*) filter (where a.outcome in ('retrying', 'dead')) as failures_last_hour,
+        e.dead_letters
+      from hookline.attempt_log a
+      join hookline.endpoint_overview e on e.endpoint_id = a.endpoint_id
+      where a.attempted_at > now() - interval '1 hour'
+      group by e.name, e.tenant_id, e.state, e.dead_letters
+      having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
+      order by 4 desc, 1
+      limit 5) t),
+  -- Circuit breakers come with the outbound work (issue 5): shown once that view exists.
+  'circuits', case when to_regclass('hookline.circuit_states') is null then null end
+)
+"""
+
+AUDIT_VERIFY: LiteralString = "select audit_id, problem from hookline.verify_audit()"
+
+AUDIT_HEAD: LiteralString = """
+select count(*), max(audit_id), (select encode(hash, 'hex') from hookline.audit_log
+                                 order by audit_id desc limit 1)
+from hookline.audit_log
+"""
+
+AUDIT_LIST: LiteralString = """
+select a.audit_id, a.recorded_at, a.acting_role, a.session_user_name, a.action, a.tenant_id as tenant,
+  a.target, a.reason, a.before, a.after
+from hookline.audit_trail a
+where (%(tenant)s::text is null or a.tenant_id = %(tenant)s::text)
+  and (%(action)s::text is null or a.action = %(action)s::text)
+  and (%(since)s::timestamptz is null or a.recorded_at >= %(since)s::timestamptz)
+order by a.audit_id desc
+limit %(limit)s
+"""
+
+GRANT_TENANT: LiteralString = """
+select hookline.grant_tenant(role_name => %(role)s, tenant_id => %(tenant)s, reason => %(reason)s)
+"""
+
+REVOKE_TENANT: LiteralString = """
+select hookline.revoke_tenant(role_name => %(role)s, tenant_id => %(tenant)s, reason => %(reason)s)
+"""
+
+# The one masking definition (SQL); the ingress and the runner mask their log lines with it.
+MASKING_RULES: LiteralString = "select rule, pattern, replacement from hookline.masking_rules()"
+
+ALLOW_HTTP: LiteralString = """
+select hookline.allow_http(tenant_id => %(tenant)s, allowed => %(allowed)s, reason => %(reason)s)
 """

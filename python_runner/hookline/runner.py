@@ -32,6 +32,8 @@ from standardwebhooks.webhooks import Webhook
 
 from hookline import queries
 from hookline.errors import one_line
+from hookline.masking import Masker
+from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
 from hookline.scheduler import run_scheduler
 
 EXCERPT_BYTES = 500
@@ -68,6 +70,7 @@ class Settings:
     grace_s: float = 10.0
     graph_url: str = "https://graph.facebook.com"
     graph_version: str = "v25.0"
+    allowed_networks: tuple[str, ...] = DEFAULT_ALLOWED
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -111,7 +114,8 @@ class Runner:
 
     def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
         self.s = settings
-        self.say = say
+        self.mask = Masker()
+        self.say = lambda message: say(self.mask(message))
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.results: list[dict[str, Any]] = []
@@ -124,6 +128,13 @@ class Runner:
         self.wake.set()
 
     # -- the main loop ---------------------------------------------------------------------
+
+    def _client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        """Endpoint URLs come from tenants: every address is checked at connect (netguard)."""
+        return httpx.AsyncClient(
+            transport=guarded_transport(Guard(self.s.allowed_networks), limits),
+            follow_redirects=False,
+        )
 
     async def run(self) -> None:
         limits = httpx.Limits(
@@ -139,8 +150,11 @@ class Runner:
                 kwargs={"autocommit": True},
                 check=AsyncConnectionPool.check_connection,
             ) as pool,
-            httpx.AsyncClient(limits=limits, follow_redirects=False) as http,
+            self._client(limits) as http,
         ):
+            with contextlib.suppress(psycopg.Error):
+                async with pool.connection() as conn:
+                    self.mask.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
             listener = asyncio.create_task(self._listen())
             completer = asyncio.create_task(self._complete_loop(pool))
             tasks = [listener, completer]
@@ -230,6 +244,8 @@ class Runner:
                     result["status_code"] = resp.status_code
                     result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
                     result["response_excerpt"] = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
+        except AddressRefused as exc:  # permanent: complete sends it to the DLQ with the reason
+            result.update(error_class="refused", response_excerpt=str(exc)[:EXCERPT_BYTES])
         except (TimeoutError, httpx.TimeoutException):
             result["error_class"] = "timeout"
         except httpx.ConnectError as exc:

@@ -13,7 +13,9 @@ from hookline.plan import read_plan
 from tests.helpers import ROOT
 
 PLAN = read_plan(ROOT / "migrations")
-KINDS = ("schema_", "role_", "type_", "table_", "index_", "partition_", "cron_", "grant_")
+# function_: a function that a view, policy or trigger needs (migrations own it, not functions/).
+KINDS = ("schema_", "role_", "type_", "table_", "index_", "partition_", "cron_", "grant_", "view_",
+         "function_")  # fmt: skip
 HEADER = {"deploy": "-- Deploy hookline:{} to pg", "revert": "-- Revert hookline:{} from pg",
           "verify": "-- Verify hookline:{} from pg"}  # fmt: skip
 WRAP = {"deploy": "COMMIT;", "revert": "COMMIT;", "verify": "ROLLBACK;"}

@@ -1,0 +1,116 @@
+"""Working a dead-letter queue of 10,000 deliveries as an operator, from the CLI and psql.
+
+    python benchmarks/dlq_10k.py "postgresql://postgres@HOST/scratch" [dead] [psql]
+
+Deploys the schema into a database you can throw away, creates two tenants, dead deliveries
+for both (`dead` each, default 10,000 for the operator's tenant and 1,000 for the other), a
+NOLOGIN group role mapped to the first tenant and a login role in it (created if missing,
+left in place), then times as that operator: `hookline dlq list` (first page, a filtered
+page, the last page), `psql -f sql/dlq_overview.sql`, `hookline stats`, `hookline dlq replay
+--all --dry-run`, `hookline dlq replay --all` (chunks of 500), then, the deliveries dead again, one
+`select hookline.replay(...)` of all of them through psql, and `hookline audit verify`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
+
+from hookline.migrator import Migrator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(label: str, args: list[str]) -> str:
+    t = time.perf_counter()
+    run = subprocess.run(args, capture_output=True, text=True, check=True)
+    print(f"{label:<48} {time.perf_counter() - t:6.2f} s")
+    return run.stdout
+
+
+def kill_all(conn: psycopg.Connection) -> None:
+    """Every queued delivery to the DLQ: claimed and answered 404."""
+    t = time.perf_counter()
+    claim = "select delivery_id, lease_token from hookline.claim('bench', 1000, '1 minute')"
+    while rows := conn.execute(claim).fetchall():
+        results = [
+            {"delivery_id": d, "lease_token": str(tok), "status_code": 404} for d, tok in rows
+        ]
+        conn.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+    print(f"{'setup: dead deliveries made':<48} {time.perf_counter() - t:6.2f} s")
+
+
+def main() -> None:
+    dsn = sys.argv[1]
+    dead = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    psql = sys.argv[3] if len(sys.argv) > 3 else "psql"
+    Migrator(dsn).deploy()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("""do $$ begin
+            if not exists (select from pg_roles where rolname = 'bench_ops') then
+              create role bench_ops nologin in role hookline_operator;
+              create role bench_alice login in role bench_ops;
+            end if; end $$""")
+        for tenant, count in (("bench", dead), ("other", dead // 10)):
+            conn.execute(
+                "select hookline.add_source(%s, %s, 'whatsapp', 's', create_tenant => true)",
+                (tenant, tenant),
+            )
+            conn.execute("select hookline.add_endpoint(%s, %s, 'https://handler.invalid/', max_in_flight => 10000)",
+                         (tenant, tenant))  # fmt: skip
+            conn.execute("select hookline.add_subscription(%s, '*')", (tenant,))
+            conn.execute(
+                "select hookline.ingest(%s, 'w' || i, 'whatsapp.message.text', '{\"from\": \"4915112345678\"}') "
+                "from generate_series(1, %s::int) i",
+                (tenant, count),
+            )
+        conn.execute("select hookline.grant_tenant('bench_ops', 'bench')")
+        kill_all(conn)
+    op = make_conninfo(dsn, user="bench_alice")
+    hl = [sys.executable, "-m", "hookline"]
+    timed("dlq list (first page of 50)", [*hl, "dlq", "list", "--dsn", op])
+    timed(
+        "dlq list --error-class http_404 --limit 1000",
+        [*hl, "dlq", "list", "--dsn", op, "--error-class", "http_404", "--limit", "1000"],
+    )
+    timed(
+        "dlq list --after <last page>", [*hl, "dlq", "list", "--dsn", op, "--after", str(dead - 50)]
+    )
+    timed(
+        "psql -f sql/dlq_overview.sql",
+        [psql, "-X", "-d", op, "-f", str(ROOT / "sql" / "dlq_overview.sql")],
+    )
+    timed("stats", [*hl, "stats", "--dsn", op])
+    print(
+        timed(
+            "dlq replay --all --dry-run",
+            [*hl, "dlq", "replay", "--all", "--dry-run", "--reason", "bench", "--dsn", op],
+        ).strip()
+    )
+    print(
+        timed(
+            "dlq replay --all (chunks of 500)",
+            [*hl, "dlq", "replay", "--all", "--reason", "bench", "--dsn", op],
+        ).strip()
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        kill_all(conn)
+    replay_all = ("select count(*) from hookline.replay(array(select delivery_id from "
+                  "hookline.dead_letter_queue), reason => 'bench from psql')")  # fmt: skip
+    print(
+        timed(
+            "psql: replay every dead delivery in one call",
+            [psql, "-X", "-At", "-d", op, "-c", replay_all],
+        ).strip()
+    )
+    print(timed("audit verify (owner)", [*hl, "audit", "verify", "--dsn", dsn]).strip())
+
+
+if __name__ == "__main__":
+    main()

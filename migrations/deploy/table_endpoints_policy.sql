@@ -1,0 +1,17 @@
+-- Deploy hookline:table_endpoints_policy to pg
+-- requires: table_endpoints
+-- requires: table_role_tenants
+
+BEGIN;
+
+-- No grants: only the owner touches the table; others go through functions and views. Row
+-- level security, forced so that it binds the owner too, keeps every role to its tenants.
+alter table hookline.endpoints enable row level security;
+alter table hookline.endpoints force row level security;
+create policy endpoints_tenant_isolation on hookline.endpoints
+  using ((select hookline._sees_all_tenants()) or tenant_id = any ((select hookline._mapped_tenants())::text[]))
+  with check ((select hookline._sees_all_tenants()) or tenant_id = any ((select hookline._mapped_tenants())::text[]));
+comment on policy endpoints_tenant_isolation on hookline.endpoints is
+  'Rows of the tenants the caller acts for (owners, runners and the ingress see every tenant; the helpers run once per query).';
+
+COMMIT;

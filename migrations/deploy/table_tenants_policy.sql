@@ -1,0 +1,17 @@
+-- Deploy hookline:table_tenants_policy to pg
+-- requires: table_tenants
+-- requires: table_role_tenants
+
+BEGIN;
+
+-- No grants: only the owner touches the table; others go through functions and views. Row
+-- level security, forced so that it binds the owner too, keeps every role to its tenants.
+alter table hookline.tenants enable row level security;
+alter table hookline.tenants force row level security;
+create policy tenants_tenant_isolation on hookline.tenants
+  using ((select hookline._sees_all_tenants()) or tenant_id = any ((select hookline._mapped_tenants())::text[]))
+  with check ((select hookline._sees_all_tenants()) or tenant_id = any ((select hookline._mapped_tenants())::text[]));
+comment on policy tenants_tenant_isolation on hookline.tenants is
+  'Rows of the tenants the caller acts for (owners, runners and the ingress see every tenant; the helpers run once per query).';
+
+COMMIT;

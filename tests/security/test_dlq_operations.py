@@ -1,0 +1,257 @@
+"""Working the dead-letter queue as an operator: the CLI and the sql/ queries through psql,
+with bad input (SQL in every filter, unknown ids, wrong states) changing nothing."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from hookline.cli import main
+from tests.conftest import Server
+from tests.helpers import ROOT, hookline, psql
+from tests.security.conftest import Tenants, as_role
+
+SQL_FILES = sorted(p.name for p in (ROOT / "sql").glob("*.sql") if p.name != "partitions.sql")
+
+
+def snapshot(db: str) -> tuple:
+    with psycopg.connect(db) as conn:
+        return (
+            conn.execute(
+                """select 'live', delivery_id, state::text, generation from hookline.deliveries
+                   union all select 'dlq', delivery_id, state::text, generation from hookline.dead_letters
+                   order by 1, 2"""
+            ).fetchall(),
+            conn.execute("select count(*) from hookline.audit_log").fetchone()[0],
+        )
+
+
+def test_list_filters_and_pages_within_the_operators_tenant(db: str, two_tenants: Tenants) -> None:
+    alice = as_role(db, "alice")
+    out = hookline("dlq", "list", "--dsn", alice, "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["delivery_id"] for r in rows] == two_tenants.dead["acme"]
+    assert {(r["tenant"], r["state"], r["error_class"]) for r in rows} == {
+        ("acme", "dead", "http_404")
+    }
+    page = hookline("dlq", "list", "--dsn", alice, "--limit", "2")
+    assert f"more: --after {two_tenants.dead['acme'][1]}" in page.stderr
+    rest = hookline(
+        "dlq", "list", "--dsn", alice, "--after", str(two_tenants.dead["acme"][1]), "--json"
+    )
+    assert [r["delivery_id"] for r in json.loads(rest.stdout)] == two_tenants.dead["acme"][2:]
+    other = hookline("dlq", "list", "--dsn", alice, "--tenant", "globex", "--json")
+    assert json.loads(other.stdout) == []
+    for flag, value, expected in (
+        ("--endpoint", "acme-crm", 3), ("--event-type", "whatsapp.message.text", 3),
+        ("--error-class", "http_404", 3), ("--error-class", "timeout", 0), ("--since", "2026-03-01", 3),
+        ("--since", "2026-03-02", 0), ("--state", "discarded", 0),
+    ):  # fmt: skip
+        run = CliRunner().invoke(main, ["dlq", "list", "--dsn", alice, flag, value, "--json"])
+        assert run.exit_code == 0, run.output
+        assert len(json.loads(run.stdout)) == expected, (flag, value)
+
+
+INJECTIONS = ["acme' or '1'='1", "x'); delete from hookline.dead_letters; --", "acme\\' or 1=1 --",
+              "%(tenant)s", "' union select * from hookline.dead_letters --"]  # fmt: skip
+
+
+@pytest.mark.parametrize("flag", ["--tenant", "--endpoint", "--event-type", "--error-class"])
+def test_sql_in_a_filter_is_a_value_that_matches_nothing(
+    db: str, two_tenants: Tenants, flag: str
+) -> None:
+    """In process (CliRunner) for speed; the same commands as the subprocess tests run."""
+    before = snapshot(db)
+    for value in INJECTIONS:
+        for command in (["dlq", "list", "--json"], ["dlq", "replay", "--reason", "x"],
+                        ["dlq", "discard", "--reason", "x"]):  # fmt: skip
+            run = CliRunner().invoke(main, [*command, "--dsn", db, flag, value])
+            assert run.exit_code == 0, run.output
+            assert run.stdout.strip() in ("[]", "replayed 0 deliveries", "discarded 0 deliveries")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["dlq", "list", "--since", "2026-01-01'; delete from hookline.dead_letters; --"],
+     ["dlq", "show", "1 or 1=1"], ["dlq", "replay", "1;2", "--reason", "x"],
+     ["dlq", "list", "--state", "dead' or '1'='1"], ["dlq", "list", "--limit", "1; select 1"]],
+)  # fmt: skip
+def test_malformed_input_is_refused_before_the_database(
+    db: str, two_tenants: Tenants, args: list[str]
+) -> None:
+    before = snapshot(db)
+    run = hookline(*args, "--dsn", db)
+    assert run.returncode == 2 and "Invalid value" in run.stderr
+    assert snapshot(db) == before
+
+
+def test_unknown_and_live_ids_are_not_replayed(db: str, two_tenants: Tenants) -> None:
+    before = snapshot(db)
+    alice = as_role(db, "alice")
+    for ids, named in ((["999999"], "999999"), ([str(two_tenants.live["acme"][0])], str(two_tenants.live["acme"][0])),
+                       ([str(two_tenants.dead["acme"][0]), str(two_tenants.dead["globex"][0])], str(two_tenants.dead["globex"][0]))):  # fmt: skip
+        run = hookline("dlq", "replay", *ids, "--reason", "x", "--dsn", alice)
+        assert run.returncode == 1
+        assert run.stderr.strip() == f"hookline: not in the dead-letter queue: {named}"
+    show = hookline("dlq", "show", str(two_tenants.dead["globex"][0]), "--dsn", alice)
+    assert show.returncode == 1 and "not in the dead-letter queue" in show.stderr
+    assert snapshot(db) == before
+
+
+def test_discarding_twice_is_an_error_the_second_time_and_audited_once(
+    db: str, two_tenants: Tenants
+) -> None:
+    alice = as_role(db, "alice")
+    target = str(two_tenants.dead["acme"][0])
+    first = hookline("dlq", "discard", target, "--reason", "spam", "--dsn", alice)
+    assert first.returncode == 0 and first.stdout.strip() == "discarded 1 deliveries"
+    after_first = snapshot(db)
+    second = hookline("dlq", "discard", target, "--reason", "spam", "--dsn", alice)
+    assert second.returncode == 1
+    assert (
+        second.stderr.strip().splitlines()[-1]
+        == f"hookline: nothing discarded; already discarded, left as they were: {target}"
+    )
+    assert snapshot(db) == after_first
+    with psycopg.connect(db) as conn:
+        actions = conn.execute(
+            "select action, target from hookline.audit_log where acting_role = 'alice'"
+        ).fetchall()
+    assert actions == [("delivery.discard", {"delivery_ids": [int(target)]})]
+
+
+def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tenants) -> None:
+    alice = as_role(db, "alice")
+    before = snapshot(db)
+    dry = hookline(
+        "dlq",
+        "replay",
+        "--endpoint",
+        "acme-crm",
+        "--reason",
+        "outage over",
+        "--dry-run",
+        "--dsn",
+        alice,
+    )
+    assert dry.stdout.strip() == "would replay 3 deliveries"
+    assert snapshot(db) == before
+    run = hookline(
+        "dlq",
+        "replay",
+        "--endpoint",
+        "acme-crm",
+        "--reason",
+        "outage over",
+        "--chunk",
+        "2",
+        "--dsn",
+        alice,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "replayed 3 deliveries"
+    with psycopg.connect(db) as conn:
+        audits = conn.execute(
+            "select target, reason from hookline.audit_log where action = 'delivery.replay' order by audit_id"
+        ).fetchall()
+        states = conn.execute(
+            "select state::text, generation from hookline.deliveries where delivery_id = any(%s)",
+            (two_tenants.dead["acme"],),
+        ).fetchall()
+    acme = two_tenants.dead["acme"]
+    assert audits == [
+        ({"delivery_ids": acme[:2]}, "outage over"),
+        ({"delivery_ids": acme[2:]}, "outage over"),
+    ]
+    assert states == [("pending", 2)] * 3
+    again = hookline(
+        "dlq", "replay", "--endpoint", "acme-crm", "--reason", "outage over", "--dsn", alice
+    )
+    assert again.stdout.strip() == "replayed 0 deliveries"  # resumable: what is done is not redone
+
+
+def test_stats_count_only_the_operators_tenant(db: str, two_tenants: Tenants) -> None:
+    run = hookline("stats", "--json", "--dsn", as_role(db, "alice"))
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["queue"] == {"pending": 2}
+    assert data["dlq"] == {"dead": 3}
+    assert data["circuits"] is None
+    human = hookline("stats", "--dsn", as_role(db, "alice"))
+    assert "dead-letter queue:     dead 3" in human.stdout
+
+
+def test_audit_list_and_tenant_grants(db: str, two_tenants: Tenants) -> None:
+    granted = hookline("tenants", "grant", "acme_ops", "globex", "--reason", "merger", "--dsn", db)
+    assert granted.stdout.strip() == "acme_ops acts for globex"
+    listed = hookline("dlq", "list", "--json", "--dsn", as_role(db, "alice"))
+    assert {r["tenant"] for r in json.loads(listed.stdout)} == {"acme", "globex"}
+    assert hookline("tenants", "revoke", "acme_ops", "globex", "--dsn", db).returncode == 0
+    unknown = hookline("tenants", "grant", "nobody_here", "acme", "--dsn", db)
+    assert unknown.returncode == 1 and "unknown role 'nobody_here'" in unknown.stderr
+    refused = hookline("tenants", "grant", "acme_ops", "globex", "--dsn", as_role(db, "alice"))
+    assert refused.returncode != 0
+    audit = hookline("audit", "list", "--json", "--action", "role_tenants.insert", "--dsn", db)
+    assert next(r["reason"] for r in json.loads(audit.stdout)) == "merger"
+
+
+@pytest.mark.parametrize("name", SQL_FILES)
+def test_operator_queries_run_under_the_operator_role(server: Server, db: str, two_tenants: Tenants,
+                                                      name: str) -> None:  # fmt: skip
+    run = psql(server.bindir, as_role(db, "alice"), "-A", "-F", "|", "-v", "tenant=acme", "-f",
+               str(ROOT / "sql" / name))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "globex" not in run.stdout
+    injected = psql(server.bindir, as_role(db, "alice"), "-A", "-v", "tenant=x' or '1'='1", "-f",
+                    str(ROOT / "sql" / name))  # fmt: skip
+    assert injected.returncode == 0, injected.stderr
+    assert "acme" not in injected.stdout
+
+
+def test_dlq_overview_shows_the_operators_dead_letters(
+    server: Server, db: str, two_tenants: Tenants
+) -> None:
+    run = psql(
+        server.bindir,
+        as_role(db, "alice"),
+        "-A",
+        "-F",
+        "|",
+        "-t",
+        "-f",
+        str(ROOT / "sql" / "dlq_overview.sql"),
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[0].startswith("acme|acme-crm|dead|http_404|3|")
+
+
+def test_sql_and_personal_data_in_payload_fields_are_stored_as_data(
+    db: str, two_tenants: Tenants
+) -> None:
+    """Through the ingress role, as the ingress stores them; then read back masked."""
+    payload = {"from": "4915112345678'); drop table hookline.events; --",
+               "text": {"body": "'; update hookline.dead_letters set state = 'dead'; --"},
+               "profile": {"name": "Robert'); delete from hookline.audit_log; --"}}  # fmt: skip
+    before = snapshot(db)
+    with psycopg.connect(as_role(db, "ingress"), autocommit=True) as conn:
+        ((event_id, is_new),) = conn.execute(
+            "select * from hookline.ingest('acme-wa', %s, 'whatsapp.message.text', %s)",
+            ("x'); drop table hookline.events; --", json.dumps(payload)),
+        ).fetchall()
+    assert is_new
+    with psycopg.connect(db) as conn:
+        stored = conn.execute(
+            "select external_id, payload from hookline.events where event_id = %s", (event_id,)
+        ).fetchone()
+    assert stored == ("x'); drop table hookline.events; --", payload)
+    with psycopg.connect(as_role(db, "alice")) as conn:
+        (masked,) = conn.execute(
+            "select payload from hookline.event_log where event_id = %s", (event_id,)
+        ).fetchone()
+    assert masked == {"from": "[phone]", "text": "[text]", "profile": "[name]"}
+    assert snapshot(db)[0][: len(before[0])] == before[0]  # new deliveries only; nothing else moved

@@ -1,0 +1,111 @@
+"""SSRF: the runner checks the addresses an endpoint's host resolves to when it connects;
+a refused address is a permanent failure with the reason. Plain http needs the tenant's leave
+(or a loopback host)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpcore
+import psycopg
+import pytest
+
+from hookline.netguard import AddressRefused, Guard, GuardedBackend
+from tests.helpers import hookline
+from tests.integration.conftest import RunnerProcess, wait_until
+from tests.target import Target
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed", "refused"),
+    [
+        ("127.0.0.1", ("127.0.0.0/8",), None),
+        ("10.1.2.3", ("10.0.0.0/8",), None),
+        ("203.0.113.7", ("10.0.0.0/8",), "203.0.113.7 is not in the allowed networks"),
+        ("169.254.169.254", ("0.0.0.0/0",), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("fd00:ec2::254", ("::/0",), "fd00:ec2::254 is link-local or a metadata address (always refused)"),
+        ("::ffff:169.254.169.254", ("::/0", "0.0.0.0/0"), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("fe80::1%eth0", ("::/0",), "fe80::1 is link-local or a metadata address (always refused)"),
+        ("100.100.100.200", ("0.0.0.0/0",), "100.100.100.200 is link-local or a metadata address (always refused)"),
+    ],
+)  # fmt: skip
+def test_the_guard_refuses_what_is_not_allowed(
+    address: str, allowed: tuple[str, ...], refused: str | None
+) -> None:
+    assert Guard(allowed).refusal(address) == refused
+
+
+def test_a_name_resolving_to_a_metadata_address_is_refused_before_connecting() -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return {"handler.example": ["10.0.0.8", "169.254.169.254"]}[host]
+
+    backend = GuardedBackend(Guard(("0.0.0.0/0",)), resolver)
+    with pytest.raises(
+        AddressRefused, match=re.escape("handler.example resolves to 169.254.169.254 is link-local")
+    ):
+        asyncio.run(backend.connect_tcp("handler.example", 443))
+
+
+def test_an_unresolvable_name_is_a_connection_error() -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(httpcore.ConnectError):
+        asyncio.run(GuardedBackend(Guard(), resolver).connect_tcp("nowhere.invalid", 443))
+
+
+def test_plain_http_needs_loopback_or_the_tenants_leave(
+    conn: psycopg.Connection, tenant_source: str
+) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("select hookline.add_endpoint('acme', 'crm', 'http://handler.internal/hook')")
+    assert info.value.sqlstate == "HL082"
+    for i, url in enumerate(("https://handler.internal/hook", "http://127.0.0.1:8080/hook", "http://localhost/x",
+                             "http://[::1]:9/x")):  # fmt: skip
+        conn.execute("select hookline.add_endpoint('acme', %s, %s)", (f"ok-{i}", url))
+    with pytest.raises(psycopg.Error):
+        conn.execute(
+            "select hookline.add_endpoint('acme', 'sneaky', 'http://localhost.attacker.example/x')"
+        )
+    conn.execute("select hookline.allow_http('acme', true, 'legacy handler')")
+    conn.execute("select hookline.add_endpoint('acme', 'crm', 'http://handler.internal/hook')")
+    audit = conn.execute(
+        "select reason, before, after from hookline.audit_log where action = 'tenants.update'"
+    ).fetchall()
+    assert audit == [("legacy handler", {"allows_http": False}, {"allows_http": True})]
+
+
+@pytest.mark.slow
+def test_a_name_resolving_to_a_forbidden_address_is_a_permanent_failure(
+    db: str, tenant_source: str, target: Target
+) -> None:
+    """localhost resolves to loopback, which this runner is not allowed to reach."""
+    url = target.url("/ok").replace("127.0.0.1", "localhost")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select hookline.add_endpoint('acme', 'crm', %s)", (url,))
+        conn.execute("select hookline.add_subscription('crm', '*')")
+        conn.execute("select hookline.ingest('acme-wa', 'w1', 'whatsapp.message.text', '{}')")
+    runner = RunnerProcess(db, "guarded", "--allow-network", "10.0.0.0/8")
+    try:
+        with psycopg.connect(db, autocommit=True) as conn:
+            wait_until(lambda: conn.execute("select count(*) from hookline.dead_letters").fetchone()[0] == 1,
+                       what="the delivery to go dead")  # fmt: skip
+            row = conn.execute(
+                "select state, error_class, reason from hookline.dead_letter_queue"
+            ).fetchone()
+            attempts = conn.execute("select count(*) from hookline.attempts").fetchone()[0]
+    finally:
+        runner.stop()
+    assert row[:2] == ("dead", "refused")
+    assert (
+        row[2].startswith("refused: localhost resolves to ")
+        and "not in the allowed networks" in row[2]
+    )
+    assert attempts == 1
+    assert target.requests == []
+
+
+def test_a_bad_allow_list_is_a_usage_error(db: str) -> None:
+    run = hookline("runner", "--dsn", db, "--allow-network", "10.0.0.0/33")
+    assert run.returncode == 2 and "--allow-network" in run.stderr
