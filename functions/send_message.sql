@@ -9,6 +9,7 @@ create or replace function hookline.send_message(
 returns bigint
 language plpgsql
 set search_path = ''
+security definer
 as $$
 declare
   v_source hookline.sources;
@@ -16,7 +17,9 @@ declare
   v_count integer;
   v_id bigint;
 begin
-  select s.* into v_source from hookline.sources s where s.name = send_message.source;
+  -- Another tenant's source reads as unknown: the same code and message as a missing one.
+  select s.* into v_source from hookline.sources s
+  where s.name = send_message.source and hookline._tenant_visible(s.tenant_id);
   if not found then
     raise exception using errcode = 'HL001', message = format('unknown source %L', send_message.source);
   end if;
@@ -84,5 +87,8 @@ $$;
 comment on function hookline.send_message(text, text, jsonb, text, text, timestamptz) is
   'Queues one outbound WhatsApp message in the caller''s transaction (it is sent only if that commits) and returns its outbox id; the same (source, idempotency_key) returns the existing message and queues nothing. to is a phone number (sent as "to") or a business-scoped user id (sent as "recipient"); message is the Cloud API body without recipient ({"type": "text", "text": {"body": "hi"}}; template, interactive and media alike). phone_number_id picks the sender when the source has several. Notifies runners (hookline_outbox). Errors: HL001 unknown source; HL060 no such sender; HL061 invalid to, message or key; HL067 the source has several senders and none was named.';
 
--- Owner only (admin and internal): no grants.
+-- SECURITY DEFINER: a handler's role queues replies without table privileges; the function
+-- keeps it to its tenants' sources itself (an owner that is a superuser bypasses row level
+-- security), and an unmapped source reads as unknown (HL001). No built-in role may call it: the DBA grants it to
+-- each handler's role (docs/outbound.md).
 revoke all on function hookline.send_message(text,text,jsonb,text,text,timestamp with time zone) from public;

@@ -53,6 +53,7 @@ DEFINER = {
     "complete_messages": "runners record send outcomes without table privileges",
     "release_messages": "runners give back outbox leases without table privileges",
     "next_message_due": "runners learn when a message is due without table privileges",
+    "send_message": "handlers (roles the DBA grants it to) queue replies without table privileges",
     "run_job": "runners fire jobs without table privileges",
     "job_status": "runners and operators read job runs without table privileges",
     "replay": "operators act on their tenants' dead letters without table privileges",
