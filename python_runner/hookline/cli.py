@@ -348,7 +348,7 @@ def secret_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
     return click.option(
         "--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="Read the secret from this file (else the environment, else standard input).",
+        help="Read the secret from this file.",
     )(fn)  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from hookline import queries
-from hookline.cli import dsn_option, fails_cleanly
+from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
@@ -131,7 +132,7 @@ ENDPOINT_COLUMNS = [
 @click.argument("name")
 @click.option("--tenant", required=True, help="Owning tenant.")
 @click.option("--url", required=True, help="http(s) URL to POST deliveries to.")
-@click.option("--secret", help="Standard Webhooks secret (whsec_...); generated when omitted.")
+@secret_options
 @click.option("--timeout-ms", type=int, default=10000, show_default=True)
 @click.option("--max-in-flight", type=int, default=10, show_default=True)
 @click.option("--retry-schedule", metavar="INTERVALS",
@@ -140,10 +141,15 @@ ENDPOINT_COLUMNS = [
 @click.option("--retry-client-errors", is_flag=True, help="Retry 4xx answers (except 410) too.")
 @json_option
 @fails_cleanly
-def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret: str | None,
-                  timeout_ms: int, max_in_flight: int, retry_schedule: str | None,
-                  retry_client_errors: bool, as_json: bool) -> None:  # fmt: skip
-    """Add endpoint NAME; prints its signing secret."""
+def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file: Path | None,
+                  secret_env: str | None, timeout_ms: int, max_in_flight: int,
+                  retry_schedule: str | None, retry_client_errors: bool,
+                  as_json: bool) -> None:  # fmt: skip
+    """Add endpoint NAME; prints its signing secret.
+
+    The Standard Webhooks secret (whsec_...) is generated, or read from --secret-file or
+    --secret-env: never from the command line."""
+    secret = read_secret(secret_file, secret_env, "secret", stdin=False)
     schedule = None
     if retry_schedule is not None:
         schedule = [p.strip() for p in retry_schedule.split(",") if p.strip()]

@@ -103,3 +103,20 @@ def test_the_runner_refuses_a_schema_not_fully_deployed(empty_db: str) -> None:
         1,
         "hookline: the schema is not fully deployed: run hookline db deploy first\n",
     )
+
+
+def test_an_endpoint_secret_comes_from_the_environment_never_argv(
+    db: str, tenant_source: str
+) -> None:
+    secret = "whsec_" + "c2VjcmV0LWZvci10ZXN0aW5nLTEyMzQ1Ng=="
+    run = hookline(
+        "endpoints", "add", "crm", "--tenant", "acme", "--url", "https://crm.internal/hook",
+        "--secret-env", "CRM_SECRET", "--json", "--dsn", db, env={"CRM_SECRET": secret},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["signing_secret"] == secret
+    assert "--secret " not in hookline("endpoints", "add", "--help").stdout, "no secret in argv"
+    unset = cli(db, "endpoints", "add", "crm2", "--tenant", "acme", "--url", "https://x/y",
+                "--secret-env", "HOOKLINE_NOT_SET_CRM")  # fmt: skip
+    assert unset.returncode == 1
+    assert unset.stderr == "hookline: environment variable HOOKLINE_NOT_SET_CRM is not set\n"
