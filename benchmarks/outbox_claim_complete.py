@@ -5,35 +5,26 @@
 Deploys the schema, creates a tenant, a source and a sender allowed 10,000 messages a second,
 queues the messages (each to its own recipient, so the pair limit holds nothing back), then
 claims and completes them (all accepted, with a wamid) in batches from one session, and prints
-messages per second. The rate window is per clock second, so a run faster than 10,000 a
+messages per second, and the same-run baseline of `bench_common.py` with the ratio. The rate window is per clock second, so a run faster than 10,000 a
 second waits for the next second. Use a database you can throw away.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 
 import psycopg
+from bench_common import arguments, baseline, prepare
 from psycopg.types.json import Jsonb
-
-from hookline.migrator import Migrator
 
 
 def main() -> None:
-    dsn = sys.argv[1]
-    total = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 64
-    Migrator(dsn).deploy()
+    dsn, total, batch = arguments()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "insert into hookline.tenants values ('bench', 'Bench') on conflict do nothing"
-        )
-        conn.execute(
-            "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
-            "values ('bench', 'bench', 'whatsapp', '{s}') on conflict do nothing"
-        )
-        if not conn.execute("select from hookline.senders where phone_number_id = '1'").fetchone():
+        prepare(dsn, conn)
+        if not conn.execute(
+            "select 1 from hookline.senders where phone_number_id = '1'"
+        ).fetchone():
             conn.execute(
                 "select hookline.add_sender('bench', '1', 'bench-token', messages_per_second => 10000)"
             )
@@ -68,8 +59,11 @@ def main() -> None:
             conn.execute("select count(*) from hookline.complete_messages(%s)", (Jsonb(results),))
             complete_s += time.perf_counter() - t
             done += len(rows)
-    print(f"{done} messages, batch {batch}: claim {claim_s:.2f}s, complete {complete_s:.2f}s, "
-          f"{done / (claim_s + complete_s):.0f} messages/s")  # fmt: skip
+    rate = done / (claim_s + complete_s)
+    print(f"outbox: {done} messages, batch {batch}: claim {claim_s:.2f}s, "
+          f"complete {complete_s:.2f}s, {rate:.0f} messages/s")  # fmt: skip
+    base = baseline(dsn, total, batch)
+    print(f"baseline SKIP LOCKED queue: {base:.0f} jobs/s; outbox / baseline = {rate / base:.2f}")
 
 
 if __name__ == "__main__":
