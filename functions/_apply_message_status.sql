@@ -9,16 +9,25 @@ declare
   v_new hookline.outbox_state;
   v_code integer;
 begin
-  select o.* into v_m from hookline.outbox o where o.wamid = _apply_message_status.status->>'id' for update;
+  select o.* into v_m from hookline.outbox o where o.wamid = _apply_message_status.status->>'id';
   if not found and _apply_message_status.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$' then
     -- The send's answer was lost: the outbox id echoed back finds the message.
     select o.* into v_m from hookline.outbox o
     where o.message_id = pg_catalog.substr(_apply_message_status.status->>'biz_opaque_callback_data', 10)::bigint
-      and o.phone_number_id = _apply_message_status.phone_number_id
-    for update;
+      and o.phone_number_id = _apply_message_status.phone_number_id;
   end if;
   if not found then
     return null;  -- not ours (another system's message): the event is kept, nothing else
+  end if;
+  -- The lock order (docs/outbound.md): a failed status may touch the sender and its breaker,
+  -- so they are locked before the message; other statuses touch the message alone.
+  if _apply_message_status.status->>'status' = 'failed' then
+    perform from hookline.senders s where s.phone_number_id = v_m.phone_number_id for no key update;
+    perform from hookline.circuit_breakers b where b.target = 'sender:' || v_m.phone_number_id for update;
+  end if;
+  select o.* into v_m from hookline.outbox o where o.message_id = v_m.message_id for update;
+  if not found then
+    return null;  -- pruned meanwhile
   end if;
 
   if _apply_message_status.status->>'status' in ('sent', 'delivered', 'read', 'played') then

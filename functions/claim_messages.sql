@@ -20,7 +20,7 @@ as $$
 declare
   v_s hookline.senders;
   v_left integer := claim_messages.max_rows;
-  v_second timestamptz := pg_catalog.date_trunc('second', claim_messages.now);
+  v_limit integer;
   v_used integer;
   v_take integer;
   v_room integer;
@@ -38,8 +38,9 @@ begin
       message = 'claim_messages needs a runner name, max_rows between 1 and 10000 and a positive lease';
   end if;
 
-  -- Senders with due messages, oldest due first; each sender row is locked (skip locked) while
-  -- its rate window is counted and filled, so the limits hold across runners.
+  -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
+  -- messages, oldest due first; each sender row is locked (skip locked) while its last second
+  -- is counted and filled, so the limits hold across runners.
   for v_s in
     select s.*
     from hookline.senders s
@@ -53,9 +54,16 @@ begin
               where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null)
     for no key update of s skip locked
   loop
-    -- Messages per second: a window per clock second, on the database's clock.
-    v_used := case when v_s.window_started_at = v_second then v_s.window_count else 0 end;
-    v_take := least(coalesce(v_s.throttled_rate, v_s.messages_per_second) - v_used, v_left);
+    -- Messages per second in every sliding second, on the database's clock: the claims of the
+    -- number in the last second (half-open (now - 1 s, now]), counted up to the limit.
+    v_limit := coalesce(v_s.throttled_rate, v_s.messages_per_second);
+    select pg_catalog.count(*) into v_used from (
+      select from hookline.outbox o
+      where o.phone_number_id = v_s.phone_number_id
+        and o.last_claimed_at > claim_messages.now - interval '1 second'
+      limit v_limit
+    ) w;
+    v_take := least(v_limit - v_used, v_left);
     continue when v_take <= 0;
 
     -- The breaker: nothing while open; while half-open, at most its probes in flight.
@@ -140,10 +148,6 @@ begin
       ))::text
     from claimed c;
     get diagnostics v_got = row_count;
-
-    update hookline.senders s
-    set window_started_at = v_second, window_count = v_used + v_got
-    where s.phone_number_id = v_s.phone_number_id;
     v_left := v_left - v_got;
     exit when v_left <= 0;
   end loop;
@@ -151,7 +155,7 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender per clock second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;

@@ -7,75 +7,137 @@ as $$
 #variable_conflict use_column
 declare
   v_r record;
-  v_m hookline.outbox;
-  v_class text;
+  v_ids bigint[];
+  v_outcomes text[];
   v_state hookline.outbox_state;
-  v_next timestamptz;
 begin
   if complete_messages.results is null or pg_catalog.jsonb_typeof(complete_messages.results) <> 'array'
      or complete_messages.now is null then
     raise exception using errcode = 'HL064', message = 'complete_messages needs a JSON array of results';
   end if;
+  select r.message_id into v_r
+  from pg_catalog.jsonb_to_recordset(complete_messages.results) as r(
+    message_id bigint, lease_token uuid, status_code integer, error_class text
+  )
+  where r.message_id is null or r.lease_token is null
+     or (r.status_code is null and r.error_class is null)
+     or r.status_code not between 100 and 999
+     or r.error_class not in ('timeout', 'network', 'connect')
+  limit 1;
+  if found then
+    raise exception using
+      errcode = 'HL064',
+      message = 'each result needs message_id, lease_token, and a status_code (100-999) or an error_class (timeout, network, connect)',
+      detail = format('result for message %s', v_r.message_id);
+  end if;
+  v_ids := array(
+    select distinct (r->>'message_id')::bigint from pg_catalog.jsonb_array_elements(complete_messages.results) r
+  );
 
-  for v_r in
-    select r.*
-    from pg_catalog.jsonb_to_recordset(complete_messages.results) as r(
+  -- The lock order of every function that touches senders, breakers and the outbox
+  -- (docs/outbound.md): the batch's senders sorted, then their breakers sorted, then its
+  -- messages sorted, all at the top. A message's number never changes, so reading it
+  -- before the locks is safe.
+  perform from hookline.senders s
+  where s.phone_number_id in (select o.phone_number_id from hookline.outbox o where o.message_id = any (v_ids))
+  order by s.phone_number_id
+  for no key update;
+  perform from hookline.circuit_breakers b
+  where b.target in (select 'sender:' || o.phone_number_id from hookline.outbox o where o.message_id = any (v_ids))
+  order by b.target
+  for update;
+  perform from hookline.outbox o where o.message_id = any (v_ids) order by o.message_id for update;
+
+  -- Each result's class, in one statement. Guarded compare-and-set: only the holder of the
+  -- current lease moves the state; a late result (lease expired, or a status webhook got
+  -- there first) is stale and changes nothing. The first result of a message counts.
+  select pg_catalog.array_agg(c.message_id order by c.message_id), pg_catalog.array_agg(c.outcome order by c.message_id)
+  into v_ids, v_outcomes
+  from (
+    select distinct on (r.message_id) r.message_id,
+      case
+        when o.message_id is null then null  -- no such message: answered unknown
+        when o.state <> 'sending' or o.lease_token <> r.lease_token then 'stale'
+        when r.status_code between 200 and 299 and coalesce(r.wamid, '') <> '' then 'sent'
+        when r.status_code between 200 and 299 then 'ambiguous'  -- accepted, but no wamid came back
+        when r.error_class in ('timeout', 'network') then 'ambiguous'  -- the request may have arrived
+        when r.error_class = 'connect' then 'transient'  -- nothing was sent
+        when r.error_code is not null then hookline._graph_error_class(r.error_code, coalesce(r.is_transient, false))
+        when r.status_code >= 500 then 'transient'
+        when r.status_code = 429 then 'sender_throttle'
+        else 'permanent_message'
+      end as outcome
+    from rows from (pg_catalog.jsonb_to_recordset(complete_messages.results) as (
       message_id bigint, lease_token uuid, status_code integer, error_class text, error_code integer,
-      is_transient boolean, error_title text, fbtrace_id text, wamid text, retry_after_s double precision,
-      duration_ms integer
-    )
-    order by r.message_id
+      is_transient boolean, wamid text
+    )) with ordinality as r(message_id, lease_token, status_code, error_class, error_code, is_transient, wamid, n)
+    left join hookline.outbox o on o.message_id = r.message_id
+    order by r.message_id, r.n
+  ) c;
+
+  -- Successes, one statement for the batch; after throttling, each success gives one message
+  -- per second of the number's rate back.
+  with sent as (
+    update hookline.outbox o
+    set state = 'sent', wamid = r.wamid, sent_at = complete_messages.now, lease_token = null, runner = null,
+      next_attempt_at = null, attempt_count = o.attempt_count + 1
+    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
+    join lateral (
+      select y.wamid
+      from pg_catalog.jsonb_to_recordset(complete_messages.results) as y(message_id bigint, wamid text)
+      where y.message_id = x.message_id
+      limit 1
+    ) r on true
+    where x.outcome = 'sent' and o.message_id = x.message_id
+    returning o.phone_number_id
+  )
+  update hookline.senders s
+  set throttled_rate = case when s.throttled_rate + x.n >= s.messages_per_second then null else s.throttled_rate + x.n end
+  from (select sent.phone_number_id, pg_catalog.count(*)::integer as n from sent group by 1) x
+  where s.phone_number_id = x.phone_number_id and s.throttled_rate is not null;
+
+  -- A number's breaker counts its successes only where it exists (created by a failure).
+  for v_r in
+    select b.target
+    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
+    join hookline.outbox o on o.message_id = x.message_id
+    join hookline.circuit_breakers b on b.target = 'sender:' || o.phone_number_id
+    where x.outcome = 'sent'
+    order by x.message_id
   loop
-    if v_r.message_id is null or v_r.lease_token is null
-       or (v_r.status_code is null and v_r.error_class is null)
-       or v_r.status_code not between 100 and 999
-       or v_r.error_class not in ('timeout', 'network', 'connect') then
-      raise exception using
-        errcode = 'HL064',
-        message = 'each result needs message_id, lease_token, and a status_code (100-999) or an error_class (timeout, network, connect)',
-        detail = format('result for message %s', v_r.message_id);
-    end if;
+    perform hookline._breaker_record(v_r.target, true, complete_messages.now);
+  end loop;
 
-    -- Guarded compare-and-set: only the holder of the current lease moves the state; a late
-    -- result (lease expired, or a status webhook got there first) changes nothing.
-    select o.* into v_m from hookline.outbox o where o.message_id = v_r.message_id for update;
-    if not found or v_m.state <> 'sending' or v_m.lease_token <> v_r.lease_token then
-      return query select v_r.message_id, case when found then 'stale' else 'unknown' end, v_m.next_attempt_at;
-      continue;
-    end if;
-
-    v_class := case
-      when v_r.status_code between 200 and 299 and coalesce(v_r.wamid, '') <> '' then 'success'
-      when v_r.status_code between 200 and 299 then 'ambiguous'  -- accepted, but no wamid came back
-      when v_r.error_class in ('timeout', 'network') then 'ambiguous'  -- the request may have arrived
-      when v_r.error_class = 'connect' then 'transient'  -- nothing was sent
-      when v_r.error_code is not null then hookline._graph_error_class(v_r.error_code, coalesce(v_r.is_transient, false))
-      when v_r.status_code >= 500 then 'transient'
-      when v_r.status_code = 429 then 'sender_throttle'
-      else 'permanent_message'
-    end;
-
-    if v_class = 'success' then
-      update hookline.outbox o
-      set state = 'sent', wamid = v_r.wamid, sent_at = complete_messages.now, lease_token = null, runner = null,
-        next_attempt_at = null, attempt_count = o.attempt_count + 1
-      where o.message_id = v_m.message_id;
-      perform hookline._breaker_record('sender:' || v_m.phone_number_id, true, complete_messages.now);
-      -- After throttling, each success gives one message per second of the rate back.
-      update hookline.senders s
-      set throttled_rate = case when s.throttled_rate + 1 >= s.messages_per_second then null else s.throttled_rate + 1 end
-      where s.phone_number_id = v_m.phone_number_id and s.throttled_rate is not null;
-      return query select v_m.message_id, 'sent'::text, null::timestamptz;
-      continue;
-    end if;
-
-    select x.state, x.next_attempt_at into v_state, v_next
-    from hookline._message_outcome(v_m.message_id, v_class, v_r.error_code,
+  -- Failures, each by its class in message order: rare, and each rule reads its row.
+  for v_r in
+    select x.i, x.message_id, x.outcome, r.status_code, r.error_class, r.error_code, r.error_title,
+      r.fbtrace_id, r.retry_after_s
+    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) with ordinality as x(message_id, outcome, i)
+    join lateral (
+      select y.*
+      from pg_catalog.jsonb_to_recordset(complete_messages.results) as y(
+        message_id bigint, status_code integer, error_class text, error_code integer, error_title text,
+        fbtrace_id text, retry_after_s double precision
+      )
+      where y.message_id = x.message_id
+      limit 1
+    ) r on true
+    where x.outcome not in ('sent', 'stale')
+    order by x.message_id
+  loop
+    select m.state into v_state
+    from hookline._message_outcome(v_r.message_id, v_r.outcome, v_r.error_code,
       coalesce(v_r.error_title, case when v_r.status_code is not null then 'HTTP ' || v_r.status_code else v_r.error_class end)
         || coalesce(' (fbtrace_id ' || v_r.fbtrace_id || ')', ''),
-      v_r.retry_after_s, complete_messages.now) x;
-    return query select v_m.message_id, v_state::text, v_next;
+      v_r.retry_after_s, complete_messages.now) m;
+    v_outcomes[v_r.i] := v_state::text;
   end loop;
+
+  return query
+  select x.message_id, coalesce(x.outcome, 'unknown'), o.next_attempt_at
+  from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
+  left join hookline.outbox o on o.message_id = x.message_id
+  order by x.message_id;
 end
 $$;
 
