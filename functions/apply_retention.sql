@@ -6,7 +6,7 @@ as $$
 declare
   -- Bounds on one run's work; the job runs hourly, so a backlog drains over a few runs.
   c_max_drops constant integer := 10;
-  c_max_keys constant integer := 50000;
+  c_budget constant interval := interval '20 seconds';  -- for each kind of row it prunes
   v_policy record;
   v_part record;
   v_cutoff timestamptz;
@@ -56,16 +56,16 @@ begin
 
     if v_policy.table_name = 'events' then
       -- Dedup keys live exactly as long as the events they guard (a held day keeps its keys).
-      delete from hookline.event_keys k
-      where k.ctid = any (array(
-        select k2.ctid from hookline.event_keys k2
-        where k2.received_at < v_cutoff
-          and not exists (
-            select from hookline.events e where e.event_id = k2.event_id and e.received_at = k2.received_at
-          )
-        limit c_max_keys
-      ));
-      get diagnostics v_keys = row_count;
+      v_keys := hookline._prune($q$
+        delete from hookline.event_keys k
+        where k.ctid = any (array(
+          select k2.ctid from hookline.event_keys k2
+          where k2.received_at < $2
+            and not exists (
+              select from hookline.events e where e.event_id = k2.event_id and e.received_at = k2.received_at
+            )
+          limit $1
+        ))$q$, v_cutoff, c_budget);
     end if;
   end loop;
 
@@ -75,20 +75,19 @@ begin
   -- Outbox rows stay after sending so that status webhooks find them; a finished message
   -- (read, failed, dead, or sent/delivered with no news) goes after 30 days, and with it its
   -- idempotency key. Breaker transitions are kept as long.
-  delete from hookline.outbox o
-  where o.ctid = any (array(
-    select o2.ctid from hookline.outbox o2
-    where o2.state in ('sent', 'delivered', 'read', 'failed', 'dead')
-      and coalesce(o2.finished_at, o2.read_at, o2.delivered_at, o2.sent_at, o2.created_at)
-        < apply_retention.now - interval '30 days'
-    limit c_max_keys
-  ));
-  get diagnostics v_messages = row_count;
-  delete from hookline.breaker_transitions t
-  where t.ctid = any (array(
-    select t2.ctid from hookline.breaker_transitions t2
-    where t2.happened_at < apply_retention.now - interval '30 days' limit c_max_keys
-  ));
+  v_messages := hookline._prune($q$
+    delete from hookline.outbox o
+    where o.ctid = any (array(
+      select o2.ctid from hookline.outbox o2
+      where o2.next_attempt_at is null  -- sent, delivered, read, failed or dead (outbox_finished_idx)
+        and coalesce(o2.finished_at, o2.read_at, o2.delivered_at, o2.sent_at, o2.created_at) < $2
+      limit $1
+    ))$q$, apply_retention.now - interval '30 days', c_budget);
+  perform hookline._prune($q$
+    delete from hookline.breaker_transitions t
+    where t.ctid = any (array(
+      select t2.ctid from hookline.breaker_transitions t2 where t2.happened_at < $2 limit $1
+    ))$q$, apply_retention.now - interval '30 days', c_budget);
 
   return format(
     'dropped %s partitions, %s dedup keys, %s job runs, %s outbox messages; %s days held by deliveries',
@@ -98,7 +97,7 @@ end
 $$;
 
 comment on function hookline.apply_retention(timestamptz) is
-  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events (at most 50,000 a run), job runs older than 14 days, and outbox messages finished and breaker transitions made more than 30 days ago (at most 50,000 each a run). Returns a summary. Errors: none of its own.';
+  'Job. Drops day partitions whose day ended more than their table''s retention ago (at most 10 a run), except days of events that a live delivery or a dead letter still needs, deletes the dedup keys of dropped events, job runs older than 14 days, and outbox messages finished and breaker transitions made more than 30 days ago (each in batches of 10,000 by index, for at most 20 s a kind per run). Returns a summary. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.apply_retention(timestamp with time zone) from public;

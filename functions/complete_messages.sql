@@ -9,6 +9,7 @@ declare
   v_r record;
   v_ids bigint[];
   v_outcomes text[];
+  v_wamids text[];
   v_state hookline.outbox_state;
 begin
   if complete_messages.results is null or pg_catalog.jsonb_typeof(complete_messages.results) <> 'array'
@@ -51,10 +52,11 @@ begin
   -- Each result's class, in one statement. Guarded compare-and-set: only the holder of the
   -- current lease moves the state; a late result (lease expired, or a status webhook got
   -- there first) is stale and changes nothing. The first result of a message counts.
-  select pg_catalog.array_agg(c.message_id order by c.message_id), pg_catalog.array_agg(c.outcome order by c.message_id)
-  into v_ids, v_outcomes
+  select pg_catalog.array_agg(c.message_id order by c.message_id), pg_catalog.array_agg(c.outcome order by c.message_id),
+    pg_catalog.array_agg(c.wamid order by c.message_id)
+  into v_ids, v_outcomes, v_wamids
   from (
-    select distinct on (r.message_id) r.message_id,
+    select distinct on (r.message_id) r.message_id, r.wamid,
       case
         when o.message_id is null then null  -- no such message: answered unknown
         when o.state <> 'sending' or o.lease_token <> r.lease_token then 'stale'
@@ -79,15 +81,10 @@ begin
   -- per second of the number's rate back.
   with sent as (
     update hookline.outbox o
-    set state = 'sent', wamid = r.wamid, sent_at = complete_messages.now, lease_token = null, runner = null,
+    set state = 'sent', wamid = x.wamid, sent_at = complete_messages.now, lease_token = null, runner = null,
       next_attempt_at = null, attempt_count = o.attempt_count + 1
-    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
-    join lateral (
-      select y.wamid
-      from pg_catalog.jsonb_to_recordset(complete_messages.results) as y(message_id bigint, wamid text)
-      where y.message_id = x.message_id
-      limit 1
-    ) r on true
+    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes), pg_catalog.unnest(v_wamids))
+      as x(message_id, outcome, wamid)
     where x.outcome = 'sent' and o.message_id = x.message_id
     returning o.phone_number_id
   )

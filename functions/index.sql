@@ -8,6 +8,7 @@
 \ir ingest.sql
 \ir _drop_partition.sql
 \ir maintain_partitions.sql
+\ir _prune.sql
 \ir apply_retention.sql
 \ir run_job.sql
 \ir job_status.sql
