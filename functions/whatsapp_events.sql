@@ -39,7 +39,7 @@ begin
     where pg_catalog.jsonb_typeof(en.entry) = 'object'
   ),
   changes_raw as (
-    select e.ei, (c.n - 1)::integer as ci, e.entry_base, e.entry_time, c.change, v.value,
+    select e.ei, (c.n - 1)::integer as ci, e.entry_base, e.entry_time, nullif(c.change, 'null'::jsonb) as change, v.value,
       v.value->'metadata'->>'phone_number_id' as phone_number_id,
       -- The kinds of item this change is split into. Value-level errors next to calls[] belong
       -- to the call (a call_terminate that failed) and stay in its payload.
@@ -61,7 +61,7 @@ begin
   ),
   changes as (
     -- What every item of a change shares (metadata, messaging_product): computed once.
-    select cr.*, cr.value - cr.kinds - 'contacts' as value_base, cr.change - 'value' as change_base,
+    select cr.*, cr.value - cr.kinds - 'contacts' as value_base, case when pg_catalog.jsonb_typeof(cr.change) = 'object' then cr.change - 'value' end as change_base,
       cr.change->>'field' as field
     from changes_raw cr
   ),
