@@ -33,6 +33,7 @@
 \ir remove_endpoint.sql
 \ir add_subscription.sql
 \ir remove_subscription.sql
+\ir _delivery_body.sql
 \ir claim.sql
 \ir complete.sql
 \ir release.sql
