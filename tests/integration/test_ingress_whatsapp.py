@@ -18,7 +18,14 @@ from pywa import WhatsApp
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import Server
-from tests.ingress_helpers import FIXTURES, Proxy, RunningIngress, running_ingress, sign, unique_name
+from tests.ingress_helpers import (
+    FIXTURES,
+    Proxy,
+    RunningIngress,
+    running_ingress,
+    sign,
+    unique_name,
+)
 from tests.integration.conftest import RunnerProcess, wait_until
 from tests.target import Target
 
@@ -56,7 +63,9 @@ def runner(module_db: str) -> Iterator[RunnerProcess]:
 class Wired:
     """A source and an endpoint subscribed to all its whatsapp.* events at `path`."""
 
-    def __init__(self, dsn: str, target: Target, path: str = "/ok", schedule: str = "{0.2 s}") -> None:
+    def __init__(
+        self, dsn: str, target: Target, path: str = "/ok", schedule: str = "{0.2 s}"
+    ) -> None:
         self.dsn, self.target = dsn, target
         self.source = unique_name("wa")
         self.path = f"{path}/{self.source}"
@@ -148,7 +157,9 @@ def test_statuses_to_many_users_name_each_recipient(ingress: RunningIngress, wir
         assert [c["user_id"] for c in contacts] == [d["whatsapp"]["user_id"]]
 
 
-def test_group_read_receipts_are_one_event_per_reader(ingress: RunningIngress, wired: Wired) -> None:
+def test_group_read_receipts_are_one_event_per_reader(
+    ingress: RunningIngress, wired: Wired
+) -> None:
     body = BODIES["group_receipts"]
     assert wired.post(ingress, body)["new_events"] == 3, "three readers, three events"
     assert wired.post(ingress, body)["new_events"] == 0, "a retry is still a duplicate"
@@ -232,7 +243,9 @@ def test_errors_never_collapse_two_occurrences(ingress: RunningIngress, wired: W
     assert wired.post(ingress, body)["new_events"] == 0, "a retry"
     later = body.replace(b'"id":"102290129340398",', b'"id":"102290129340398","time":1749417500,')
     assert wired.post(ingress, later)["new_events"] == 1, "the same error, later"
-    two = body.replace(b'"errors":[{', b'"errors":[{"code":131000,"title":"Something went wrong"},{')
+    two = body.replace(
+        b'"errors":[{', b'"errors":[{"code":131000,"title":"Something went wrong"},{'
+    )
     assert wired.post(ingress, two)["new_events"] == 2, "two identical errors in one change"
     assert {d["type"] for d in wired.delivered(4)} == {"whatsapp.error"}
 
@@ -257,7 +270,9 @@ def test_a_character_jsonb_cannot_hold_refuses_nothing(
     assert [d.get("sanitized") for d in got] == [
         None, ["/entry/0/changes/0/value/messages/0/text/body"], None
     ]  # fmt: skip
-    assert item_of(got[1], "messages")["text"]["body"].startswith("\u00bfViene en otro color? pedido \ufffd1")
+    assert item_of(got[1], "messages")["text"]["body"].startswith(
+        "\u00bfViene en otro color? pedido \ufffd1"
+    )
 
 
 def test_the_webhook_id_is_stable_across_retries_and_replays(
