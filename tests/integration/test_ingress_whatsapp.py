@@ -344,3 +344,15 @@ def test_forged_requests_cost_no_database_query(
                        what="the new secret to verify")  # fmt: skip
     finally:
         proxy.close()
+
+
+def test_duplicates_are_per_source(
+    ingress: RunningIngress, module_db: str, target: Target, runner: RunnerProcess
+) -> None:
+    """Another app's copy, sent to another source, is that source's event (docs/ingress.md)."""
+    one, other = Wired(module_db, target), Wired(module_db, target)
+    body = BODIES["statuses_many_users"]
+    assert one.post(ingress, body)["new_events"] == 3
+    assert other.post(ingress, body)["new_events"] == 3
+    assert one.post(ingress, body)["new_events"] == 0
+    assert {d["source"] for d in other.delivered(3)} == {other.source}
