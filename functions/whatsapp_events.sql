@@ -203,7 +203,12 @@ begin
     from changes ch
     where not exists (select from items it where it.ei = ch.ei and it.ci = ch.ci)
   )
-  select ev.external_id, ev.event_type, ev.occurred_at, ev.phone_number_id, ev.user_id, ev.wa_id, ev.payload,
+  -- A key longer than a btree entry can hold (Meta's ids are far shorter) is kept as its digest
+  -- rather than failing the whole request.
+  select case when pg_catalog.octet_length(ev.external_id) > 512
+              then 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(ev.external_id, 'UTF8')), 'hex')
+              else ev.external_id end,
+    ev.event_type, ev.occurred_at, ev.phone_number_id, ev.user_id, ev.wa_id, ev.payload,
     -- Which strings of this payload were sanitised (JSON Pointers into the payload).
     (select pg_catalog.array_agg(q.p order by q.p)
      from pg_catalog.unnest(whatsapp_events.sanitized) as s (ptr)
