@@ -51,6 +51,9 @@ def ingress(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     log = tmp_path_factory.mktemp("ingress-wa") / "ingress.log"
     with running_ingress(module_db, log, "--cache-seconds", "1") as running:
         yield running
+    text = log.read_text()
+    for needle in (*NAMES.values(), "16505551234", "14125550829", "pedido", SECRET):
+        assert needle not in text, "nothing personal reaches the log"
 
 
 @pytest.fixture(scope="module")
