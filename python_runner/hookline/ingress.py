@@ -58,7 +58,8 @@ UNKNOWN_NAMES_KEPT = 10_000  # remembered unknown source names; forgotten all at
 # JSON that PostgreSQL's jsonb cannot hold: a \u0000 escape or a lone surrogate escape (a high
 # one not followed by a low one, or a low one alone). Meta escapes every non-ASCII character,
 # so a valid pair is two escapes in a row.
-_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_HIGH, _LOW = r"\\u[dD][89abAB][0-9a-fA-F]{2}", r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_SUSPECT = re.compile(rf"\\u0000|{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
