@@ -1,6 +1,6 @@
 """`hookline.receive` on the batches Meta sends under load: one `messages` change with N text
-messages, each with its contact, from N different users, against the same N messages from one
-user (the same-run baseline). Prints, per N: the receive time (median of the runs, each with
+messages (then N delivered statuses), each with its contact, from (to) N different users,
+against the same N items of one user (the same-run baseline). Prints, per N: the receive time (median of the runs, each with
 fresh wamids), the bytes stored in events (pg_column_size of the payloads) and the ratios of the
 N-user batch to the 1-user batch. Linear splitting keeps both ratios near 1 at every N.
 
@@ -27,9 +27,10 @@ from bench_common import prepare
 SIZES = (1, 10, 100, 1000)
 
 
-def batch(n: int, users: int) -> bytes:
+def batch(n: int, users: int, kind: str = "messages") -> bytes:
     """A realistic `messages` notification: n text messages from `users` users (round robin),
-    one contact per user, escaped as Meta escapes non-ASCII."""
+    or n delivered statuses of messages sent to them, one contact per user, escaped as Meta
+    escapes non-ASCII."""
     tag = uuid.uuid4().hex[:12]
     contacts = [
         {"profile": {"name": f"Zo\u00eb Nguy\u1ec5n {u}"}, "wa_id": f"1650555{u:04d}",
@@ -42,21 +43,29 @@ def batch(n: int, users: int) -> bytes:
          "text": {"body": f"\u00bfViene en otro color? pedido {i} \U0001f44d"}}
         for i in range(n)
     ]  # fmt: skip
+    statuses = [
+        {"id": f"wamid.{tag}.out{i}", "status": "delivered", "timestamp": str(1_764_400_000 + i),
+         "recipient_id": f"1650555{i % users:04d}", "recipient_user_id": f"US.{tag}{i % users:06d}",
+         "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility"}}
+        for i in range(n)
+    ]  # fmt: skip
     body = {
         "object": "whatsapp_business_account",
         "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-            "contacts": contacts, "messages": messages}}]}],
+            "contacts": contacts, kind: messages if kind == "messages" else statuses}}]}],
     }  # fmt: skip
     return json.dumps(body, separators=(",", ":")).replace("/", "\\/").encode()
 
 
-def measure(conn: psycopg.Connection, n: int, users: int, runs: int) -> tuple[float, int, int]:
+def measure(
+    conn: psycopg.Connection, kind: str, n: int, users: int, runs: int
+) -> tuple[float, int, int]:
     """(median seconds of receive, bytes of event payloads stored, raw body bytes)."""
     times, stored, raw_size = [], 0, 0
     for _ in range(runs):
-        raw = batch(n, users)
+        raw = batch(n, users, kind)
         raw_size = len(raw)
         t = time.perf_counter()
         request_id, new = conn.execute(
@@ -77,20 +86,21 @@ def main() -> None:
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
-        measure(conn, 10, 10, 1)  # warm up
-        print(f"receive of N messages in one change, median of {runs} runs (shared machine)")
-        print(
-            f"{'N':>5} {'body KB':>8} {'1 user ms':>10} {'N users ms':>11} {'time ratio':>10} "
-            f"{'1 user KB':>10} {'N users KB':>11} {'bytes ratio':>11} {'us/item':>8}"
-        )
-        for n in SIZES:
-            one_t, one_b, _ = measure(conn, n, 1, runs)
-            many_t, many_b, raw_size = measure(conn, n, n, runs)
+        measure(conn, "messages", 10, 10, 1)  # warm up
+        for kind in ("messages", "statuses"):
+            print(f"receive of N {kind} in one change, median of {runs} runs (shared machine)")
             print(
-                f"{n:>5} {raw_size / 1024:>8.1f} {one_t * 1000:>10.1f} {many_t * 1000:>11.1f} "
-                f"{many_t / one_t:>10.2f} {one_b / 1024:>10.1f} {many_b / 1024:>11.1f} "
-                f"{many_b / one_b:>11.2f} {many_t / n * 1e6:>8.0f}"
+                f"{'N':>5} {'body KB':>8} {'1 user ms':>10} {'N users ms':>11} {'time ratio':>10} "
+                f"{'1 user KB':>10} {'N users KB':>11} {'bytes ratio':>11} {'us/item':>8}"
             )
+            for n in SIZES:
+                one_t, one_b, _ = measure(conn, kind, n, 1, runs)
+                many_t, many_b, raw_size = measure(conn, kind, n, n, runs)
+                print(
+                    f"{n:>5} {raw_size / 1024:>8.1f} {one_t * 1000:>10.1f} {many_t * 1000:>11.1f} "
+                    f"{many_t / one_t:>10.2f} {one_b / 1024:>10.1f} {many_b / 1024:>11.1f} "
+                    f"{many_b / one_b:>11.2f} {many_t / n * 1e6:>8.0f}"
+                )
 
 
 if __name__ == "__main__":
