@@ -214,6 +214,7 @@ def test_calls_are_typed_call_events_keyed_per_call_and_event(
         ("template_quality", "whatsapp.change.message_template_quality_update", 1749417200),
         ("template_category", "whatsapp.change.template_category_update", 1749417300),
         ("unknown_field", "whatsapp.change.brand_new_field_2027", 1749417400),
+        ("history", "whatsapp.change.history", 1749417600),
         ("user_preferences", "whatsapp.user_preferences", 1749417000),
         ("message_echo", "whatsapp.echo.text", 1749416900),
     ],
