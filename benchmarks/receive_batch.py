@@ -1,13 +1,15 @@
 """`hookline.receive` on the batches Meta sends under load: one `messages` change with N text
 messages (then N delivered statuses), each with its contact, from (to) N different users,
-against the same N items of one user (the same-run baseline). Prints, per N: the receive time (median of the runs, each with
-fresh wamids), the bytes stored in events (pg_column_size of the payloads) and the ratios of the
-N-user batch to the 1-user batch. Linear splitting keeps both ratios near 1 at every N.
+against the same N items of one user (the same-run baseline). Prints, per N: the receive time
+(median of the runs, each with fresh wamids), the bytes stored in events (pg_column_size of the
+payloads) and the ratios of the N-user batch to the 1-user batch. Linear splitting keeps both
+ratios near 1 at every N. Last, the 1000-message batches as Meta sends them: signed POSTs to a
+`hookline ingress` on a free port, answered 200 (the default statement timeout is 5 s).
 
     .venv/bin/python benchmarks/receive_batch.py "$HOOKLINE_DSN" [runs, default 3]
 
-It deploys the schema, uses tenant and source `bench` and leaves the events in place (retention
-removes them).
+It deploys the schema, uses tenant and source `bench` and leaves the
+events in place (retention removes them).
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_common import prepare
+from tests.ingress_helpers import running_ingress, sign
+
+SECRET = "s"  # the secret bench_common.prepare gives source bench
 
 SIZES = (1, 10, 100, 1000)
 
@@ -81,6 +89,32 @@ def measure(
     return statistics.median(times), stored, raw_size
 
 
+def over_http(dsn: str, runs: int) -> None:
+    """Median and slowest answer of `hookline ingress` to a signed 1000-message POST."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_ingress(dsn, Path(tmp) / "ingress.log") as ingress,
+    ):
+        times: dict[int, list[float]] = {1: [], 1000: []}
+        for users in times:
+            for _ in range(runs):
+                raw = batch(1000, users)
+                t = time.perf_counter()
+                answer = httpx.post(
+                    f"{ingress.url}/webhooks/bench", content=raw, timeout=30,
+                    headers={"content-type": "application/json",
+                             "x-hub-signature-256": sign(SECRET, raw)},
+                )  # fmt: skip
+                times[users].append(time.perf_counter() - t)
+                assert answer.status_code == 200, answer.text
+        one, many = statistics.median(times[1]), statistics.median(times[1000])
+        print(
+            f"POST of 1000 messages to hookline ingress: 1 user {one * 1000:.0f} ms, "
+            f"1000 users {many * 1000:.0f} ms (slowest {max(times[1000]) * 1000:.0f} ms), "
+            f"ratio {many / one:.2f}"
+        )
+
+
 def main() -> None:
     dsn = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -101,6 +135,7 @@ def main() -> None:
                     f"{many_t / one_t:>10.2f} {one_b / 1024:>10.1f} {many_b / 1024:>11.1f} "
                     f"{many_b / one_b:>11.2f} {many_t / n * 1e6:>8.0f}"
                 )
+    over_http(dsn, runs)
 
 
 if __name__ == "__main__":
