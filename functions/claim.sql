@@ -80,11 +80,7 @@ begin
     )
     select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, e.url, e.timeout_ms, e.signing_secret,
       ev.event_type,
-      pg_catalog.jsonb_build_object(
-        'type', ev.event_type,
-        'timestamp', coalesce(ev.occurred_at, ev.received_at),
-        'data', ev.payload
-      )::text,
+      (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b),
       c.attempt_count + 1, c.generation, e.endpoint_id
     from claimed c
     join hookline.endpoints e on e.endpoint_id = v_endpoint.endpoint_id

@@ -5,6 +5,9 @@
 \ir premake_partitions.sql
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
+\ir _wake_runners.sql
+\ir _fan_out.sql
+\ir _ingest.sql
 \ir ingest.sql
 \ir _drop_partition.sql
 \ir maintain_partitions.sql
@@ -13,6 +16,8 @@
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql
+\ir _type_word.sql
+\ir _whatsapp_pointer.sql
 \ir whatsapp_events.sql
 \ir receive.sql
 \ir list_sources.sql
@@ -22,7 +27,6 @@
 \ir retire_secret.sql
 \ir remove_source.sql
 \ir source_credentials.sql
-\ir _fan_out.sql
 \ir _endpoint_id.sql
 \ir add_endpoint.sql
 \ir pause_endpoint.sql
@@ -30,6 +34,7 @@
 \ir remove_endpoint.sql
 \ir add_subscription.sql
 \ir remove_subscription.sql
+\ir _delivery_body.sql
 \ir claim.sql
 \ir complete.sql
 \ir release.sql

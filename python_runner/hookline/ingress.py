@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -51,6 +53,14 @@ KEPT_HEADERS = (
     "webhook-signature",
 )
 UNKNOWN_SOURCE_LABEL = "(unknown)"  # metrics label for names no source has: bounded cardinality
+UNKNOWN_NAMES_KEPT = 10_000  # remembered unknown source names; forgotten all at once beyond
+
+# JSON that PostgreSQL's jsonb cannot hold: a \u0000 escape or a lone surrogate escape (a high
+# one not followed by a low one, or a low one alone). Meta escapes every non-ASCII character,
+# so a valid pair is two escapes in a row.
+_HIGH, _LOW = r"\\u[dD][89abAB][0-9a-fA-F]{2}", r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_SUSPECT = re.compile(rf"\\u0000|{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,46 @@ def standard_signature_ok(secrets: tuple[str, ...], raw: bytes, headers: dict[st
     return False
 
 
+def for_jsonb(text: str) -> tuple[str, list[str] | None]:
+    """The body as jsonb can take it and the JSON Pointers of the strings (keys included) in
+    which a NUL or a lone surrogate was replaced by U+FFFD; (text, None) when nothing needed
+    it, or when the body is not JSON at all (the database then says why)."""
+    if not _SUSPECT.search(text):
+        return text, None
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return text, None
+    pointers: list[str] = []
+
+    def clean(node: object, path: str) -> object:
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                pointers.append(path)
+                return _UNSTORABLE.sub("\ufffd", node)
+            return node
+        if isinstance(node, list):
+            return [clean(v, f"{path}/{i}") for i, v in enumerate(node)]
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                key = _UNSTORABLE.sub("\ufffd", k)
+                at = f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
+                if key != k:
+                    pointers.append(at)
+                out[key] = clean(v, at)
+            return out
+        return node
+
+    try:
+        sanitized = clean(parsed, "")
+    except RecursionError:
+        return text, None
+    if not pointers:  # an escaped backslash before "u0000": nothing to replace
+        return text, None
+    return json.dumps(sanitized), sorted(set(pointers))
+
+
 def signature_ok(source: Source, raw: bytes, headers: dict[str, str]) -> bool:
     if source.kind == "whatsapp":
         return whatsapp_signature_ok(source.secrets, raw, headers.get("x-hub-signature-256"))
@@ -126,6 +176,10 @@ class Ingress:
             check=AsyncConnectionPool.check_connection,
         )
         self._cache: dict[str, Source] = {}
+        # Negative caches, so forged traffic costs no query per request: when a failed signature
+        # last re-read a source's secrets, and names found to be no source.
+        self._rechecked: dict[str, float] = {}
+        self._unknown: dict[str, float] = {}
         self.registry = CollectorRegistry()
         self.accepted = Counter(
             "hookline_ingress_accepted",
@@ -157,8 +211,11 @@ class Ingress:
     async def source(self, name: str, *, fresh: bool = False) -> Source:
         """The source's credentials, reused for cache_seconds; Refused(404) if there is none."""
         hit = self._cache.get(name)
-        if hit and not fresh and time.monotonic() - hit.read_at < self.settings.cache_seconds:
+        now = time.monotonic()
+        if hit and not fresh and now - hit.read_at < self.settings.cache_seconds:
             return hit
+        if now - self._unknown.get(name, -float("inf")) < self.settings.cache_seconds:
+            raise Refused(404, "unknown_source", "no such source")
         try:
             with wrap_errors():
                 async with self.pool.connection() as conn:
@@ -168,6 +225,9 @@ class Ingress:
             row = None
         if row is None:
             self._cache.pop(name, None)
+            if len(self._unknown) >= UNKNOWN_NAMES_KEPT:
+                self._unknown.clear()
+            self._unknown[name] = time.monotonic()
             raise Refused(404, "unknown_source", "no such source")
         source = Source(row[0], tuple(row[1]), row[2], row[3], time.monotonic())
         self._cache[name] = source
@@ -181,7 +241,13 @@ class Ingress:
             return True
         if source.read_at >= started:  # read for this very request: nothing newer to try
             return False
-        # The cached copy may predate a rotation: re-read once before refusing.
+        # The cached copy may predate a rotation: re-read before refusing, but at most once per
+        # cache_seconds per source, so a flood of forged requests costs no query each. A new
+        # secret still verifies within cache_seconds (the cached copy expires by then anyway).
+        now = time.monotonic()
+        if now - self._rechecked.get(name, -float("inf")) < self.settings.cache_seconds:
+            return False
+        self._rechecked[name] = now
         return signature_ok(await self.source(name, fresh=True), raw, headers)
 
     async def handshake(self, request: Request) -> Response:
@@ -228,13 +294,17 @@ class Ingress:
         except UnicodeDecodeError:
             raise Refused(400, "bad_body", "body is not UTF-8") from None
         headers = {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
+        # Valid JSON that jsonb cannot hold is not refused: the raw bytes are stored as received,
+        # the events come from a sanitised parse and say which strings were changed.
+        body, sanitized = for_jsonb(text)
         try:
             with wrap_errors():
                 async with self.pool.connection() as conn:
                     cur = await conn.execute(
                         queries.RECEIVE,
-                        {"source": name, "body": text, "raw": raw, "headers": Jsonb(headers)},
-                    )
+                        {"source": name, "body": body, "raw": raw, "headers": Jsonb(headers),
+                         "sanitized": sanitized},
+                    )  # fmt: skip
                     request_id, events, new = await cur.fetchone()
         except (NotANotification, InvalidInput) as exc:
             raise Refused(400, "bad_body", str(exc)) from None

@@ -136,12 +136,13 @@ from hookline.source_credentials(source => %(source)s)
 # body is the request's text; PostgreSQL parses it (no re-serialization in Python).
 RECEIVE: LiteralString = """
 select request_id, event_count, new_event_count from hookline.receive(
-  source => %(source)s, body => %(body)s::jsonb, raw => %(raw)s, headers => %(headers)s
+  source => %(source)s, body => %(body)s::jsonb, raw => %(raw)s, headers => %(headers)s,
+  sanitized => %(sanitized)s::text[]
 )
 """
 
 READY: LiteralString = """
-select to_regprocedure('hookline.receive(text, jsonb, bytea, jsonb, timestamptz)') is not null
+select to_regprocedure('hookline.receive(text, jsonb, bytea, jsonb, timestamptz, text[])') is not null
 """
 
 ADD_SOURCE: LiteralString = """

@@ -35,7 +35,7 @@ EXPECTED_TYPES = {
     "errors": ["whatsapp.error"],
     "several": ["whatsapp.message.text", "whatsapp.status.sent", "whatsapp.status.delivered",
                 "whatsapp.status.read", "whatsapp.status.failed", "whatsapp.message.reaction"],
-    "account_update": ["whatsapp.unknown"],
+    "account_update": ["whatsapp.change.account_update"],
 }  # fmt: skip
 
 
@@ -183,7 +183,6 @@ NESTED = b"[" * 100_000 + b"]" * 100_000
         ("oversized body without content-length", 413, "larger than 65536 bytes"),
         ("invalid UTF-8", 400, "not UTF-8"),
         ("deeply nested JSON", 400, "stack depth limit exceeded"),
-        ("NUL escape PostgreSQL cannot store", 400, "unsupported Unicode escape"),
         ("not JSON", 400, "invalid input syntax for type json"),
         ("not a WhatsApp notification", 400, "not a WhatsApp Business Account notification"),
         ("wrong content type", 415, "application/json"),
@@ -217,9 +216,6 @@ def test_bad_input_gets_its_status_and_stores_nothing(
         signature = sign(SECRET, send)
     elif case == "deeply nested JSON":
         send = NESTED[:30_000] + NESTED[-30_000:]
-        signature = sign(SECRET, send)
-    elif case == "NUL escape PostgreSQL cannot store":
-        send = body.replace(b"Viene", b"Vi\\u0000ne")
         signature = sign(SECRET, send)
     elif case == "not JSON":
         send = b"object=whatsapp_business_account"

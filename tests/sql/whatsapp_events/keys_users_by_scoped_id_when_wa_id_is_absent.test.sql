@@ -16,9 +16,9 @@ select is(
   (select payload from hookline.whatsapp_events((select b from body)) where external_id = 'wamid.U2'),
   $json${"object":"whatsapp_business_account","entry":[{"id":"W","changes":[{"field":"messages",
    "value":{"metadata":{"phone_number_id":"P1"},
-   "contacts":[{"profile":{"name":"A"},"user_id":"US.AAA"},{"profile":{"name":"B"},"user_id":"US.BBB","wa_id":"1555"}],
+   "contacts":[{"profile":{"name":"B"},"user_id":"US.BBB","wa_id":"1555"}],
    "messages":[{"from_user_id":"US.BBB","from":"1555","id":"wamid.U2","timestamp":"2","type":"reaction","reaction":{"message_id":"wamid.U1"}}]}}]}]}$json$::jsonb,
-  'the payload is the notification narrowed to the one item, metadata and contacts kept'
+  'the payload is the notification narrowed to the one item, its metadata and only its own contact'
 );
 
 select * from finish();
