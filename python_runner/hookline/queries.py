@@ -171,6 +171,13 @@ LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 
 KEEPALIVE: LiteralString = "select 1"
 
+# Is the listen connection a session? (hookline.db.check_listen_dsn)
+BACKEND_PID: LiteralString = "select pg_backend_pid()"
+
+LISTEN_PROBE: LiteralString = "listen hookline_listen_probe"
+
+NOTIFY_PROBE: LiteralString = "select pg_notify('hookline_listen_probe', %(token)s)"
+
 CLAIM: LiteralString = """
 select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
