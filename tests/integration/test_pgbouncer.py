@@ -17,6 +17,7 @@ import pytest
 
 from tests import pgbouncer as bouncer_mod
 from tests.conftest import Server, require
+from tests.helpers import hookline
 from tests.ingress_helpers import FIXTURES, running_ingress, sign
 from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.target import Target
@@ -49,8 +50,13 @@ def test_ingress_and_runner_deliver_through_a_transaction_pooler(
         "select hookline.add_endpoint(tenant => 'acme', name => 'crm', url => %s, "
         "max_in_flight => 4)", (target.url("/ok"),),
     )  # fmt: skip
-    conn.execute("select hookline.add_subscription(endpoint => 'crm', event_type_pattern => "
-                 "'whatsapp.message.*')")  # fmt: skip
+    conn.execute(
+        "select hookline.add_endpoint(tenant => 'acme', name => 'gone', url => %s)",
+        (target.url("/status/404"),),
+    )
+    for endpoint in ("crm", "gone"):
+        conn.execute("select hookline.add_subscription(endpoint => %s, event_type_pattern => "
+                     "'whatsapp.message.*')", (endpoint,))  # fmt: skip
     pooled = bouncer.dsn(conn.info.dbname)
     # --poll 600: without LISTEN (over the direct session DSN) nothing would wake the runner
     # in time; every wake-up here is a notification.
@@ -64,16 +70,28 @@ def test_ingress_and_runner_deliver_through_a_transaction_pooler(
                                   headers={"content-type": "application/json",
                                            "x-hub-signature-256": sign(SECRET, body)})  # fmt: skip
                 assert resp.status_code == 200, resp.text
-            wait_until(lambda: len(target.requests) >= WEBHOOKS, what="every webhook delivered")
+            wait_until(lambda: len(target.requests) >= 2 * WEBHOOKS, what="every webhook delivered")
             ingress_log = ingress.log.read_text()
         wait_until(lambda: scalar(conn, "select count(*) from hookline.deliveries") == 0,
                    what="the queue to empty")  # fmt: skip
+        # The operator commands through the pooler too: a bulk replay runs the same two
+        # statements once per chunk, past psycopg's prepare threshold.
+        stats = hookline("stats", "--dsn", pooled, "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["dlq"] == {"dead": WEBHOOKS}
+        replay = hookline("dlq", "replay", "--all", "--chunk", "3", "--reason", "test",
+                          "--dsn", pooled)  # fmt: skip
+        assert replay.returncode == 0, replay.stderr
+        assert f"replayed {WEBHOOKS} deliveries" in replay.stdout
+        # replay's NOTIFY, sent through the pooler, wakes the runner on its session DSN
+        wait_until(lambda: len(target.requests) >= 3 * WEBHOOKS, what="the replays delivered")
         runner.signal(signal.SIGTERM)
         assert runner.wait(timeout=30) == 0
         output = runner.output()
     finally:
         runner.stop()
-    assert len(target.requests) == WEBHOOKS
+    assert len(target.requests) == 3 * WEBHOOKS
+    assert sum(r.path == "/ok" for r in target.requests) == WEBHOOKS
     for problem in ("prepared statement", "failed", "could not", "listen connection lost"):
         assert problem not in output + ingress_log, output + ingress_log
     # It went through PgBouncer, and its two server connections served every client.
