@@ -76,8 +76,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
               "Link-local and metadata addresses are always refused.")  # fmt: skip
 @fails_cleanly
-def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
-           poll: float, grace: float, graph_url: str, graph_version: str,
+def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrency: int,
+           batch: int, lease: float, poll: float, grace: float, graph_url: str, graph_version: str,
            allow_networks: tuple[str, ...]) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
