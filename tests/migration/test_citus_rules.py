@@ -9,7 +9,9 @@ places it: a reference table, a coordinator-local table, or (any other table) di
 - every primary key, unique constraint and unique index of a distributed table includes it;
 - a foreign key from a distributed table goes to a reference table, or to a distributed table
   through `tenant_id` (co-located rows); none goes to a local table;
-- no foreign key goes from a reference or local table to a distributed one.
+- no foreign key goes from a reference or local table to a distributed one;
+- no row-level security policy of a distributed or reference table has a subquery (Citus
+  refuses them: "Subqueries are not supported in policies on distributed tables").
 
 Where the schema breaks a rule knowingly, EXCEPTIONS names the constraint and the reason's key;
 docs/scaling.md explains it. A new violation fails (fix it, or add it here and there); a fixed
@@ -29,10 +31,14 @@ DOC = ROOT / "docs" / "scaling.md"
 # Replicated to every node: small, read everywhere (RLS policies read role_tenants; the
 # ingress resolves a source by its global name before it knows the tenant).
 REFERENCE = {"tenants", "sources", "role_tenants", "graph_error_codes"}
-# On the coordinator only (Citus local tables): the global audit chain, the job registry.
+# On the coordinator only, outside Citus's metadata: the global audit chain, the job registry.
 LOCAL = {"audit_log", "audit_head", "jobs", "job_runs", "partition_policies"}
 
-# (rule, table, constraint or index) -> the reason's key in docs/scaling.md.
+# The tables whose tenant_isolation policy wraps its helpers in a subquery (docs/scaling.md).
+POLICED = ("attempts", "dead_letters", "deliveries", "endpoints", "events", "outbox",
+           "raw_requests", "senders", "sources", "stats_snapshots", "subscriptions", "tenants")  # fmt: skip
+
+# (rule, table, constraint, index or policy) -> the reason's key in docs/scaling.md.
 EXCEPTIONS = {
     ("distribution column", "event_keys", "tenant_id"): "add-tenant-id",
     ("distribution column", "circuit_breakers", "tenant_id"): "add-tenant-id",
@@ -55,6 +61,10 @@ EXCEPTIONS = {
     ("foreign key", "dead_letters", "dead_letters_endpoint_id_fkey"): "implied-tenant",
     ("foreign key", "subscriptions", "subscriptions_endpoint_id_fkey"): "implied-tenant",
     ("foreign key", "outbox", "outbox_phone_number_id_fkey"): "implied-tenant",
+    **{
+        ("policy subquery", table, f"{table}_tenant_isolation"): "policy-subqueries"
+        for table in POLICED
+    },
 }
 
 TABLES = """
@@ -93,6 +103,16 @@ where k.contype = 'f' and k.connamespace = 'hookline'::regnamespace and not f.re
 """
 
 
+# Row-level security policies whose expression (or check) has a subquery.
+POLICIES_WITH_SUBQUERIES = """
+select c.relname, p.polname
+from pg_policy p
+join pg_class c on c.oid = p.polrelid
+where c.relnamespace = 'hookline'::regnamespace
+  and (p.polqual::text like '%{SUBLINK%' or coalesce(p.polwithcheck::text, '') like '%{SUBLINK%')
+"""
+
+
 def placement(table: str) -> str:
     return "reference" if table in REFERENCE else "local" if table in LOCAL else "distributed"
 
@@ -120,6 +140,9 @@ def violations(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
             ok = target_kind != "distributed"
         if not ok:
             found.add(("foreign key", table, name))
+    for table, policy in conn.execute(POLICIES_WITH_SUBQUERIES):
+        if placement(table) != "local":
+            found.add(("policy subquery", table, policy))
     return found
 
 
@@ -144,8 +167,10 @@ def test_the_placement_names_existing_tables(conn: psycopg.Connection) -> None:
 def test_docs_name_every_exception_and_its_reason() -> None:
     text = DOC.read_text()
     by_reason = defaultdict(list)
-    for (_rule, table, name), reason in EXCEPTIONS.items():
-        by_reason[reason].append(name if name != "tenant_id" else table)
+    for (rule, table, name), reason in EXCEPTIONS.items():
+        by_reason[reason].append(
+            table if rule in ("distribution column", "policy subquery") else name
+        )
     for reason, names in by_reason.items():
         assert f"({reason})" in text, f"docs/scaling.md lacks the reason ({reason})"
         for name in names:
@@ -160,6 +185,8 @@ def test_each_rule_catches_a_table_that_breaks_it(conn: psycopg.Connection) -> N
           order_id bigint primary key, tenant_id text not null,
           endpoint_id bigint references hookline.endpoints, code text,
           unique (tenant_id, code));
+        create policy scratch_mine on hookline.scratch_orders
+          using (tenant_id = (select current_user));
         create table hookline.scratch_notes (note text primary key);
         alter table hookline.tenants add column scratch_order bigint
           references hookline.scratch_orders;
@@ -169,4 +196,5 @@ def test_each_rule_catches_a_table_that_breaks_it(conn: psycopg.Connection) -> N
         ("foreign key", "scratch_orders", "scratch_orders_endpoint_id_fkey"),
         ("distribution column", "scratch_notes", "tenant_id"),
         ("foreign key", "tenants", "tenants_scratch_order_fkey"),
+        ("policy subquery", "scratch_orders", "scratch_mine"),
     }
