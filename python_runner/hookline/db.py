@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from hookline import queries
-from hookline.errors import DatabaseUnavailable, HooklineError, one_line
+from hookline.errors import DatabaseUnavailable, HooklineError, ReadOnlyDatabase, one_line
 
 DSN_VARIABLES = ("HOOKLINE_DSN", "DATABASE_URL")
 LISTEN_DSN_VARIABLE = "HOOKLINE_LISTEN_DSN"
@@ -62,23 +62,31 @@ def through_pooler(conn: psycopg.Connection | psycopg.AsyncConnection, server_pi
     return conn.info.backend_pid != server_pid
 
 
-def check_listen_dsn(dsn: str, option: str, probe_s: float = 3.0) -> None:
-    """Refuse, in one line, a DSN on which LISTEN would hear nothing: a transaction pooler hands
-    the session that ran LISTEN to other clients after each transaction. A direct connection
-    passes without a probe; behind a pooler, a notification sent from a second connection
-    must arrive (a session-mode pool passes it on)."""
-    with connect(dsn, autocommit=True) as conn:
-        if not through_pooler(conn, conn.execute(queries.BACKEND_PID).fetchone()[0]):
-            return
-        token = secrets.token_hex(8)
-        conn.execute(queries.LISTEN_PROBE)
-        with connect(dsn, autocommit=True) as other:
-            other.execute(queries.NOTIFY_PROBE, {"token": token})
-        for note in conn.notifies(timeout=probe_s):
-            if note.payload == token:
-                return
-    raise HooklineError(
-        f"{option} {describe(dsn)} goes through a transaction-pooling proxy (PgBouncer "
-        "pool_mode=transaction?): LISTEN needs a session connection; point "
-        f"--listen-dsn ({LISTEN_DSN_VARIABLE}) at PostgreSQL itself or at a session-mode pool"
-    )
+def check_runner_dsns(dsn: str, listen_dsn: str | None, probe_s: float = 3.0) -> None:
+    """Refuse, in one line, what a runner cannot work with: a read-only replica (a runner claims
+    and records, and notifications are sent on the primary), or a listen DSN on which LISTEN
+    would hear nothing: a transaction pooler hands the session that ran LISTEN to other clients
+    after each transaction. A direct connection passes without a probe; behind a pooler, a
+    notification sent from a second connection must arrive (a session-mode pool passes it)."""
+    checks = [(dsn, "--dsn"), (listen_dsn, "--listen-dsn")] if listen_dsn else [(dsn, "--dsn")]
+    for target, option in checks:
+        with connect(target, autocommit=True) as conn:
+            server_pid, standby = conn.execute(queries.SESSION_FACTS).fetchone()
+            if standby:
+                raise ReadOnlyDatabase(
+                    f"{option} {describe(target)} is a read-only replica: a runner needs the "
+                    "primary (it claims and records deliveries; notifications are sent there)"
+                )
+            if target != (listen_dsn or dsn) or not through_pooler(conn, server_pid):
+                continue
+            token = secrets.token_hex(8)
+            conn.execute(queries.LISTEN_PROBE)
+            with connect(target, autocommit=True) as other:
+                other.execute(queries.NOTIFY_PROBE, {"token": token})
+            if any(note.payload == token for note in conn.notifies(timeout=probe_s)):
+                continue
+        raise HooklineError(
+            f"{option} {describe(target)} goes through a transaction-pooling proxy (PgBouncer "
+            "pool_mode=transaction?): LISTEN needs a session connection; point "
+            f"--listen-dsn ({LISTEN_DSN_VARIABLE}) at PostgreSQL itself or at a session-mode pool"
+        )

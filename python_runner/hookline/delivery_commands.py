@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
-from hookline.db import LISTEN_DSN_VARIABLE, check_listen_dsn, connect, resolve_dsn
+from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
@@ -94,7 +94,7 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     if status.pending or status.functions_pending:
         raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
 
-    check_listen_dsn(listen_dsn or dsn, "--listen-dsn" if listen_dsn else "--dsn")
+    check_runner_dsns(dsn, listen_dsn)
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
     try:
         parse_networks(networks)

@@ -171,8 +171,11 @@ LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 
 KEEPALIVE: LiteralString = "select 1"
 
-# Is the listen connection a session? (hookline.db.check_listen_dsn)
+# A pooler in between? (hookline.db.through_pooler)
 BACKEND_PID: LiteralString = "select pg_backend_pid()"
+
+# Can a runner work here? (hookline.db.check_runner_dsns)
+SESSION_FACTS: LiteralString = "select pg_backend_pid(), pg_is_in_recovery()"
 
 LISTEN_PROBE: LiteralString = "listen hookline_listen_probe"
 

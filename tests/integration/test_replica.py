@@ -84,3 +84,16 @@ def test_writes_on_a_replica_are_refused_in_one_line_naming_the_primary(
     caught_up(db, replica)
     after = json.loads(hookline("dlq", "list", "--dsn", replica, "--json").stdout)
     assert [str(r["delivery_id"]) for r in after] == [str(r["delivery_id"]) for r in listed[1:]]
+
+
+def test_a_runner_pointed_at_a_replica_is_refused_in_one_line(replica: str, db: str) -> None:
+    for args, option in (
+        (["--dsn", replica], "--dsn"),
+        (["--dsn", db, "--listen-dsn", replica], "--listen-dsn"),
+    ):
+        done = hookline("runner", *args, "--name", "on-a-replica", timeout=60)
+        assert done.returncode == 1, done.stdout + done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"hookline: {option} 127.0.0.1:"), lines
+        assert "is a read-only replica: a runner needs the primary" in lines[0]
