@@ -23,7 +23,15 @@ from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.target import Target
 
 SECRET = "app-secret"
-WEBHOOKS = 30  # > psycopg's prepare threshold (5) per pooled connection, many times over
+WEBHOOKS = 30
+# The runner asked for its next due time (after an empty claim) after its LISTEN ran.
+AWAKE_AFTER_LISTEN = """
+select exists (
+  select from pg_stat_activity n, pg_stat_activity l
+  where n.datname = current_database() and l.datname = current_database()
+    and l.query = 'listen hookline_deliveries' and n.query like '%hookline.next_due()%'
+    and n.query_start > l.query_start)
+"""  # > psycopg's prepare threshold (5) per pooled connection, many times over
 
 
 @pytest.fixture
@@ -127,3 +135,23 @@ def test_a_listener_on_a_transaction_pooler_is_refused_in_one_line(
         assert "LISTEN needs a session connection" in lines[0]
         assert "--listen-dsn" in lines[0]
     # The same DSN as --dsn with a direct --listen-dsn is what works (the test above).
+
+
+def test_a_session_mode_pool_is_a_good_listen_dsn(
+    db: str, server: Server, conn: psycopg.Connection, tenant_source: str, target: Target
+) -> None:
+    require(bouncer_mod.available(), "pgbouncer (Debian package pgbouncer)")
+    conn.execute("select hookline.add_endpoint(tenant => 'acme', name => 'crm', url => %s)",
+                 (target.url("/ok"),))  # fmt: skip
+    conn.execute("select hookline.add_subscription('crm', 'test.*')")
+    with bouncer_mod.pgbouncer(server.port, pool_mode="session") as session:
+        runner = RunnerProcess(db, "session", "--listen-dsn", session.dsn(conn.info.dbname),
+                               "--poll", "600")  # fmt: skip
+        try:
+            # Listening, and asleep after its first (empty) claim: from now on only a
+            # notification wakes it within the test (--poll 600, nothing due).
+            wait_until(lambda: scalar(conn, AWAKE_AFTER_LISTEN), what="the first claim")
+            conn.execute("select hookline.ingest('acme-wa', 'e1', 'test.one', '{}')")
+            wait_until(lambda: len(target.requests) == 1, what="the delivery")
+        finally:
+            runner.stop()
