@@ -1,7 +1,7 @@
 """Several runners over 50 endpoints with skewed traffic: throughput per runner count, fairness,
 and per-endpoint max_in_flight as the handlers saw it. One run measures 1, 2 and 4 runners.
 
-    python benchmarks/multi_runner.py "postgresql://.../scratch" [events] [latency_ms]
+    python benchmarks/multi_runner.py "postgresql://.../scratch" [events] [latency_ms] [pooled]
 
 Deploys the schema, then makes 50 endpoints on a local HTTP target (127.0.0.1) that answers 200
 after latency_ms (default 10). A quarter of the events (default 4,000) go to one hot endpoint
@@ -18,6 +18,10 @@ are delivered, so a backlog builds. It prints:
 - fairness: when half of all deliveries had been answered, the share of its own deliveries the
   slowest cold endpoint had received (0.5 would be strictly proportional; 0 is starvation),
   and the moment the last cold endpoint was done, as a fraction of the whole drain.
+
+With a fourth argument, the DSN of the same database through PgBouncer in transaction mode
+(docs/scaling.md), it also runs 4 runners through it (LISTEN on the direct DSN) and prints
+that row next to the direct ones.
 
 Use a database you can throw away; the runners share the machine with PostgreSQL and the
 target, so the figures say how hookline scales on this machine, not on a cluster.
@@ -44,8 +48,9 @@ ENDPOINTS = 50
 HOT_LIMIT = 16  # max_in_flight of the hot endpoint
 COLD_LIMIT = 4  # and of each of the others
 # Each count twice, in mirrored order, so a load change on a shared machine during the run
-# weighs on every count alike; the figures are the means.
-RUNNER_COUNTS = (1, 2, 4, 4, 2, 1)
+# weighs on every count alike; the figures are the means. With a pooled DSN, 4 runners through
+# it twice more, in the middle.
+ROUNDS = (1, 2, 4, 4, 2, 1)
 CHUNK = 40  # events per ingest transaction (a webhook carries one or a few)
 
 
@@ -127,14 +132,17 @@ def setup(dsn: str, target: Target) -> None:
         assert left == (0,), "deliveries of an earlier run are still queued: use a fresh database"
 
 
-def start_runners(dsn: str, count: int, logs: Path) -> list[subprocess.Popen[bytes]]:
+def start_runners(
+    dsn: str, count: int, logs: Path, listen_dsn: str | None
+) -> list[subprocess.Popen[bytes]]:
+    listen = ["--listen-dsn", listen_dsn] if listen_dsn else []
     env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
     procs = []
     for i in range(count):
         log = (logs / f"runner-{count}-{i}.log").open("wb")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "hookline", "runner", "--dsn", dsn, "--name", f"mr-{count}-{i}",
-             "--concurrency", "32", "--batch", "32", "--poll", "1"],
+             "--concurrency", "32", "--batch", "32", "--poll", "1", *listen],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         ))  # fmt: skip
     deadline = time.monotonic() + 60
@@ -159,9 +167,11 @@ def stop_runners(procs: list[subprocess.Popen[bytes]], logs: Path, count: int) -
                 print(f"  runner {i} of {count}: {line}")
 
 
-def round_of(dsn: str, target: Target, runners: int, events: int, logs: Path) -> dict[str, float]:
+def round_of(dsn: str, target: Target, runners: int, events: int, logs: Path,
+             pooled: str | None) -> dict[str, float]:  # fmt: skip
+    """One drain; with `pooled`, the runners go through that DSN and LISTEN on `dsn`."""
     target.reset()
-    procs = start_runners(dsn, runners, logs)
+    procs = start_runners(pooled or dsn, runners, logs, dsn if pooled else None)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             started = time.monotonic()
@@ -199,25 +209,30 @@ def main() -> None:
     dsn = sys.argv[1]
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 4000
     latency_ms = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+    pooled = sys.argv[4] if len(sys.argv) > 4 else None
+    plan = [(n, None) for n in ROUNDS]
+    if pooled:
+        plan[3:3] = [(4, pooled), (4, pooled)]
     target = Target(latency_ms / 1000)
     threading.Thread(target=target.serve_forever, daemon=True).start()
     setup(dsn, target)
     print(f"{events} events, a quarter to one hot endpoint (max_in_flight {HOT_LIMIT}), the rest over "
           f"{ENDPOINTS - 1} cold ones (max_in_flight {COLD_LIMIT}); handlers answer in "
           f"{latency_ms} ms; runners: --concurrency 32 --batch 32")  # fmt: skip
-    rounds: dict[int, list[dict[str, float]]] = defaultdict(list)
+    rounds: dict[str, list[dict[str, float]]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="hookline-multi-runner-") as logs:
-        for runners in RUNNER_COUNTS:
-            r = round_of(dsn, target, runners, events, Path(logs))
-            rounds[runners].append(r)
-            print(f"  round: {runners} runners, {r['per_s']:.0f} deliveries/s")
-    base = mean(r["per_s"] for r in rounds[1])
+        for runners, through in plan:
+            r = round_of(dsn, target, runners, events, Path(logs), through)
+            label = f"{runners}" + (" via the pooler" if through else "")
+            rounds[label].append(r)
+            print(f"  round: {label}, {r['per_s']:.0f} deliveries/s")
+    base = mean(r["per_s"] for r in rounds["1"])
     print("runners  deliveries/s  vs 1 runner  most in flight hot/cold (limits)  "
           "slowest cold share at half  hot share at half  cold done at")  # fmt: skip
-    for runners, rs in sorted(rounds.items()):
+    for label, rs in sorted(rounds.items()):
         per_s = mean(r["per_s"] for r in rs)
         in_flight = f"{max(r['hot_max'] for r in rs):.0f}/{max(r['cold_max'] for r in rs):.0f}"
-        print(f"{runners:>7}  {per_s:>12.0f}  {per_s / base:>11.2f}  "
+        print(f"{label:>7}  {per_s:>12.0f}  {per_s / base:>11.2f}  "
               f"{in_flight:>14} ({HOT_LIMIT}/{COLD_LIMIT}){'':>12}"
               f"{min(r['slowest_share'] for r in rs):>26.2f}  "
               f"{mean(r['hot_share'] for r in rs):>17.2f}  "
