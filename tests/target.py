@@ -11,7 +11,8 @@
     /status/N        status N, whatever it is (999 too)
 
 Every request is recorded (path, headers, body) before it is answered; `most_at_once` is the
-largest number of requests the target was answering at the same time.
+largest number of requests the target was answering at the same time, `most_at_once_by_path`
+the same for each path (a path per endpoint: /slow/50/hot and /slow/50/cold are two).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Target:
         self.stopping = threading.Event()
         self.at_once = 0
         self.most_at_once = 0
+        self.at_once_by_path: Counter[str] = Counter()
+        self.most_at_once_by_path: Counter[str] = Counter()
         target = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,6 +69,10 @@ class Target:
                     target.requests.append(req)
                     target.at_once += 1
                     target.most_at_once = max(target.most_at_once, target.at_once)
+                    target.at_once_by_path[self.path] += 1
+                    target.most_at_once_by_path[self.path] = max(
+                        target.most_at_once_by_path[self.path], target.at_once_by_path[self.path]
+                    )
                     seen = sum(
                         1 for r in target.requests
                         if r.path == self.path and r.headers.get("webhook-id") == req.headers.get("webhook-id")
@@ -75,6 +82,7 @@ class Target:
                 finally:
                     with target.lock:
                         target.at_once -= 1
+                        target.at_once_by_path[self.path] -= 1
 
             def respond(self, seen: int) -> None:
                 parts = self.path.strip("/").split("/")

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import secrets
+from typing import Any
 
 import psycopg
 
-from hookline.errors import DatabaseUnavailable, HooklineError, one_line
+from hookline import queries
+from hookline.errors import DatabaseUnavailable, HooklineError, ReadOnlyDatabase, one_line
 
 DSN_VARIABLES = ("HOOKLINE_DSN", "DATABASE_URL")
+LISTEN_DSN_VARIABLE = "HOOKLINE_LISTEN_DSN"
+
+# Every connection works through a transaction pooler (PgBouncer, docs/scaling.md): no
+# server-side prepared statements, which live in one server session (PgBouncer keeps them
+# across its pool only from 1.21 on, with max_prepared_statements). hookline's statements are
+# function calls whose plans PL/pgSQL caches, so preparing them on the client buys little.
+CONNECT_KWARGS: dict[str, Any] = {"prepare_threshold": None}
+# Session state the pooled connections need is none: locks are transaction-scoped, SETs are
+# set_config(..., true), and LISTEN has its own session connection (--listen-dsn).
+POOL_KWARGS: dict[str, Any] = {**CONNECT_KWARGS, "autocommit": True}
 
 
 def resolve_dsn(dsn: str | None) -> str:
@@ -35,6 +48,45 @@ def describe(dsn: str) -> str:
 def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg.Connection:
     """Open a connection; any failure becomes one DatabaseUnavailable line naming the target."""
     try:
-        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=timeout)
+        return psycopg.connect(
+            dsn, autocommit=autocommit, connect_timeout=timeout, **CONNECT_KWARGS
+        )
     except psycopg.Error as exc:
         raise DatabaseUnavailable(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
+
+
+def through_pooler(conn: psycopg.Connection | psycopg.AsyncConnection, server_pid: int) -> bool:
+    """Whether a pooler sits between client and server: PgBouncer (any mode) answers the
+    startup with its own backend key, so the pid the client was told is not the server's
+    pg_backend_pid(). A plain TCP proxy passes the key through and is not a pooler."""
+    return conn.info.backend_pid != server_pid
+
+
+def check_runner_dsns(dsn: str, listen_dsn: str | None, probe_s: float = 3.0) -> None:
+    """Refuse, in one line, what a runner cannot work with: a read-only replica (a runner claims
+    and records, and notifications are sent on the primary), or a listen DSN on which LISTEN
+    would hear nothing: a transaction pooler hands the session that ran LISTEN to other clients
+    after each transaction. A direct connection passes without a probe; behind a pooler, a
+    notification sent from a second connection must arrive (a session-mode pool passes it)."""
+    checks = [(dsn, "--dsn"), (listen_dsn, "--listen-dsn")] if listen_dsn else [(dsn, "--dsn")]
+    for target, option in checks:
+        with connect(target, autocommit=True) as conn:
+            server_pid, standby = conn.execute(queries.SESSION_FACTS).fetchone()
+            if standby:
+                raise ReadOnlyDatabase(
+                    f"{option} {describe(target)} is a read-only replica: a runner needs the "
+                    "primary (it claims and records deliveries; notifications are sent there)"
+                )
+            if target != (listen_dsn or dsn) or not through_pooler(conn, server_pid):
+                continue
+            token = secrets.token_hex(8)
+            conn.execute(queries.LISTEN_PROBE)
+            with connect(target, autocommit=True) as other:
+                other.execute(queries.NOTIFY_PROBE, {"token": token})
+            if any(note.payload == token for note in conn.notifies(timeout=probe_s)):
+                continue
+        raise HooklineError(
+            f"{option} {describe(target)} goes through a transaction-pooling proxy (PgBouncer "
+            "pool_mode=transaction?): LISTEN needs a session connection; point "
+            f"--listen-dsn ({LISTEN_DSN_VARIABLE}) at PostgreSQL itself or at a session-mode pool"
+        )

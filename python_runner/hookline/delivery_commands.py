@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
-from hookline.db import connect, resolve_dsn
+from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
@@ -53,6 +53,9 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
 
 @click.command()
 @dsn_option
+@click.option("--listen-dsn", envvar=LISTEN_DSN_VARIABLE, metavar="DSN",
+              help="A session connection for LISTEN (PostgreSQL itself, not a transaction "
+              "pooler; default: --dsn). See docs/scaling.md.")  # fmt: skip
 @click.option("--name", help="Runner name recorded with leases and attempts (default: host-pid).")
 @click.option("--concurrency", type=click.IntRange(1, 10000), default=32, show_default=True,
               help="Most requests in flight at once.")  # fmt: skip
@@ -73,8 +76,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
               "Link-local and metadata addresses are always refused.")  # fmt: skip
 @fails_cleanly
-def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
-           poll: float, grace: float, graph_url: str, graph_version: str,
+def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrency: int,
+           batch: int, lease: float, poll: float, grace: float, graph_url: str, graph_version: str,
            allow_networks: tuple[str, ...]) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
@@ -91,6 +94,7 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     if status.pending or status.functions_pending:
         raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
 
+    check_runner_dsns(dsn, listen_dsn)
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
     try:
         parse_networks(networks)
@@ -103,7 +107,7 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
-        allowed_networks=networks or DEFAULT_ALLOWED,
+        allowed_networks=networks or DEFAULT_ALLOWED, listen_dsn=listen_dsn,
     )  # fmt: skip
     runner_module.run(settings, say)
 

@@ -119,6 +119,10 @@ class HttpNotAllowed(HooklineError):
     """Plain http is not allowed for the tenant."""
 
 
+class ReadOnlyDatabase(HooklineError):
+    """The database is read-only (a replica?): replay, discard and other writes need the primary."""
+
+
 class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
@@ -178,6 +182,8 @@ def wrap_errors() -> Iterator[None]:
             not state or state.startswith(_UNAVAILABLE_CLASSES)
         ):
             raise DatabaseUnavailable(one_line(exc)) from exc
+        if state == "25006":  # read_only_sql_transaction: a hot standby refuses every write
+            raise ReadOnlyDatabase(f"{ReadOnlyDatabase.__doc__} ({one_line(exc)})") from exc
         bad_input = isinstance(exc, psycopg.DataError) or state.startswith(_INPUT_CLASSES)
         kind = _CODES.get(state) or (
             InvalidInput if bad_input else HooklineError if state.startswith("HL") else None

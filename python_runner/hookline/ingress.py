@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from hookline import queries
+from hookline.db import POOL_KWARGS, through_pooler
 from hookline.errors import (
     DatabaseUnavailable,
     InvalidInput,
@@ -171,7 +172,7 @@ class Ingress:
             max_size=settings.pool_size,
             open=False,
             timeout=settings.db_timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.db_timeout))},
+            kwargs={**POOL_KWARGS, "connect_timeout": max(1, round(settings.db_timeout))},
             configure=self._configure,
             check=AsyncConnectionPool.check_connection,
         )
@@ -195,9 +196,13 @@ class Ingress:
         )
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
-        await conn.execute(
-            queries.SET_STATEMENT_TIMEOUT, {"ms": str(int(self.settings.db_timeout * 1000))}
-        )
+        # A session SET behind a transaction pooler would stick to a server connection that
+        # other clients get next: there the pooler's query_timeout bounds it (docs/scaling.md).
+        server_pid = (await (await conn.execute(queries.BACKEND_PID)).fetchone())[0]
+        if not through_pooler(conn, server_pid):
+            await conn.execute(
+                queries.SET_STATEMENT_TIMEOUT, {"ms": str(int(self.settings.db_timeout * 1000))}
+            )
         MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
     @contextlib.asynccontextmanager

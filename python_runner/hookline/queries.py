@@ -172,6 +172,16 @@ LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 
 KEEPALIVE: LiteralString = "select 1"
 
+# A pooler in between? (hookline.db.through_pooler)
+BACKEND_PID: LiteralString = "select pg_backend_pid()"
+
+# Can a runner work here? (hookline.db.check_runner_dsns)
+SESSION_FACTS: LiteralString = "select pg_backend_pid(), pg_is_in_recovery()"
+
+LISTEN_PROBE: LiteralString = "listen hookline_listen_probe"
+
+NOTIFY_PROBE: LiteralString = "select pg_notify('hookline_listen_probe', %(token)s)"
+
 CLAIM: LiteralString = """
 select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)

@@ -31,6 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 
 from hookline import queries
+from hookline.db import POOL_KWARGS
 from hookline.errors import one_line
 from hookline.masking import Masker
 from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
@@ -71,6 +72,7 @@ class Settings:
     graph_url: str = "https://graph.facebook.com"
     graph_version: str = "v25.0"
     allowed_networks: tuple[str, ...] = DEFAULT_ALLOWED
+    listen_dsn: str | None = None  # a session connection for LISTEN; default: dsn
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -147,7 +149,7 @@ class Runner:
                 max_size=4,
                 open=False,
                 timeout=5,
-                kwargs={"autocommit": True},
+                kwargs=POOL_KWARGS,
                 check=AsyncConnectionPool.check_connection,
             ) as pool,
             self._client(limits) as http,
@@ -321,7 +323,7 @@ class Runner:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.s.dsn, autocommit=True
+                    self.s.listen_dsn or self.s.dsn, autocommit=True
                 ) as conn:
                     await conn.execute(self.LISTEN)
                     backoff = 0.5
