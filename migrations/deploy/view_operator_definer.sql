@@ -1,6 +1,7 @@
 -- Deploy hookline:view_operator_definer to pg
 -- requires: view_operator
 -- requires: view_outbound_operator
+-- requires: function_masking_formatted
 
 BEGIN;
 
@@ -13,7 +14,8 @@ BEGIN;
 -- predicates only ever see the rows it returns. Same columns, names, types and grants as before.
 -- The functions run with their owner's rights (like the views did) and are executable by the
 -- roles that read the views, which call them with the caller's rights; they return only the
--- caller's tenants' rows, masked.
+-- caller's tenants' rows, masked: now also the audit log's before/after (hookline.mask_json)
+-- and WhatsApp message ids in event_log.external_id (hookline.mask_external_id).
 
 create function hookline._dead_letter_queue_rows()
 returns table (
@@ -172,7 +174,7 @@ security definer
 set search_path = ''
 rows 100
 as $$
-  select ev.event_id, ev.received_at, ev.tenant_id, s.name as source, ev.external_id, ev.event_type, ev.occurred_at,
+  select ev.event_id, ev.received_at, ev.tenant_id, s.name as source, hookline.mask_external_id(ev.external_id) as external_id, ev.event_type, ev.occurred_at,
     ev.phone_number_id, hookline.mask_phone(ev.wa_id) as wa_id, hookline.mask_payload(ev.payload) as payload
   from hookline.events ev
   left join hookline.sources s on s.source_id = ev.source_id
@@ -203,7 +205,7 @@ set search_path = ''
 rows 100
 as $$
   select l.audit_id, l.recorded_at, l.session_user_name, l.current_user_name, l.acting_role, l.action, l.tenant_id,
-    l.target, hookline.mask_text(l.reason) as reason, l.before, l.after
+    l.target, hookline.mask_text(l.reason) as reason, hookline.mask_json(l.before) as before, hookline.mask_json(l.after) as after
   from hookline.audit_log l
   where (select hookline._sees_all_tenants()) or l.tenant_id = any ((select hookline._mapped_tenants())::text[])
 $$;

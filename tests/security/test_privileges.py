@@ -17,7 +17,7 @@ ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_re
 # Every role may evaluate the visibility and masking helpers the policies and views use;
 # they reveal nothing but the caller's own scope.
 HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
-           "masking_rules", "mask_text", "mask_phone", "mask_payload"}  # fmt: skip
+           "masking_rules", "mask_text", "mask_phone", "mask_payload", "mask_json"}  # fmt: skip
 
 # The functions behind the operator views (the views call them with the caller's rights).
 VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
