@@ -424,3 +424,12 @@ MASKING_RULES: LiteralString = "select rule, pattern, replacement from hookline.
 ALLOW_HTTP: LiteralString = """
 select hookline.allow_http(tenant_id => %(tenant)s, allowed => %(allowed)s, reason => %(reason)s)
 """
+
+STORED_SECRETS: LiteralString = "select kind, ref, slot, value from hookline.stored_secrets()"
+
+RESEAL_SECRETS: LiteralString = "select hookline.reseal_secrets(%(changes)s)"
+
+ROTATE_ENDPOINT_SECRET: LiteralString = """
+select endpoint_id, secret_count
+from hookline.rotate_endpoint_secret(%(name)s, %(secret)s, %(reason)s)
+"""

@@ -97,5 +97,5 @@ def test_secret_rotation_and_schedule_changes_are_on_record_without_secrets(
     ]  # fmt: skip
     assert rows[2][2:] == ({"schedule": "37 * * * *"}, {"schedule": "5 4 * * *"})
     text = str(rows)
-    assert "new-app-secret" not in text and "app-secret" not in text.replace("sha256:", "")
-    assert rows[0][2]["signing_secrets"].startswith("sha256:")
+    assert "new-app-secret" not in text and "app-secret" not in text.replace("keyed:", "")
+    assert rows[0][2]["signing_secrets"].startswith("keyed:")
