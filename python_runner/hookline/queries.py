@@ -399,6 +399,10 @@ select count(*), max(audit_id), (select encode(hash, 'hex') from hookline.audit_
 from hookline.audit_log
 """
 
+AUDIT_HASHES: LiteralString = """
+select audit_id, encode(hash, 'hex') as hash from hookline.audit_log where audit_id = any(%(ids)s::bigint[])
+"""
+
 AUDIT_LIST: LiteralString = """
 select a.audit_id, a.recorded_at, a.acting_role, a.session_user_name, a.action, a.tenant_id as tenant,
   a.target, a.reason, a.before, a.after

@@ -204,5 +204,6 @@ def test_hookline_up_seals_with_a_key_file_in_its_data_dir(
     assert os.environ["HOOKLINE_SECRET_KEY_FILE"] == str(path)
     assert path.stat().st_mode & 0o777 == 0o600
     first = path.read_text()
+    monkeypatch.delenv("HOOKLINE_SECRET_KEY_FILE")
     ensure_secret_key(tmp_path / "data")  # the next `hookline up` keeps it
     assert path.read_text() == first and Keyring.parse(first).active
