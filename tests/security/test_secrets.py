@@ -112,8 +112,10 @@ def test_the_ingress_opens_sealed_secrets_and_a_key_rotation_keeps_them_readable
     keys = tmp_path / "keys"
     assert hookline("secrets", "new-key", "--file", str(keys)).returncode == 0
     env = {"HOOKLINE_SECRET_KEY_FILE": str(keys), "HOOKLINE_SECRET_KEYS": ""}
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
     add = cli("sources", "add", "acme-wa", "--tenant", "acme", "--create-tenant", "--dsn", db,
-              stdin=SECRET + "\n", env=env)  # fmt: skip
+              "--verify-token-file", str(token), stdin=SECRET + "\n", env=env)  # fmt: skip
     assert add.returncode == 0, add.stderr
     old_id = keys.read_text().split(":", 1)[0]
     assert stored(db)[0].startswith(f"hlenc1.{old_id}.")
@@ -123,8 +125,8 @@ def test_the_ingress_opens_sealed_secrets_and_a_key_rotation_keeps_them_readable
     new_id = keys.read_text().split(":", 1)[0]
     rekey = cli("secrets", "rekey", "--dsn", db, env=env)
     assert rekey.returncode == 0, rekey.stderr
-    assert rekey.stdout == f"1 secrets sealed under key {new_id}\n"
-    assert stored(db)[0].startswith(f"hlenc1.{new_id}.")
+    assert rekey.stdout == f"2 secrets sealed under key {new_id}\n"
+    assert all(v.startswith(f"hlenc1.{new_id}.") for v in stored(db))
     keys.write_text(keys.read_text().splitlines()[0] + "\n")
 
     body = b'{"object": "whatsapp_business_account", "entry": []}'
@@ -136,10 +138,13 @@ def test_the_ingress_opens_sealed_secrets_and_a_key_rotation_keeps_them_readable
                             headers={"content-type": "application/json", "x-hub-signature-256": sign(SECRET, body)})  # fmt: skip
             forged = httpx.post(f"{ingress.url}/webhooks/acme-wa", content=body, timeout=10,
                                 headers={"content-type": "application/json", "x-hub-signature-256": sign("guess", body)})  # fmt: skip
+            handshake = httpx.get(f"{ingress.url}/webhooks/acme-wa", timeout=10, params={
+                "hub.mode": "subscribe", "hub.challenge": "4711", "hub.verify_token": TOKEN})  # fmt: skip
     finally:
         os.environ.clear()
         os.environ.update(old_environ)
     assert (ok.status_code, forged.status_code) == (200, 401)
+    assert (handshake.status_code, handshake.text) == (200, "4711")
 
 
 @pytest.mark.slow
