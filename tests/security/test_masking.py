@@ -17,6 +17,7 @@ from psycopg import sql
 
 from hookline import queries
 from hookline.masking import Masker, MaskingFilter
+from tests.helpers import hookline
 from tests.ingress_helpers import running_ingress, sign
 from tests.integration.conftest import RunnerProcess, wait_until
 from tests.security.conftest import Tenants, as_role, whatsapp_message
@@ -223,6 +224,9 @@ def test_audit_before_after_and_message_ids_are_masked_for_operators(
             "select external_id from hookline.event_log where external_id like 'wamid.%'"
         ).fetchall()
     assert after["paused_reason"] == "Greta asked: call [phone] or [email]"
+    listed = hookline("audit", "list", "--json", "--dsn", as_role(db, "alice"))
+    assert listed.returncode == 0, listed.stderr
+    assert "[phone] or [email]" in listed.stdout and "12345678" not in listed.stdout
     ((external_id, payload),) = events
     assert external_id.startswith("wamid.#") and len(external_id) == len("wamid.#") + 20
     assert again == [(external_id,)]  # stable: rows still correlate
