@@ -107,7 +107,7 @@ def test_without_a_key_nothing_is_stored(db: str) -> None:
 
 
 def test_the_ingress_opens_sealed_secrets_and_a_key_rotation_keeps_them_readable(
-    db: str, tmp_path: Path
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = tmp_path / "keys"
     assert hookline("secrets", "new-key", "--file", str(keys)).returncode == 0
@@ -130,21 +130,26 @@ def test_the_ingress_opens_sealed_secrets_and_a_key_rotation_keeps_them_readable
     keys.write_text(keys.read_text().splitlines()[0] + "\n")
 
     body = b'{"object": "whatsapp_business_account", "entry": []}'
-    old_environ = dict(os.environ)
-    os.environ.update(env)
-    try:
-        with running_ingress(db, tmp_path / "ingress.log") as ingress:
-            ok = httpx.post(f"{ingress.url}/webhooks/acme-wa", content=body, timeout=10,
-                            headers={"content-type": "application/json", "x-hub-signature-256": sign(SECRET, body)})  # fmt: skip
-            forged = httpx.post(f"{ingress.url}/webhooks/acme-wa", content=body, timeout=10,
-                                headers={"content-type": "application/json", "x-hub-signature-256": sign("guess", body)})  # fmt: skip
-            handshake = httpx.get(f"{ingress.url}/webhooks/acme-wa", timeout=10, params={
-                "hub.mode": "subscribe", "hub.challenge": "4711", "hub.verify_token": TOKEN})  # fmt: skip
-    finally:
-        os.environ.clear()
-        os.environ.update(old_environ)
+    headers = {"content-type": "application/json"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with running_ingress(db, tmp_path / "ingress.log") as ingress:
+        url = f"{ingress.url}/webhooks/acme-wa"
+        ok = httpx.post(url, content=body, timeout=10,
+                        headers={**headers, "x-hub-signature-256": sign(SECRET, body)})  # fmt: skip
+        forged = httpx.post(url, content=body, timeout=10,
+                            headers={**headers, "x-hub-signature-256": sign("guess", body)})  # fmt: skip
+        handshake = httpx.get(url, timeout=10, params={
+            "hub.mode": "subscribe", "hub.challenge": "4711", "hub.verify_token": TOKEN})  # fmt: skip
     assert (ok.status_code, forged.status_code) == (200, 401)
     assert (handshake.status_code, handshake.text) == (200, "4711")
+
+    monkeypatch.setenv("HOOKLINE_SECRET_KEY_FILE", "")  # an ingress without the key
+    with running_ingress(db, tmp_path / "keyless.log") as ingress:
+        keyless = httpx.post(f"{ingress.url}/webhooks/acme-wa", content=body, timeout=10,
+                             headers={**headers, "x-hub-signature-256": sign(SECRET, body)})  # fmt: skip
+    assert keyless.status_code == 503  # the sender retries; nothing is lost
+    assert "no secret key" in (tmp_path / "keyless.log").read_text()
 
 
 @pytest.mark.slow
