@@ -7,6 +7,26 @@ drop table hookline.masking_key;
 drop function hookline.mask_json(jsonb);
 
 -- The definitions of function_masking.
+create or replace function hookline.mask_text(value text)
+returns text
+language sql
+immutable
+set search_path = ''
+begin atomic
+  with recursive rules as (
+    select r.n, r.pattern, r.replacement from hookline.masking_rules() with ordinality as r (rule, pattern, replacement, n)
+  ), masked (n, v) as (
+    select 0::bigint, mask_text.value
+    union all
+    select m.n + 1, pg_catalog.regexp_replace(m.v, r.pattern, r.replacement, 'g')
+    from masked m join rules r on r.n = m.n + 1
+  )
+  select m.v from masked m order by m.n desc limit 1;
+end;
+
+comment on function hookline.mask_text(text) is
+  'Migration-owned. Free text with the hookline.masking_rules() applied (phone numbers and e-mail addresses masked). Errors: none.';
+
 create or replace function hookline.masking_rules()
 returns table (rule text, pattern text, replacement text)
 language sql
