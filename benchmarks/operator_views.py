@@ -48,6 +48,18 @@ def old_view(conn: psycopg.Connection) -> None:
     conn.execute("grant select on public.bench_old_dead_letter_queue to bench_ops")
 
 
+def old_mask_text(conn: psycopg.Connection) -> None:
+    """mask_text as function_masking defined it (reads the rules on every call)."""
+    text = (ROOT / "migrations" / "deploy" / "function_masking.sql").read_text()
+    body = re.search(
+        r"create function hookline\.mask_text\(value text\)\n(.*?end;)\n", text, re.S
+    ).group(1)
+    conn.execute(
+        sql.SQL("create or replace function public.bench_old_mask_text(value text)\n")
+        + sql.SQL(body.replace("mask_text.value", "bench_old_mask_text.value"))  # type: ignore[arg-type]
+    )
+
+
 def median_ms(conn: psycopg.Connection, query: sql.Composed) -> float:
     times = []
     for _ in range(5):
@@ -87,6 +99,16 @@ def main() -> None:
             conn.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
         conn.execute("analyze")
         old_view(conn)
+        old_mask_text(conn)
+        calls = "select {f}('HTTP 404 from +4915112345678, last: http_404 ' || i) from generate_series(1, 10000) i"
+        old = median_ms(
+            conn, sql.SQL(calls).format(f=sql.Identifier("public", "bench_old_mask_text"))
+        )
+        new = median_ms(conn, sql.SQL(calls).format(f=sql.Identifier("hookline", "mask_text")))
+        print(
+            f"mask_text, 10,000 calls: rules read per call {old:.1f} ms, written out {new:.1f} ms, "
+            f"new/old {new / old:.2f}"
+        )
     print(
         f"{dead} dead letters for the operator's tenant, {dead // 10} for another; median of 5, ms"
     )
