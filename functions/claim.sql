@@ -78,7 +78,7 @@ begin
       where d.delivery_id = p.delivery_id
       returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation
     )
-    select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, e.url, e.timeout_ms, e.signing_secret,
+    select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, e.url, e.timeout_ms, pg_catalog.concat_ws(' ', e.signing_secret, e.previous_signing_secret),
       ev.event_type,
       (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b),
       c.attempt_count + 1, c.generation, e.endpoint_id
@@ -100,7 +100,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

@@ -69,3 +69,6 @@
 \ir revoke_tenant.sql
 \ir verify_audit.sql
 \ir allow_http.sql
+\ir rotate_endpoint_secret.sql
+\ir stored_secrets.sql
+\ir reseal_secrets.sql

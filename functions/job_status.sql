@@ -16,7 +16,10 @@ security definer
 set search_path = ''
 as $$
   select j.job_name, j.schedule, j.runs_in, j.is_enabled, j.description,
-    r.started_at, r.finished_at, r.status, r.message
+    r.started_at, r.finished_at, r.status,
+    -- A run's message counts rows of every tenant (leases rescued, rows dropped): only callers
+    -- who see every tenant read it.
+    case when hookline._sees_all_tenants() then r.message end
   from hookline.jobs j
   left join lateral (
     select r.started_at, r.finished_at, r.status, r.message
@@ -29,8 +32,8 @@ as $$
 $$;
 
 comment on function hookline.job_status() is
-  'Every job with its schedule, who runs it (pg_cron or runner), and its last run. Errors: none of its own.';
+  'Every job with its schedule, who runs it (pg_cron or runner), and its last run; the last run''s message (totals over every tenant) only for callers who see every tenant (owners, runners). Errors: none of its own.';
 
--- SECURITY DEFINER: runners read the schedules and operators the job runs without table privileges; no tenant data.
+-- SECURITY DEFINER: runners read the schedules and operators the job runs without table privileges; the messages (cross-tenant totals) only to callers who see every tenant.
 revoke all on function hookline.job_status() from public;
 grant execute on function hookline.job_status() to hookline_runner, hookline_operator, hookline_readonly;

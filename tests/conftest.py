@@ -27,6 +27,11 @@ TEMPLATE = "hookline_template"
 _counter = itertools.count()
 
 
+# Stored secrets are sealed with a key that never enters the database (hookline.sealing): every
+# CLI call, ingress and runner of the suite inherits this test key.
+TEST_SECRET_KEYS = "ktest:JOultl_VCaqBOrqk3iyzjlj822DjOAvEmw3re9Z6jbc"
+os.environ.setdefault("HOOKLINE_SECRET_KEYS", TEST_SECRET_KEYS)
+
 # A run that leaves pg_cron out on purpose, to show the jobs work without it (tests/run does
 # one such pass of the job tests after the main run when pg_cron is installed).
 WITHOUT_CRON = os.environ.get("HOOKLINE_TEST_WITHOUT_CRON") == "1"

@@ -21,6 +21,7 @@ from hookline import __version__, queries
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, wrap_errors
 from hookline.migrator import Migrator
+from hookline.sealing import KEY_FILE_ENV, KEYS_ENV, new_key_line, sealer
 
 dsn_option = click.option(
     "--dsn", envvar=None, help="libpq connection string; else HOOKLINE_DSN, else DATABASE_URL."
@@ -256,7 +257,9 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
         click.echo("schema deployed")
         return
     stop = stop_on_signals()  # from here on, Ctrl-C shuts everything down in order
-    with private_server(data_dir or default_data_dir(), port, kind) as server_dsn:
+    data_dir = data_dir or default_data_dir()
+    ensure_secret_key(data_dir)
+    with private_server(data_dir, port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
         url = f"http://127.0.0.1:{ingress_port}"
         ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
@@ -268,6 +271,21 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             stop.wait()
             click.echo("stopping")
+
+
+def ensure_secret_key(data_dir: Path) -> None:
+    """Without a key in the environment, `hookline up` seals secrets with a key file in its
+    data directory (made on first use, mode 600), which its children and this process use."""
+    if os.environ.get(KEY_FILE_ENV) or os.environ.get(KEYS_ENV):
+        return
+    path = data_dir / "secret.keys"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(new_key_line() + "\n")
+    os.environ[KEY_FILE_ENV] = str(path)
+    click.echo(f"secrets are sealed with the key in {path} (export {KEY_FILE_ENV}={path})")
 
 
 @contextlib.contextmanager
@@ -323,7 +341,9 @@ def sources() -> None:
 
 
 def read_secret(path: Path | None, env: str | None, what: str, *, stdin: bool) -> str | None:
-    """A secret from a file, an environment variable or standard input; never from argv."""
+    """A secret from a file, an environment variable or standard input, never from argv,
+    sealed with the deployment's key (hookline.sealing): the database and its statement log
+    only ever see the sealed value. Without a key, nothing is stored (SecretKeyError)."""
     if path is not None:
         value = path.read_text()
     elif env is not None:
@@ -339,7 +359,7 @@ def read_secret(path: Path | None, env: str | None, what: str, *, stdin: bool) -
     value = value.rstrip("\r\n")
     if not value:
         raise HooklineError(f"the {what} is empty")
-    return value
+    return sealer().seal(value)
 
 
 def secret_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -480,3 +500,7 @@ main.add_command(dlq)
 main.add_command(stats)
 main.add_command(audit)
 main.add_command(tenants)
+
+from hookline import secret_commands  # noqa: E402  (also adds endpoints rotate-secret)
+
+main.add_command(secret_commands.secrets)

@@ -17,6 +17,7 @@ from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, connect, resolve
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
+from hookline.sealing import new_signing_secret, opener, sealer
 
 SCHEMA_TOO_NEW_EXIT = 57
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -153,7 +154,7 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
 
     The Standard Webhooks secret (whsec_...) is generated, or read from --secret-file or
     --secret-env: never from the command line."""
-    secret = read_secret(secret_file, secret_env, "secret", stdin=False)
+    secret = read_secret(secret_file, secret_env, "secret", stdin=False) or new_signing_secret()
     schedule = None
     if retry_schedule is not None:
         schedule = [p.strip() for p in retry_schedule.split(",") if p.strip()]
@@ -166,14 +167,13 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
     except psycopg.errors.InvalidDatetimeFormat as exc:
         raise click.UsageError(f"--retry-schedule: {exc.diag.message_primary}") from exc
     row = rows[0]
+    shown = sealer().open(row["secret"])
     if as_json:
         click.echo(
-            json.dumps(
-                {"name": name, "endpoint_id": row["endpoint_id"], "signing_secret": row["secret"]}
-            )
+            json.dumps({"name": name, "endpoint_id": row["endpoint_id"], "signing_secret": shown})
         )
     else:
-        click.echo(f"endpoint {name} added; signing secret: {row['secret']}")
+        click.echo(f"endpoint {name} added; signing secret: {shown}")
 
 
 @endpoints.command("list")
@@ -199,7 +199,8 @@ def endpoints_show(dsn: str | None, name: str, reveal_secret: bool, as_json: boo
         raise UnknownEndpoint(f"unknown endpoint {name!r}")
     row = rows[0]
     if reveal_secret:
-        row.update(_call(dsn, queries.ENDPOINT_SECRET, {"name": name})[0])
+        secret = _call(dsn, queries.ENDPOINT_SECRET, {"name": name})[0]
+        row.update({k: opener()(v) for k, v in secret.items()})  # stored sealed
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
         return

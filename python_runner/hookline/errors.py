@@ -157,6 +157,7 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL080": AuditAppendOnly,
     "HL081": UnknownRole,
     "HL082": HttpNotAllowed,
+    "HL090": InvalidArgument,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator

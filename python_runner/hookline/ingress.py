@@ -37,6 +37,7 @@ from hookline.errors import (
     wrap_errors,
 )
 from hookline.masking import Masker, MaskingFilter
+from hookline.sealing import SecretKeyError, opener
 
 log = logging.getLogger("hookline.ingress")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection
@@ -234,7 +235,14 @@ class Ingress:
                 self._unknown.clear()
             self._unknown[name] = time.monotonic()
             raise Refused(404, "unknown_source", "no such source")
-        source = Source(row[0], tuple(row[1]), row[2], row[3], time.monotonic())
+        try:  # secrets are stored sealed (hookline.sealing); opened here, kept in memory only
+            secrets = tuple(opener()(s) for s in row[1])
+            token = opener()(row[2]) if row[2] is not None else None
+        except SecretKeyError as exc:
+            raise Refused(
+                503, "secret_key", "cannot verify requests now, retry later", str(exc)
+            ) from exc
+        source = Source(row[0], secrets, token, row[3], time.monotonic())
         self._cache[name] = source
         return source
 

@@ -36,6 +36,14 @@ ALWAYS_REFUSED = tuple(
               "0.0.0.0/8", "::/128", "224.0.0.0/4", "ff00::/8")
 )  # fmt: skip
 
+# IPv6 forms that carry an IPv4 address a translator or tunnel may deliver to: NAT64 (well-
+# known and local-use prefixes), IPv4-translated (SIIT), IPv4-compatible. IPv4-mapped, 6to4 and
+# Teredo have their own properties in ipaddress.
+NAT64 = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96")
+)
+COMPATIBLE = ipaddress.ip_network("::/96")
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -53,14 +61,34 @@ class Guard:
 
     def refusal(self, address: str) -> str | None:
         """Why the address is refused, or None when it is allowed."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
+        ip = embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
         if any(ip in net for net in ALWAYS_REFUSED):
             return f"{ip} is link-local or a metadata address (always refused)"
         if not any(ip in net for net in self.allowed):
             return f"{ip} is not in the allowed networks"
         return None
+
+
+def embedded_ipv4(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 transition form leads to (the one that is checked, so a
+    metadata address cannot hide behind NAT64 or 6to4 when ::/0 is allowed), else the address.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    last32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in net for net in NAT64):
+        return last32
+    if ip in COMPATIBLE and int(ip) > 1:  # not :: nor ::1
+        return last32
+    return ip
 
 
 async def resolve(host: str, port: int) -> list[str]:

@@ -9,7 +9,9 @@ chunks, one transaction each, so a long replay can stop anywhere and be run agai
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -226,19 +228,75 @@ def audit() -> None:
     """Read the audit log and check its hash chain."""
 
 
+ANCHOR = re.compile(r"^#(?P<id>[0-9]+) sha256:(?P<hash>[0-9a-f]{64}) rows=[0-9]+ at=\S+$")
+
+
+def read_anchors(path: Path) -> dict[int, str]:
+    """The anchors `hookline audit anchor` appended to the file: audit id -> hash."""
+    anchors = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        m = ANCHOR.match(line.strip())
+        if not m:
+            raise HooklineError(f"{path} line {n}: not an audit anchor")
+        anchors[int(m["id"])] = m["hash"]
+    return anchors
+
+
 @audit.command("verify")
 @dsn_option
+@click.option("--against", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also check the anchors `hookline audit anchor` wrote to this file.")  # fmt: skip
 @fails_cleanly
-def audit_verify(dsn: str | None) -> None:
-    """Check every row's hash and its link to the previous row; exit 1 on any problem."""
+def audit_verify(dsn: str | None, against: Path | None) -> None:
+    """Check every row's hash and its link to the previous row, and with --against that every
+    anchored row is still there with the anchored hash; exit 1 on any problem."""
+    anchors = read_anchors(against) if against else {}
     problems = _call(dsn, queries.AUDIT_VERIFY, {})
     (head,) = _call(dsn, queries.AUDIT_HEAD, {})
     count, newest, digest = head["count"], head["max"], head["encode"]
+    now = {
+        r["audit_id"]: r["hash"] for r in _call(dsn, queries.AUDIT_HASHES, {"ids": list(anchors)})
+    }
+    for audit_id, anchored in sorted(anchors.items()):
+        if audit_id not in now:
+            problems.append(
+                {"audit_id": audit_id, "problem": "anchored, and gone (rows were deleted)"}
+            )
+        elif now[audit_id] != anchored:
+            problems.append(
+                {
+                    "audit_id": audit_id,
+                    "problem": "its hash differs from the anchor (rows up to it were rewritten)",
+                }
+            )
     for p in problems:
         click.echo(f"audit row {p['audit_id']}: {p['problem']}")
     if problems:
         raise HooklineError(f"the audit log was tampered with: {len(problems)} problem(s)")
-    click.echo(f"audit log intact: {count} rows; newest #{newest} sha256 {digest}")
+    checked = f"; {len(anchors)} anchor(s) match" if against else ""
+    click.echo(f"audit log intact: {count} rows; newest #{newest} sha256 {digest}{checked}")
+
+
+@audit.command("anchor")
+@dsn_option
+@click.option("--to", "path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Append the anchor to this file (keep it where the database's superuser cannot write).")  # fmt: skip
+@fails_cleanly
+def audit_anchor(dsn: str | None, path: Path) -> None:
+    """Check the chain, then append its head (newest id and hash) to a file outside the
+    database; `audit verify --against FILE` later proves no row up to it changed."""
+    if _call(dsn, queries.AUDIT_VERIFY, {}):
+        raise HooklineError(
+            "the audit chain does not verify; `hookline audit verify` names the rows"
+        )
+    (head,) = _call(dsn, queries.AUDIT_HEAD, {})
+    if head["max"] is None:
+        raise HooklineError("the audit log is empty: nothing to anchor")
+    line = (f"#{head['max']} sha256:{head['encode']} rows={head['count']} "
+            f"at={datetime.now(UTC).isoformat(timespec='seconds')}")  # fmt: skip
+    with path.open("a") as f:
+        f.write(line + "\n")
+    click.echo(line)
 
 
 @audit.command("list")

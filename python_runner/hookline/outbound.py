@@ -18,6 +18,7 @@ import httpx
 
 from hookline import queries
 from hookline.runner import Runner, retry_after_seconds
+from hookline.sealing import opener
 
 # Graph answers are small; a larger body is not an answer worth parsing.
 MAX_ANSWER_BYTES = 65536
@@ -71,7 +72,10 @@ class OutboundRunner(Runner):
         message_id, lease_token, phone_number_id, access_token, timeout_ms, body = row
         result: dict[str, Any] = {"message_id": message_id, "lease_token": str(lease_token)}
         url = f"{self.s.graph_url.rstrip('/')}/{self.s.graph_version}/{phone_number_id}/messages"
-        headers = {"authorization": f"Bearer {access_token}", "content-type": "application/json"}
+        headers = {
+            "authorization": f"Bearer {opener()(access_token)}",
+            "content-type": "application/json",
+        }
         started = time.monotonic()
         timeout = timeout_ms / 1000
         try:

@@ -410,6 +410,10 @@ select count(*), max(audit_id), (select encode(hash, 'hex') from hookline.audit_
 from hookline.audit_log
 """
 
+AUDIT_HASHES: LiteralString = """
+select audit_id, encode(hash, 'hex') as hash from hookline.audit_log where audit_id = any(%(ids)s::bigint[])
+"""
+
 AUDIT_LIST: LiteralString = """
 select a.audit_id, a.recorded_at, a.acting_role, a.session_user_name, a.action, a.tenant_id as tenant,
   a.target, a.reason, a.before, a.after
@@ -434,4 +438,13 @@ MASKING_RULES: LiteralString = "select rule, pattern, replacement from hookline.
 
 ALLOW_HTTP: LiteralString = """
 select hookline.allow_http(tenant_id => %(tenant)s, allowed => %(allowed)s, reason => %(reason)s)
+"""
+
+STORED_SECRETS: LiteralString = "select kind, ref, slot, value from hookline.stored_secrets()"
+
+RESEAL_SECRETS: LiteralString = "select hookline.reseal_secrets(%(changes)s)"
+
+ROTATE_ENDPOINT_SECRET: LiteralString = """
+select endpoint_id, secret_count
+from hookline.rotate_endpoint_secret(%(name)s, %(secret)s, %(reason)s)
 """

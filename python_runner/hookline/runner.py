@@ -36,6 +36,7 @@ from hookline.errors import one_line
 from hookline.masking import Masker
 from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
 from hookline.scheduler import run_scheduler
+from hookline.sealing import opener
 
 EXCERPT_BYTES = 500
 # Floor of the sleep after an empty claim while work is due: another runner held the endpoint
@@ -91,13 +92,16 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
+def signed_headers(secrets: str, webhook_id: str, body: str) -> dict[str, str]:
+    """Standard Webhooks headers; while an endpoint's secret rotates, claim gives two secrets
+    (space-separated, sealed as stored) and each signs: webhook-signature holds both."""
     now = datetime.now(UTC)
+    signatures = [Webhook(opener()(s)).sign(webhook_id, now, body) for s in secrets.split()]
     return {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+        "webhook-signature": " ".join(signatures),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from hookline.sealing import opener
 from tests.helpers import hookline
 from tests.integration.conftest import scalar
 
@@ -21,7 +22,9 @@ def test_a_sender_s_token_comes_from_stdin_or_a_variable_and_is_never_shown(db: 
     row = conn.execute(
         "select access_token, messages_per_second, pair_interval::text from hookline.senders"
     ).fetchone()
-    assert row == (TOKEN, 20, "00:00:06"), "the token as given, the other limits by default"
+    assert (opener()(row[0]), *row[1:]) == (TOKEN, 20, "00:00:06"), (
+        "the token as given (sealed), the other limits by default"
+    )
     listed = hookline("senders", "list", "--json", "--dsn", db)
     assert listed.returncode == 0 and '"1065"' in listed.stdout
     assert TOKEN not in listed.stdout + listed.stderr + added.stdout + added.stderr
@@ -29,7 +32,9 @@ def test_a_sender_s_token_comes_from_stdin_or_a_variable_and_is_never_shown(db: 
     rotated = hookline("senders", "set", "1065", "--rotate-token", "--token-env", "NEW_TOKEN",
                        "--dsn", db, env={"NEW_TOKEN": "EAAG-rotated-token"})  # fmt: skip
     assert rotated.returncode == 0, rotated.stderr
-    assert scalar(conn, "select access_token from hookline.senders") == "EAAG-rotated-token"
+    assert (
+        opener()(scalar(conn, "select access_token from hookline.senders")) == "EAAG-rotated-token"
+    )
 
     again = hookline("senders", "add", "1065", "--source", "acme-wa", "--token-env", "NEW_TOKEN",
                      "--dsn", db, env={"NEW_TOKEN": "EAAG-rotated-token"})  # fmt: skip

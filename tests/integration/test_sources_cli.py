@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 
+from hookline.sealing import opener
 from tests.helpers import hookline
 
 SECRET = "s3cret-do-not-print"
@@ -26,10 +27,12 @@ def sources(dsn: str, *args: str, stdin: str = "", env: dict[str, str] | None = 
 
 
 def secrets_of(dsn: str, name: str) -> list[str]:
+    """The source's secrets, opened (they are stored sealed: hookline.sealing)."""
     with psycopg.connect(dsn) as conn:
-        return conn.execute(
+        stored = conn.execute(
             "select signing_secrets from hookline.source_credentials(%s)", (name,)
         ).fetchone()[0]
+    return [opener()(s) for s in stored]
 
 
 def test_add_list_show_rotate_remove(db: str, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ chain that `hookline audit verify` checks, so a superuser's deletion or edit sho
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -97,5 +99,73 @@ def test_secret_rotation_and_schedule_changes_are_on_record_without_secrets(
     ]  # fmt: skip
     assert rows[2][2:] == ({"schedule": "37 * * * *"}, {"schedule": "5 4 * * *"})
     text = str(rows)
-    assert "new-app-secret" not in text and "app-secret" not in text.replace("sha256:", "")
-    assert rows[0][2]["signing_secrets"].startswith("sha256:")
+    assert "new-app-secret" not in text and "app-secret" not in text.replace("keyed:", "")
+    assert rows[0][2]["signing_secrets"].startswith("keyed:")
+
+
+def rewrite_chain_from(db: str, audit_id: int) -> None:
+    """A superuser edits row audit_id and recomputes every later hash and the head: the chain
+    is valid again, and `audit verify` alone cannot tell."""
+    tamper(db, f"set hookline_test.rewrite_from = {int(audit_id)}", """
+        do $$
+        declare
+          r record;
+          v_prev bytea;
+        begin
+          for r in select * from hookline.audit_log where audit_id >= current_setting('hookline_test.rewrite_from')::bigint order by audit_id loop
+            select l.hash into v_prev from hookline.audit_log l where l.audit_id < r.audit_id
+            order by l.audit_id desc limit 1;
+            update hookline.audit_log set reason = 'routine', prev_hash = v_prev,
+              hash = hookline._audit_hash(v_prev, r.audit_id, r.recorded_at, r.session_user_name,
+                r.current_user_name, r.acting_role, r.action, r.tenant_id, r.target, 'routine', r.before, r.after)
+            where audit_id = r.audit_id;
+          end loop;
+          update hookline.audit_head set hash = (select hash from hookline.audit_log order by audit_id desc limit 1);
+        end
+        $$""")  # fmt: skip
+
+
+def test_an_anchor_catches_a_rewritten_chain_up_to_it(
+    db: str, two_tenants: Tenants, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors"
+    run = hookline("audit", "anchor", "--to", str(anchors), "--dsn", db)
+    assert run.returncode == 0, run.stderr
+    (line,) = anchors.read_text().splitlines()
+    assert line == run.stdout.strip() and line.startswith("#")
+    rewrite_chain_from(db, 5)
+    assert hookline("audit", "verify", "--dsn", db).returncode == 0  # without the anchor: unseen
+    run = hookline("audit", "verify", "--against", str(anchors), "--dsn", db)
+    assert run.returncode == 1
+    newest = int(line.split()[0][1:])
+    assert (
+        f"audit row {newest}: its hash differs from the anchor (rows up to it were rewritten)"
+        in run.stdout
+    )
+
+
+def test_an_anchor_vouches_only_for_the_rows_up_to_it(
+    db: str, two_tenants: Tenants, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors"
+    assert hookline("audit", "anchor", "--to", str(anchors), "--dsn", db).returncode == 0
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select hookline.pause_endpoint('acme-crm', 'after the anchor')")
+        newest = conn.execute("select max(audit_id) from hookline.audit_log").fetchone()[0]
+    ok = hookline("audit", "verify", "--against", str(anchors), "--dsn", db)
+    assert ok.returncode == 0 and ok.stdout.rstrip().endswith("; 1 anchor(s) match")
+    rewrite_chain_from(db, newest)  # the documented limit: anchor often
+    assert hookline("audit", "verify", "--against", str(anchors), "--dsn", db).returncode == 0
+    tamper(db, "delete from hookline.audit_log where audit_id >= 3",
+           "update hookline.audit_head set audit_id = 2, hash = (select hash from hookline.audit_log where audit_id = 2)")  # fmt: skip
+    gone = hookline("audit", "verify", "--against", str(anchors), "--dsn", db)
+    assert gone.returncode == 1 and "anchored, and gone (rows were deleted)" in gone.stdout
+
+
+def test_a_file_that_is_not_an_anchor_file_is_refused(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "anchors"
+    bad.write_text("hello\n")
+    run = hookline("audit", "verify", "--against", str(bad), "--dsn", db)
+    assert (
+        run.returncode == 1 and run.stderr.strip() == f"hookline: {bad} line 1: not an audit anchor"
+    )

@@ -17,9 +17,10 @@ from psycopg import sql
 
 from hookline import queries
 from hookline.masking import Masker, MaskingFilter
+from tests.helpers import hookline
 from tests.ingress_helpers import running_ingress, sign
 from tests.integration.conftest import RunnerProcess, wait_until
-from tests.security.conftest import as_role, whatsapp_message
+from tests.security.conftest import Tenants, as_role, whatsapp_message
 from tests.target import Target
 
 
@@ -86,7 +87,7 @@ def test_payloads_are_masked_by_key_and_by_pattern(conn: psycopg.Connection) -> 
     )
     (masked,) = conn.execute("select hookline.mask_payload(%s)", (json.dumps(payload),)).fetchone()
     assert masked["contacts"] == [{"profile": "[name]", "wa_id": "+49******78"}]
-    assert masked["messages"][0] == {"from": "+49******78", "id": "wamid.X", "timestamp": "1764000000",
+    assert masked["messages"][0] == {"from": "+49******78", "id": "wamid.[masked]", "timestamp": "1764000000",
                                      "type": "text", "text": "[text]"}  # fmt: skip
 
 
@@ -153,3 +154,86 @@ def test_no_log_line_and_no_operator_view_shows_personal_data(
     with psycopg.connect(db) as owner:  # the owner still has the payloads
         raw = json.dumps(owner.execute("select payload from hookline.events").fetchall())
     assert all(name in raw for _wa, name, _text in PEOPLE)
+
+
+# Numbers written as people write them, and text that must stay as it is.
+FORMATTED = ["+49 151 12345678", "(650) 555-1234", "650-555-1234", "+1 (650) 555-1234",
+             "+44 20 7946 0958", "0151 12345678", "+55 11 98765 4321", "+33 6.12.34.56.78"]  # fmt: skip
+KEPT = ["on 2026-03-01 10:00:05", "from 10.0.0.1 port 8443", "order 4711, 3 items", "v1.2.3"]
+WAMID = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABIYFDNBMDNEQjRDRjFDRTQ0QkQ5QkQ2AA=="  # +4915112345678
+
+
+def test_formatted_numbers_and_message_ids_are_masked_in_sql_and_in_logs(
+    conn: psycopg.Connection,
+) -> None:
+    masker = Masker()
+    masker.use(conn.execute(queries.MASKING_RULES).fetchall())
+    for number in FORMATTED:
+        text = f"call me on {number}, thanks"
+        (in_sql,) = conn.execute("select hookline.mask_text(%s)", (text,)).fetchone()
+        digits = "".join(c for c in number if c.isdigit())
+        for masked in (in_sql, masker(text)):
+            assert masked.startswith("call me on ") and masked.endswith(", thanks"), masked
+            assert digits[-4:] not in masked and digits[2:6] not in masked, masked
+    for text in KEPT:
+        assert conn.execute("select hookline.mask_text(%s)", (text,)).fetchone()[0] == text
+        assert masker(text) == text
+    sentence = f"handler said: duplicate {WAMID}"
+    assert conn.execute("select hookline.mask_text(%s)", (sentence,)).fetchone()[0] == (
+        "handler said: duplicate wamid.[masked]"
+    )
+    assert masker(sentence) == "handler said: duplicate wamid.[masked]"
+
+
+def test_phonenumbers_only_ever_hides_more_than_the_sql_rules(conn: psycopg.Connection) -> None:
+    """Python's log masking runs the SQL rules first, then phonenumbers: a number the patterns
+    miss (here, slashes as separators) is still hidden in a log line."""
+    masker = Masker()
+    masker.use(conn.execute(queries.MASKING_RULES).fetchall())
+    text = "call +49/151/1234/5678"
+    (in_sql,) = conn.execute("select hookline.mask_text(%s)", (text,)).fetchone()
+    assert in_sql == text  # a known gap of the patterns
+    assert masker(text) == "call [phone]"
+
+
+def test_audit_before_after_and_message_ids_are_masked_for_operators(
+    db: str, two_tenants: Tenants
+) -> None:
+    with psycopg.connect(db, autocommit=True) as owner:
+        owner.execute(
+            "select hookline.pause_endpoint('acme-crm', 'Greta asked: call +49 151 12345678 or greta@example.com')"
+        )
+        for key in ("a", "b"):
+            owner.execute(
+                "select hookline.ingest('acme-wa', %s, 'whatsapp.message.text', %s::jsonb, null, "
+                "'2026-03-01 10:00Z')",
+                (WAMID, whatsapp_message("4915112345678", "Greta", key, WAMID)),
+            )  # the same wamid twice: one event
+        raw = owner.execute(
+            "select external_id from hookline.events where external_id like 'wamid.%'"
+        ).fetchall()
+    assert raw == [(WAMID,)]  # the owner keeps the raw id
+    with psycopg.connect(as_role(db, "alice")) as conn:
+        (after,) = conn.execute(
+            "select after from hookline.audit_trail where action = 'endpoints.update' order by audit_id desc limit 1"
+        ).fetchone()
+        events = conn.execute(
+            "select external_id, payload from hookline.event_log where external_id like 'wamid.%'"
+        ).fetchall()
+        again = conn.execute(
+            "select external_id from hookline.event_log where external_id like 'wamid.%'"
+        ).fetchall()
+    assert after["paused_reason"] == "Greta asked: call [phone] or [email]"
+    listed = hookline("audit", "list", "--json", "--dsn", as_role(db, "alice"))
+    assert listed.returncode == 0, listed.stderr
+    assert "[phone] or [email]" in listed.stdout and "12345678" not in listed.stdout
+    ((external_id, payload),) = events
+    assert external_id.startswith("wamid.#") and len(external_id) == len("wamid.#") + 20
+    assert again == [(external_id,)]  # stable: rows still correlate
+    assert payload["messages"][0]["id"] == "wamid.[masked]"
+    assert WAMID[6:20] not in json.dumps(events)
+    with (
+        psycopg.connect(as_role(db, "alice")) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("select hookline.mask_external_id(%s)", (WAMID,))

@@ -17,15 +17,19 @@ ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_re
 # Every role may evaluate the visibility and masking helpers the policies and views use;
 # they reveal nothing but the caller's own scope.
 HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
-           "masking_rules", "mask_text", "mask_phone", "mask_payload"}  # fmt: skip
+           "masking_rules", "mask_text", "mask_phone", "mask_payload", "mask_json"}  # fmt: skip
+
+# The functions behind the operator views (the views call them with the caller's rights).
+VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
+             "attempt_log", "event_log", "audit_trail", "circuit_states", "outbox_messages")}  # fmt: skip
 
 EXECUTE = {
     "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
                                   "next_message_due"},
-    "hookline_operator": HELPERS | {"replay", "discard", "pause_endpoint", "resume_endpoint", "job_status"},
-    "hookline_readonly": HELPERS | {"job_status"},
+    "hookline_operator": HELPERS | VIEW_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint", "job_status"},
+    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status"},
 }  # fmt: skip
 
 VIEWS = {"dead_letter_queue", "live_deliveries", "endpoint_overview", "attempt_log", "event_log",
@@ -60,6 +64,9 @@ DEFINER = {
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
     "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+} | {
+    name: "an operator view's rows, filtered by the caller's tenants before any caller predicate"
+    for name in VIEW_ROWS
 }
 
 # Tables with a tenant_id that need no policy, and why.

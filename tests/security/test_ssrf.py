@@ -28,6 +28,20 @@ from tests.target import Target
         ("::ffff:169.254.169.254", ("::/0", "0.0.0.0/0"), "169.254.169.254 is link-local or a metadata address (always refused)"),
         ("fe80::1%eth0", ("::/0",), "fe80::1 is link-local or a metadata address (always refused)"),
         ("100.100.100.200", ("0.0.0.0/0",), "100.100.100.200 is link-local or a metadata address (always refused)"),
+        # IPv6 transition forms are judged by the IPv4 address they lead to
+        ("64:ff9b::a9fe:a9fe", ("::/0", "0.0.0.0/0"), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("64:ff9b::169.254.169.254", ("::/0",), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("64:ff9b:1::a9fe:a9fe", ("::/0",), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("2002:a9fe:a9fe::1", ("::/0", "0.0.0.0/0"), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("2002:6464:64c8::1", ("::/0",), "100.100.100.200 is link-local or a metadata address (always refused)"),
+        ("::169.254.169.254", ("::/0", "0.0.0.0/0"), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("::ffff:0:169.254.169.254", ("::/0",), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("::ffff:127.0.0.1", ("::/0",), "127.0.0.1 is not in the allowed networks"),
+        ("2001:0:4136:e378:8000:63bf:5601:5601", ("::/0",), "169.254.169.254 is link-local or a metadata address (always refused)"),
+        ("64:ff9b::8.8.8.8", ("::/0",), "8.8.8.8 is not in the allowed networks"),
+        ("64:ff9b::8.8.8.8", ("::/0", "0.0.0.0/0"), None),
+        ("2001:db8::1", ("::/0",), None),
+        ("::1", ("::1/128",), None),
     ],
 )  # fmt: skip
 def test_the_guard_refuses_what_is_not_allowed(
