@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -13,13 +14,14 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, LiteralString
+from typing import Any, LiteralString, NoReturn
 
 import click
+import psycopg
 
 from hookline import __version__, queries
 from hookline.db import connect, resolve_dsn
-from hookline.errors import HooklineError, wrap_errors
+from hookline.errors import HooklineError, SchemaTooNew, one_line, wrap_errors
 from hookline.migrator import Migrator
 
 dsn_option = click.option(
@@ -27,25 +29,110 @@ dsn_option = click.option(
 )
 
 
+# Exit statuses other than 1 (docs/errors.md): 57 = the database is newer than this package.
+EXIT_CODES: dict[type[HooklineError], int] = {SchemaTooNew: 57}
+BIGINT = 2**63 - 1
+
+
+def fail(message: str, status: int = 1) -> NoReturn:
+    click.echo(f"hookline: {message}", err=True)
+    sys.exit(status)
+
+
+def explain(exc: BaseException) -> NoReturn:
+    """One line on stderr and a non-zero exit for any error: never a traceback."""
+    if isinstance(exc, HooklineError):
+        fail(str(exc), EXIT_CODES.get(type(exc), 1))
+    if isinstance(exc, psycopg.Error):
+        state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
+        fail(f"{state}{exc.diag.message_primary or one_line(exc)}")
+    if isinstance(exc, UnicodeError):
+        fail("an argument, variable or input is not valid UTF-8")
+    if isinstance(exc, OSError):
+        fail(f"{exc.filename or 'I/O'}: {exc.strerror or one_line(exc)}")
+    fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", 70)
+
+
 def fails_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """One line on stderr and exit status 1 for every hookline error."""
+    """One line on stderr and a non-zero exit status for every error of the command."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except HooklineError as exc:
-            click.echo(f"hookline: {exc}", err=True)
-            sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            explain(exc)
 
     return wrapper
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and infinity (a plain FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def harden(command: click.Command) -> None:
+    """Every float option of the tree refuses nan/inf; every integer fits a bigint.
+
+    Applied to the whole command tree when `hookline` starts, so a command added anywhere
+    gets the same validation without remembering to ask for it.
+    """
+    for param in command.params:
+        kind = param.type
+        if isinstance(kind, click.types.FloatParamType) and not isinstance(kind, FiniteFloat):
+            bounds = kind if isinstance(kind, click.FloatRange) else click.FloatRange()
+            param.type = FiniteFloat(bounds.min, bounds.max, bounds.min_open, bounds.max_open)
+        elif isinstance(kind, click.types.IntParamType):
+            bounds = kind if isinstance(kind, click.IntRange) else click.IntRange()
+            low = -BIGINT - 1 if bounds.min is None else max(bounds.min, -BIGINT - 1)
+            high = BIGINT if bounds.max is None else min(bounds.max, BIGINT)
+            param.type = click.IntRange(low, high, bounds.min_open, bounds.max_open)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            harden(sub)
+
+
+class HooklineGroup(click.Group):
+    """The root command: hardens the tree, refuses non-UTF-8 arguments, explains errors."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        harden(self)
+        return super().main(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.UsageError(
+                    f"argument {arg.encode('utf-8', 'replace').decode()!r} is not valid UTF-8",
+                    ctx,
+                ) from None
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            explain(exc)
 
 
 def say(message: str) -> None:
     click.echo(message)
 
 
-@click.group()
+@click.group(cls=HooklineGroup)
 @click.version_option(__version__, prog_name="hookline")
 def main() -> None:
     """hookline: durable WhatsApp webhooks on PostgreSQL."""
@@ -107,20 +194,26 @@ def status(dsn: str | None, as_json: bool) -> None:
     st = Migrator(resolve_dsn(dsn)).status()
     if as_json:
         click.echo(json.dumps(st.__dict__, indent=2))
-        return
-    last = st.deployed[-1] if st.deployed else None
-    click.echo(
-        f"deployed: {len(st.deployed)} change(s)"
-        + (f", last {last[0]} at {last[1]}" if last else "")
-    )
-    click.echo(f"pending:  {', '.join(st.pending) or 'none'}")
-    if st.drifted:
-        click.echo(f"DRIFT:    deployed script changed since: {', '.join(st.drifted)}")
+    else:
+        last = st.deployed[-1] if st.deployed else None
+        click.echo(
+            f"deployed: {len(st.deployed)} change(s)"
+            + (f", last {last[0]} at {last[1]}" if last else "")
+            + (f" (read from {st.version_from})" if st.version_from else "")
+        )
+        click.echo(f"pending:  {', '.join(st.pending) or 'none'}")
+        if st.drifted:
+            click.echo(f"DRIFT:    deployed script changed since: {', '.join(st.drifted)}")
+        if st.unknown:
+            click.echo(f"UNKNOWN:  deployed but not in the plan: {', '.join(st.unknown)}")
+        click.echo(f"functions to apply: {', '.join(st.functions_pending) or 'none'}")
+        if st.functions_orphaned:
+            click.echo(f"orphaned functions (file gone): {', '.join(st.functions_orphaned)}")
     if st.unknown:
-        click.echo(f"UNKNOWN:  deployed but not in the plan: {', '.join(st.unknown)}")
-    click.echo(f"functions to apply: {', '.join(st.functions_pending) or 'none'}")
-    if st.functions_orphaned:
-        click.echo(f"orphaned functions (file gone): {', '.join(st.functions_orphaned)}")
+        raise SchemaTooNew(
+            "the database is newer than this package (changes it does not know: "
+            f"{', '.join(st.unknown)}); upgrade hookline"
+        )
 
 
 @db.command("plan")
@@ -311,6 +404,7 @@ def ingress(
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz, /metrics)."""
     from hookline.ingress import Settings, serve
 
+    Migrator(resolve_dsn(dsn)).require_current()
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,10 @@ from psycopg.rows import dict_row
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
 from hookline.db import connect, resolve_dsn
-from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
+from hookline.errors import UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 
-SCHEMA_TOO_NEW_EXIT = 57
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
@@ -81,15 +79,7 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     from hookline import runner as runner_module
 
     dsn = resolve_dsn(dsn)
-    status = Migrator(dsn).status()
-    if status.unknown:
-        click.echo(
-            f"hookline: {SchemaTooNew.__doc__} Unknown changes: {', '.join(status.unknown)}",
-            err=True,
-        )
-        sys.exit(SCHEMA_TOO_NEW_EXIT)
-    if status.pending or status.functions_pending:
-        raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
+    Migrator(dsn).require_current()
 
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
     try:

@@ -48,6 +48,10 @@ class Plan:
     def script(self, kind: str, change: Change) -> Path:
         return self.top / kind / f"{change.name}.sql"
 
+    @property
+    def names(self) -> set[str]:
+        return {c.name for c in self.changes}
+
     def index(self, name: str) -> int:
         for i, change in enumerate(self.changes):
             if change.name == name:

@@ -76,6 +76,49 @@ from pg_proc p
 where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
 """
 
+# The schema version both tools maintain (migrations/deploy/table_schema_changes.sql).
+SCHEMA_CHANGES_EXISTS: LiteralString = "select to_regclass('hookline.schema_changes') is not null"
+
+SCHEMA_CHANGES: LiteralString = """
+select change, deployed_at from hookline.schema_changes order by seq
+"""
+
+SCHEMA_CHANGE_RECORDED: LiteralString = """
+select exists (select from hookline.schema_changes where change = %(change)s)
+"""
+
+# A database sqitch deployed before hookline.schema_changes existed (release v0.1.0).
+SQITCH_REGISTRY_READABLE: LiteralString = """
+select to_regclass('sqitch.changes') is not null
+  and has_table_privilege('sqitch.changes', 'select')
+"""
+
+SQITCH_CHANGES: LiteralString = """
+select change, committed_at from sqitch.changes where project = %(project)s order by committed_at
+"""
+
+# What functions/ has applied, as the catalog holds it (whichever tool applied it).
+FUNCTION_BODIES: LiteralString = """
+select p.proname::text, p.prosrc
+from pg_proc p
+where p.pronamespace = to_regnamespace('hookline')
+"""
+
+FUNCTION_OIDS: LiteralString = """
+select p.oid::bigint, p.oid::regprocedure::text
+from pg_proc p
+where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
+"""
+
+# Roles that may execute a function (not PUBLIC, not its owner): a changed signature re-grants.
+FUNCTION_GRANTEES: LiteralString = """
+select distinct pg_get_userbyid(a.grantee)::text
+from pg_proc p, aclexplode(p.proacl) a
+where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
+  and a.privilege_type = 'EXECUTE' and a.grantee <> 0 and a.grantee <> p.proowner
+order by 1
+"""
+
 # --- ingest ---
 
 INGEST: LiteralString = """
