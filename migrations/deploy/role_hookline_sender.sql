@@ -4,6 +4,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 -- The group role of handlers that send WhatsApp messages: a DBA grants it to a handler's login
 -- role (docs/outbound.md) instead of granting on the function, so the grant survives any
 -- redeploy of hookline.send_message. It gives usage on the schema; functions/send_message.sql

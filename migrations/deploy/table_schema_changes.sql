@@ -3,6 +3,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 -- The schema version, readable from SQL whichever tool deployed (hookline db deploy or
 -- sqitch): every change from this one on records itself here in its deploy script and removes
 -- itself in its revert script. Runners, the ingress and `hookline db status` compare it with

@@ -2,6 +2,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 -- The role is cluster-wide (other databases may use it): only this database's grant goes.
 revoke usage on schema hookline from hookline_sender;
 

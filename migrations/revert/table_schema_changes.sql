@@ -2,6 +2,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 drop table hookline.schema_changes;
 
 COMMIT;
