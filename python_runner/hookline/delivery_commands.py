@@ -20,9 +20,14 @@ from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _call(dsn: str | None, query: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
+def _call(
+    dsn: str | None, query: Any, params: dict[str, Any], *, reason: str | None = None
+) -> list[dict[str, Any]]:
+    """Run one statement; with a reason, the audit rows it writes carry it (hookline.reason)."""
+    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors(), conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
+        if reason is not None:
+            cur.execute(queries.SET_AUDIT_REASON, {"reason": reason})
         cur.execute(query, params)
         return cur.fetchall() if cur.description else []
 

@@ -119,6 +119,9 @@ where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
 order by 1
 """
 
+# The reason an operator gave, for the audit rows of this transaction (table_audit_triggers).
+SET_AUDIT_REASON: LiteralString = "select set_config('hookline.reason', %(reason)s, true)"
+
 # --- ingest ---
 
 INGEST: LiteralString = """
