@@ -171,12 +171,22 @@ def revert(dsn: str | None, to: str | None, yes: bool) -> None:
         click.echo("nothing to revert")
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
 @db.command()
 @dsn_option
+@json_option
 @fails_cleanly
-def verify(dsn: str | None) -> None:
+def verify(dsn: str | None, as_json: bool) -> None:
     """Run the verify script of every deployed change."""
     results = Migrator(resolve_dsn(dsn)).verify()
+    if as_json:
+        shape = [{"change": name, "ok": error is None, "error": error} for name, error in results]
+        click.echo(json.dumps(shape, indent=2))
+        if any(error for _n, error in results):
+            sys.exit(1)
+        return
     for name, error in results:
         click.echo(f"{'ok' if error is None else 'FAIL'}  {name}" + (f": {error}" if error else ""))
     if any(error for _n, error in results):
@@ -187,7 +197,7 @@ def verify(dsn: str | None) -> None:
 
 @db.command()
 @dsn_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @fails_cleanly
 def status(dsn: str | None, as_json: bool) -> None:
     """Show deployed and pending changes, drift and function state."""
@@ -217,13 +227,23 @@ def status(dsn: str | None, as_json: bool) -> None:
 
 
 @db.command("plan")
+@json_option
 @fails_cleanly
-def plan_cmd() -> None:
+def plan_cmd(as_json: bool) -> None:
     """List the changes of the plan, in order."""
     from hookline.paths import data_dir
     from hookline.plan import read_plan
 
-    for change in read_plan(data_dir("migrations")).changes:
+    changes = read_plan(data_dir("migrations")).changes
+    if as_json:
+        shape = [
+            {"change": c.name, "requires": list(c.requires), "conflicts": list(c.conflicts),
+             "tags": c.tags, "planned_at": c.planned_at, "note": c.note}
+            for c in changes
+        ]  # fmt: skip
+        click.echo(json.dumps(shape, indent=2))
+        return
+    for change in changes:
         deps = f" [{' '.join(change.requires)}]" if change.requires else ""
         tags = f" {' '.join(change.tags)}" if change.tags else ""
         click.echo(f"{change.name}{deps}{tags}  # {change.note}")
@@ -452,7 +472,21 @@ def run_sql(dsn: str | None, query: LiteralString, params: dict[str, Any]) -> li
         return cur.fetchall() if cur.description else []
 
 
-def echo_source(row: tuple[Any, ...]) -> None:
+SOURCE_FIELDS = ("name", "tenant", "kind", "secrets", "has_verify_token", "max_body_bytes",
+                 "created_at", "updated_at")  # fmt: skip
+
+
+def source_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in zip(SOURCE_FIELDS, row, strict=True)
+    }
+
+
+def echo_source(row: tuple[Any, ...], as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(source_json(row), indent=2))
+        return
     name, tenant, kind, secrets, has_token, max_bytes, created, updated = row
     click.echo(f"name:          {name}")
     click.echo(f"tenant:        {tenant}")
@@ -498,10 +532,14 @@ def sources_add(
 
 @sources.command("list")
 @dsn_option
+@json_option
 @fails_cleanly
-def sources_list(dsn: str | None) -> None:
+def sources_list(dsn: str | None, as_json: bool) -> None:
     """List the sources (never their secrets)."""
     rows = run_sql(dsn, queries.LIST_SOURCES, {})
+    if as_json:
+        click.echo(json.dumps([source_json(r) for r in rows], indent=2))
+        return
     if not rows:
         click.echo("no sources")
         return
@@ -514,10 +552,11 @@ def sources_list(dsn: str | None) -> None:
 @sources.command("show")
 @dsn_option
 @click.argument("name")
+@json_option
 @fails_cleanly
-def sources_show(dsn: str | None, name: str) -> None:
+def sources_show(dsn: str | None, name: str, as_json: bool) -> None:
     """Show one source (never its secrets)."""
-    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
+    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0], as_json)
 
 
 @sources.command("rotate-secret")

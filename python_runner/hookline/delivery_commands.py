@@ -140,10 +140,10 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
                   secret_env: str | None, timeout_ms: int, max_in_flight: int,
                   retry_schedule: str | None, retry_client_errors: bool,
                   as_json: bool) -> None:  # fmt: skip
-    """Add endpoint NAME; prints its signing secret.
+    """Add endpoint NAME; prints its signing secret when it generated it.
 
     The Standard Webhooks secret (whsec_...) is generated, or read from --secret-file or
-    --secret-env: never from the command line."""
+    --secret-env: never from the command line, and then never printed."""
     secret = read_secret(secret_file, secret_env, "secret", stdin=False)
     schedule = None
     if retry_schedule is not None:
@@ -157,14 +157,14 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
     except psycopg.errors.InvalidDatetimeFormat as exc:
         raise click.UsageError(f"--retry-schedule: {exc.diag.message_primary}") from exc
     row = rows[0]
+    # A generated secret is shown once; one the operator gave is never printed back.
+    shown = {"signing_secret": row["secret"]} if secret is None else {}
     if as_json:
-        click.echo(
-            json.dumps(
-                {"name": name, "endpoint_id": row["endpoint_id"], "signing_secret": row["secret"]}
-            )
-        )
-    else:
+        click.echo(json.dumps({"name": name, "endpoint_id": row["endpoint_id"], **shown}))
+    elif shown:
         click.echo(f"endpoint {name} added; signing secret: {row['secret']}")
+    else:
+        click.echo(f"endpoint {name} added")
 
 
 @endpoints.command("list")

@@ -9,6 +9,7 @@ chunks, one transaction each, so a long replay can stop anywhere and be run agai
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -228,12 +229,20 @@ def audit() -> None:
 
 @audit.command("verify")
 @dsn_option
+@json_option
 @fails_cleanly
-def audit_verify(dsn: str | None) -> None:
+def audit_verify(dsn: str | None, as_json: bool) -> None:
     """Check every row's hash and its link to the previous row; exit 1 on any problem."""
     problems = _call(dsn, queries.AUDIT_VERIFY, {})
     (head,) = _call(dsn, queries.AUDIT_HEAD, {})
     count, newest, digest = head["count"], head["max"], head["encode"]
+    if as_json:
+        shape = {"intact": not problems, "rows": count, "newest_audit_id": newest,
+                 "newest_sha256": digest, "problems": problems}  # fmt: skip
+        click.echo(json.dumps(shape, indent=2, default=str))
+        if problems:
+            sys.exit(1)
+        return
     for p in problems:
         click.echo(f"audit row {p['audit_id']}: {p['problem']}")
     if problems:
