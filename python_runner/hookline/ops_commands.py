@@ -211,9 +211,8 @@ def stats(dsn: str | None, as_json: bool) -> None:
     click.echo(
         f"deliveries per minute: {data['deliveries_per_minute']} (attempts {data['attempts_per_minute']}; last 15 min)"
     )
-    click.echo(
-        f"circuits:              {'n/a (no circuit breakers in this schema)' if data['circuits'] is None else data['circuits']}"
-    )
+    circuits = ", ".join(f"{k} {v}" for k, v in sorted(data["circuits"].items())) or "none"
+    click.echo(f"circuits:              {circuits}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip

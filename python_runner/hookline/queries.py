@@ -131,8 +131,6 @@ select event_id, is_new from hookline.ingest(
 )
 """
 
-PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"
-
 # --- scheduled jobs ---
 
 JOB_STATUS: LiteralString = """
@@ -209,9 +207,8 @@ ROTATE_SECRET: LiteralString = (
 RETIRE_SECRET: LiteralString = "select * from hookline.retire_secret(source => %(name)s)"
 
 REMOVE_SOURCE: LiteralString = "select hookline.remove_source(source => %(name)s)"
-# --- delivery (the runner calls functions only, with named arguments) ---
 
-DELIVERY_CHANNEL: LiteralString = "hookline_deliveries"
+# --- delivery (the runner calls functions only, with named arguments) ---
 
 LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 
@@ -432,8 +429,8 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
-  -- Circuit breakers come with the outbound work (issue 5): shown once that view exists.
-  'circuits', case when to_regclass('hookline.circuit_states') is null then null end
+  'circuits', (select coalesce(jsonb_object_agg(c.state, c.n), '{}') from
+               (select b.state, count(*) as n from hookline.circuit_states b group by b.state) c)
 )
 """
 
