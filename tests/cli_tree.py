@@ -22,14 +22,3 @@ def leaf_commands(
             yield from leaf_commands(command, path)
         else:
             yield path, command
-
-
-def every_flag() -> set[str]:
-    """Every option spelling of every command (--json, -y, ...)."""
-    return {
-        opt
-        for _path, command in leaf_commands()
-        for param in command.params
-        if isinstance(param, click.Option)
-        for opt in (*param.opts, *param.secondary_opts)
-    } | {"--help", "--version"}
