@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, LiteralString, NoReturn
+from typing import Any, NoReturn
 
 import click
 import psycopg
@@ -27,6 +27,9 @@ from hookline.migrator import Migrator
 dsn_option = click.option(
     "--dsn", envvar=None, help="libpq connection string; else HOOKLINE_DSN, else DATABASE_URL."
 )
+
+
+reason_option = click.option("--reason", help="Why; recorded in the audit log.")
 
 
 # Exit statuses other than 1 (docs/errors.md): 57 = the database is newer than this package.
@@ -298,8 +301,9 @@ def cron_run(dsn: str | None, name: str) -> None:
 @dsn_option
 @click.argument("name")
 @click.argument("expression")
+@reason_option
 @fails_cleanly
-def cron_schedule(dsn: str | None, name: str, expression: str) -> None:
+def cron_schedule(dsn: str | None, name: str, expression: str, reason: str | None) -> None:
     """Set the cron EXPRESSION (five fields, UTC) of the job NAME."""
     from hookline.cron import set_schedule
     from hookline.scheduler import next_slot
@@ -308,7 +312,7 @@ def cron_schedule(dsn: str | None, name: str, expression: str) -> None:
         raise HooklineError(
             f"invalid cron schedule {expression!r}: five fields, e.g. '*/15 * * * *'"
         )
-    set_schedule(resolve_dsn(dsn), name, expression)
+    set_schedule(resolve_dsn(dsn), name, expression, reason)
     click.echo(f"{name}: {expression}")
 
 
@@ -466,9 +470,17 @@ def secret_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)  # fmt: skip
 
 
-def run_sql(dsn: str | None, query: LiteralString, params: dict[str, Any]) -> list[Any]:
-    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
-        cur = conn.execute(query, params)
+def run_sql(
+    dsn: str | None, query: Any, params: dict[str, Any], *, reason: str | None = None,
+    row_factory: Any = None,
+) -> list[Any]:  # fmt: skip
+    """Run one statement in its own transaction; with a reason, the audit rows it writes carry
+    it (the transaction-local setting hookline.reason that the audit triggers read)."""
+    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors(), conn.transaction():
+        cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+        if reason is not None:
+            cur.execute(queries.SET_AUDIT_REASON, {"reason": reason})
+        cur.execute(query, params)
         return cur.fetchall() if cur.description else []
 
 
@@ -514,11 +526,12 @@ def echo_source(row: tuple[Any, ...], as_json: bool = False) -> None:
     help="Read the verify token (of the WhatsApp handshake) from this file.",
 )  # fmt: skip
 @click.option("--max-body-bytes", type=click.IntRange(1), default=4194304, show_default=True)
+@reason_option
 @fails_cleanly
 def sources_add(
     dsn: str | None, name: str, tenant: str, create_tenant: bool, kind: str,
     secret_file: Path | None, secret_env: str | None, verify_token_env: str | None,
-    verify_token_file: Path | None, max_body_bytes: int,
+    verify_token_file: Path | None, max_body_bytes: int, reason: str | None,
 ) -> None:  # fmt: skip
     """Add a source; its secret comes from --secret-file, --secret-env or standard input."""
     secret = read_secret(secret_file, secret_env, "secret", stdin=True)
@@ -526,7 +539,7 @@ def sources_add(
     params = {"tenant": tenant, "name": name, "kind": kind, "secret": secret,
               "verify_token": token, "max_body_bytes": max_body_bytes,
               "create_tenant": create_tenant}  # fmt: skip
-    run_sql(dsn, queries.ADD_SOURCE, params)
+    run_sql(dsn, queries.ADD_SOURCE, params, reason=reason)
     echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
 
 
@@ -567,16 +580,19 @@ def sources_show(dsn: str | None, name: str, as_json: bool) -> None:
     "--finish", is_flag=True,
     help="End the rotation: keep only the newest secret (no new secret is read).",
 )  # fmt: skip
+@reason_option
 @fails_cleanly
 def sources_rotate_secret(
-    dsn: str | None, name: str, secret_file: Path | None, secret_env: str | None, finish: bool
-) -> None:
+    dsn: str | None, name: str, secret_file: Path | None, secret_env: str | None, finish: bool,
+    reason: str | None,
+) -> None:  # fmt: skip
     """Add a new secret and keep the current one until --finish."""
     if finish:
-        row = run_sql(dsn, queries.RETIRE_SECRET, {"name": name})[0]
+        row = run_sql(dsn, queries.RETIRE_SECRET, {"name": name}, reason=reason)[0]
     else:
         secret = read_secret(secret_file, secret_env, "new secret", stdin=True)
-        row = run_sql(dsn, queries.ROTATE_SECRET, {"name": name, "secret": secret})[0]
+        params = {"name": name, "secret": secret}
+        row = run_sql(dsn, queries.ROTATE_SECRET, params, reason=reason)[0]
     echo_source(row)
 
 
@@ -584,14 +600,15 @@ def sources_rotate_secret(
 @dsn_option
 @click.argument("name")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@reason_option
 @fails_cleanly
-def sources_remove(dsn: str | None, name: str, yes: bool) -> None:
+def sources_remove(dsn: str | None, name: str, yes: bool, reason: str | None) -> None:
     """Remove a source; its webhooks are answered 404 from then on."""
     if not yes:
         if not sys.stdin.isatty():
             raise HooklineError("refusing to remove without -y (no terminal to confirm on)")
         click.confirm(f"Remove source {name}?", abort=True)
-    run_sql(dsn, queries.REMOVE_SOURCE, {"name": name})
+    run_sql(dsn, queries.REMOVE_SOURCE, {"name": name}, reason=reason)
     click.echo(f"removed source {name}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from hookline import queries
-from hookline.cli import dsn_option, fails_cleanly, read_secret
+from hookline.cli import dsn_option, fails_cleanly, read_secret, reason_option
 from hookline.delivery_commands import _call, _print_rows, json_option
 
 
@@ -54,7 +54,7 @@ def _seconds(value: float | None) -> timedelta | None:
 @click.option("--source", required=True, help="The whatsapp source the number belongs to.")
 @token_options
 @limit_options
-@click.option("--reason", help="Recorded in the audit log.")
+@reason_option
 @fails_cleanly
 def senders_add(dsn: str | None, phone_number_id: str, source: str, token_file: Path | None,
                 token_env: str | None, messages_per_second: int | None, pair_interval: float | None,
@@ -78,7 +78,7 @@ def senders_add(dsn: str | None, phone_number_id: str, source: str, token_file: 
               help="Read a new access token (--token-file, --token-env or stdin).")  # fmt: skip
 @token_options
 @limit_options
-@click.option("--reason", help="Recorded in the audit log.")
+@reason_option
 @fails_cleanly
 def senders_set(dsn: str | None, phone_number_id: str, rotate_token: bool, token_file: Path | None,
                 token_env: str | None, messages_per_second: int | None, pair_interval: float | None,
@@ -121,7 +121,7 @@ def senders_pause(dsn: str | None, phone_number_id: str, reason: str) -> None:
 @senders.command("resume")
 @dsn_option
 @click.argument("phone_number_id")
-@click.option("--reason", help="Recorded in the audit log.")
+@reason_option
 @fails_cleanly
 def senders_resume(dsn: str | None, phone_number_id: str, reason: str | None) -> None:
     """Let a paused number send again (after an account or auth error: once it is fixed)."""
