@@ -90,7 +90,8 @@ def read_plan(top: Path) -> Plan:
         name = m["name"]
         if name in seen:
             raise PlanError(
-                f"{where}: change {name!r} appears twice (reworked changes are not supported yet)"
+                f"{where}: change {name!r} appears twice: hookline does not rework changes; "
+                "put the new definition into a new change (docs/migrations.md)"
             )
         requires, conflicts = [], []
         for dep in (m["deps"] or "").split():
