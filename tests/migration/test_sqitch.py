@@ -81,6 +81,10 @@ def test_a_sqitch_deployed_database_serves_runner_ingress_and_status(
         assert runner.returncode == 0, out
         assert "stopped" in out
 
+        other_tool = hookline("db", "deploy", "--dsn", empty_db)
+        assert other_tool.returncode == 1
+        assert "deployed by another tool (sqitch)" in other_tool.stderr
+
         conn.execute("insert into hookline.schema_changes (change) values ('from_the_future')")
     for args in (["db", "status"], ["runner"], ["ingress", "--port", "1"]):
         refused = hookline(*args, "--dsn", empty_db)
