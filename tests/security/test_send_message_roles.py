@@ -8,7 +8,6 @@ import pytest
 
 from tests.security.conftest import Tenants, as_role
 
-SIGNATURE = "hookline.send_message(text, text, jsonb, text, text, timestamptz)"
 SEND = (
     "select hookline.send_message(source => %s, \"to\" => '+15550001111', "
     'message => \'{"type": "text", "text": {"body": "hi"}}\', idempotency_key => %s)'
