@@ -326,10 +326,10 @@ class Migrator:
                 self._drop_function(conn, orphan)
                 conn.execute(queries.FORGET_FUNCTION, {"file": orphan})
                 self.say(f"- function {orphan} (its file is gone)")
+            differing = set(self._functions_differing(conn, files))  # missing or edited by hand
             for f in files:
                 text = f.text
-                exists = conn.execute(queries.FUNCTIONS_NAMED, {"name": f.name}).fetchone()
-                if applied.get(f.name) == sha(text) and exists:
+                if applied.get(f.name) == sha(text) and f.name not in differing:
                     continue
                 self._replace_function(conn, f)
                 conn.execute(queries.RECORD_FUNCTION, {"file": f.name, "sha": sha(text)})

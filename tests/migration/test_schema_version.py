@@ -68,6 +68,9 @@ def test_a_function_changed_outside_hookline_is_pending(db: str) -> None:
     runner = hookline("runner", "--dsn", db)
     assert runner.returncode == 1
     assert "functions to apply: default_partition_rows" in runner.stderr
+    deploy = hookline("db", "deploy", "--dsn", db)
+    assert "~ function default_partition_rows" in deploy.stdout, "the hotfix is replaced"
+    Migrator(db).require_current()
 
 
 def test_a_change_that_does_not_record_itself_is_rolled_back(tmp_path: Path, empty_db: str) -> None:
