@@ -56,17 +56,24 @@ def explain(exc: BaseException) -> NoReturn:
     fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", 70)
 
 
+@contextlib.contextmanager
+def explained() -> Iterator[None]:
+    """Click's own exits pass; any other error becomes one explained line."""
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as exc:
+        explain(exc)
+
+
 def fails_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One line on stderr and a non-zero exit status for every error of the command."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with explained():
             return fn(*args, **kwargs)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            explain(exc)
 
     return wrapper
 
@@ -123,12 +130,8 @@ class HooklineGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with explained():
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            explain(exc)
 
 
 def say(message: str) -> None:
