@@ -7,8 +7,8 @@ set local lock_timeout = '5s';
 
 -- The schema version, readable from SQL whichever tool deployed (hookline db deploy or
 -- sqitch): every change from this one on records itself here in its deploy script and removes
--- itself in its revert script. Runners, the ingress and `hookline db status` compare it with
--- the plan of the package they come from.
+-- itself in its revert script. Runners, the ingress and `hookline db status` read it through
+-- hookline.schema_version() and compare it with the plan of the package they come from.
 create table hookline.schema_changes (
   seq bigint generated always as identity primary key,
   change text not null unique,
@@ -22,7 +22,24 @@ comment on column hookline.schema_changes.change is 'The change''s name in migra
 comment on column hookline.schema_changes.deployed_at is 'When the change was deployed (the changes of release v0.1.0: when this table was created).';
 comment on column hookline.schema_changes.deployed_by is 'The login role that deployed it.';
 
-grant select on hookline.schema_changes to hookline_ingest, hookline_runner, hookline_operator, hookline_readonly;
+-- Roles other than the owner hold no table privileges (docs/security.md): they read the
+-- version through this function.
+create function hookline.schema_version()
+returns table (change text, deployed_at timestamptz)
+language sql
+stable
+security definer
+set search_path = ''
+begin atomic
+  select s.change, s.deployed_at from hookline.schema_changes s order by s.seq;
+end;
+
+comment on function hookline.schema_version() is
+  'Migration-owned. The schema version: the changes of migrations/sqitch.plan deployed here, in plan order, with when each was deployed (hookline.schema_changes). Runners, the ingress and hookline db status compare it with their package. Errors: none.';
+
+-- SECURITY DEFINER: every role of hookline reads the version without table privileges.
+revoke all on function hookline.schema_version() from public;
+grant execute on function hookline.schema_version() to hookline_ingest, hookline_runner, hookline_operator, hookline_readonly;
 
 -- The changes of release v0.1.0, deployed before this table existed (sqitch deploys in plan
 -- order, so every one of them is here).

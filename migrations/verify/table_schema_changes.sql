@@ -3,6 +3,7 @@
 BEGIN;
 
 select seq, change, deployed_at, deployed_by from hookline.schema_changes where false;
+select change, deployed_at from hookline.schema_version() where false;
 
 do $$
 begin

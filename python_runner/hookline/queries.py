@@ -77,11 +77,11 @@ where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
 """
 
 # The schema version both tools maintain (migrations/deploy/table_schema_changes.sql).
-SCHEMA_CHANGES_EXISTS: LiteralString = "select to_regclass('hookline.schema_changes') is not null"
+SCHEMA_CHANGES_EXISTS: LiteralString = (
+    "select to_regprocedure('hookline.schema_version()') is not null"
+)
 
-SCHEMA_CHANGES: LiteralString = """
-select change, deployed_at from hookline.schema_changes order by seq
-"""
+SCHEMA_CHANGES: LiteralString = "select change, deployed_at from hookline.schema_version()"
 
 SCHEMA_CHANGE_RECORDED: LiteralString = """
 select exists (select from hookline.schema_changes where change = %(change)s)

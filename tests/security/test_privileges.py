@@ -17,7 +17,7 @@ ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_re
 # Every role may evaluate the visibility and masking helpers the policies and views use;
 # they reveal nothing but the caller's own scope.
 HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
-           "masking_rules", "mask_text", "mask_phone", "mask_payload"}  # fmt: skip
+           "masking_rules", "mask_text", "mask_phone", "mask_payload", "schema_version"}  # fmt: skip
 
 EXECUTE = {
     "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
@@ -60,6 +60,7 @@ DEFINER = {
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
     "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+    "schema_version": "every role reads the schema version (hookline.schema_changes) without table privileges",
 }
 
 # Tables with a tenant_id that need no policy, and why.
@@ -170,7 +171,7 @@ def test_group_roles_cannot_log_in(conn: psycopg.Connection) -> None:
         """select rolname, rolcanlogin, rolsuper, rolbypassrls from pg_roles
            where rolname like 'hookline\\_%' order by 1"""
     ).fetchall()
-    assert [r[0] for r in roles] == sorted(["hookline_owner", *ROLES])
+    assert [r[0] for r in roles] == sorted(["hookline_owner", "hookline_sender", *ROLES])
     assert all(r[1:] == (False, False, False) for r in roles)
 
 
