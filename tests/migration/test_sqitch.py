@@ -98,3 +98,33 @@ LISTENING = """
 select exists (select from pg_stat_activity
                where datname = current_database() and query ilike 'listen%')
 """
+
+
+def test_a_release_deployed_by_sqitch_upgrades_to_the_schema_version(
+    server: Server, empty_db: str
+) -> None:
+    """A database sqitch deployed at release v0.1.0 (before hookline.schema_changes) is read
+    from sqitch's registry; the upgrade backfills the version, and the runner's check then
+    passes with both tools' view of it agreeing."""
+    require(shutil.which("sqitch") is not None, "sqitch (Debian package sqitch)")
+    target = "db:pg://postgres@127.0.0.1:{}/{}".format(server.port, empty_db.rsplit("/", 1)[1])
+    assert sqitch("deploy", "--to", "@v0.1.0", target=target).returncode == 0
+    old = json.loads(hookline("db", "status", "--json", "--dsn", empty_db).stdout)
+    assert old["version_from"] == "sqitch"
+    assert old["pending"][0] == "table_schema_changes"
+    refused = hookline("runner", "--dsn", empty_db)
+    assert refused.returncode == 1
+    assert "pending changes: table_schema_changes" in refused.stderr
+
+    assert sqitch("deploy", target=target).returncode == 0
+    applied = psql(server.bindir, empty_db, "-f", str(ROOT / "functions" / "index.sql"))
+    assert applied.returncode == 0, applied.stderr
+    new = json.loads(hookline("db", "status", "--json", "--dsn", empty_db).stdout)
+    assert new["version_from"] == "hookline.schema_changes"
+    assert (new["pending"], new["functions_pending"]) == ([], [])
+    with psycopg.connect(empty_db) as conn:
+        theirs = [
+            c for (c,) in conn.execute("select change from sqitch.changes order by committed_at")
+        ]
+        ours = [c for (c,) in conn.execute("select change from hookline.schema_version()")]
+    assert ours == theirs
