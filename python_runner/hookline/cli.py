@@ -155,8 +155,14 @@ def db() -> None:
 @fails_cleanly
 def deploy(dsn: str | None, to: str | None) -> None:
     """Deploy pending changes, then (re-)apply changed functions."""
-    done = Migrator(resolve_dsn(dsn), say=say).deploy(to)
-    if not done:
+    said: list[str] = []
+
+    def tell(message: str) -> None:
+        said.append(message)
+        say(message)
+
+    Migrator(resolve_dsn(dsn), say=tell).deploy(to)
+    if not said:
         click.echo("nothing to deploy: the database is up to date")
 
 
