@@ -125,11 +125,12 @@ begin
       delete from hookline.deliveries d where d.delivery_id = v_d.delivery_id;
       insert into hookline.dead_letters (
         delivery_id, endpoint_id, event_id, event_received_at, created_at, finished_at, last_status_code,
-        attempt_count, generation, state, tenant_id, reason
+        attempt_count, generation, state, tenant_id, reason, error_class
       )
       values (
         v_d.delivery_id, v_d.endpoint_id, v_d.event_id, v_d.event_received_at, v_d.created_at, complete.now,
-        v_r.status_code, v_attempt, v_d.generation, 'dead', v_d.tenant_id, v_reason
+        v_r.status_code, v_attempt, v_d.generation, 'dead', v_d.tenant_id, v_reason,
+        coalesce('http_' || v_r.status_code, v_r.error_class)
       );
     else
       update hookline.deliveries d

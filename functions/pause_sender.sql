@@ -5,6 +5,7 @@ set search_path = ''
 as $$
 begin
   perform hookline._sender(pause_sender.phone_number_id);
+  perform pg_catalog.set_config('hookline.reason', coalesce(pause_sender.reason, 'paused by an operator'), true);
   update hookline.senders s
   set state = 'paused', paused_reason = coalesce(pause_sender.reason, 'paused by an operator'), updated_at = pg_catalog.now()
   where s.phone_number_id = pause_sender.phone_number_id and s.state = 'active';

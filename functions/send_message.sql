@@ -89,6 +89,7 @@ comment on function hookline.send_message(text, text, jsonb, text, text, timesta
 
 -- SECURITY DEFINER: a handler's role queues replies without table privileges; the function
 -- keeps it to its tenants' sources itself (an owner that is a superuser bypasses row level
--- security), and an unmapped source reads as unknown (HL001). No built-in role may call it: the DBA grants it to
--- each handler's role (docs/outbound.md).
+-- security), and an unmapped source reads as unknown (HL001). Only the group role hookline_sender may call
+-- it: the DBA grants that role to each handler's role (docs/outbound.md).
 revoke all on function hookline.send_message(text,text,jsonb,text,text,timestamp with time zone) from public;
+grant execute on function hookline.send_message(text,text,jsonb,text,text,timestamp with time zone) to hookline_sender;

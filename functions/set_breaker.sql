@@ -36,12 +36,21 @@ begin
     format('%s (%s)', coalesce(set_breaker.reason, 'set by an operator'), set_breaker.mode),
     session_user, set_breaker.now);
   select b.* into strict v_b from hookline.circuit_breakers b where b.target = set_breaker.target;
+  -- breaker_transitions is pruned and not chained: the operator's call goes to the audit log too.
+  insert into hookline.audit_log (action, tenant_id, target, reason, after)
+  select 'breakers.set', coalesce(e.tenant_id, s.tenant_id),
+    pg_catalog.jsonb_build_object('target', set_breaker.target, 'mode', set_breaker.mode),
+    coalesce(set_breaker.reason, 'set by an operator'),
+    pg_catalog.jsonb_build_object('state', v_b.state, 'is_forced', v_b.is_forced)
+  from (select) one
+  left join hookline.endpoints e on 'endpoint:' || e.endpoint_id = set_breaker.target
+  left join hookline.senders s on 'sender:' || s.phone_number_id = set_breaker.target;
   return v_b;
 end
 $$;
 
 comment on function hookline.set_breaker(text, text, text, timestamptz) is
-  'Operator: force a breaker open (nothing of the target is claimed) or closed (everything flows, failures are not counted) until set back to auto, which resumes automatic transitions from the current state. Recorded in hookline.breaker_transitions with the session user. Returns the breaker. Errors: HL065 unknown target; HL066 invalid mode.';
+  'Operator: force a breaker open (nothing of the target is claimed) or closed (everything flows, failures are not counted) until set back to auto, which resumes automatic transitions from the current state. Recorded in hookline.breaker_transitions with the session user and in the audit log (breakers.set). Returns the breaker. Errors: HL065 unknown target; HL066 invalid mode.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.set_breaker(text,text,text,timestamp with time zone) from public;

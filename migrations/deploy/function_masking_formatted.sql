@@ -1,7 +1,10 @@
 -- Deploy hookline:function_masking_formatted to pg
 -- requires: function_masking
+-- requires: table_schema_changes
 
 BEGIN;
+
+set local lock_timeout = '5s';
 
 -- The one masking definition, second round (issue 15): WhatsApp message ids, which carry the
 -- user's number in base64, and phone numbers written with spaces, dashes, dots and brackets
@@ -155,5 +158,7 @@ comment on function hookline.mask_external_id(text) is
 
 revoke all on function hookline.mask_json(jsonb), hookline.mask_external_id(text) from public;
 grant execute on function hookline.mask_json(jsonb) to hookline_ingest, hookline_runner, hookline_operator, hookline_readonly;
+
+insert into hookline.schema_changes (change) values ('function_masking_formatted');
 
 COMMIT;

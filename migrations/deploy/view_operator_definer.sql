@@ -2,8 +2,12 @@
 -- requires: view_operator
 -- requires: view_outbound_operator
 -- requires: function_masking_formatted
+-- requires: table_dead_letters_error_class
+-- requires: table_schema_changes
 
 BEGIN;
+
+set local lock_timeout = '5s';
 
 -- The operator views become views over set-returning SECURITY DEFINER functions. A view, even
 -- a security barrier, lets the planner push a caller's leakproof predicates (=, <, > on ids,
@@ -41,12 +45,7 @@ set search_path = ''
 rows 100
 as $$
   select l.delivery_id, l.tenant_id, e.name as endpoint, ev.event_type, l.state::text as state,
-    case
-      when l.state = 'discarded' then 'discarded'
-      when l.last_status_code is not null then 'http_' || l.last_status_code
-      when l.reason like 'refused:%' then 'refused'
-      else coalesce(substring(l.reason from 'last: ([a-z_]+)$'), 'unknown')
-    end as error_class,
+    case when l.state = 'discarded' then 'discarded' else coalesce(l.error_class, 'unknown') end as error_class,
     hookline.mask_text(l.reason) as reason, l.last_status_code, l.attempt_count, l.generation,
     l.created_at, l.finished_at, l.event_id, l.event_received_at
   from hookline.dead_letters l
@@ -305,5 +304,7 @@ comment on function hookline._outbox_messages_rows() is
 
 revoke all on function hookline._dead_letter_queue_rows(), hookline._live_deliveries_rows(), hookline._endpoint_overview_rows(), hookline._attempt_log_rows(), hookline._event_log_rows(), hookline._audit_trail_rows(), hookline._circuit_states_rows(), hookline._outbox_messages_rows() from public;
 grant execute on function hookline._dead_letter_queue_rows(), hookline._live_deliveries_rows(), hookline._endpoint_overview_rows(), hookline._attempt_log_rows(), hookline._event_log_rows(), hookline._audit_trail_rows(), hookline._circuit_states_rows(), hookline._outbox_messages_rows() to hookline_operator, hookline_readonly;
+
+insert into hookline.schema_changes (change) values ('view_operator_definer');
 
 COMMIT;

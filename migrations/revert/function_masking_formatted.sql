@@ -2,6 +2,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 drop function hookline.mask_external_id(text);
 drop table hookline.masking_key;
 drop function hookline.mask_json(jsonb);
@@ -80,5 +82,7 @@ $$;
 
 comment on function hookline.mask_payload(jsonb) is
   'Migration-owned. An event payload with personal data masked: phone numbers keep their country code and last two digits, names become [name], message text, locations and contact details [text]; other strings go through mask_text. Errors: none.';
+
+delete from hookline.schema_changes where change = 'function_masking_formatted';
 
 COMMIT;

@@ -2,6 +2,8 @@
 
 BEGIN;
 
+set local lock_timeout = '5s';
+
 -- Sealed endpoint secrets must have been opened (or the endpoints removed) first: the old
 -- format check refuses them.
 create or replace function hookline._audit_row_change()
@@ -52,5 +54,7 @@ alter table hookline.endpoints drop column previous_signing_secret;
 alter table hookline.endpoints drop constraint endpoints_signing_secret_format;
 alter table hookline.endpoints add constraint endpoints_signing_secret_format check (signing_secret ~ '^whsec_[A-Za-z0-9+/=]{16,}$');
 comment on column hookline.endpoints.signing_secret is 'Standard Webhooks secret (whsec_ + base64) the runner signs with. Never shown in views.';
+
+delete from hookline.schema_changes where change = 'table_secrets_sealed';
 
 COMMIT;

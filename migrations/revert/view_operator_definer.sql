@@ -2,16 +2,13 @@
 
 BEGIN;
 
--- The views as view_operator and view_outbound_operator made them; then the functions go.
+set local lock_timeout = '5s';
+
+-- The views as view_operator, view_outbound_operator and table_dead_letters_error_class made them; then the functions go.
 
 create or replace view hookline.dead_letter_queue with (security_barrier) as
 select l.delivery_id, l.tenant_id, e.name as endpoint, ev.event_type, l.state::text as state,
-  case
-    when l.state = 'discarded' then 'discarded'
-    when l.last_status_code is not null then 'http_' || l.last_status_code
-    when l.reason like 'refused:%' then 'refused'
-    else coalesce(substring(l.reason from 'last: ([a-z_]+)$'), 'unknown')
-  end as error_class,
+  case when l.state = 'discarded' then 'discarded' else coalesce(l.error_class, 'unknown') end as error_class,
   hookline.mask_text(l.reason) as reason, l.last_status_code, l.attempt_count, l.generation,
   l.created_at, l.finished_at, l.event_id, l.event_received_at
 from hookline.dead_letters l
@@ -87,5 +84,7 @@ drop function hookline._event_log_rows();
 drop function hookline._audit_trail_rows();
 drop function hookline._circuit_states_rows();
 drop function hookline._outbox_messages_rows();
+
+delete from hookline.schema_changes where change = 'view_operator_definer';
 
 COMMIT;

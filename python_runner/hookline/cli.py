@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -13,13 +14,14 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, LiteralString
+from typing import Any, NoReturn
 
 import click
+import psycopg
 
 from hookline import __version__, queries
 from hookline.db import connect, resolve_dsn
-from hookline.errors import HooklineError, wrap_errors
+from hookline.errors import HooklineError, SchemaTooNew, one_line, wrap_errors
 from hookline.migrator import Migrator
 from hookline.sealing import KEY_FILE_ENV, KEYS_ENV, new_key_line, sealer
 
@@ -28,25 +30,116 @@ dsn_option = click.option(
 )
 
 
+reason_option = click.option("--reason", help="Why; recorded in the audit log.")
+
+
+# Exit statuses other than 1 (docs/errors.md): 57 = the database is newer than this package.
+EXIT_CODES: dict[type[HooklineError], int] = {SchemaTooNew: 57}
+BIGINT = 2**63 - 1
+
+
+def fail(message: str, status: int = 1) -> NoReturn:
+    click.echo(f"hookline: {message}", err=True)
+    sys.exit(status)
+
+
+def explain(exc: BaseException) -> NoReturn:
+    """One line on stderr and a non-zero exit for any error: never a traceback."""
+    if isinstance(exc, HooklineError):
+        fail(str(exc), EXIT_CODES.get(type(exc), 1))
+    if isinstance(exc, psycopg.Error):
+        state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
+        fail(f"{state}{exc.diag.message_primary or one_line(exc)}")
+    if isinstance(exc, UnicodeError):
+        fail("an argument, variable or input is not valid UTF-8")
+    if isinstance(exc, OSError):
+        fail(f"{exc.filename or 'I/O'}: {exc.strerror or one_line(exc)}")
+    fail(f"unexpected {type(exc).__name__}: {one_line(exc)}", 70)
+
+
+@contextlib.contextmanager
+def explained() -> Iterator[None]:
+    """Click's own exits pass; any other error becomes one explained line."""
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as exc:
+        explain(exc)
+
+
 def fails_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """One line on stderr and exit status 1 for every hookline error."""
+    """One line on stderr and a non-zero exit status for every error of the command."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with explained():
             return fn(*args, **kwargs)
-        except HooklineError as exc:
-            click.echo(f"hookline: {exc}", err=True)
-            sys.exit(1)
 
     return wrapper
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and infinity (a plain FloatRange lets nan through)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def harden(command: click.Command) -> None:
+    """Every float option of the tree refuses nan/inf; every integer fits a bigint.
+
+    Applied to the whole command tree when `hookline` starts, so a command added anywhere
+    gets the same validation without remembering to ask for it.
+    """
+    for param in command.params:
+        kind = param.type
+        if isinstance(kind, click.types.FloatParamType) and not isinstance(kind, FiniteFloat):
+            bounds = kind if isinstance(kind, click.FloatRange) else click.FloatRange()
+            param.type = FiniteFloat(bounds.min, bounds.max, bounds.min_open, bounds.max_open)
+        elif isinstance(kind, click.types.IntParamType):
+            bounds = kind if isinstance(kind, click.IntRange) else click.IntRange()
+            low = -BIGINT - 1 if bounds.min is None else max(bounds.min, -BIGINT - 1)
+            high = BIGINT if bounds.max is None else min(bounds.max, BIGINT)
+            param.type = click.IntRange(low, high, bounds.min_open, bounds.max_open)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            harden(sub)
+
+
+class HooklineGroup(click.Group):
+    """The root command: hardens the tree, refuses non-UTF-8 arguments, explains errors."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        harden(self)
+        return super().main(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.UsageError(
+                    f"argument {arg.encode('utf-8', 'replace').decode()!r} is not valid UTF-8",
+                    ctx,
+                ) from None
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with explained():
+            return super().invoke(ctx)
 
 
 def say(message: str) -> None:
     click.echo(message)
 
 
-@click.group()
+@click.group(cls=HooklineGroup)
 @click.version_option(__version__, prog_name="hookline")
 def main() -> None:
     """hookline: durable WhatsApp webhooks on PostgreSQL."""
@@ -63,8 +156,14 @@ def db() -> None:
 @fails_cleanly
 def deploy(dsn: str | None, to: str | None) -> None:
     """Deploy pending changes, then (re-)apply changed functions."""
-    done = Migrator(resolve_dsn(dsn), say=say).deploy(to)
-    if not done:
+    said: list[str] = []
+
+    def tell(message: str) -> None:
+        said.append(message)
+        say(message)
+
+    Migrator(resolve_dsn(dsn), say=tell).deploy(to)
+    if not said:
         click.echo("nothing to deploy: the database is up to date")
 
 
@@ -85,12 +184,22 @@ def revert(dsn: str | None, to: str | None, yes: bool) -> None:
         click.echo("nothing to revert")
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
 @db.command()
 @dsn_option
+@json_option
 @fails_cleanly
-def verify(dsn: str | None) -> None:
+def verify(dsn: str | None, as_json: bool) -> None:
     """Run the verify script of every deployed change."""
     results = Migrator(resolve_dsn(dsn)).verify()
+    if as_json:
+        shape = [{"change": name, "ok": error is None, "error": error} for name, error in results]
+        click.echo(json.dumps(shape, indent=2))
+        if any(error for _n, error in results):
+            sys.exit(1)
+        return
     for name, error in results:
         click.echo(f"{'ok' if error is None else 'FAIL'}  {name}" + (f": {error}" if error else ""))
     if any(error for _n, error in results):
@@ -101,37 +210,53 @@ def verify(dsn: str | None) -> None:
 
 @db.command()
 @dsn_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @fails_cleanly
 def status(dsn: str | None, as_json: bool) -> None:
     """Show deployed and pending changes, drift and function state."""
     st = Migrator(resolve_dsn(dsn)).status()
     if as_json:
         click.echo(json.dumps(st.__dict__, indent=2))
-        return
-    last = st.deployed[-1] if st.deployed else None
-    click.echo(
-        f"deployed: {len(st.deployed)} change(s)"
-        + (f", last {last[0]} at {last[1]}" if last else "")
-    )
-    click.echo(f"pending:  {', '.join(st.pending) or 'none'}")
-    if st.drifted:
-        click.echo(f"DRIFT:    deployed script changed since: {', '.join(st.drifted)}")
+    else:
+        last = st.deployed[-1] if st.deployed else None
+        click.echo(
+            f"deployed: {len(st.deployed)} change(s)"
+            + (f", last {last[0]} at {last[1]}" if last else "")
+            + (f" (read from {st.version_from})" if st.version_from else "")
+        )
+        click.echo(f"pending:  {', '.join(st.pending) or 'none'}")
+        if st.drifted:
+            click.echo(f"DRIFT:    deployed script changed since: {', '.join(st.drifted)}")
+        if st.unknown:
+            click.echo(f"UNKNOWN:  deployed but not in the plan: {', '.join(st.unknown)}")
+        click.echo(f"functions to apply: {', '.join(st.functions_pending) or 'none'}")
+        if st.functions_orphaned:
+            click.echo(f"orphaned functions (file gone): {', '.join(st.functions_orphaned)}")
     if st.unknown:
-        click.echo(f"UNKNOWN:  deployed but not in the plan: {', '.join(st.unknown)}")
-    click.echo(f"functions to apply: {', '.join(st.functions_pending) or 'none'}")
-    if st.functions_orphaned:
-        click.echo(f"orphaned functions (file gone): {', '.join(st.functions_orphaned)}")
+        raise SchemaTooNew(
+            "the database is newer than this package (changes it does not know: "
+            f"{', '.join(st.unknown)}); upgrade hookline"
+        )
 
 
 @db.command("plan")
+@json_option
 @fails_cleanly
-def plan_cmd() -> None:
+def plan_cmd(as_json: bool) -> None:
     """List the changes of the plan, in order."""
     from hookline.paths import data_dir
     from hookline.plan import read_plan
 
-    for change in read_plan(data_dir("migrations")).changes:
+    changes = read_plan(data_dir("migrations")).changes
+    if as_json:
+        shape = [
+            {"change": c.name, "requires": list(c.requires), "conflicts": list(c.conflicts),
+             "tags": c.tags, "planned_at": c.planned_at, "note": c.note}
+            for c in changes
+        ]  # fmt: skip
+        click.echo(json.dumps(shape, indent=2))
+        return
+    for change in changes:
         deps = f" [{' '.join(change.requires)}]" if change.requires else ""
         tags = f" {' '.join(change.tags)}" if change.tags else ""
         click.echo(f"{change.name}{deps}{tags}  # {change.note}")
@@ -186,8 +311,9 @@ def cron_run(dsn: str | None, name: str) -> None:
 @dsn_option
 @click.argument("name")
 @click.argument("expression")
+@reason_option
 @fails_cleanly
-def cron_schedule(dsn: str | None, name: str, expression: str) -> None:
+def cron_schedule(dsn: str | None, name: str, expression: str, reason: str | None) -> None:
     """Set the cron EXPRESSION (five fields, UTC) of the job NAME."""
     from hookline.cron import set_schedule
     from hookline.scheduler import next_slot
@@ -196,7 +322,7 @@ def cron_schedule(dsn: str | None, name: str, expression: str) -> None:
         raise HooklineError(
             f"invalid cron schedule {expression!r}: five fields, e.g. '*/15 * * * *'"
         )
-    set_schedule(resolve_dsn(dsn), name, expression)
+    set_schedule(resolve_dsn(dsn), name, expression, reason)
     click.echo(f"{name}: {expression}")
 
 
@@ -329,6 +455,7 @@ def ingress(
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz, /metrics)."""
     from hookline.ingress import Settings, serve
 
+    Migrator(resolve_dsn(dsn)).require_current()
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size
     )
@@ -372,13 +499,35 @@ def secret_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)  # fmt: skip
 
 
-def run_sql(dsn: str | None, query: LiteralString, params: dict[str, Any]) -> list[Any]:
-    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
-        cur = conn.execute(query, params)
+def run_sql(
+    dsn: str | None, query: Any, params: dict[str, Any], *, reason: str | None = None,
+    row_factory: Any = None,
+) -> list[Any]:  # fmt: skip
+    """Run one statement in its own transaction; with a reason, the audit rows it writes carry
+    it (the transaction-local setting hookline.reason that the audit triggers read)."""
+    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors(), conn.transaction():
+        cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+        if reason is not None:
+            cur.execute(queries.SET_AUDIT_REASON, {"reason": reason})
+        cur.execute(query, params)
         return cur.fetchall() if cur.description else []
 
 
-def echo_source(row: tuple[Any, ...]) -> None:
+SOURCE_FIELDS = ("name", "tenant", "kind", "secrets", "has_verify_token", "max_body_bytes",
+                 "created_at", "updated_at")  # fmt: skip
+
+
+def source_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in zip(SOURCE_FIELDS, row, strict=True)
+    }
+
+
+def echo_source(row: tuple[Any, ...], as_json: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps(source_json(row), indent=2))
+        return
     name, tenant, kind, secrets, has_token, max_bytes, created, updated = row
     click.echo(f"name:          {name}")
     click.echo(f"tenant:        {tenant}")
@@ -406,11 +555,12 @@ def echo_source(row: tuple[Any, ...]) -> None:
     help="Read the verify token (of the WhatsApp handshake) from this file.",
 )  # fmt: skip
 @click.option("--max-body-bytes", type=click.IntRange(1), default=4194304, show_default=True)
+@reason_option
 @fails_cleanly
 def sources_add(
     dsn: str | None, name: str, tenant: str, create_tenant: bool, kind: str,
     secret_file: Path | None, secret_env: str | None, verify_token_env: str | None,
-    verify_token_file: Path | None, max_body_bytes: int,
+    verify_token_file: Path | None, max_body_bytes: int, reason: str | None,
 ) -> None:  # fmt: skip
     """Add a source; its secret comes from --secret-file, --secret-env or standard input."""
     secret = read_secret(secret_file, secret_env, "secret", stdin=True)
@@ -418,16 +568,20 @@ def sources_add(
     params = {"tenant": tenant, "name": name, "kind": kind, "secret": secret,
               "verify_token": token, "max_body_bytes": max_body_bytes,
               "create_tenant": create_tenant}  # fmt: skip
-    run_sql(dsn, queries.ADD_SOURCE, params)
+    run_sql(dsn, queries.ADD_SOURCE, params, reason=reason)
     echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
 
 
 @sources.command("list")
 @dsn_option
+@json_option
 @fails_cleanly
-def sources_list(dsn: str | None) -> None:
+def sources_list(dsn: str | None, as_json: bool) -> None:
     """List the sources (never their secrets)."""
     rows = run_sql(dsn, queries.LIST_SOURCES, {})
+    if as_json:
+        click.echo(json.dumps([source_json(r) for r in rows], indent=2))
+        return
     if not rows:
         click.echo("no sources")
         return
@@ -440,10 +594,11 @@ def sources_list(dsn: str | None) -> None:
 @sources.command("show")
 @dsn_option
 @click.argument("name")
+@json_option
 @fails_cleanly
-def sources_show(dsn: str | None, name: str) -> None:
+def sources_show(dsn: str | None, name: str, as_json: bool) -> None:
     """Show one source (never its secrets)."""
-    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0])
+    echo_source(run_sql(dsn, queries.SHOW_SOURCE, {"name": name})[0], as_json)
 
 
 @sources.command("rotate-secret")
@@ -454,16 +609,19 @@ def sources_show(dsn: str | None, name: str) -> None:
     "--finish", is_flag=True,
     help="End the rotation: keep only the newest secret (no new secret is read).",
 )  # fmt: skip
+@reason_option
 @fails_cleanly
 def sources_rotate_secret(
-    dsn: str | None, name: str, secret_file: Path | None, secret_env: str | None, finish: bool
-) -> None:
+    dsn: str | None, name: str, secret_file: Path | None, secret_env: str | None, finish: bool,
+    reason: str | None,
+) -> None:  # fmt: skip
     """Add a new secret and keep the current one until --finish."""
     if finish:
-        row = run_sql(dsn, queries.RETIRE_SECRET, {"name": name})[0]
+        row = run_sql(dsn, queries.RETIRE_SECRET, {"name": name}, reason=reason)[0]
     else:
         secret = read_secret(secret_file, secret_env, "new secret", stdin=True)
-        row = run_sql(dsn, queries.ROTATE_SECRET, {"name": name, "secret": secret})[0]
+        params = {"name": name, "secret": secret}
+        row = run_sql(dsn, queries.ROTATE_SECRET, params, reason=reason)[0]
     echo_source(row)
 
 
@@ -471,14 +629,15 @@ def sources_rotate_secret(
 @dsn_option
 @click.argument("name")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@reason_option
 @fails_cleanly
-def sources_remove(dsn: str | None, name: str, yes: bool) -> None:
+def sources_remove(dsn: str | None, name: str, yes: bool, reason: str | None) -> None:
     """Remove a source; its webhooks are answered 404 from then on."""
     if not yes:
         if not sys.stdin.isatty():
             raise HooklineError("refusing to remove without -y (no terminal to confirm on)")
         click.confirm(f"Remove source {name}?", abort=True)
-    run_sql(dsn, queries.REMOVE_SOURCE, {"name": name})
+    run_sql(dsn, queries.REMOVE_SOURCE, {"name": name}, reason=reason)
     click.echo(f"removed source {name}")
 
 

@@ -46,8 +46,10 @@ def run_now(dsn: str, job_name: str, run_by: str = "cli") -> str:
         return row[0]
 
 
-def set_schedule(dsn: str, job_name: str, schedule: str) -> None:
-    with connect(dsn, autocommit=True) as conn, wrap_errors():
+def set_schedule(dsn: str, job_name: str, schedule: str, reason: str | None = None) -> None:
+    with connect(dsn, autocommit=True) as conn, wrap_errors(), conn.transaction():
+        if reason is not None:  # for the audit row of the change
+            conn.execute(queries.SET_AUDIT_REASON, {"reason": reason})
         conn.execute(queries.SET_JOB_SCHEDULE, {"job_name": job_name, "schedule": schedule})
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +11,27 @@ import psycopg
 from psycopg.rows import dict_row
 
 from hookline import queries
-from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
+from hookline.cli import (
+    dsn_option,
+    fails_cleanly,
+    read_secret,
+    reason_option,
+    run_sql,
+    secret_options,
+)
 from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 from hookline.sealing import new_signing_secret, opener, sealer
 
-SCHEMA_TOO_NEW_EXIT = 57
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def _call(dsn: str | None, query: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
-        cur = conn.cursor(row_factory=dict_row)
-        cur.execute(query, params)
-        return cur.fetchall() if cur.description else []
+def _call(
+    dsn: str | None, query: Any, params: dict[str, Any], *, reason: str | None = None
+) -> list[dict[str, Any]]:
+    return run_sql(dsn, query, params, reason=reason, row_factory=dict_row)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
@@ -85,15 +89,7 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     from hookline import runner as runner_module
 
     dsn = resolve_dsn(dsn)
-    status = Migrator(dsn).status()
-    if status.unknown:
-        click.echo(
-            f"hookline: {SchemaTooNew.__doc__} Unknown changes: {', '.join(status.unknown)}",
-            err=True,
-        )
-        sys.exit(SCHEMA_TOO_NEW_EXIT)
-    if status.pending or status.functions_pending:
-        raise HooklineError("the schema is not fully deployed: run hookline db deploy first")
+    Migrator(dsn).require_current()
 
     check_runner_dsns(dsn, listen_dsn)
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
@@ -144,17 +140,19 @@ ENDPOINT_COLUMNS = [
               help="Comma-separated PostgreSQL intervals, e.g. '1 minute,10 minutes,1 hour'; "
                    "an empty string means no retries. Default: 1 min, 10 min, 1 h, 4 h, 12 h.")  # fmt: skip
 @click.option("--retry-client-errors", is_flag=True, help="Retry 4xx answers (except 410) too.")
+@reason_option
 @json_option
 @fails_cleanly
 def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file: Path | None,
                   secret_env: str | None, timeout_ms: int, max_in_flight: int,
-                  retry_schedule: str | None, retry_client_errors: bool,
+                  retry_schedule: str | None, retry_client_errors: bool, reason: str | None,
                   as_json: bool) -> None:  # fmt: skip
-    """Add endpoint NAME; prints its signing secret.
+    """Add endpoint NAME; prints its signing secret when it generated it.
 
     The Standard Webhooks secret (whsec_...) is generated, or read from --secret-file or
-    --secret-env: never from the command line."""
-    secret = read_secret(secret_file, secret_env, "secret", stdin=False) or new_signing_secret()
+    --secret-env: never from the command line, and then never printed."""
+    given = read_secret(secret_file, secret_env, "secret", stdin=False)
+    secret = given or new_signing_secret()
     schedule = None
     if retry_schedule is not None:
         schedule = [p.strip() for p in retry_schedule.split(",") if p.strip()]
@@ -163,17 +161,18 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
             "tenant": tenant, "name": name, "url": url, "signing_secret": secret,
             "timeout_ms": timeout_ms, "max_in_flight": max_in_flight, "retry_schedule": schedule,
             "is_retrying_client_errors": retry_client_errors,
-        })  # fmt: skip
+        }, reason=reason)  # fmt: skip
     except psycopg.errors.InvalidDatetimeFormat as exc:
         raise click.UsageError(f"--retry-schedule: {exc.diag.message_primary}") from exc
     row = rows[0]
-    shown = sealer().open(row["secret"])
+    # A generated secret is shown once; one the operator gave is never printed back.
+    shown = {"signing_secret": sealer().open(row["secret"])} if given is None else {}
     if as_json:
-        click.echo(
-            json.dumps({"name": name, "endpoint_id": row["endpoint_id"], "signing_secret": shown})
-        )
+        click.echo(json.dumps({"name": name, "endpoint_id": row["endpoint_id"], **shown}))
+    elif shown:
+        click.echo(f"endpoint {name} added; signing secret: {shown['signing_secret']}")
     else:
-        click.echo(f"endpoint {name} added; signing secret: {shown}")
+        click.echo(f"endpoint {name} added")
 
 
 @endpoints.command("list")
@@ -233,10 +232,11 @@ def endpoints_resume(dsn: str | None, name: str, reason: str | None) -> None:
 @endpoints.command("remove")
 @dsn_option
 @click.argument("name")
+@reason_option
 @fails_cleanly
-def endpoints_remove(dsn: str | None, name: str) -> None:
+def endpoints_remove(dsn: str | None, name: str, reason: str | None) -> None:
     """Remove NAME and its subscriptions (refused while it has deliveries)."""
-    _call(dsn, queries.REMOVE_ENDPOINT, {"name": name})
+    _call(dsn, queries.REMOVE_ENDPOINT, {"name": name}, reason=reason)
     click.echo(f"endpoint {name} removed")
 
 
@@ -253,14 +253,14 @@ def subscriptions() -> None:
 @click.argument("endpoint")
 @click.argument("pattern")
 @click.option("--source", help="Only events of this source (default: every source of the tenant).")
+@reason_option
 @json_option
 @fails_cleanly
 def subscriptions_add(dsn: str | None, endpoint: str, pattern: str, source: str | None,
-                      as_json: bool) -> None:  # fmt: skip
+                      reason: str | None, as_json: bool) -> None:  # fmt: skip
     """Subscribe ENDPOINT to event types matching PATTERN (e.g. 'whatsapp.message.*')."""
-    rows = _call(
-        dsn, queries.ADD_SUBSCRIPTION, {"endpoint": endpoint, "pattern": pattern, "source": source}
-    )
+    params = {"endpoint": endpoint, "pattern": pattern, "source": source}
+    rows = _call(dsn, queries.ADD_SUBSCRIPTION, params, reason=reason)
     sub_id = rows[0]["add_subscription"]
     if as_json:
         click.echo(
@@ -287,8 +287,9 @@ def subscriptions_list(dsn: str | None, endpoint: str | None, as_json: bool) -> 
 @subscriptions.command("remove")
 @dsn_option
 @click.argument("subscription_id", type=int)
+@reason_option
 @fails_cleanly
-def subscriptions_remove(dsn: str | None, subscription_id: int) -> None:
+def subscriptions_remove(dsn: str | None, subscription_id: int, reason: str | None) -> None:
     """Remove a subscription by id."""
-    _call(dsn, queries.REMOVE_SUBSCRIPTION, {"id": subscription_id})
+    _call(dsn, queries.REMOVE_SUBSCRIPTION, {"id": subscription_id}, reason=reason)
     click.echo(f"subscription {subscription_id} removed")

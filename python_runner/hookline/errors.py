@@ -127,6 +127,10 @@ class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
 
+class SchemaNotCurrent(HooklineError):
+    """The database lacks changes or functions of this hookline: deploy them first."""
+
+
 # SQLSTATE -> domain error; any other HLnnn code becomes a plain HooklineError with the
 # function's message. Codes are listed in docs/errors.md.
 _CODES: dict[str, type[HooklineError]] = {

@@ -3,7 +3,10 @@
 Each change runs in its own transaction together with its verify script and its registry row;
 a failing deploy or verify rolls the whole change back. An advisory lock serialises
 concurrent deploys. Functions are applied after the last change of the plan, in the order of
-functions/index.sql, and re-applied when their text changes.
+functions/index.sql, and re-applied when their text changes, keeping their privileges.
+
+The schema version that every tool shares is hookline.schema_changes: each change from
+table_schema_changes on records itself there, whether hookline db or sqitch deploys it.
 """
 
 from __future__ import annotations
@@ -19,13 +22,22 @@ from psycopg import sql
 
 from hookline import queries
 from hookline.db import connect
-from hookline.errors import MigrationError, PlanError, one_line
+from hookline.errors import (
+    MigrationError,
+    PlanError,
+    SchemaNotCurrent,
+    SchemaTooNew,
+    one_line,
+)
 from hookline.paths import data_dir
 from hookline.plan import Change, Plan, read_plan
 
 _BEGIN = re.compile(r"^\s*begin\s*;\s*$", re.IGNORECASE | re.MULTILINE)
 _END = re.compile(r"^\s*(commit|rollback)\s*;\s*$", re.IGNORECASE | re.MULTILINE)
 _INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$")
+_BODY = re.compile(r"\bas\s+\$(\w*)\$(.*?)\$\1\$", re.IGNORECASE | re.DOTALL)
+# The first change that records itself in hookline.schema_changes (it backfills the ones before).
+VERSION_CHANGE = "table_schema_changes"
 
 Say = Callable[[str], None]
 
@@ -62,6 +74,12 @@ class FunctionFile:
     def text(self) -> str:
         return self.path.read_text(encoding="utf-8")
 
+    @property
+    def body(self) -> str | None:
+        """The function's dollar-quoted body, as pg_proc.prosrc holds it once applied."""
+        m = _BODY.search(self.text)
+        return m[2] if m else None
+
 
 def read_function_index(top: Path) -> list[FunctionFile]:
     index = top / "index.sql"
@@ -84,6 +102,7 @@ def read_function_index(top: Path) -> list[FunctionFile]:
 @dataclass
 class Status:
     deployed: list[tuple[str, str]] = field(default_factory=list)  # (change, deployed_at)
+    version_from: str | None = None  # where the deployed changes were read
     pending: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # deployed, but not in the plan
@@ -120,25 +139,89 @@ class Migrator:
                     "which does not match the plan; revert it with the plan it came from"
                 )
 
+    def _version(self, conn: psycopg.Connection) -> tuple[list[tuple[str, str]], str | None]:
+        """The deployed changes (name, when) as SQL records them, and where they were read.
+
+        hookline.schema_changes is the version both tools maintain; a database deployed before
+        it existed (release v0.1.0) is read from the registry of the tool that deployed it.
+        """
+        if conn.execute(queries.SCHEMA_CHANGES_EXISTS).fetchone()[0]:
+            rows = conn.execute(queries.SCHEMA_CHANGES).fetchall()
+            return [(c, str(at)) for c, at in rows], "hookline.schema_changes"
+        if conn.execute(queries.REGISTRY_EXISTS).fetchone()[0]:
+            rows = conn.execute(queries.DEPLOYED_CHANGES).fetchall()
+            return [(c, str(at)) for c, _s, at, _by in rows], "hookline_registry"
+        if conn.execute(queries.SQITCH_REGISTRY_READABLE).fetchone()[0]:
+            rows = conn.execute(queries.SQITCH_CHANGES, {"project": self.plan.project}).fetchall()
+            return [(c, str(at)) for c, at in rows], "sqitch"
+        return [], None
+
+    def _functions_differing(
+        self, conn: psycopg.Connection, files: list[FunctionFile]
+    ) -> list[str]:
+        """Files whose function is missing, or whose body differs from the catalog's."""
+        bodies: dict[str, set[str]] = {}
+        for name, source in conn.execute(queries.FUNCTION_BODIES):
+            bodies.setdefault(name, set()).add(source)
+        return [f.name for f in files if f.body not in bodies.get(f.name, set())]
+
+    def _state(self, conn: psycopg.Connection, st: Status) -> list[FunctionFile]:
+        st.deployed, st.version_from = self._version(conn)
+        names = {c.name for c in self.plan.changes}
+        done = {n for n, _at in st.deployed}
+        st.unknown = [n for n, _at in st.deployed if n not in names]
+        st.pending = [c.name for c in self.plan.changes if c.name not in done]
+        files = read_function_index(self.functions_dir)
+        st.functions_pending = self._functions_differing(conn, files) if st.deployed else []
+        return files
+
+    def require_current(self) -> None:
+        """Refuse a schema that does not match this package, whichever tool deployed it.
+
+        A database with changes this package does not know is newer: SchemaTooNew (exit 57),
+        and nothing is changed. Pending changes or functions name what to deploy.
+        """
+        with connect(self.dsn, autocommit=True) as conn:
+            st = Status()
+            self._state(conn, st)
+        self._refuse_newer(st.unknown)
+        if st.pending or st.functions_pending:
+            what = []
+            if st.pending:
+                what.append(f"pending changes: {', '.join(st.pending)}")
+            if st.functions_pending:
+                what.append(f"functions to apply: {', '.join(st.functions_pending)}")
+            raise SchemaNotCurrent(
+                "the schema is older than this hookline ("
+                + "; ".join(what)
+                + "): run hookline db deploy (or sqitch deploy and psql -f functions/index.sql)"
+            )
+
+    def _refuse_newer(self, unknown: list[str]) -> None:
+        if unknown:
+            raise SchemaTooNew(
+                f"the database has changes this hookline does not know ({', '.join(unknown)}): "
+                "it is newer than this package; upgrade hookline (nothing was changed)"
+            )
+
     def status(self) -> Status:
         with connect(self.dsn, autocommit=True) as conn:
-            deployed = self._deployed(conn)
-            names = {c.name for c in self.plan.changes}
             st = Status()
-            for name, deploy_sha, at in deployed:
-                st.deployed.append((name, at))
-                if name not in names:
-                    st.unknown.append(name)
+            files = self._state(conn, st)
+            registry = self._deployed(conn)
+            for name, deploy_sha, _at in registry:
+                if name not in {c.name for c in self.plan.changes}:
                     continue
                 script = self.plan.script("deploy", self.plan.changes[self.plan.index(name)])
                 if not script.is_file() or sha(script.read_text(encoding="utf-8")) != deploy_sha:
                     st.drifted.append(name)
-            done = {n for n, _s, _a in deployed}
-            st.pending = [c.name for c in self.plan.changes if c.name not in done]
-            applied = dict(conn.execute(queries.APPLIED_FUNCTIONS)) if deployed else {}
-            files = read_function_index(self.functions_dir)
-            st.functions_pending = [f.name for f in files if applied.get(f.name) != sha(f.text)]
-            st.functions_orphaned = sorted(set(applied) - {f.name for f in files})
+            if registry:  # hookline db also re-applies a file whose text changed outside the body
+                applied = dict(conn.execute(queries.APPLIED_FUNCTIONS))
+                changed = {f.name for f in files if applied.get(f.name) != sha(f.text)}
+                st.functions_pending = [
+                    f.name for f in files if f.name in changed or f.name in st.functions_pending
+                ]
+                st.functions_orphaned = sorted(set(applied) - {f.name for f in files})
             return st
 
     # -- deploy --------------------------------------------------------------------------
@@ -150,6 +233,13 @@ class Migrator:
         with connect(self.dsn, autocommit=True) as conn:
             conn.execute(queries.DEPLOY_LOCK)
             try:
+                version, source = self._version(conn)
+                self._refuse_newer([n for n, _at in version if n not in self.plan.names])
+                if source not in (None, "hookline_registry") and not self._deployed(conn):
+                    raise MigrationError(
+                        f"{len(version)} change(s) were deployed by another tool (sqitch): "
+                        "keep deploying this database with it (docs/migrations.md)"
+                    )
                 conn.execute(queries.CREATE_REGISTRY)
                 deployed = self._deployed(conn)
                 self._check_prefix(deployed)
@@ -193,6 +283,16 @@ class Migrator:
             self._run(conn, change, "deploy")
             with conn.transaction(force_rollback=True):
                 self._run(conn, change, "verify")
+            if (
+                self._records_itself(change)
+                and not conn.execute(
+                    queries.SCHEMA_CHANGE_RECORDED, {"change": change.name}
+                ).fetchone()[0]
+            ):
+                raise MigrationError(
+                    f"change {change.name}: its deploy script must record the change in "
+                    "hookline.schema_changes (docs/migrations.md, Writing a change)"
+                )
             conn.execute(
                 queries.RECORD_DEPLOY,
                 {
@@ -207,6 +307,12 @@ class Migrator:
             )
         self.say(f"+ {change.name}")
 
+    def _records_itself(self, change: Change) -> bool:
+        """Whether the change must write its row of hookline.schema_changes."""
+        return VERSION_CHANGE in self.plan.names and self.plan.index(
+            change.name
+        ) >= self.plan.index(VERSION_CHANGE)
+
     def _drop_function(self, conn: psycopg.Connection, name: str) -> None:
         for (signature,) in conn.execute(queries.FUNCTIONS_NAMED, {"name": name}).fetchall():
             conn.execute(sql.SQL("drop function {}").format(sql.SQL(signature)))  # type: ignore[arg-type]
@@ -220,26 +326,57 @@ class Migrator:
                 self._drop_function(conn, orphan)
                 conn.execute(queries.FORGET_FUNCTION, {"file": orphan})
                 self.say(f"- function {orphan} (its file is gone)")
+            differing = set(self._functions_differing(conn, files))  # missing or edited by hand
             for f in files:
                 text = f.text
-                exists = conn.execute(queries.FUNCTIONS_NAMED, {"name": f.name}).fetchone()
-                if applied.get(f.name) == sha(text) and exists:
+                if applied.get(f.name) == sha(text) and f.name not in differing:
                     continue
-                # Drop first: a changed signature must replace, not overload, the function.
-                self._drop_function(conn, f.name)
-                try:
-                    conn.execute(text)  # type: ignore[arg-type]  # a script file
-                except psycopg.Error as exc:
-                    raise MigrationError(f"function file {f.path} failed: {one_line(exc)}") from exc
-                if not conn.execute(queries.FUNCTIONS_NAMED, {"name": f.name}).fetchone():
-                    raise MigrationError(
-                        f"function file {f.path} does not define hookline.{f.name}"
-                    )
+                self._replace_function(conn, f)
                 conn.execute(queries.RECORD_FUNCTION, {"file": f.name, "sha": sha(text)})
                 conn.execute(
                     queries.LOG_EVENT, {"action": "functions", "change": f.name, "detail": None}
                 )
                 self.say(f"~ function {f.name}")
+
+    def _replace_function(self, conn: psycopg.Connection, f: FunctionFile) -> None:
+        """Apply a function file so that the function keeps its privileges.
+
+        The file says `create or replace`: with an unchanged signature the function is
+        replaced in place and keeps its grants. When the signature changes, the old function
+        is dropped (a changed signature replaces, never overloads) and every role that could
+        execute it is granted execute on the new one: the documented grants in the file and
+        any a DBA made by hand.
+        """
+        before = dict(conn.execute(queries.FUNCTION_OIDS, {"name": f.name}).fetchall())
+        grantees = [g for (g,) in conn.execute(queries.FUNCTION_GRANTEES, {"name": f.name})]
+        try:
+            try:
+                with conn.transaction():
+                    conn.execute(f.text)  # type: ignore[arg-type]  # a script file
+            except psycopg.errors.InvalidFunctionDefinition:  # a changed return type or names
+                for signature in before.values():
+                    conn.execute(sql.SQL("drop function {}").format(sql.SQL(signature)))  # type: ignore[arg-type]
+                conn.execute(f.text)  # type: ignore[arg-type]
+                before = {}
+        except psycopg.Error as exc:
+            raise MigrationError(f"function file {f.path} failed: {one_line(exc)}") from exc
+        after = dict(conn.execute(queries.FUNCTION_OIDS, {"name": f.name}).fetchall())
+        if not after:
+            raise MigrationError(f"function file {f.path} does not define hookline.{f.name}")
+        new = [sig for oid, sig in after.items() if oid not in before]
+        if not new and before:
+            return  # replaced in place: privileges kept
+        for oid, signature in before.items():
+            if oid in after:
+                conn.execute(sql.SQL("drop function {}").format(sql.SQL(signature)))  # type: ignore[arg-type]
+        for signature in new:
+            for grantee in grantees:
+                conn.execute(
+                    sql.SQL("grant execute on function {} to {}").format(
+                        sql.SQL(signature),  # type: ignore[arg-type]
+                        sql.Identifier(grantee),
+                    )
+                )
 
     # -- revert --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -212,9 +213,8 @@ def stats(dsn: str | None, as_json: bool) -> None:
     click.echo(
         f"deliveries per minute: {data['deliveries_per_minute']} (attempts {data['attempts_per_minute']}; last 15 min)"
     )
-    click.echo(
-        f"circuits:              {'n/a (no circuit breakers in this schema)' if data['circuits'] is None else data['circuits']}"
-    )
+    circuits = ", ".join(f"{k} {v}" for k, v in sorted(data["circuits"].items())) or "none"
+    click.echo(f"circuits:              {circuits}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip
@@ -246,8 +246,9 @@ def read_anchors(path: Path) -> dict[int, str]:
 @dsn_option
 @click.option("--against", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also check the anchors `hookline audit anchor` wrote to this file.")  # fmt: skip
+@json_option
 @fails_cleanly
-def audit_verify(dsn: str | None, against: Path | None) -> None:
+def audit_verify(dsn: str | None, against: Path | None, as_json: bool) -> None:
     """Check every row's hash and its link to the previous row, and with --against that every
     anchored row is still there with the anchored hash; exit 1 on any problem."""
     anchors = read_anchors(against) if against else {}
@@ -269,6 +270,13 @@ def audit_verify(dsn: str | None, against: Path | None) -> None:
                     "problem": "its hash differs from the anchor (rows up to it were rewritten)",
                 }
             )
+    if as_json:
+        shape = {"intact": not problems, "rows": count, "newest_audit_id": newest,
+                 "newest_sha256": digest, "problems": problems}  # fmt: skip
+        click.echo(json.dumps(shape, indent=2, default=str))
+        if problems:
+            sys.exit(1)
+        return
     for p in problems:
         click.echo(f"audit row {p['audit_id']}: {p['problem']}")
     if problems:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from hookline import queries
-from hookline.cli import dsn_option, fails_cleanly, read_secret
+from hookline.cli import dsn_option, fails_cleanly, read_secret, reason_option
 from hookline.delivery_commands import _call, _print_rows, json_option
 
 
@@ -54,11 +54,12 @@ def _seconds(value: float | None) -> timedelta | None:
 @click.option("--source", required=True, help="The whatsapp source the number belongs to.")
 @token_options
 @limit_options
+@reason_option
 @fails_cleanly
 def senders_add(dsn: str | None, phone_number_id: str, source: str, token_file: Path | None,
                 token_env: str | None, messages_per_second: int | None, pair_interval: float | None,
                 pair_burst: int | None, unconfirmed_wait: float | None,
-                timeout_ms: int | None) -> None:  # fmt: skip
+                timeout_ms: int | None, reason: str | None) -> None:  # fmt: skip
     """Add a sending number; its access token comes from --token-file, --token-env or stdin."""
     token = read_secret(token_file, token_env, "access token", stdin=True)
     _call(dsn, queries.ADD_SENDER, {
@@ -66,7 +67,7 @@ def senders_add(dsn: str | None, phone_number_id: str, source: str, token_file: 
         "messages_per_second": messages_per_second, "pair_interval": _seconds(pair_interval),
         "pair_burst": pair_burst, "unconfirmed_wait": _seconds(unconfirmed_wait),
         "timeout_ms": timeout_ms,
-    })  # fmt: skip
+    }, reason=reason)  # fmt: skip
     click.echo(f"sender {phone_number_id} added to source {source}")
 
 
@@ -77,11 +78,12 @@ def senders_add(dsn: str | None, phone_number_id: str, source: str, token_file: 
               help="Read a new access token (--token-file, --token-env or stdin).")  # fmt: skip
 @token_options
 @limit_options
+@reason_option
 @fails_cleanly
 def senders_set(dsn: str | None, phone_number_id: str, rotate_token: bool, token_file: Path | None,
                 token_env: str | None, messages_per_second: int | None, pair_interval: float | None,
                 pair_burst: int | None, unconfirmed_wait: float | None,
-                timeout_ms: int | None) -> None:  # fmt: skip
+                timeout_ms: int | None, reason: str | None) -> None:  # fmt: skip
     """Change a sender's limits, or its access token with --rotate-token."""
     token = read_secret(token_file, token_env, "access token", stdin=rotate_token)
     _call(dsn, queries.SET_SENDER, {
@@ -89,7 +91,7 @@ def senders_set(dsn: str | None, phone_number_id: str, rotate_token: bool, token
         "messages_per_second": messages_per_second, "pair_interval": _seconds(pair_interval),
         "pair_burst": pair_burst, "unconfirmed_wait": _seconds(unconfirmed_wait),
         "timeout_ms": timeout_ms,
-    })  # fmt: skip
+    }, reason=reason)  # fmt: skip
     click.echo(f"sender {phone_number_id} changed")
 
 
@@ -119,10 +121,11 @@ def senders_pause(dsn: str | None, phone_number_id: str, reason: str) -> None:
 @senders.command("resume")
 @dsn_option
 @click.argument("phone_number_id")
+@reason_option
 @fails_cleanly
-def senders_resume(dsn: str | None, phone_number_id: str) -> None:
+def senders_resume(dsn: str | None, phone_number_id: str, reason: str | None) -> None:
     """Let a paused number send again (after an account or auth error: once it is fixed)."""
-    _call(dsn, queries.RESUME_SENDER, {"phone_number_id": phone_number_id})
+    _call(dsn, queries.RESUME_SENDER, {"phone_number_id": phone_number_id}, reason=reason)
     click.echo(f"sender {phone_number_id} resumed")
 
 

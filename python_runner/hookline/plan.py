@@ -48,6 +48,10 @@ class Plan:
     def script(self, kind: str, change: Change) -> Path:
         return self.top / kind / f"{change.name}.sql"
 
+    @property
+    def names(self) -> set[str]:
+        return {c.name for c in self.changes}
+
     def index(self, name: str) -> int:
         for i, change in enumerate(self.changes):
             if change.name == name:
@@ -86,7 +90,8 @@ def read_plan(top: Path) -> Plan:
         name = m["name"]
         if name in seen:
             raise PlanError(
-                f"{where}: change {name!r} appears twice (reworked changes are not supported yet)"
+                f"{where}: change {name!r} appears twice: hookline does not rework changes; "
+                "put the new definition into a new change (docs/migrations.md)"
             )
         requires, conflicts = [], []
         for dep in (m["deps"] or "").split():

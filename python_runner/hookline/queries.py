@@ -76,6 +76,52 @@ from pg_proc p
 where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
 """
 
+# The schema version both tools maintain (migrations/deploy/table_schema_changes.sql).
+SCHEMA_CHANGES_EXISTS: LiteralString = (
+    "select to_regprocedure('hookline.schema_version()') is not null"
+)
+
+SCHEMA_CHANGES: LiteralString = "select change, deployed_at from hookline.schema_version()"
+
+SCHEMA_CHANGE_RECORDED: LiteralString = """
+select exists (select from hookline.schema_changes where change = %(change)s)
+"""
+
+# A database sqitch deployed before hookline.schema_changes existed (release v0.1.0).
+SQITCH_REGISTRY_READABLE: LiteralString = """
+select to_regclass('sqitch.changes') is not null
+  and has_table_privilege('sqitch.changes', 'select')
+"""
+
+SQITCH_CHANGES: LiteralString = """
+select change, committed_at from sqitch.changes where project = %(project)s order by committed_at
+"""
+
+# What functions/ has applied, as the catalog holds it (whichever tool applied it).
+FUNCTION_BODIES: LiteralString = """
+select p.proname::text, p.prosrc
+from pg_proc p
+where p.pronamespace = to_regnamespace('hookline')
+"""
+
+FUNCTION_OIDS: LiteralString = """
+select p.oid::bigint, p.oid::regprocedure::text
+from pg_proc p
+where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
+"""
+
+# Roles that may execute a function (not PUBLIC, not its owner): a changed signature re-grants.
+FUNCTION_GRANTEES: LiteralString = """
+select distinct pg_get_userbyid(a.grantee)::text
+from pg_proc p, aclexplode(p.proacl) a
+where p.pronamespace = 'hookline'::regnamespace and p.proname = %(name)s
+  and a.privilege_type = 'EXECUTE' and a.grantee <> 0 and a.grantee <> p.proowner
+order by 1
+"""
+
+# The reason an operator gave, for the audit rows of this transaction (table_audit_triggers).
+SET_AUDIT_REASON: LiteralString = "select set_config('hookline.reason', %(reason)s, true)"
+
 # --- ingest ---
 
 INGEST: LiteralString = """
@@ -84,8 +130,6 @@ select event_id, is_new from hookline.ingest(
   payload => %(payload)s, occurred_at => %(occurred_at)s
 )
 """
-
-PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"
 
 # --- scheduled jobs ---
 
@@ -164,9 +208,8 @@ ROTATE_SECRET: LiteralString = (
 RETIRE_SECRET: LiteralString = "select * from hookline.retire_secret(source => %(name)s)"
 
 REMOVE_SOURCE: LiteralString = "select hookline.remove_source(source => %(name)s)"
-# --- delivery (the runner calls functions only, with named arguments) ---
 
-DELIVERY_CHANNEL: LiteralString = "hookline_deliveries"
+# --- delivery (the runner calls functions only, with named arguments) ---
 
 LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 
@@ -397,8 +440,8 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
-  -- Circuit breakers come with the outbound work (issue 5): shown once that view exists.
-  'circuits', case when to_regclass('hookline.circuit_states') is null then null end
+  'circuits', (select coalesce(jsonb_object_agg(c.state, c.n), '{}') from
+               (select b.state, count(*) as n from hookline.circuit_states b group by b.state) c)
 )
 """
 

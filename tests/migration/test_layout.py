@@ -103,3 +103,20 @@ def test_file_paths_named_in_docs_exist() -> None:
         if "*" not in path and not (ROOT / path).exists()
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    PLAN.changes[PLAN.index("table_schema_changes") + 1 :],
+    ids=lambda c: c.name,
+)
+def test_a_change_records_itself_in_the_schema_version(change) -> None:
+    """docs/migrations.md: each change after table_schema_changes inserts its row of
+    hookline.schema_changes in its deploy script and deletes it in its revert script."""
+    top = ROOT / "migrations"
+    deploy = (top / "deploy" / f"{change.name}.sql").read_text()
+    revert = (top / "revert" / f"{change.name}.sql").read_text()
+    records = re.compile(r"insert into hookline\.schema_changes \(change\) values \('(\w+)'\);")
+    forgets = re.compile(r"delete from hookline\.schema_changes where change = '(\w+)';")
+    assert records.findall(deploy) == [change.name], f"deploy/{change.name}.sql"
+    assert forgets.findall(revert) == [change.name], f"revert/{change.name}.sql"

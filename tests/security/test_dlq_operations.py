@@ -176,14 +176,19 @@ def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tena
 
 
 def test_stats_count_only_the_operators_tenant(db: str, two_tenants: Tenants) -> None:
+    with psycopg.connect(db, autocommit=True) as owner:  # one breaker each, forced open
+        owner.execute(
+            "select hookline.set_breaker('endpoint:' || endpoint_id, 'open') from hookline.endpoints"
+        )
     run = hookline("stats", "--json", "--dsn", as_role(db, "alice"))
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["queue"] == {"pending": 2}
     assert data["dlq"] == {"dead": 3}
-    assert data["circuits"] is None
+    assert data["circuits"] == {"open": 1}, "the breaker of acme's endpoint only"
     human = hookline("stats", "--dsn", as_role(db, "alice"))
     assert "dead-letter queue:     dead 3" in human.stdout
+    assert "circuits:              open 1" in human.stdout
 
 
 def test_audit_list_and_tenant_grants(db: str, two_tenants: Tenants) -> None:

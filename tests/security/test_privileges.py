@@ -17,7 +17,8 @@ ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_re
 # Every role may evaluate the visibility and masking helpers the policies and views use;
 # they reveal nothing but the caller's own scope.
 HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
-           "masking_rules", "mask_text", "mask_phone", "mask_payload", "mask_json"}  # fmt: skip
+           "masking_rules", "mask_text", "mask_phone", "mask_payload", "mask_json",
+           "schema_version"}  # fmt: skip
 
 # The functions behind the operator views (the views call them with the caller's rights).
 VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
@@ -64,6 +65,7 @@ DEFINER = {
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
     "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+    "schema_version": "every role reads the schema version (hookline.schema_changes) without table privileges",
 } | {
     name: "an operator view's rows, filtered by the caller's tenants before any caller predicate"
     for name in VIEW_ROWS
@@ -177,7 +179,7 @@ def test_group_roles_cannot_log_in(conn: psycopg.Connection) -> None:
         """select rolname, rolcanlogin, rolsuper, rolbypassrls from pg_roles
            where rolname like 'hookline\\_%' order by 1"""
     ).fetchall()
-    assert [r[0] for r in roles] == sorted(["hookline_owner", *ROLES])
+    assert [r[0] for r in roles] == sorted(["hookline_owner", "hookline_sender", *ROLES])
     assert all(r[1:] == (False, False, False) for r in roles)
 
 

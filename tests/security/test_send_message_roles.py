@@ -8,7 +8,6 @@ import pytest
 
 from tests.security.conftest import Tenants, as_role
 
-SIGNATURE = "hookline.send_message(text, text, jsonb, text, text, timestamptz)"
 SEND = (
     "select hookline.send_message(source => %s, \"to\" => '+15550001111', "
     'message => \'{"type": "text", "text": {"body": "hi"}}\', idempotency_key => %s)'
@@ -23,7 +22,7 @@ def test_a_handler_role_sends_only_through_its_tenants_sources(
             owner.execute(
                 "select hookline.add_sender(%s, %s, 'token-0123456789')", (f"{tenant}-wa", number)
             )
-        owner.execute(f"grant execute on function {SIGNATURE} to acme_ops")  # the DBA's grant
+        owner.execute("grant hookline_sender to acme_ops")  # the DBA's grant (docs/outbound.md)
 
     with psycopg.connect(as_role(db, "alice"), autocommit=True) as alice:
         assert alice.execute(SEND, ("acme-wa", "k1")).fetchone()[0] > 0
