@@ -19,8 +19,8 @@ from hookline.cli import (
     run_sql,
     secret_options,
 )
-from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, connect, resolve_dsn
-from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
+from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, resolve_dsn
+from hookline.errors import UnknownEndpoint
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
 from hookline.sealing import new_signing_secret, opener, sealer
