@@ -63,3 +63,4 @@
 \ir revoke_tenant.sql
 \ir verify_audit.sql
 \ir allow_http.sql
+\ir metric_gauges.sql

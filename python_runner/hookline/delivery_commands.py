@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from hookline import queries
-from hookline.cli import dsn_option, fails_cleanly, read_secret, secret_options
+from hookline.cli import dsn_option, fails_cleanly, metrics_options, read_secret, secret_options
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
 from hookline.migrator import Migrator
@@ -72,10 +72,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               envvar="HOOKLINE_ALLOW_NETWORKS", help="Networks endpoints may resolve to (repeat; "
               "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
               "Link-local and metadata addresses are always refused.")  # fmt: skip
+@metrics_options(9465)
 @fails_cleanly
 def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
            poll: float, grace: float, graph_url: str, graph_version: str,
-           allow_networks: tuple[str, ...]) -> None:  # fmt: skip
+           allow_networks: tuple[str, ...], metrics_host: str, metrics_port: int) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
     from hookline import runner as runner_module
@@ -103,7 +104,8 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
-        allowed_networks=networks or DEFAULT_ALLOWED,
+        allowed_networks=networks or DEFAULT_ALLOWED, metrics_host=metrics_host,
+        metrics_port=metrics_port,
     )  # fmt: skip
     runner_module.run(settings, say)
 

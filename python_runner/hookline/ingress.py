@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import psycopg
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
@@ -34,6 +33,7 @@ from hookline.errors import (
     wrap_errors,
 )
 from hookline.masking import Masker, MaskingFilter
+from hookline.metrics import IngressMetrics, serve_metrics
 
 log = logging.getLogger("hookline.ingress")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection
@@ -56,6 +56,8 @@ UNKNOWN_SOURCE_LABEL = "(unknown)"  # metrics label for names no source has: bou
 @dataclass(frozen=True)
 class Settings:
     dsn: str
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: no metrics endpoint
     db_timeout: float = 5.0  # seconds to get a connection or run the statement, else 503
     cache_seconds: float = 5.0  # how long a source's secrets are reused before re-reading
     pool_size: int = 10
@@ -126,19 +128,7 @@ class Ingress:
             check=AsyncConnectionPool.check_connection,
         )
         self._cache: dict[str, Source] = {}
-        self.registry = CollectorRegistry()
-        self.accepted = Counter(
-            "hookline_ingress_accepted",
-            "Requests stored and answered 200, by source.",
-            ["source"],
-            registry=self.registry,
-        )
-        self.refused = Counter(
-            "hookline_ingress_refused",
-            "Requests refused, by source and reason.",
-            ["source", "reason"],
-            registry=self.registry,
-        )
+        self.metrics = IngressMetrics()
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         await conn.execute(
@@ -240,13 +230,13 @@ class Ingress:
             raise Refused(400, "bad_body", str(exc)) from None
         except UnknownSource:  # removed since its credentials were read
             raise Refused(404, "unknown_source", "no such source") from None
-        self.accepted.labels(name).inc()
+        self.metrics.stored(name, new)
         log.info("stored source=%s request=%s events=%s new=%s", name, request_id, events, new)
         return JSONResponse({"request_id": request_id, "events": events, "new_events": new})
 
     def refuse(self, name: str, refused: Refused) -> Response:
         label = UNKNOWN_SOURCE_LABEL if refused.reason == "unknown_source" else name
-        self.refused.labels(label, refused.reason).inc()
+        self.metrics.refused(label, refused.reason, refused.status)
         # Never the body, headers or query: they may carry secrets and personal data.
         log.warning(
             "refused source=%s status=%s reason=%s: %s",
@@ -272,9 +262,6 @@ class Ingress:
         if not row or not row[0]:
             return PlainTextResponse("schema not deployed: run hookline db deploy\n", 503)
         return PlainTextResponse("ready\n")
-
-    async def metrics(self, _request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -303,7 +290,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webhooks/{source}", ingress.webhook, methods=["POST"]),
             Route("/healthz", ingress.healthz, methods=["GET"]),
             Route("/readyz", ingress.readyz, methods=["GET"]),
-            Route("/metrics", ingress.metrics, methods=["GET"]),
         ],
         lifespan=ingress.lifespan,
     )
@@ -320,5 +306,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         handler.addFilter(MaskingFilter(MASK))
     # No access log: a handshake's query string carries the verify token. log_config=None:
     # uvicorn's loggers propagate to the root handler above instead of writing on their own.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info",
+    app = create_app(settings)
+    serve_metrics(app.state.ingress.metrics, settings.metrics_host, settings.metrics_port, log.info)
+    uvicorn.run(app.state.ingress.metrics.middleware(app), host=host, port=port, access_log=False, log_level="info",
                 log_config=None)  # fmt: skip

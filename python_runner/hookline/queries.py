@@ -424,3 +424,7 @@ MASKING_RULES: LiteralString = "select rule, pattern, replacement from hookline.
 ALLOW_HTTP: LiteralString = """
 select hookline.allow_http(tenant_id => %(tenant)s, allowed => %(allowed)s, reason => %(reason)s)
 """
+
+# --- metrics (hookline.metrics) ---
+
+METRIC_GAUGES: LiteralString = "select metric, labels, value from hookline.metric_gauges()"

@@ -33,6 +33,7 @@ from standardwebhooks.webhooks import Webhook
 from hookline import queries
 from hookline.errors import one_line
 from hookline.masking import Masker
+from hookline.metrics import RUNNER, serve_metrics
 from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
 from hookline.scheduler import run_scheduler
 
@@ -71,6 +72,8 @@ class Settings:
     graph_url: str = "https://graph.facebook.com"
     graph_version: str = "v25.0"
     allowed_networks: tuple[str, ...] = DEFAULT_ALLOWED
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: no metrics endpoint
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -197,6 +200,7 @@ class Runner:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 0.5
+            RUNNER.claimed_batch(self.WHAT, len(rows))
             for row in rows:
                 lease = {self.ID: row[0], "lease_token": str(row[1])}
                 task = asyncio.create_task(self._deliver(http, row))
@@ -273,7 +277,8 @@ class Runner:
             batch = self.results[: max(self.s.batch, 1) * 4]
             try:
                 async with pool.connection() as conn:
-                    await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
+                    cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
+                    RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
             except psycopg.Error as exc:
                 if not retry or not is_connection_error(exc):
                     # Not recorded: the leases expire and the deliveries are tried again.
@@ -329,7 +334,9 @@ class Runner:
                     while True:
                         async for _note in conn.notifies(timeout=self.s.poll_s):
                             self.wake.set()
+                            RUNNER.listener_alive(self.WHAT)
                         await conn.execute(queries.KEEPALIVE)
+                        RUNNER.listener_alive(self.WHAT)
             except psycopg.OperationalError as exc:
                 self.say(f"listen connection lost: {one_line(exc)}; reconnecting in {backoff:.1f}s")
                 await asyncio.sleep(backoff)
@@ -347,6 +354,7 @@ def run(settings: Settings, say: Callable[[str], None] = print) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: [r.stop() for r in both])
         say(f"runner {settings.name} started (concurrency {settings.concurrency})")
+        serve_metrics(RUNNER, settings.metrics_host, settings.metrics_port, say, settings.dsn)
         await asyncio.gather(*(r.run() for r in both))
 
     asyncio.run(main())
