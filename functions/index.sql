@@ -64,3 +64,6 @@
 \ir verify_audit.sql
 \ir allow_http.sql
 \ir metric_gauges.sql
+\ir _alert_body.sql
+\ir evaluate_alerts.sql
+\ir add_alert_receiver.sql

@@ -8,7 +8,8 @@ create or replace function hookline.ingest(
   phone_number_id text default null,
   user_id text default null,
   wa_id text default null,
-  request_id bigint default null
+  request_id bigint default null,
+  traceparent text default null
 )
 returns table (event_id bigint, is_new boolean)
 language plpgsql
@@ -60,11 +61,13 @@ begin
 
   insert into hookline.events (
     event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload,
-    phone_number_id, user_id, wa_id, request_id
+    phone_number_id, user_id, wa_id, request_id, traceparent
   )
   values (
     v_event_id, ingest.received_at, v_source_id, v_tenant_id, ingest.external_id, ingest.event_type, ingest.occurred_at, ingest.payload,
-    ingest.phone_number_id, ingest.user_id, ingest.wa_id, ingest.request_id
+    ingest.phone_number_id, ingest.user_id, ingest.wa_id, ingest.request_id,
+    -- A malformed traceparent is dropped, never refused: the event matters, the trace less.
+    case when ingest.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then ingest.traceparent end
   );
   perform hookline._fan_out(v_event_id, ingest.received_at, v_tenant_id, v_source_id, ingest.event_type);
 
@@ -72,9 +75,9 @@ begin
 end
 $$;
 
-comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint) is
+comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint, text) is
   'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). phone_number_id, user_id and wa_id are the WhatsApp attributes; request_id names the raw request (hookline.raw_requests). Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';
 
 -- SECURITY DEFINER: the ingress has no table privileges; it stores events only through this function.
-revoke all on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) from public;
-grant execute on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) to hookline_ingest;
+revoke all on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint,text) from public;
+grant execute on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint,text) to hookline_ingest;

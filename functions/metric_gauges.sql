@@ -53,9 +53,9 @@ as $$
   union all
   select 'hookline_endpoint_circuit_open',
     pg_catalog.jsonb_build_object('tenant', e.tenant_id, 'endpoint', e.name),
-    (b.state <> 'closed')::integer::double precision
-  from hookline.circuit_breakers b
-  join hookline.endpoints e on b.target = 'endpoint:' || e.endpoint_id
+    coalesce(b.state <> 'closed', false)::integer::double precision
+  from hookline.endpoints e
+  left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
   union all
   select m.metric, pg_catalog.jsonb_build_object('job_name', j.job_name), m.value
   from hookline.jobs j
@@ -74,10 +74,21 @@ as $$
     ('hookline_job_last_run_failed', (last.status = 'failed')::integer::double precision)
   ) m (metric, value)
   where j.is_enabled and m.value is not null
+  union all
+  select 'hookline_alerts_firing', pg_catalog.jsonb_build_object('rule', r.rule_name),
+    (select pg_catalog.count(*) from hookline.alerts a
+     where a.rule_name = r.rule_name and a.state = 'firing')::double precision
+  from hookline.alert_rules r
+  union all
+  select 'hookline_alert_notifications_undelivered',
+    pg_catalog.jsonb_build_object('receiver', rc.receiver_name),
+    (select pg_catalog.count(*) from hookline.dead_letters d
+     where d.endpoint_id = rc.endpoint_id and d.state = 'dead')::double precision
+  from hookline.alert_receivers rc
 $$;
 
 comment on function hookline.metric_gauges(timestamptz) is
-  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, each open endpoint circuit, and each enabled job''s last success and whether its last run failed. Reads no hot table. Errors: none of its own.';
+  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success and whether its last run failed, the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
 
 -- SECURITY DEFINER: runners serve these gauges without table privileges; labels carry tenant, endpoint and job names only.
 revoke all on function hookline.metric_gauges(timestamp with time zone) from public;

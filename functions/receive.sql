@@ -50,7 +50,7 @@ begin
       source => receive.source, external_id => v_event.external_id, event_type => v_event.event_type,
       payload => v_event.payload, occurred_at => v_event.occurred_at, received_at => receive.received_at,
       phone_number_id => v_event.phone_number_id, user_id => v_event.user_id, wa_id => v_event.wa_id,
-      request_id => v_request_id
+      request_id => v_request_id, traceparent => receive.headers->>'traceparent'
     ) i;
     -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
     if v_is_new and v_event.event_type like 'whatsapp.status.%' then

@@ -19,6 +19,7 @@ from tests.conftest import require
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 
 def require_prometheus() -> None:
@@ -50,8 +51,11 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def running_prometheus(targets: dict[str, str], *rule_files: Path) -> Iterator[Prometheus]:
-    """Prometheus scraping each job's host:port of `targets` every second."""
+def running_prometheus(
+    targets: dict[str, str], *rule_files: Path, alertmanager: str | None = None
+) -> Iterator[Prometheus]:
+    """Prometheus scraping each job's host:port of `targets` every second, evaluating the
+    rule files every second and sending alerts to the Alertmanager at host:port, if any."""
     require_prometheus()
     home = Path(tempfile.mkdtemp(prefix="hookline-prometheus-"))
     scrapes = "".join(
@@ -63,6 +67,11 @@ def running_prometheus(targets: dict[str, str], *rule_files: Path) -> Iterator[P
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         + (f"rule_files:\n{rules}" if rules else "")
+        + (
+            f"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n"
+            if alertmanager
+            else ""
+        )
         + f"scrape_configs:\n{scrapes}"
     )
     port = free_port()
@@ -75,20 +84,52 @@ def running_prometheus(targets: dict[str, str], *rule_files: Path) -> Iterator[P
         )  # fmt: skip
     prom = Prometheus(f"http://127.0.0.1:{port}", log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"prometheus exited:\n{log.read_text()}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{prom.url}/-/ready", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, f"prometheus did not start:\n{log.read_text()}"
-            time.sleep(0.1)
+        wait_ready(proc, prom.url, log)
         yield prom
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_alertmanager(config: str) -> Iterator[str]:
+    """Alertmanager (Debian package prometheus-alertmanager) with this configuration, no
+    clustering; yields its host:port."""
+    require(ALERTMANAGER is not None, "Alertmanager (Debian package prometheus-alertmanager)")
+    home = Path(tempfile.mkdtemp(prefix="hookline-alertmanager-"))
+    (home / "alertmanager.yml").write_text(config)
+    port = free_port()
+    log = home / "alertmanager.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [ALERTMANAGER, f"--config.file={home / 'alertmanager.yml'}",
+             f"--storage.path={home / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+             "--cluster.listen-address="],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_ready(proc, f"http://127.0.0.1:{port}", log)
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, f"{proc.args[0]} exited:\n{log.read_text()}"
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return
+        assert time.monotonic() < deadline, f"{proc.args[0]} did not start:\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

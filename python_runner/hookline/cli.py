@@ -28,9 +28,15 @@ dsn_option = click.option(
 
 
 def metrics_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--metrics-host and --metrics-port: the metrics endpoint, never on the webhook port."""
+    """--metrics-host and --metrics-port: the metrics endpoint, never on the webhook port;
+    and --log-format."""
 
     def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option(
+            "--log-format", type=click.Choice(["human", "json"]), default="human",
+            envvar="HOOKLINE_LOG_FORMAT", show_default=True,
+            help="Log lines on stderr: human, or JSON lines with trace ids (docs/observability.md).",
+        )(fn)  # fmt: skip
         fn = click.option(
             "--metrics-port", type=click.IntRange(0, 65535), default=default_port,
             show_default=True, help="Port of the Prometheus metrics endpoint (0: any free port).",
@@ -341,7 +347,7 @@ def stop_on_signals() -> threading.Event:
 @fails_cleanly
 def ingress(
     dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int,
-    metrics_host: str, metrics_port: int,
+    metrics_host: str, metrics_port: int, log_format: str,
 ) -> None:  # fmt: skip
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz); metrics on
     --metrics-host:--metrics-port."""
@@ -349,7 +355,7 @@ def ingress(
 
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
-        metrics_host=metrics_host, metrics_port=metrics_port,
+        metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
     )  # fmt: skip
     serve(settings, host, port)
 

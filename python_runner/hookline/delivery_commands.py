@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
-from hookline import queries
+from hookline import logs, queries
 from hookline.cli import dsn_option, fails_cleanly, metrics_options, read_secret, secret_options
 from hookline.db import connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, UnknownEndpoint, wrap_errors
@@ -76,7 +77,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
 @fails_cleanly
 def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, lease: float,
            poll: float, grace: float, graph_url: str, graph_version: str,
-           allow_networks: tuple[str, ...], metrics_host: str, metrics_port: int) -> None:  # fmt: skip
+           allow_networks: tuple[str, ...], metrics_host: str, metrics_port: int,
+           log_format: str) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
     from hookline import runner as runner_module
@@ -98,8 +100,8 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
 
-    def say(message: str) -> None:
-        click.echo(message, err=True)
+    logs.setup(log_format)  # each runner masks its lines with the SQL rules (Runner.say)
+    say = logging.getLogger("hookline.runner").info
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from hookline import queries
+from hookline import logs, queries, telemetry
 from hookline.errors import (
     DatabaseUnavailable,
     InvalidInput,
@@ -58,6 +58,7 @@ class Settings:
     dsn: str
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # None: no metrics endpoint
+    log_format: str = "human"  # or json (hookline.logs)
     db_timeout: float = 5.0  # seconds to get a connection or run the statement, else 503
     cache_seconds: float = 5.0  # how long a source's secrets are reused before re-reading
     pool_size: int = 10
@@ -218,6 +219,7 @@ class Ingress:
         except UnicodeDecodeError:
             raise Refused(400, "bad_body", "body is not UTF-8") from None
         headers = {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
+        headers["traceparent"] = telemetry.traceparent(request.headers.get("traceparent"))
         try:
             with wrap_errors():
                 async with self.pool.connection() as conn:
@@ -231,12 +233,14 @@ class Ingress:
         except UnknownSource:  # removed since its credentials were read
             raise Refused(404, "unknown_source", "no such source") from None
         self.metrics.stored(name, new)
+        telemetry.annotate(source=name, outcome="stored", events=events, new_events=new)
         log.info("stored source=%s request=%s events=%s new=%s", name, request_id, events, new)
         return JSONResponse({"request_id": request_id, "events": events, "new_events": new})
 
     def refuse(self, name: str, refused: Refused) -> Response:
         label = UNKNOWN_SOURCE_LABEL if refused.reason == "unknown_source" else name
         self.metrics.refused(label, refused.reason, refused.status)
+        telemetry.annotate(source=label, outcome=refused.reason)
         # Never the body, headers or query: they may carry secrets and personal data.
         log.warning(
             "refused source=%s status=%s reason=%s: %s",
@@ -301,12 +305,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Run the ingress with uvicorn until SIGINT or SIGTERM."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # uvicorn's lines (tracebacks too) are masked
-        handler.addFilter(MaskingFilter(MASK))
+    logs.setup(settings.log_format, MASK)  # uvicorn's lines (tracebacks too) are masked
     # No access log: a handshake's query string carries the verify token. log_config=None:
     # uvicorn's loggers propagate to the root handler above instead of writing on their own.
+    telemetry.setup("hookline-ingress")
     app = create_app(settings)
     serve_metrics(app.state.ingress.metrics, settings.metrics_host, settings.metrics_port, log.info)
-    uvicorn.run(app.state.ingress.metrics.middleware(app), host=host, port=port, access_log=False, log_level="info",
+    uvicorn.run(telemetry.asgi(app.state.ingress.metrics.middleware(app)), host=host, port=port, access_log=False, log_level="info",
                 log_config=None)  # fmt: skip

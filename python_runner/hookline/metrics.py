@@ -53,6 +53,11 @@ DB_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("job_name",),
     ),
     "hookline_job_last_run_failed": ("1 when the job's last run failed.", ("job_name",)),
+    "hookline_alerts_firing": ("Alerts of hookline.alert_rules firing, by rule.", ("rule",)),
+    "hookline_alert_notifications_undelivered": (
+        "Alert notifications that went dead in the dead-letter queue, by receiver.",
+        ("receiver",),
+    ),
 }
 
 
@@ -185,7 +190,10 @@ class RunnerMetrics:
             ["kind"],
             registry=r,
         )
-        for kind in ("deliveries", "messages"):  # the two loops' WHAT; until the first sign
+        for kind in ("deliveries", "messages"):  # the two loops' WHAT: series from the start
+            self.attempts.labels(kind, "succeeded", "none", "2xx")
+            self.claimed.labels(kind)
+        for kind in ("deliveries", "messages"):  # until the first sign
             listener_age.labels(kind).set_function(  # of life, the time since the start
                 lambda kind=kind: time.monotonic() - self.listener_seen.get(kind, self.started)
             )

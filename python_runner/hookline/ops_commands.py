@@ -213,6 +213,8 @@ def stats(dsn: str | None, as_json: bool) -> None:
     click.echo(
         f"circuits:              {'n/a (no circuit breakers in this schema)' if data['circuits'] is None else data['circuits']}"
     )
+    undelivered = ", ".join(f"{k} {v}" for k, v in sorted(data["undelivered_alerts"].items()))
+    click.echo(f"undelivered alerts:    {undelivered or 'none'}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip

@@ -172,7 +172,7 @@ LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 KEEPALIVE: LiteralString = "select 1"
 
 CLAIM: LiteralString = """
-select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body
+select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 
@@ -386,6 +386,9 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
+  'undelivered_alerts', (select coalesce(jsonb_object_agg(g.labels->>'receiver', g.value::bigint), '{}')
+                         from hookline.metric_gauges() g
+                         where g.metric = 'hookline_alert_notifications_undelivered' and g.value > 0),
   -- Circuit breakers come with the outbound work (issue 5): shown once that view exists.
   'circuits', case when to_regclass('hookline.circuit_states') is null then null end
 )

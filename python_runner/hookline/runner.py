@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 
-from hookline import queries
+from hookline import queries, telemetry
 from hookline.errors import one_line
 from hookline.masking import Masker
 from hookline.metrics import RUNNER, serve_metrics
@@ -190,7 +190,9 @@ class Runner:
                         "max_rows": min(free, self.s.batch),
                         "lease": timedelta(seconds=self.s.lease_s),
                     }
+                    started = time.time_ns()
                     rows = await (await conn.execute(self.CLAIM, params)).fetchall()
+                    telemetry.batch("claim", self.WHAT, started, len(rows))
                     wait = None
                     if not rows:
                         (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
@@ -228,7 +230,7 @@ class Runner:
     # -- one HTTP request ------------------------------------------------------------------
 
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
-        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body = row
+        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent = row
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
@@ -237,7 +239,8 @@ class Runner:
         try:
             async with asyncio.timeout(timeout):
                 async with http.stream(
-                    "POST", url, content=body.encode(), headers=signed_headers(secret, webhook_id, body),
+                    "POST", url, content=body.encode(),
+                    headers=signed_headers(secret, webhook_id, body) | telemetry.propagate(parent),
                     timeout=timeout,
                 ) as resp:  # fmt: skip
                     excerpt = b""
@@ -259,6 +262,7 @@ class Runner:
         ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
             result.update(error_class="network", response_excerpt=describe_error(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
+        telemetry.attempt(self.WHAT, result, parent, attempt)
         self.results.append(result)
         self.results_ready.set()
 
@@ -277,8 +281,10 @@ class Runner:
             batch = self.results[: max(self.s.batch, 1) * 4]
             try:
                 async with pool.connection() as conn:
+                    started = time.time_ns()
                     cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
                     RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
+                    telemetry.batch("complete", self.WHAT, started, len(batch))
             except psycopg.Error as exc:
                 if not retry or not is_connection_error(exc):
                     # Not recorded: the leases expire and the deliveries are tried again.
@@ -349,6 +355,7 @@ def run(settings: Settings, say: Callable[[str], None] = print) -> None:
     from hookline.outbound import OutboundRunner
 
     async def main() -> None:
+        telemetry.setup("hookline-runner")
         both = [Runner(settings, say), OutboundRunner(settings, say)]
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,7 +3,7 @@ prometheus_client's parser, and scraped by a real Prometheus."""
 
 from __future__ import annotations
 
-import contextlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +14,8 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.alert_receiver import Receiver
+from tests.helpers import ROOT
 from tests.ingress_helpers import (
     FIXTURES,
     RunningIngress,
@@ -22,7 +24,7 @@ from tests.ingress_helpers import (
     sign,
 )
 from tests.integration.conftest import RunnerProcess, wait_until
-from tests.prometheus import Prometheus, running_prometheus
+from tests.prometheus import Prometheus, running_alertmanager, running_prometheus
 from tests.target import Target
 
 SECRET = "app-secret"
@@ -61,6 +63,9 @@ def stack(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         conn.execute("select hookline.add_endpoint('acme', 'gone', %s)", (target.url("/410"),))
         conn.execute("select hookline.add_subscription('crm', '*')")
         conn.execute("select hookline.add_subscription('gone', '*')")
+        conn.execute("insert into hookline.tenants values ('ops', 'Ops')")
+        conn.execute("select hookline.add_alert_receiver('ops', 'pd', 'pagerduty', %s, 'KEY')",
+                     (target.url("/ok"),))  # fmt: skip
     logs = tmp_path_factory.mktemp("observability")
     runner = RunnerProcess(module_db, "obs")
     try:
@@ -140,19 +145,68 @@ def assert_bounded(scrape: dict) -> None:
             assert not re.search(r"[0-9]{6,}|wamid", text), (name, label, text)
 
 
-def test_a_real_prometheus_scrapes_both(delivered: Stack) -> None:
-    with prometheus_for(delivered) as prom:
-        up = prom.wait_for('sum(up{job=~"ingress|runner"}) == 2')
-        assert up[0]["value"][1] == "2"
-        stored = prom.wait_for('hookline_ingress_requests_total{outcome="stored"}')
-        assert stored[0]["metric"]["source"] == "wa"
-        dlq = prom.wait_for('hookline_dlq_size{endpoint="gone"}')
-        assert dlq[0]["value"][1] == "1"
-
-
-def prometheus_for(stack: Stack, *rules: Path) -> contextlib.AbstractContextManager[Prometheus]:
+@pytest.fixture(scope="module")
+def prom(delivered: Stack) -> Iterator[Prometheus]:
+    """A real Prometheus scraping the ingress and the runner of the stack every second."""
     targets = {
-        "ingress": stack.ingress.metrics_url.split("/")[2],
-        "runner": stack.runner_metrics.split("/")[2],
+        "ingress": delivered.ingress.metrics_url.split("/")[2],
+        "runner": delivered.runner_metrics.split("/")[2],
     }
-    return running_prometheus(targets, *rules)
+    with running_prometheus(targets) as prometheus:
+        yield prometheus
+
+
+def test_a_real_prometheus_scrapes_both(prom: Prometheus) -> None:
+    up = prom.wait_for('sum(up{job=~"ingress|runner"}) == 2')
+    assert up[0]["value"][1] == "2"
+    stored = prom.wait_for('hookline_ingress_requests_total{outcome="stored"}')
+    assert stored[0]["metric"]["source"] == "wa"
+    dlq = prom.wait_for('hookline_dlq_size{endpoint="gone"}')
+    assert dlq[0]["value"][1] == "1"
+
+
+def test_every_dashboard_expression_returns_series(prom: Prometheus) -> None:
+    board = json.loads((ROOT / "docs" / "grafana" / "hookline.json").read_text())
+    exprs = [t["expr"] for panel in board["panels"] for t in panel.get("targets", [])]
+    assert len(exprs) >= 20
+    for expr in exprs:  # rate() and delta() need two scrapes: wait for them
+        assert prom.wait_for(expr), expr
+
+
+def test_alertmanager_routes_a_rule_to_a_pagerduty_receiver(
+    delivered: Stack, tmp_path: Path
+) -> None:
+    """A Prometheus rule on hookline's gauge, routed by a real Alertmanager to a PagerDuty
+    receiver whose URL is the local server that validates the Events API v2 shape."""
+    receiver = Receiver()
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n  - name: test\n    rules:\n      - alert: HooklineDLQNotEmpty\n"
+        "        expr: max by (tenant, endpoint) (hookline_dlq_size) > 0\n"
+        "        labels: {severity: critical}\n"
+        "        annotations: {summary: 'dead letters at {{ $labels.endpoint }}',"
+        " runbook_url: docs/observability.md#hooklinedeadlettersgrowing}\n"
+    )
+    config = (
+        "route:\n  receiver: pagerduty\n  group_by: [alertname, endpoint]\n"
+        "  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+        "receivers:\n  - name: pagerduty\n    pagerduty_configs:\n"
+        f"      - routing_key: R0UTING\n        url: {receiver.url('/pagerduty')}\n"
+        "        severity: '{{ .CommonLabels.severity }}'\n"
+        "        links: [{href: '{{ .CommonAnnotations.runbook_url }}', text: Runbook}]\n"
+    )
+    targets = {"runner": delivered.runner_metrics.split("/")[2]}
+    try:
+        with (
+            running_alertmanager(config) as alertmanager,
+            running_prometheus(targets, rules, alertmanager=alertmanager),
+        ):
+            wait_until(lambda: receiver.valid or receiver.invalid, what="a PagerDuty event")
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert receiver.invalid == []
+    path, event = receiver.valid[0]
+    assert path == "/pagerduty" and event["event_action"] == "trigger"
+    assert event["routing_key"] == "R0UTING" and event["payload"]["severity"] == "critical"
+    assert "gone" in event["payload"]["summary"] or "gone" in json.dumps(event["payload"])
