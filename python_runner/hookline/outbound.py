@@ -86,6 +86,6 @@ class OutboundRunner(Runner):
         except Exception:  # reset, broken answer: the request may have arrived
             result["error_class"] = "network"
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
-        telemetry.attempt(self.WHAT, result)
+        telemetry.attempt(self.WHAT, result, phone_number_id=phone_number_id)
         self.results.append(result)
         self.results_ready.set()

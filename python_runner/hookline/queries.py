@@ -172,7 +172,8 @@ LISTEN_DELIVERIES: LiteralString = "listen hookline_deliveries"
 KEEPALIVE: LiteralString = "select 1"
 
 CLAIM: LiteralString = """
-select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent
+select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent,
+  endpoint_id
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 

@@ -230,7 +230,18 @@ class Runner:
     # -- one HTTP request ------------------------------------------------------------------
 
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
-        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent = row
+        (
+            delivery_id,
+            lease_token,
+            webhook_id,
+            url,
+            timeout_ms,
+            secret,
+            body,
+            attempt,
+            parent,
+            endpoint_id,
+        ) = row
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
@@ -262,7 +273,7 @@ class Runner:
         ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
             result.update(error_class="network", response_excerpt=describe_error(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
-        telemetry.attempt(self.WHAT, result, parent, attempt)
+        telemetry.attempt(self.WHAT, result, parent, attempt, endpoint_id=endpoint_id)
         self.results.append(result)
         self.results_ready.set()
 

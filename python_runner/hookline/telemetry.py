@@ -145,8 +145,9 @@ def propagate(traceparent: str | None) -> dict[str, str]:
 
 
 def attempt(kind: str, result: dict[str, Any], traceparent: str | None = None,
-            attempt_number: int | None = None) -> None:  # fmt: skip
-    """A span for one delivery attempt or outbox send, from its result."""
+            attempt_number: int | None = None, **target: Any) -> None:  # fmt: skip
+    """A span for one delivery attempt or outbox send, from its result; `target` is the
+    endpoint_id or the sending number's phone_number_id (a business id, not a person's)."""
     if not ON:
         return
     error = result.get("error_class")
@@ -161,6 +162,7 @@ def attempt(kind: str, result: dict[str, Any], traceparent: str | None = None,
             "http.response.status_code": result.get("status_code"),
             "error.type": error,
             "hookline.graph_error_code": result.get("error_code"),
+            **{f"hookline.{k}": v for k, v in target.items()},
         },
         traceparent,
         error,

@@ -89,8 +89,9 @@ def test_a_webhook_is_traced_from_the_sender_to_every_attempt(
         conn.execute("select hookline.add_source('acme', 'wa', 'whatsapp', %s, null, 65536, true)",
                      (SECRET,))  # fmt: skip
         # The handler fails once, then succeeds: two attempts of one delivery.
-        conn.execute("select hookline.add_endpoint('acme', 'crm', %s, retry_schedule => "
-                     "array[interval '1 second'])", (target.url("/fail/1"),))  # fmt: skip
+        ((endpoint_id, _secret),) = conn.execute(
+            "select * from hookline.add_endpoint('acme', 'crm', %s, retry_schedule => "
+            "array[interval '1 second'])", (target.url("/fail/1"),)).fetchall()  # fmt: skip
         conn.execute("select hookline.add_subscription('crm', '*')")
     runner = RunnerProcess(db, "traced", "--log-format", "json")
     try:
@@ -130,6 +131,7 @@ def test_a_webhook_is_traced_from_the_sender_to_every_attempt(
     for span in attempts:
         assert (span["service"], span["trace_id"], span["parent"]) == (
             "hookline-runner", SENDER_TRACE, server["span_id"])  # fmt: skip
+        assert span["attributes"]["hookline.endpoint_id"] == endpoint_id
     assert otlp.named("hookline.claim") and otlp.named("hookline.complete")
     # JSON log lines: the stored request's line names its source and carries the trace ids.
     lines = [json.loads(line) for line in (tmp_path / "ingress.log").read_text().splitlines()]
