@@ -230,18 +230,7 @@ class Runner:
     # -- one HTTP request ------------------------------------------------------------------
 
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
-        (
-            delivery_id,
-            lease_token,
-            webhook_id,
-            url,
-            timeout_ms,
-            secret,
-            body,
-            attempt,
-            parent,
-            endpoint_id,
-        ) = row
+        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent, endpoint_id = row  # fmt: skip
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
