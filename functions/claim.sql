@@ -16,7 +16,8 @@ returns table (
   attempt integer,
   generation integer,
   endpoint_id bigint,
-  traceparent text
+  traceparent text,
+  event_received_at timestamptz
 )
 language plpgsql
 security definer
@@ -86,7 +87,7 @@ begin
         'timestamp', coalesce(ev.occurred_at, ev.received_at),
         'data', ev.payload
       )::text end,
-      c.attempt_count + 1, c.generation, e.endpoint_id, ev.traceparent
+      c.attempt_count + 1, c.generation, e.endpoint_id, ev.traceparent, c.event_received_at
     from claimed c
     join hookline.endpoints e on e.endpoint_id = v_endpoint.endpoint_id
     -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
@@ -105,7 +106,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation, endpoint id, and the event''s traceparent (sent as a header). Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret, event type, the JSON body ({type, timestamp, data}), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

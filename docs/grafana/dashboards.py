@@ -42,6 +42,9 @@ ROWS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
             ('histogram_quantile(0.99, sum by (le) (rate(hookline_attempt_duration_seconds_bucket{kind="deliveries"}[5m])))', "p99")]),
         ("Attempts by error and status class", "ops", [
             ('sum by (error_class, status_class) (rate(hookline_attempts_total{kind="deliveries"}[5m]))', "{{error_class}} {{status_class}}")]),
+        ("Received to delivered", "s", [
+            ('histogram_quantile(0.5, sum by (le) (rate(hookline_received_to_delivered_seconds_bucket{kind="deliveries"}[5m])))', "p50"),
+            ('histogram_quantile(0.99, sum by (le) (rate(hookline_received_to_delivered_seconds_bucket{kind="deliveries"}[5m])))', "p99")]),
         ("Queue depth by state", "short", [
             ("sum by (state) (max by (tenant, endpoint, state) (hookline_queue_depth))", "{{state}}")]),
         ("Oldest due delivery", "s", [

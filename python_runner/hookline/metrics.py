@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -175,6 +176,13 @@ class RunnerMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.delivered_after = Histogram(
+            "hookline_received_to_delivered_seconds",
+            "From the event's arrival to the 2xx answer of its endpoint, by kind.",
+            ["kind"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400),
+            registry=r,
+        )
         self.claimed = Counter(
             "hookline_claimed", "Rows leased by claim batches.", ["kind"], registry=r
         )
@@ -214,6 +222,11 @@ class RunnerMetrics:
                 self.dead.labels(kind).inc()
             if "duration_ms" in result:
                 self.duration.labels(kind, cls).observe(result["duration_ms"] / 1000)
+
+    def answered(self, kind: str, result: dict[str, Any], received_at: datetime) -> None:
+        """An attempt came back: a 2xx ends the event's wait for this endpoint."""
+        if status_class(result.get("status_code")) == "2xx":
+            self.delivered_after.labels(kind).observe(time.time() - received_at.timestamp())
 
     def listener_alive(self, kind: str) -> None:
         self.listener_seen[kind] = time.monotonic()

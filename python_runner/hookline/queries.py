@@ -173,7 +173,7 @@ KEEPALIVE: LiteralString = "select 1"
 
 CLAIM: LiteralString = """
 select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent,
-  endpoint_id
+  endpoint_id, event_received_at
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 

@@ -230,7 +230,7 @@ class Runner:
     # -- one HTTP request ------------------------------------------------------------------
 
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
-        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent, endpoint_id = row  # fmt: skip
+        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent, endpoint_id, received_at = row  # fmt: skip
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
@@ -263,6 +263,7 @@ class Runner:
             result.update(error_class="network", response_excerpt=describe_error(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
         telemetry.attempt(self.WHAT, result, parent, attempt, endpoint_id=endpoint_id)
+        RUNNER.answered(self.WHAT, result, received_at)
         self.results.append(result)
         self.results_ready.set()
 

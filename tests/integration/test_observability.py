@@ -126,6 +126,7 @@ def test_runner_metrics_count_outcomes_and_read_gauges_from_sql(delivered: Stack
     assert value(scrape, "hookline_dead_letters_total", kind="deliveries") == 1
     assert value(scrape, "hookline_attempt_duration_seconds_count", kind="deliveries", status_class="2xx") == 1  # fmt: skip
     assert value(scrape, "hookline_claimed_total", kind="deliveries") == 2
+    assert value(scrape, "hookline_received_to_delivered_seconds_count", kind="deliveries") == 1
     assert value(scrape, "hookline_metrics_database_up") == 1
     assert value(scrape, "hookline_dlq_size", tenant="acme", endpoint="gone") == 1
     assert value(scrape, "hookline_dlq_size", tenant="acme", endpoint="crm") == 0
