@@ -3,7 +3,8 @@ create or replace function hookline._ingest(
   tenant_id text,
   received_at timestamptz,
   request_id bigint,
-  events jsonb
+  events jsonb,
+  traceparent text default null
 )
 returns table (ord bigint, event_id bigint, is_new boolean)
 language plpgsql
@@ -49,10 +50,12 @@ begin
   stored as (
     insert into hookline.events as e (
       event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload,
-      phone_number_id, user_id, wa_id, request_id, sanitized
+      phone_number_id, user_id, wa_id, request_id, sanitized, traceparent
     )
     select k.event_id, _ingest.received_at, _ingest.source_id, _ingest.tenant_id, i.external_id, i.event_type,
-      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, _ingest.request_id, i.sanitized
+      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, _ingest.request_id, i.sanitized,
+      -- A malformed traceparent is dropped, never refused: the event matters, the trace less.
+      case when _ingest.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then _ingest.traceparent end
     from keys k join input i on i.external_id = k.external_id
     returning e.event_id, e.event_type
   )
@@ -74,8 +77,8 @@ begin
 end
 $$;
 
-comment on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb) is
-  'Private, the one place events are stored: the events of one request (a JSON array of {external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}) for a source and tenant, received at received_at from raw request request_id. Set-based: keys first (hookline.event_keys; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per input row, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
+comment on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text) is
+  'Private, the one place events are stored: the events of one request (a JSON array of {external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}) for a source and tenant, received at received_at from raw request request_id, with the request''s W3C traceparent (dropped when malformed). Set-based: keys first (hookline.event_keys; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per input row, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
 
 -- Owner only (admin and internal): no grants.
-revoke all on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb) from public;
+revoke all on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text) from public;

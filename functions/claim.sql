@@ -15,7 +15,9 @@ returns table (
   body text,
   attempt integer,
   generation integer,
-  endpoint_id bigint
+  endpoint_id bigint,
+  traceparent text,
+  event_received_at timestamptz
 )
 language plpgsql
 security definer
@@ -80,14 +82,15 @@ begin
     )
     select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, e.url, e.timeout_ms, pg_catalog.concat_ws(' ', e.signing_secret, e.previous_signing_secret),
       ev.event_type,
-      (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b),
-      c.attempt_count + 1, c.generation, e.endpoint_id
+      case when e.body_format = 'payload' then ev.payload::text
+           else (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b) end,
+      c.attempt_count + 1, c.generation, e.endpoint_id, ev.traceparent, c.event_received_at
     from claimed c
     join hookline.endpoints e on e.endpoint_id = v_endpoint.endpoint_id
     -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
     -- from hashing a whole partition of events for a batch of fifty.
     cross join lateral (
-      select x.event_type, x.occurred_at, x.received_at, x.payload
+      select x.event_type, x.occurred_at, x.received_at, x.payload, x.traceparent
       from hookline.events x
       where x.event_id = c.event_id and x.received_at = c.event_received_at
       limit 1
@@ -100,7 +103,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body ({type, timestamp, data}), attempt number, generation. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

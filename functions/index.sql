@@ -72,3 +72,7 @@
 \ir rotate_endpoint_secret.sql
 \ir stored_secrets.sql
 \ir reseal_secrets.sql
+\ir metric_gauges.sql
+\ir _alert_body.sql
+\ir evaluate_alerts.sql
+\ir add_alert_receiver.sql

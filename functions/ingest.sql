@@ -8,7 +8,8 @@ create or replace function hookline.ingest(
   phone_number_id text default null,
   user_id text default null,
   wa_id text default null,
-  request_id bigint default null
+  request_id bigint default null,
+  traceparent text default null
 )
 returns table (event_id bigint, is_new boolean)
 language plpgsql
@@ -38,14 +39,15 @@ begin
     pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
       'external_id', ingest.external_id, 'event_type', ingest.event_type, 'payload', ingest.payload,
       'occurred_at', ingest.occurred_at, 'phone_number_id', ingest.phone_number_id,
-      'user_id', ingest.user_id, 'wa_id', ingest.wa_id))
+      'user_id', ingest.user_id, 'wa_id', ingest.wa_id)),
+    ingest.traceparent
   ) i;
 end
 $$;
 
-comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint) is
-  'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). phone_number_id, user_id and wa_id are the WhatsApp attributes; request_id names the raw request (hookline.raw_requests). Stored through hookline._ingest, like the events of hookline.receive. Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';
+comment on function hookline.ingest(text, text, text, jsonb, timestamptz, timestamptz, text, text, text, bigint, text) is
+  'Stores one parsed event of a source idempotently: the first call for (source, external_id) creates the event and returns is_new = true; later calls return the same event_id with is_new = false. received_at defaults to now() (tests pass a clock). phone_number_id, user_id and wa_id are the WhatsApp attributes; request_id names the raw request (hookline.raw_requests); traceparent is the W3C trace context sent on with every delivery (a malformed one is dropped). Stored through hookline._ingest, like the events of hookline.receive. Errors: HL001 unknown source; HL002 invalid argument (empty external_id, malformed event type, null payload).';
 
 -- SECURITY DEFINER: the ingress has no table privileges; it stores events only through this function.
-revoke all on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) from public;
-grant execute on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint) to hookline_ingest;
+revoke all on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint,text) from public;
+grant execute on function hookline.ingest(text,text,text,jsonb,timestamp with time zone,timestamp with time zone,text,text,text,bigint,text) to hookline_ingest;

@@ -57,7 +57,8 @@ begin
 
   select pg_catalog.count(*), pg_catalog.count(*) filter (where i.is_new), pg_catalog.array_agg(i.ord) filter (where i.is_new)
   into v_count, v_new, v_new_ords
-  from hookline._ingest(v_source.source_id, v_source.tenant_id, receive.received_at, v_request_id, v_events) i;
+  from hookline._ingest(v_source.source_id, v_source.tenant_id, receive.received_at, v_request_id, v_events,
+    receive.headers->>'traceparent') i;
 
   -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
   perform hookline._apply_message_status(

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,6 +41,19 @@ class RunningIngress:
     proc: subprocess.Popen[bytes]
     log: Path
 
+    @property
+    def metrics_url(self) -> str:
+        """The metrics endpoint the ingress announced in its log (it runs with port 0)."""
+        return announced_metrics_url(self.log)
+
+
+def announced_metrics_url(log: Path) -> str:
+    deadline = time.monotonic() + 30
+    while not (found := re.search(r"metrics on (http://\S+/metrics)", log.read_text())):
+        assert time.monotonic() < deadline, f"no metrics address announced:\n{log.read_text()}"
+        time.sleep(0.05)
+    return found[1]
+
 
 @contextlib.contextmanager
 def running_ingress(dsn: str, log: Path, *args: str) -> Iterator[RunningIngress]:
@@ -48,7 +62,8 @@ def running_ingress(dsn: str, log: Path, *args: str) -> Iterator[RunningIngress]
     env = {**os.environ, "HOOKLINE_DSN": dsn}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hookline", "ingress", "--port", str(port), *args],
+            [sys.executable, "-m", "hookline", "ingress", "--port", str(port),
+             "--metrics-port", "0", *args],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -68,6 +68,28 @@ def explained() -> Iterator[None]:
         explain(exc)
 
 
+def metrics_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--metrics-host and --metrics-port: the metrics endpoint, never on the webhook port;
+    and --log-format."""
+
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option(
+            "--log-format", type=click.Choice(["human", "json"]), default="human",
+            envvar="HOOKLINE_LOG_FORMAT", show_default=True,
+            help="Log lines on stderr: human, or JSON lines with trace ids (docs/observability.md).",
+        )(fn)  # fmt: skip
+        fn = click.option(
+            "--metrics-port", type=click.IntRange(0, 65535), default=default_port,
+            show_default=True, help="Port of the Prometheus metrics endpoint (0: any free port).",
+        )(fn)  # fmt: skip
+        return click.option(
+            "--metrics-host", default="127.0.0.1", show_default=True,
+            help="Address of the Prometheus metrics endpoint.",
+        )(fn)  # fmt: skip
+
+    return add
+
+
 def fails_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One line on stderr and a non-zero exit status for every error of the command."""
 
@@ -372,8 +394,19 @@ def default_data_dir() -> Path:
     "--ingress-port", type=click.IntRange(1, 65535), default=8788, show_default=True,
     help="Port of the webhook ingress on 127.0.0.1.",
 )  # fmt: skip
+@click.option(
+    "--ingress-metrics-port", type=click.IntRange(1, 65535), default=9464, show_default=True,
+    help="Port of the ingress's metrics endpoint on 127.0.0.1.",
+)  # fmt: skip
+@click.option(
+    "--runner-metrics-port", type=click.IntRange(1, 65535), default=9465, show_default=True,
+    help="Port of the runner's metrics endpoint on 127.0.0.1.",
+)  # fmt: skip
 @fails_cleanly
-def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_port: int) -> None:
+def up(
+    dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_port: int,
+    ingress_metrics_port: int, runner_metrics_port: int,
+) -> None:  # fmt: skip
     """Start a private PostgreSQL, the ingress and a runner (with --dsn: only deploy); stay up
     until Ctrl-C."""
     from hookline.embedded import private_server
@@ -388,12 +421,18 @@ def up(dsn: str | None, data_dir: Path | None, port: int, kind: str, ingress_por
     with private_server(data_dir, port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
         url = f"http://127.0.0.1:{ingress_port}"
-        ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port)]
-        with child(server_dsn, *ingress_args), child(server_dsn, "runner") as runner:
+        ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port),
+                        "--metrics-port", str(ingress_metrics_port)]  # fmt: skip
+        runner_args = ["runner", "--metrics-port", str(runner_metrics_port)]
+        with child(server_dsn, *ingress_args), child(server_dsn, *runner_args) as runner:
             # Announced once the children are started, so a reader can use all of it at once.
             click.echo(f"hookline is up. Database: {server_dsn}")
             click.echo(f'  psql "{server_dsn}"')
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
+            click.echo(
+                f"Metrics: ingress http://127.0.0.1:{ingress_metrics_port}/metrics, "
+                f"runner http://127.0.0.1:{runner_metrics_port}/metrics"
+            )
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             stop.wait()
             click.echo("stopping")
@@ -448,17 +487,21 @@ def stop_on_signals() -> threading.Event:
     help="How long a source's secrets are reused before they are read again.",
 )  # fmt: skip
 @click.option("--pool-size", type=click.IntRange(1, 1000), default=10, show_default=True)
+@metrics_options(9464)
 @fails_cleanly
 def ingress(
-    dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int
-) -> None:
-    """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz, /metrics)."""
+    dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int,
+    metrics_host: str, metrics_port: int, log_format: str,
+) -> None:  # fmt: skip
+    """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz); metrics on
+    --metrics-host:--metrics-port."""
     from hookline.ingress import Settings, serve
 
     Migrator(resolve_dsn(dsn)).require_current()
     settings = Settings(
-        resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size
-    )
+        resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
+        metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
+    )  # fmt: skip
     serve(settings, host, port)
 
 

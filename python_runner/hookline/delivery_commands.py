@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,11 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
-from hookline import queries
+from hookline import logs, queries
 from hookline.cli import (
     dsn_option,
     fails_cleanly,
+    metrics_options,
     read_secret,
     reason_option,
     run_sql,
@@ -80,10 +82,12 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               envvar="HOOKLINE_ALLOW_NETWORKS", help="Networks endpoints may resolve to (repeat; "
               "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
               "Link-local and metadata addresses are always refused.")  # fmt: skip
+@metrics_options(9465)
 @fails_cleanly
 def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrency: int,
            batch: int, lease: float, poll: float, grace: float, graph_url: str, graph_version: str,
-           allow_networks: tuple[str, ...]) -> None:  # fmt: skip
+           allow_networks: tuple[str, ...], metrics_host: str, metrics_port: int,
+           log_format: str) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
     from hookline import runner as runner_module
@@ -98,13 +102,14 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
 
-    def say(message: str) -> None:
-        click.echo(message, err=True)
+    logs.setup(log_format)  # each runner masks its lines with the SQL rules (Runner.say)
+    say = logging.getLogger("hookline.runner").info
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
         allowed_networks=networks or DEFAULT_ALLOWED, listen_dsn=listen_dsn,
+        metrics_host=metrics_host, metrics_port=metrics_port,
     )  # fmt: skip
     runner_module.run(settings, say)
 

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import psycopg
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
@@ -27,7 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from hookline import queries
+from hookline import logs, queries, telemetry
 from hookline.db import POOL_KWARGS, through_pooler
 from hookline.errors import (
     DatabaseUnavailable,
@@ -37,6 +36,7 @@ from hookline.errors import (
     wrap_errors,
 )
 from hookline.masking import Masker, MaskingFilter
+from hookline.metrics import IngressMetrics, serve_metrics
 from hookline.sealing import SecretKeyError, opener
 
 log = logging.getLogger("hookline.ingress")
@@ -68,6 +68,9 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 @dataclass(frozen=True)
 class Settings:
     dsn: str
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: no metrics endpoint
+    log_format: str = "human"  # or json (hookline.logs)
     db_timeout: float = 5.0  # seconds to get a connection or run the statement, else 503
     cache_seconds: float = 5.0  # how long a source's secrets are reused before re-reading
     pool_size: int = 10
@@ -182,19 +185,7 @@ class Ingress:
         # last re-read a source's secrets, and names found to be no source.
         self._rechecked: dict[str, float] = {}
         self._unknown: dict[str, float] = {}
-        self.registry = CollectorRegistry()
-        self.accepted = Counter(
-            "hookline_ingress_accepted",
-            "Requests stored and answered 200, by source.",
-            ["source"],
-            registry=self.registry,
-        )
-        self.refused = Counter(
-            "hookline_ingress_refused",
-            "Requests refused, by source and reason.",
-            ["source", "reason"],
-            registry=self.registry,
-        )
+        self.metrics = IngressMetrics()
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         # A session SET behind a transaction pooler would stick to a server connection that
@@ -310,6 +301,7 @@ class Ingress:
         # Valid JSON that jsonb cannot hold is not refused: the raw bytes are stored as received,
         # the events come from a sanitised parse and say which strings were changed.
         body, sanitized = for_jsonb(text)
+        headers["traceparent"] = telemetry.traceparent(request.headers.get("traceparent"))
         try:
             with wrap_errors():
                 async with self.pool.connection() as conn:
@@ -323,13 +315,15 @@ class Ingress:
             raise Refused(400, "bad_body", str(exc)) from None
         except UnknownSource:  # removed since its credentials were read
             raise Refused(404, "unknown_source", "no such source") from None
-        self.accepted.labels(name).inc()
+        self.metrics.stored(name, new)
+        telemetry.annotate(source=name, outcome="stored", events=events, new_events=new)
         log.info("stored source=%s request=%s events=%s new=%s", name, request_id, events, new)
         return JSONResponse({"request_id": request_id, "events": events, "new_events": new})
 
     def refuse(self, name: str, refused: Refused) -> Response:
         label = UNKNOWN_SOURCE_LABEL if refused.reason == "unknown_source" else name
-        self.refused.labels(label, refused.reason).inc()
+        self.metrics.refused(label, refused.reason, refused.status)
+        telemetry.annotate(source=label, outcome=refused.reason)
         # Never the body, headers or query: they may carry secrets and personal data.
         log.warning(
             "refused source=%s status=%s reason=%s: %s",
@@ -355,9 +349,6 @@ class Ingress:
         if not row or not row[0]:
             return PlainTextResponse("schema not deployed: run hookline db deploy\n", 503)
         return PlainTextResponse("ready\n")
-
-    async def metrics(self, _request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -386,7 +377,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/webhooks/{source}", ingress.webhook, methods=["POST"]),
             Route("/healthz", ingress.healthz, methods=["GET"]),
             Route("/readyz", ingress.readyz, methods=["GET"]),
-            Route("/metrics", ingress.metrics, methods=["GET"]),
         ],
         lifespan=ingress.lifespan,
     )
@@ -398,10 +388,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Run the ingress with uvicorn until SIGINT or SIGTERM."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # uvicorn's lines (tracebacks too) are masked
-        handler.addFilter(MaskingFilter(MASK))
+    logs.setup(settings.log_format, MASK)  # uvicorn's lines (tracebacks too) are masked
     # No access log: a handshake's query string carries the verify token. log_config=None:
     # uvicorn's loggers propagate to the root handler above instead of writing on their own.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info",
+    telemetry.setup("hookline-ingress")
+    app = create_app(settings)
+    serve_metrics(app.state.ingress.metrics, settings.metrics_host, settings.metrics_port, log.info)
+    uvicorn.run(telemetry.asgi(app.state.ingress.metrics.middleware(app)), host=host, port=port, access_log=False, log_level="info",
                 log_config=None)  # fmt: skip

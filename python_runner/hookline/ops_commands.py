@@ -215,6 +215,8 @@ def stats(dsn: str | None, as_json: bool) -> None:
     )
     circuits = ", ".join(f"{k} {v}" for k, v in sorted(data["circuits"].items())) or "none"
     click.echo(f"circuits:              {circuits}")
+    undelivered = ", ".join(f"{k} {v}" for k, v in sorted(data["undelivered_alerts"].items()))
+    click.echo(f"undelivered alerts:    {undelivered or 'none'}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip

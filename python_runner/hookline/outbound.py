@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from hookline import queries
+from hookline import queries, telemetry
 from hookline.runner import Runner, retry_after_seconds
 from hookline.sealing import opener
 
@@ -90,5 +90,6 @@ class OutboundRunner(Runner):
         except Exception:  # reset, broken answer: the request may have arrived
             result["error_class"] = "network"
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
+        telemetry.attempt(self.WHAT, result, phone_number_id=phone_number_id)
         self.results.append(result)
         self.results_ready.set()

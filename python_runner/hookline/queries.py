@@ -226,7 +226,8 @@ LISTEN_PROBE: LiteralString = "listen hookline_listen_probe"
 NOTIFY_PROBE: LiteralString = "select pg_notify('hookline_listen_probe', %(token)s)"
 
 CLAIM: LiteralString = """
-select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body
+select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent,
+  endpoint_id, event_received_at
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 
@@ -440,6 +441,9 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
+  'undelivered_alerts', (select coalesce(jsonb_object_agg(g.labels->>'receiver', g.value::bigint), '{}')
+                         from hookline.metric_gauges() g
+                         where g.metric = 'hookline_alert_notifications_undelivered' and g.value > 0),
   'circuits', (select coalesce(jsonb_object_agg(c.state, c.n), '{}') from
                (select b.state, count(*) as n from hookline.circuit_states b group by b.state) c)
 )
@@ -491,3 +495,7 @@ ROTATE_ENDPOINT_SECRET: LiteralString = """
 select endpoint_id, secret_count
 from hookline.rotate_endpoint_secret(%(name)s, %(secret)s, %(reason)s)
 """
+
+# --- metrics (hookline.metrics) ---
+
+METRIC_GAUGES: LiteralString = "select metric, labels, value from hookline.metric_gauges()"

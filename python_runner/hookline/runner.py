@@ -30,10 +30,11 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 
-from hookline import queries
+from hookline import queries, telemetry
 from hookline.db import POOL_KWARGS
 from hookline.errors import one_line
 from hookline.masking import Masker
+from hookline.metrics import RUNNER, serve_metrics
 from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
 from hookline.scheduler import run_scheduler
 from hookline.sealing import opener
@@ -74,6 +75,8 @@ class Settings:
     graph_version: str = "v25.0"
     allowed_networks: tuple[str, ...] = DEFAULT_ALLOWED
     listen_dsn: str | None = None  # a session connection for LISTEN; default: dsn
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: no metrics endpoint
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -193,7 +196,9 @@ class Runner:
                         "max_rows": min(free, self.s.batch),
                         "lease": timedelta(seconds=self.s.lease_s),
                     }
+                    started = time.time_ns()
                     rows = await (await conn.execute(self.CLAIM, params)).fetchall()
+                    telemetry.batch("claim", self.WHAT, started, len(rows))
                     wait = None
                     if not rows:
                         (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
@@ -203,6 +208,7 @@ class Runner:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 0.5
+            RUNNER.claimed_batch(self.WHAT, len(rows))
             for row in rows:
                 lease = {self.ID: row[0], "lease_token": str(row[1])}
                 task = asyncio.create_task(self._deliver(http, row))
@@ -230,7 +236,7 @@ class Runner:
     # -- one HTTP request ------------------------------------------------------------------
 
     async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
-        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body = row
+        delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent, endpoint_id, received_at = row  # fmt: skip
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
@@ -239,7 +245,8 @@ class Runner:
         try:
             async with asyncio.timeout(timeout):
                 async with http.stream(
-                    "POST", url, content=body.encode(), headers=signed_headers(secret, webhook_id, body),
+                    "POST", url, content=body.encode(),
+                    headers=signed_headers(secret, webhook_id, body) | telemetry.propagate(parent),
                     timeout=timeout,
                 ) as resp:  # fmt: skip
                     excerpt = b""
@@ -261,6 +268,8 @@ class Runner:
         ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
             result.update(error_class="network", response_excerpt=describe_error(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
+        telemetry.attempt(self.WHAT, result, parent, attempt, endpoint_id=endpoint_id)
+        RUNNER.answered(self.WHAT, result, received_at)
         self.results.append(result)
         self.results_ready.set()
 
@@ -279,7 +288,10 @@ class Runner:
             batch = self.results[: max(self.s.batch, 1) * 4]
             try:
                 async with pool.connection() as conn:
-                    await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
+                    started = time.time_ns()
+                    cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
+                    RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
+                    telemetry.batch("complete", self.WHAT, started, len(batch))
             except psycopg.Error as exc:
                 if not retry or not is_connection_error(exc):
                     # Not recorded: the leases expire and the deliveries are tried again.
@@ -335,7 +347,9 @@ class Runner:
                     while True:
                         async for _note in conn.notifies(timeout=self.s.poll_s):
                             self.wake.set()
+                            RUNNER.listener_alive(self.WHAT)
                         await conn.execute(queries.KEEPALIVE)
+                        RUNNER.listener_alive(self.WHAT)
             except psycopg.OperationalError as exc:
                 self.say(f"listen connection lost: {one_line(exc)}; reconnecting in {backoff:.1f}s")
                 await asyncio.sleep(backoff)
@@ -348,11 +362,13 @@ def run(settings: Settings, say: Callable[[str], None] = print) -> None:
     from hookline.outbound import OutboundRunner
 
     async def main() -> None:
+        telemetry.setup("hookline-runner")
         both = [Runner(settings, say), OutboundRunner(settings, say)]
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: [r.stop() for r in both])
         say(f"runner {settings.name} started (concurrency {settings.concurrency})")
+        serve_metrics(RUNNER, settings.metrics_host, settings.metrics_port, say, settings.dsn)
         await asyncio.gather(*(r.run() for r in both))
 
     asyncio.run(main())

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Callable
 
 import psycopg
 from cronsim import CronSim, CronSimError
 from psycopg_pool import AsyncConnectionPool
 
-from hookline import queries
+from hookline import queries, telemetry
 from hookline.errors import one_line
 
 RELOAD = dt.timedelta(seconds=60)  # how often the job table is re-read
@@ -44,10 +45,12 @@ async def _fire(
 ) -> None:
     try:
         async with pool.connection() as conn:
+            started = time.time_ns()
             cur = await conn.execute(
                 queries.RUN_JOB, {"job_name": job, "scheduled_for": slot, "run_by": runner_id}
             )
             status = (await cur.fetchone())[0]
+            telemetry.job(job, started, status)
         if status != "skipped":
             say(f"job {job} for {slot:%Y-%m-%d %H:%M}: {status}")
     except psycopg.Error as exc:

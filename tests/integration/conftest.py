@@ -32,7 +32,7 @@ class RunnerProcess:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "hookline", "runner", "--dsn", dsn, "--name", name,
-                 "--poll", "1", *args],
+                 "--poll", "1", "--metrics-port", "0", *args],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip
 

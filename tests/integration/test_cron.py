@@ -50,6 +50,7 @@ def test_the_migration_registers_the_jobs_in_the_pg_cron_database(cron_server: S
             "hookline-maintain_partitions": "*/15 * * * *",
             "hookline-rescue_leases": "* * * * *",
             "hookline-snapshot_stats": "* * * * *",
+            "hookline-evaluate_alerts": "* * * * *",
             "hookline-wake_due_retries": "* * * * *",
         }
         migrator.deploy()  # idempotent by job name

@@ -288,10 +288,12 @@ def test_refusals_are_counted_per_source_and_reason(ingress: RunningIngress, sou
     for _ in range(2):
         assert post(ingress, source, body, "sha256=00").status_code == 401
     assert post(ingress, "never-seen-123", body, "x").status_code == 404
-    metrics = httpx.get(f"{ingress.url}/metrics").text
-    assert f'hookline_ingress_refused_total{{reason="bad_signature",source="{source}"}} 2.0' in (
-        metrics
-    )
+    assert httpx.get(f"{ingress.url}/metrics").status_code == 404, "not on the webhook port"
+    metrics = httpx.get(ingress.metrics_url).text
+    assert (
+        f'hookline_ingress_requests_total{{outcome="bad_signature",source="{source}",'
+        'status_class="4xx"} 2.0'
+    ) in metrics
     assert 'source="(unknown)"' in metrics and "never-seen-123" not in metrics
     assert (
         "refused source=" + source + " status=401 reason=bad_signature" in ingress.log.read_text()

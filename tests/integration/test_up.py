@@ -46,13 +46,18 @@ def wait_for_dsn(proc: subprocess.Popen[str]) -> str:
 
 
 def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) -> None:
-    port, ingress_port = free_port(), free_port()
-    with start_up(data_dir, "--port", str(port), "--ingress-port", str(ingress_port)) as proc:
+    port, ingress_port, metrics = free_port(), free_port(), (free_port(), free_port())
+    args = ["--port", str(port), "--ingress-port", str(ingress_port),
+            "--ingress-metrics-port", str(metrics[0]), "--runner-metrics-port", str(metrics[1])]  # fmt: skip
+    with start_up(data_dir, *args) as proc:
         try:
             dsn = wait_for_dsn(proc)
             ingress = next(line for line in proc.stdout if line.startswith("Ingress: "))
             url = f"http://127.0.0.1:{ingress_port}"
             assert ingress == f"Ingress: {url}/webhooks/{{source}}\n"
+            printed = next(line for line in proc.stdout if line.startswith("Metrics: "))
+            scrapes = [f"http://127.0.0.1:{p}/metrics" for p in metrics]
+            assert printed == f"Metrics: ingress {scrapes[0]}, runner {scrapes[1]}\n"
             assert wait_for_ready(url) == "ready\n", "the ingress serves the private database"
             assert f"127.0.0.1:{port}" in dsn
             with psycopg.connect(dsn) as conn:
@@ -79,6 +84,8 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 while not target.requests and time.monotonic() < deadline:
                     time.sleep(0.05)
                 assert len(target.requests) == 1, "the runner started by up delivered the event"
+                assert "hookline_ingress_requests_total" in httpx.get(scrapes[0]).text
+                assert "hookline_metrics_database_up 1.0" in httpx.get(scrapes[1]).text
             finally:
                 target.stop()
             # The printed DSN carries the generated password; a wrong one is refused in one line.
@@ -109,7 +116,9 @@ def wait_for_ready(url: str) -> str:
 
 
 def test_up_falls_back_to_the_embedded_server(data_dir: Path) -> None:
-    with start_up(data_dir, "--server", "embedded", "--ingress-port", str(free_port())) as proc:
+    ports = ["--ingress-port", str(free_port()), "--ingress-metrics-port", str(free_port()),
+             "--runner-metrics-port", str(free_port())]  # fmt: skip
+    with start_up(data_dir, "--server", "embedded", *ports) as proc:
         try:
             dsn = wait_for_dsn(proc)
             with psycopg.connect(dsn) as conn:

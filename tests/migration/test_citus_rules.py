@@ -32,7 +32,8 @@ DOC = ROOT / "docs" / "scaling.md"
 # ingress resolves a source by its global name before it knows the tenant).
 REFERENCE = {"tenants", "sources", "role_tenants", "graph_error_codes", "masking_key"}
 # On the coordinator only, outside Citus's metadata: the global audit chain, the job registry.
-LOCAL = {"audit_log", "audit_head", "jobs", "job_runs", "partition_policies", "schema_changes"}
+LOCAL = {"audit_log", "audit_head", "jobs", "job_runs", "partition_policies", "schema_changes",
+         "alert_rules", "alerts", "alert_receivers"}
 
 # The tables whose tenant_isolation policy wraps its helpers in a subquery (docs/scaling.md).
 POLICED = ("attempts", "dead_letters", "deliveries", "endpoints", "events", "outbox",
@@ -61,6 +62,7 @@ EXCEPTIONS = {
     ("foreign key", "dead_letters", "dead_letters_endpoint_id_fkey"): "implied-tenant",
     ("foreign key", "subscriptions", "subscriptions_endpoint_id_fkey"): "implied-tenant",
     ("foreign key", "outbox", "outbox_phone_number_id_fkey"): "implied-tenant",
+    ("foreign key", "alert_receivers", "alert_receivers_endpoint_id_fkey"): "alert-endpoints",
     **{
         ("policy subquery", table, f"{table}_tenant_isolation"): "policy-subqueries"
         for table in POLICED

@@ -66,16 +66,19 @@ def test_every_documented_command_and_flag_exists() -> None:
 
 
 def sql_names() -> set[str]:
+    """hookline.<name> in the docs (not in file paths, nor in a Traces section, whose names are
+    OpenTelemetry span and attribute names)."""
     names = set()
     for page in PAGES:
-        names |= set(re.findall(r"(?<![\w.'])hookline\.([a-z_][a-z0-9_]*)", page.read_text()))
+        text = re.sub(r"(?ms)^## Traces\b.*?(?=^## )", "", page.read_text())
+        names |= set(re.findall(r"(?<![\w.'/])hookline\.([a-z_][a-z0-9_]*)", text))
     return names
 
 
 def settings_and_modules(name: str) -> bool:
-    """hookline.<name> is a setting the SQL reads, or a module of the Python package."""
-    setting = f"'hookline.{name}'"
-    if any(setting in p.read_text() for p in SQL_SOURCES):
+    """hookline.<name> is a setting or an event type the SQL names, or a module of the Python
+    package."""
+    if any(f"'hookline.{name}{end}" in p.read_text() for p in SQL_SOURCES for end in ("'", ".")):
         return True
     try:
         importlib.import_module(f"hookline.{name}")

@@ -28,9 +28,10 @@ EXECUTE = {
     "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
-                                  "next_message_due"},
-    "hookline_operator": HELPERS | VIEW_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint", "job_status"},
-    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status"},
+                                  "next_message_due", "metric_gauges"},
+    "hookline_operator": HELPERS | VIEW_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint",
+                                                "job_status", "metric_gauges"},
+    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status", "metric_gauges"},
 }  # fmt: skip
 
 VIEWS = {"dead_letter_queue", "live_deliveries", "endpoint_overview", "attempt_log", "event_log",
@@ -61,6 +62,7 @@ DEFINER = {
     "send_message": "handlers (roles the DBA grants it to) queue replies without table privileges",
     "run_job": "runners fire jobs without table privileges",
     "job_status": "runners and operators read job runs without table privileges",
+    "metric_gauges": "runners serve, operators and read-only roles read the gauges without table privileges",
     "replay": "operators act on their tenants' dead letters without table privileges",
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",

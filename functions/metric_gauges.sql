@@ -1,0 +1,103 @@
+create or replace function hookline.metric_gauges(now timestamptz default pg_catalog.now())
+returns table (metric text, labels jsonb, value double precision)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  -- Operators and read-only roles see their tenants' series only: rows without a tenant
+  -- (breakers by kind, jobs, alert rules) are totals over every tenant, for all-seeing roles.
+  select g.metric, g.labels, g.value
+  from (
+  -- Cheap by construction: the newest minute of hookline.stats_snapshots (its primary key
+  -- starts with taken_at), the breakers (one row per target) and the last run of each job
+  -- (job_runs_job_name_started_at_idx). Never counts deliveries, dead letters or attempts.
+  with newest as (
+    select pg_catalog.max(s.taken_at) as taken_at
+    from hookline.stats_snapshots s
+    where s.taken_at > metric_gauges.now - interval '1 hour'
+  ),
+  snap as (
+    select s.tenant_id, e.name as endpoint, s.pending_count, s.in_flight_count, s.retrying_count,
+      s.dead_count, s.oldest_due_seconds
+    from newest n
+    join hookline.stats_snapshots s on s.taken_at = n.taken_at
+    join hookline.endpoints e on e.endpoint_id = s.endpoint_id
+  )
+  select 'hookline_queue_depth',
+    pg_catalog.jsonb_build_object('tenant', s.tenant_id, 'endpoint', s.endpoint, 'state', q.state),
+    q.n::double precision
+  from snap s
+  cross join lateral (values ('pending', s.pending_count), ('in_flight', s.in_flight_count),
+    ('retrying', s.retrying_count)) q (state, n)
+  union all
+  select 'hookline_oldest_due_seconds',
+    pg_catalog.jsonb_build_object('tenant', s.tenant_id, 'endpoint', s.endpoint),
+    coalesce(s.oldest_due_seconds, 0)
+  from snap s
+  union all
+  select 'hookline_dlq_size',
+    pg_catalog.jsonb_build_object('tenant', s.tenant_id, 'endpoint', s.endpoint),
+    s.dead_count::double precision
+  from snap s
+  union all
+  select 'hookline_stats_snapshot_age_seconds', '{}'::jsonb,
+    extract(epoch from metric_gauges.now - n.taken_at)::double precision
+  from newest n
+  where n.taken_at is not null
+  union all
+  select 'hookline_circuits',
+    pg_catalog.jsonb_build_object('kind', k.kind, 'state', st.state),
+    pg_catalog.count(b.target)::double precision
+  from (values ('closed'), ('open'), ('half_open')) st (state)
+  cross join (values ('endpoint'), ('sender')) k (kind)
+  left join hookline.circuit_breakers b
+    on b.state = st.state and pg_catalog.split_part(b.target, ':', 1) = k.kind
+  group by k.kind, st.state
+  union all
+  select 'hookline_endpoint_circuit_open',
+    pg_catalog.jsonb_build_object('tenant', e.tenant_id, 'endpoint', e.name),
+    coalesce(b.state <> 'closed', false)::integer::double precision
+  from hookline.endpoints e
+  left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+  union all
+  select m.metric, pg_catalog.jsonb_build_object('job_name', j.job_name), m.value
+  from hookline.jobs j
+  left join lateral (
+    select r.finished_at from hookline.job_runs r
+    where r.job_name = j.job_name and r.status = 'succeeded'
+    order by r.started_at desc limit 1
+  ) ok on true
+  left join lateral (
+    select r.status from hookline.job_runs r
+    where r.job_name = j.job_name
+    order by r.started_at desc limit 1
+  ) last on true
+  cross join lateral (values
+    ('hookline_job_last_success_timestamp_seconds', extract(epoch from ok.finished_at)::double precision),
+    ('hookline_job_last_run_failed', (last.status = 'failed')::integer::double precision)
+  ) m (metric, value)
+  where j.is_enabled and m.value is not null
+  union all
+  select 'hookline_alerts_firing', pg_catalog.jsonb_build_object('rule', r.rule_name),
+    (select pg_catalog.count(*) from hookline.alerts a
+     where a.rule_name = r.rule_name and a.state = 'firing')::double precision
+  from hookline.alert_rules r
+  union all
+  select 'hookline_alert_notifications_undelivered',
+    pg_catalog.jsonb_build_object('tenant', e.tenant_id, 'receiver', rc.receiver_name),
+    (select pg_catalog.count(*) from hookline.dead_letters d
+     where d.endpoint_id = rc.endpoint_id and d.state = 'dead')::double precision
+  from hookline.alert_receivers rc
+  join hookline.endpoints e on e.endpoint_id = rc.endpoint_id
+  ) g (metric, labels, value)
+  where (select hookline._sees_all_tenants())
+     or g.labels->>'tenant' = any ((select hookline._mapped_tenants())::text[])
+$$;
+
+comment on function hookline.metric_gauges(timestamptz) is
+  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success and whether its last run failed, the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
+
+-- SECURITY DEFINER: runners serve these gauges without table privileges; labels carry tenant, endpoint and job names only.
+revoke all on function hookline.metric_gauges(timestamp with time zone) from public;
+grant execute on function hookline.metric_gauges(timestamp with time zone) to hookline_runner, hookline_operator, hookline_readonly;

@@ -1,0 +1,54 @@
+begin;
+select plan(5);
+
+insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
+insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
+select hookline.add_endpoint('acme', 'crm', 'http://127.0.0.1:9/crm', max_in_flight => 100);
+select hookline.add_subscription('crm', 'whatsapp.message.*');
+select hookline.ingest('wa', 'wamid.' || i, 'whatsapp.message.text', '{}', null, '2026-03-01 10:00Z') from generate_series(1, 3) i;
+create temp table c as select * from hookline.claim('r1', 1, '30 seconds', '2026-03-01 10:00:10Z');
+select hookline.complete(
+  (select jsonb_agg(jsonb_build_object('delivery_id', delivery_id, 'lease_token', lease_token, 'status_code', 404)) from c),
+  '2026-03-01 10:00:20Z'
+);
+-- An older minute with other figures: only the newest one counts.
+select hookline.snapshot_stats('2026-03-01 09:59:30Z');
+select hookline.snapshot_stats('2026-03-01 10:01:05Z');
+select hookline.set_breaker((select 'endpoint:' || endpoint_id from hookline.endpoints where name = 'crm'), 'open', 'test', '2026-03-01 10:01:30Z');
+insert into hookline.job_runs (job_name, scheduled_for, started_at, finished_at, status, run_by) values
+  ('maintain_partitions', '2026-03-01 10:00Z', '2026-03-01 10:00Z', '2026-03-01 10:00:02Z', 'succeeded', 'r1'),
+  ('maintain_partitions', '2026-03-01 10:15Z', '2026-03-01 10:15Z', '2026-03-01 10:15:01Z', 'failed', 'r1');
+
+create temp table g as select * from hookline.metric_gauges('2026-03-01 10:02:00Z');
+
+select results_eq(
+  $$select labels->>'state', value from g where metric = 'hookline_queue_depth' and labels->>'endpoint' = 'crm' order by 1$$,
+  $$values ('in_flight', 0::double precision), ('pending', 2), ('retrying', 0)$$,
+  'queue depth by state from the newest snapshot'
+);
+select results_eq(
+  $$select metric, labels, value from g where metric in ('hookline_dlq_size', 'hookline_oldest_due_seconds', 'hookline_stats_snapshot_age_seconds') order by 1$$,
+  $$values ('hookline_dlq_size', '{"tenant": "acme", "endpoint": "crm"}'::jsonb, 1::double precision),
+           ('hookline_oldest_due_seconds', '{"tenant": "acme", "endpoint": "crm"}', 60),
+           ('hookline_stats_snapshot_age_seconds', '{}', 60)$$,
+  'dead letters, the oldest due wait and the snapshot''s age'
+);
+select results_eq(
+  $$select labels->>'kind', labels->>'state', value from g where metric = 'hookline_circuits' order by 1, 2$$,
+  $$values ('endpoint', 'closed', 0::double precision), ('endpoint', 'half_open', 0), ('endpoint', 'open', 1),
+           ('sender', 'closed', 0), ('sender', 'half_open', 0), ('sender', 'open', 0)$$,
+  'breakers counted by kind and state, zero included'
+);
+select is(
+  (select value from g where metric = 'hookline_endpoint_circuit_open' and labels->>'endpoint' = 'crm'),
+  1::double precision, 'the open endpoint circuit is named'
+);
+select results_eq(
+  $$select metric, value from g where labels->>'job_name' = 'maintain_partitions' order by 1$$,
+  $$values ('hookline_job_last_run_failed', 1::double precision),
+           ('hookline_job_last_success_timestamp_seconds', extract(epoch from timestamptz '2026-03-01 10:00:02Z')::double precision)$$,
+  'the job''s last success and that its last run failed'
+);
+
+select * from finish();
+rollback;
