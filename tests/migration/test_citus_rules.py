@@ -32,8 +32,17 @@ DOC = ROOT / "docs" / "scaling.md"
 # ingress resolves a source by its global name before it knows the tenant).
 REFERENCE = {"tenants", "sources", "role_tenants", "graph_error_codes", "masking_key"}
 # On the coordinator only, outside Citus's metadata: the global audit chain, the job registry.
-LOCAL = {"audit_log", "audit_head", "jobs", "job_runs", "partition_policies", "schema_changes",
-         "alert_rules", "alerts", "alert_receivers"}
+LOCAL = {
+    "audit_log",
+    "audit_head",
+    "jobs",
+    "job_runs",
+    "partition_policies",
+    "schema_changes",
+    "alert_rules",
+    "alerts",
+    "alert_receivers",
+}
 
 # The tables whose tenant_isolation policy wraps its helpers in a subquery (docs/scaling.md).
 POLICED = ("attempts", "dead_letters", "deliveries", "endpoints", "events", "outbox",
