@@ -12,6 +12,8 @@
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql
+\ir _schedule_interval.sql
+\ir stale_jobs.sql
 \ir whatsapp_events.sql
 \ir receive.sql
 \ir list_sources.sql

@@ -213,6 +213,12 @@ def stats(dsn: str | None, as_json: bool) -> None:
     click.echo(
         f"circuits:              {'n/a (no circuit breakers in this schema)' if data['circuits'] is None else data['circuits']}"
     )
+    stale = "; ".join(
+        f"{j['job_name']} (runs in {j['runs_in']}, every {j['expected_every']}; no scheduled "
+        f"success since {j['last_succeeded_at'] or 'it was scheduled'})"
+        for j in data["stale_jobs"]
+    )
+    click.echo(f"stale jobs:            {stale or 'none'}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip

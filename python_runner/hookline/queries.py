@@ -90,9 +90,17 @@ PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"
 # --- scheduled jobs ---
 
 JOB_STATUS: LiteralString = """
-select job_name, schedule, runs_in, is_enabled, description,
-  last_started_at, last_finished_at, last_status, last_message
-from hookline.job_status()
+select s.job_name, s.schedule, s.runs_in, s.is_enabled, s.description,
+  s.last_started_at, s.last_finished_at, s.last_status, s.last_message,
+  hookline._cron_job_name(s.job_name) as cron_job_name, st.stale_since
+from hookline.job_status() s
+left join hookline.stale_jobs() st on st.job_name = s.job_name
+order by s.job_name
+"""
+
+# Run by every deploy: the day partitions from yesterday to the premake window exist at once.
+DEPLOY_PARTITIONS: LiteralString = """
+select hookline.run_job('maintain_partitions', clock_timestamp(), 'deploy')
 """
 
 RUN_JOB: LiteralString = """
@@ -111,18 +119,44 @@ CRON_DATABASE: LiteralString = """
 select current_setting('cron.database_name', true), current_database()
 """
 
-# Run on the database pg_cron lives in (cron.database_name).
+CRON_BACKGROUND_WORKERS: LiteralString = (
+    "select coalesce(current_setting('cron.use_background_workers', true), 'off')"
+)
+
+HAS_CRON_SCHEMA: LiteralString = "select to_regnamespace('cron') is not null"
+
+CREATE_PG_CRON: LiteralString = "create extension if not exists pg_cron"
+
+# The rest run on the database pg_cron lives in (cron.database_name).
 CRON_SCHEDULE_IN_DATABASE: LiteralString = """
 select cron.schedule_in_database(
-  job_name => 'hookline-' || %(job_name)s, schedule => %(schedule)s,
+  job_name => %(name)s, schedule => %(schedule)s,
   command => format('select hookline.run_job(%%L)', %(job_name)s::text), database => %(database)s
 )
 """
 
-CRON_UNSCHEDULE_DATABASE: LiteralString = """
+CRON_UNSCHEDULE_NAMES: LiteralString = """
 select count(cron.unschedule(j.jobid))
 from cron.job j
-where j.jobname like 'hookline-%%' and j.database = %(database)s
+where j.jobname = any(%(names)s) and j.database = %(database)s
+"""
+
+CRON_COUNT_NAMES: LiteralString = """
+select count(*) from cron.job j where j.jobname = any(%(names)s) and j.database = %(database)s
+"""
+
+# pg_cron's last call of each job (newest run id first: the primary key's order).
+CRON_LAST_RUNS: LiteralString = """
+select j.jobname, r.start_time, r.status, r.return_message
+from cron.job j
+left join lateral (
+  select d.start_time, d.status, d.return_message
+  from cron.job_run_details d
+  where d.jobid = j.jobid
+  order by d.runid desc
+  limit 1
+) r on true
+where j.jobname = any(%(names)s) and j.database = %(database)s
 """
 # --- ingress and sources ---
 
@@ -386,6 +420,7 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
+  'stale_jobs', (select coalesce(jsonb_agg(s), '[]') from hookline.stale_jobs() s),
   -- Circuit breakers come with the outbound work (issue 5): shown once that view exists.
   'circuits', case when to_regclass('hookline.circuit_states') is null then null end
 )
