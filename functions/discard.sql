@@ -1,7 +1,8 @@
 create or replace function hookline.discard(
   delivery_ids bigint[],
   reason text default 'discarded by an operator',
-  now timestamptz default pg_catalog.now()
+  now timestamptz default pg_catalog.now(),
+  filter jsonb default null
 )
 returns setof bigint
 language plpgsql
@@ -55,7 +56,12 @@ begin
   ), audited as (
     insert into hookline.audit_log (action, tenant_id, target, reason, before, after)
     select 'delivery.discard', x.tenant_id,
-      pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(x.delivery_id order by x.delivery_id)),
+      pg_catalog.jsonb_build_object('count', pg_catalog.count(*), 'first_id', pg_catalog.min(x.delivery_id),
+        'last_id', pg_catalog.max(x.delivery_id))
+      || case when pg_catalog.count(*) <= 10
+           then pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(x.delivery_id order by x.delivery_id))
+           else '{}' end
+      || case when discard.filter is not null then pg_catalog.jsonb_build_object('filter', discard.filter) else '{}' end,
       v_reason,
       (select pg_catalog.jsonb_object_agg(y.was, y.n) from (
         select z.was, pg_catalog.count(*) as n from done z where z.tenant_id = x.tenant_id group by z.was) y),
@@ -68,9 +74,9 @@ begin
 end
 $$;
 
-comment on function hookline.discard(bigint[], text, timestamptz) is
-  'Discards deliveries of the caller''s tenants: live ones (pending, retrying, in flight) leave the queue and dead ones stay in the dead-letter queue, all as discarded with the reason; replay can still bring them back. Already discarded ones are left as they are (and not audited). Audited: one delivery.discard row per tenant with the ids changed, the reason and the counts by former state. Returns the ids discarded. Errors: HL025 an id is neither live nor dead among the caller''s tenants.';
+comment on function hookline.discard(bigint[], text, timestamptz, jsonb) is
+  'Discards deliveries of the caller''s tenants: live ones (pending, retrying, in flight) leave the queue and dead ones stay in the dead-letter queue, all as discarded with the reason; replay can still bring them back. Already discarded ones are left as they are (and not audited). Audited: one delivery.discard row per tenant with the count, first and last id changed (the ids themselves up to 10), the filter a bulk command selected them by, the reason and the counts by former state. Returns the ids discarded. Errors: HL025 an id is neither live nor dead among the caller''s tenants.';
 
 -- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
-revoke all on function hookline.discard(bigint[], text, timestamptz) from public;
-grant execute on function hookline.discard(bigint[], text, timestamptz) to hookline_operator;
+revoke all on function hookline.discard(bigint[], text, timestamptz, jsonb) from public;
+grant execute on function hookline.discard(bigint[], text, timestamptz, jsonb) to hookline_operator;

@@ -12,7 +12,7 @@ stable
 security definer
 set search_path = ''
 as $$
-  -- A scheduled run (pg_cron's or a runner's; not `hookline cron run` or a deploy) must have
+  -- A scheduled run (pg_cron's or a runner's; not `hookline cron run`) must have
   -- succeeded within twice the schedule's longest gap, counted from the later of the last
   -- success and the moment the job got its schedule or runner.
   select j.job_name, j.runs_in, j.schedule, s.every, r.started_at,
@@ -24,7 +24,7 @@ as $$
   left join lateral (
     select r.started_at
     from hookline.job_runs r
-    where r.job_name = j.job_name and r.status = 'succeeded' and r.run_by not in ('cli', 'deploy')
+    where r.job_name = j.job_name and r.status = 'succeeded' and r.run_by <> 'cli'
     order by r.started_at desc
     limit 1
   ) r on true

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly
@@ -25,13 +26,17 @@ DLQ_COLUMNS = ["delivery_id", "tenant", "endpoint", "event_type", "state", "erro
                "attempts", "finished_at", "reason"]  # fmt: skip
 
 
+TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+FILTERS = ("tenant", "endpoint", "event_type", "since", "until", "error_class", "state")
+
+
 def filter_options(fn: Any) -> Any:
     for option in reversed([
         click.option("--tenant", help="Only this tenant's."),
         click.option("--endpoint", help="Only this endpoint's."),
-        click.option("--event-type", help="Only this event type (exact)."),
-        click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
-                     help="Only those that ended at or after this time (UTC)."),
+        click.option("--event-type", help="Only this event type; * matches any text (whatsapp.message.*)."),
+        click.option("--since", type=TIME, help="Only those that ended at or after this time (UTC)."),
+        click.option("--until", type=TIME, help="Only those that ended before this time (UTC)."),
         click.option("--error-class", help="http_<status>, timeout, connect, network, refused, discarded."),
         click.option("--state", type=click.Choice(["dead", "discarded"]), help="Only dead or only discarded."),
     ]):  # fmt: skip
@@ -39,19 +44,17 @@ def filter_options(fn: Any) -> Any:
     return fn
 
 
+def _utc(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
 def _filters(kw: dict[str, Any], after: int = 0) -> dict[str, Any]:
-    since: datetime | None = kw.get("since")
-    return {
-        "tenant": kw.get("tenant"), "endpoint": kw.get("endpoint"), "event_type": kw.get("event_type"),
-        "since": since.isoformat() + "Z" if since else None, "error_class": kw.get("error_class"),
-        "state": kw.get("state"), "after": after,
-    }  # fmt: skip
+    found = {k: kw.get(k) for k in FILTERS}
+    return {**found, "since": _utc(found["since"]), "until": _utc(found["until"]), "after": after}
 
 
 def _has_filter(kw: dict[str, Any]) -> bool:
-    return any(
-        kw.get(k) for k in ("tenant", "endpoint", "event_type", "since", "error_class", "state")
-    )
+    return any(kw.get(k) for k in FILTERS)
 
 
 @click.group()
@@ -87,6 +90,14 @@ def dlq_show(dsn: str | None, delivery_id: int, as_json: bool) -> None:
     if not rows:
         raise NotInDeadLetterQueue(f"not in the dead-letter queue: {delivery_id}")
     row = rows[0]
+    event = _call(
+        dsn,
+        queries.DLQ_EVENT,
+        {"event_id": row["event_id"], "received_at": row["event_received_at"]},
+    )
+    row |= (
+        event[0] if event else {"payload": None, "source": None, "external_id": None, "wa_id": None}
+    )
     row["attempts"] = _call(dsn, queries.DLQ_ATTEMPTS, {"id": delivery_id})
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
@@ -111,6 +122,8 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
         raise click.UsageError("--reason must not be empty")
     query = queries.REPLAY if action == "replay" else queries.DISCARD
     params = _filters({**kw, "state": "dead" if action == "discard" else kw.get("state")})
+    # The audit rows name the filter instead of listing every id.
+    audit_filter = None if ids else Jsonb({k: v for k, v in params.items() if v and k != "after"})
     done = 0
     already: list[int] = []
     with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
@@ -136,7 +149,10 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
             if not batch:
                 break
             changed = [
-                r["delivery_id"] for r in cur.execute(query, {"ids": batch, "reason": reason})
+                r["delivery_id"]
+                for r in cur.execute(
+                    query, {"ids": batch, "reason": reason, "filter": audit_filter}
+                )
             ]
             done += len(changed)
             already += sorted(set(batch) - set(changed))

@@ -99,9 +99,7 @@ order by s.job_name
 """
 
 # Run by every deploy: the day partitions from yesterday to the premake window exist at once.
-DEPLOY_PARTITIONS: LiteralString = """
-select hookline.run_job('maintain_partitions', clock_timestamp(), 'deploy')
-"""
+DEPLOY_PARTITIONS: LiteralString = "select hookline.maintain_partitions()"
 
 RUN_JOB: LiteralString = """
 select hookline.run_job(job_name => %(job_name)s, scheduled_for => %(scheduled_for)s, run_by => %(run_by)s)
@@ -339,8 +337,10 @@ _DLQ_FILTER: LiteralString = """
 from hookline.dead_letter_queue q
 where (%(tenant)s::text is null or q.tenant_id = %(tenant)s::text)
   and (%(endpoint)s::text is null or q.endpoint = %(endpoint)s::text)
-  and (%(event_type)s::text is null or q.event_type = %(event_type)s::text)
+  and (%(event_type)s::text is null or q.event_type like replace(replace(replace(replace(
+        %(event_type)s::text, '\\', '\\\\'), '%%', '\\%%'), '_', '\\_'), '*', '%%'))
   and (%(since)s::timestamptz is null or q.finished_at >= %(since)s::timestamptz)
+  and (%(until)s::timestamptz is null or q.finished_at < %(until)s::timestamptz)
   and (%(error_class)s::text is null or q.error_class = %(error_class)s::text)
   and (%(state)s::text is null or q.state = %(state)s::text)
   and q.delivery_id > %(after)s
@@ -375,10 +375,15 @@ DLQ_COUNT: LiteralString = (
 )
 
 DLQ_SHOW: LiteralString = """
-select q.*, ev.payload, ev.source, ev.external_id, ev.wa_id
-from hookline.dead_letter_queue q
-left join hookline.event_log ev on ev.event_id = q.event_id and ev.received_at = q.event_received_at
-where q.delivery_id = %(id)s
+select q.* from hookline.dead_letter_queue q where q.delivery_id = %(id)s
+"""
+
+# By its key, as constants: a join to the masked view (a security barrier) would read and mask
+# every event of the caller's tenants before matching one.
+DLQ_EVENT: LiteralString = """
+select ev.payload, ev.source, ev.external_id, ev.wa_id
+from hookline.event_log ev
+where ev.event_id = %(event_id)s and ev.received_at = %(received_at)s
 """
 
 DLQ_ATTEMPTS: LiteralString = """
@@ -390,11 +395,13 @@ order by a.attempted_at, a.attempt_id
 """
 
 REPLAY: LiteralString = (
-    "select hookline.replay(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+    "select hookline.replay(delivery_ids => %(ids)s, reason => %(reason)s, filter => %(filter)s)"
+    " as delivery_id"
 )
 
 DISCARD: LiteralString = (
-    "select hookline.discard(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+    "select hookline.discard(delivery_ids => %(ids)s, reason => %(reason)s, filter => %(filter)s)"
+    " as delivery_id"
 )
 
 STATS: LiteralString = """

@@ -166,7 +166,7 @@ def test_one_slot_runs_once_across_sessions(db: str) -> None:
 def test_cron_list_and_run(db: str) -> None:
     listed = hookline("cron", "list", "--dsn", db)
     assert listed.returncode == 0
-    assert "apply_retention        37 * * * *     runner   never" in listed.stdout
+    assert "maintain_partitions    */15 * * * *   runner   never" in listed.stdout
     ran = hookline("cron", "run", "maintain_partitions", "--dsn", db)
     assert ran.returncode == 0
     assert ran.stdout.startswith("maintain_partitions: succeeded: created ")
@@ -414,6 +414,3 @@ def test_the_deploy_creates_todays_and_the_premade_partitions(db: str) -> None:
                where to_regclass(format('hookline.%I_p%s', p.table_name, to_char(d, 'YYYYMMDD'))) is null"""
         ).fetchall()
         assert missing == []
-        assert conn.execute(
-            "select status from hookline.job_runs where run_by = 'deploy'"
-        ).fetchall() == [("succeeded",)]

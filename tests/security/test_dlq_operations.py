@@ -49,7 +49,10 @@ def test_list_filters_and_pages_within_the_operators_tenant(db: str, two_tenants
     for flag, value, expected in (
         ("--endpoint", "acme-crm", 3), ("--event-type", "whatsapp.message.text", 3),
         ("--error-class", "http_404", 3), ("--error-class", "timeout", 0), ("--since", "2026-03-01", 3),
-        ("--since", "2026-03-02", 0), ("--state", "discarded", 0),
+        ("--since", "2026-03-02", 0), ("--state", "discarded", 0), ("--until", "2026-03-01", 0),
+        ("--until", "2026-03-02", 3), ("--event-type", "whatsapp.message.*", 3),
+        ("--event-type", "whatsapp.*.text", 3), ("--event-type", "whatsapp.status.*", 0),
+        ("--event-type", "whatsapp.message.tex_", 0), ("--event-type", "whatsapp%", 0),
     ):  # fmt: skip
         run = CliRunner().invoke(main, ["dlq", "list", "--dsn", alice, flag, value, "--json"])
         assert run.exit_code == 0, run.output
@@ -122,7 +125,9 @@ def test_discarding_twice_is_an_error_the_second_time_and_audited_once(
         actions = conn.execute(
             "select action, target from hookline.audit_log where acting_role = 'alice'"
         ).fetchall()
-    assert actions == [("delivery.discard", {"delivery_ids": [int(target)]})]
+    one = int(target)
+    summary = {"count": 1, "first_id": one, "last_id": one, "delivery_ids": [one]}
+    assert actions == [("delivery.discard", summary)]
 
 
 def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tenants) -> None:
@@ -164,10 +169,14 @@ def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tena
             (two_tenants.dead["acme"],),
         ).fetchall()
     acme = two_tenants.dead["acme"]
+    # One summary per chunk: how many, the first and last id, and the filter that chose them.
+    chosen = {"endpoint": "acme-crm"}
     assert audits == [
-        ({"delivery_ids": acme[:2]}, "outage over"),
-        ({"delivery_ids": acme[2:]}, "outage over"),
-    ]
+        ({"count": 2, "first_id": acme[0], "last_id": acme[1], "delivery_ids": acme[:2],
+          "filter": chosen}, "outage over"),
+        ({"count": 1, "first_id": acme[2], "last_id": acme[2], "delivery_ids": acme[2:],
+          "filter": chosen}, "outage over"),
+    ]  # fmt: skip
     assert states == [("pending", 2)] * 3
     again = hookline(
         "dlq", "replay", "--endpoint", "acme-crm", "--reason", "outage over", "--dsn", alice
