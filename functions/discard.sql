@@ -10,21 +10,24 @@ security definer
 set search_path = ''
 as $$
 declare
+  -- The caller's tenants, once (not a role lookup for every row).
+  v_all boolean := hookline._sees_all_tenants();
+  v_mine text[] := hookline._mapped_tenants();
   v_missing bigint[];
   v_reason text := coalesce(discard.reason, 'discarded by an operator');
   v_done bigint[];
 begin
   -- Another tenant's delivery is treated exactly like one that does not exist (HL025).
   perform from hookline.deliveries d
-  where d.delivery_id = any(discard.delivery_ids) and hookline._tenant_visible(d.tenant_id)
+  where d.delivery_id = any(discard.delivery_ids) and (v_all or d.tenant_id = any(v_mine))
   order by d.delivery_id for update;
   perform from hookline.dead_letters l
-  where l.delivery_id = any(discard.delivery_ids) and hookline._tenant_visible(l.tenant_id)
+  where l.delivery_id = any(discard.delivery_ids) and (v_all or l.tenant_id = any(v_mine))
   order by l.delivery_id for update;
   select pg_catalog.array_agg(i order by i) into v_missing
   from pg_catalog.unnest(discard.delivery_ids) i
-  where not exists (select from hookline.deliveries d where d.delivery_id = i and hookline._tenant_visible(d.tenant_id))
-    and not exists (select from hookline.dead_letters l where l.delivery_id = i and hookline._tenant_visible(l.tenant_id));
+  where not exists (select from hookline.deliveries d where d.delivery_id = i and (v_all or d.tenant_id = any(v_mine)))
+    and not exists (select from hookline.dead_letters l where l.delivery_id = i and (v_all or l.tenant_id = any(v_mine)));
   if v_missing is not null then
     raise exception using
       errcode = 'HL025',
@@ -77,6 +80,6 @@ $$;
 comment on function hookline.discard(bigint[], text, timestamptz, jsonb) is
   'Discards deliveries of the caller''s tenants: live ones (pending, retrying, in flight) leave the queue and dead ones stay in the dead-letter queue, all as discarded with the reason; replay can still bring them back. Already discarded ones are left as they are (and not audited). Audited: one delivery.discard row per tenant with the count, first and last id changed (the ids themselves up to 10), the filter a bulk command selected them by, the reason and the counts by former state. Returns the ids discarded. Errors: HL025 an id is neither live nor dead among the caller''s tenants.';
 
--- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
+-- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._sees_all_tenants, hookline._mapped_tenants) and audits.
 revoke all on function hookline.discard(bigint[], text, timestamptz, jsonb) from public;
 grant execute on function hookline.discard(bigint[], text, timestamptz, jsonb) to hookline_operator;

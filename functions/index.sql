@@ -36,6 +36,8 @@
 \ir release.sql
 \ir next_due.sql
 \ir replay.sql
+\ir _dead_letter_error_class.sql
+\ir dead_letter_page.sql
 \ir discard.sql
 \ir rescue_leases.sql
 \ir wake_due_retries.sql

@@ -10,17 +10,20 @@ security definer
 set search_path = ''
 as $$
 declare
+  -- The caller's tenants, once (not a role lookup for every row).
+  v_all boolean := hookline._sees_all_tenants();
+  v_mine text[] := hookline._mapped_tenants();
   v_missing bigint[];
   v_expired bigint[];
 begin
   -- Another tenant's delivery is treated exactly like one that does not exist (HL025), so the
   -- answer says nothing about other tenants' rows.
   perform from hookline.dead_letters l
-  where l.delivery_id = any(replay.delivery_ids) and hookline._tenant_visible(l.tenant_id)
+  where l.delivery_id = any(replay.delivery_ids) and (v_all or l.tenant_id = any(v_mine))
   order by l.delivery_id for update;
   select pg_catalog.array_agg(i order by i) into v_missing
   from pg_catalog.unnest(replay.delivery_ids) i
-  where not exists (select from hookline.dead_letters l where l.delivery_id = i and hookline._tenant_visible(l.tenant_id));
+  where not exists (select from hookline.dead_letters l where l.delivery_id = i and (v_all or l.tenant_id = any(v_mine)));
   if v_missing is not null then
     raise exception using
       errcode = 'HL025',
@@ -73,6 +76,6 @@ $$;
 comment on function hookline.replay(bigint[], timestamptz, text, jsonb) is
   'Moves dead or discarded deliveries of the caller''s tenants back into the queue as pending, due at now, as their next generation (same delivery id and webhook-id; attempts of earlier generations stay in hookline.attempts), and notifies runners. All or nothing. Audited: one delivery.replay row per tenant with the count, first and last id (the ids themselves up to 10), the filter a bulk command selected them by, the reason and the counts by state. Returns the ids replayed. Errors: HL025 an id is not in the caller''s dead-letter queue; HL028 an event was dropped by retention.';
 
--- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
+-- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._sees_all_tenants, hookline._mapped_tenants) and audits.
 revoke all on function hookline.replay(bigint[], timestamptz, text, jsonb) from public;
 grant execute on function hookline.replay(bigint[], timestamptz, text, jsonb) to hookline_operator;

@@ -73,7 +73,9 @@ def dlq() -> None:
 @fails_cleanly
 def dlq_list(dsn: str | None, after: int, limit: int, as_json: bool, **kw: Any) -> None:
     """List dead and discarded deliveries, oldest id first; prints the next page's --after."""
-    rows = _call(dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit})
+    rows = _call(
+        dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit, "replayable": False}
+    )
     _print_rows(rows, as_json, DLQ_COLUMNS)
     if len(rows) == limit and not as_json:
         click.echo(f"more: --after {rows[-1]['delivery_id']}", err=True)
@@ -132,7 +134,9 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
             if ids:
                 click.echo(f"would {action} {len(ids)} deliveries: {', '.join(map(str, ids))}")
                 return
-            counts = cur.execute(queries.DLQ_COUNT, params).fetchone() or {}
+            counts = cur.execute(
+                queries.DLQ_COUNT, {**params, "limit": None, "replayable": False}
+            ).fetchone()
             expired = counts["expired"] if action == "replay" else 0
             click.echo(f"would {action} {counts['matching'] - expired} deliveries"
                        + (f" ({expired} skipped: their events are gone)" if expired else ""))  # fmt: skip

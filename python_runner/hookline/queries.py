@@ -332,47 +332,37 @@ select target, state, is_forced from hookline.set_breaker(
 
 # --- operations: the dead-letter queue, stats, audit, tenant access (masked views only) ---
 
-# Filters are parameters, never text in the query; null means "any".
-_DLQ_FILTER: LiteralString = """
-from hookline.dead_letter_queue q
-where (%(tenant)s::text is null or q.tenant_id = %(tenant)s::text)
-  and (%(endpoint)s::text is null or q.endpoint = %(endpoint)s::text)
-  and (%(event_type)s::text is null or q.event_type like replace(replace(replace(replace(
-        %(event_type)s::text, '\\', '\\\\'), '%%', '\\%%'), '_', '\\_'), '*', '%%'))
-  and (%(since)s::timestamptz is null or q.finished_at >= %(since)s::timestamptz)
-  and (%(until)s::timestamptz is null or q.finished_at < %(until)s::timestamptz)
-  and (%(error_class)s::text is null or q.error_class = %(error_class)s::text)
-  and (%(state)s::text is null or q.state = %(state)s::text)
-  and q.delivery_id > %(after)s
-"""
-
-DLQ_LIST: LiteralString = (
-    """
+# Filters are parameters, never text in the query; null means "any". The page of ids comes
+# from hookline.dead_letter_page (by the primary key), the rows from the masked view by id.
+DLQ_LIST: LiteralString = """
 select q.delivery_id, q.tenant_id as tenant, q.endpoint, q.event_type, q.state, q.error_class,
   q.attempt_count as attempts, q.generation, q.finished_at, q.reason
-"""
-    + _DLQ_FILTER
-    + """
+from hookline.dead_letter_queue q
+where q.delivery_id = any (array(select p.delivery_id from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p))
 order by q.delivery_id
-limit %(limit)s
 """
-)
 
 # The next chunk of a bulk replay or discard; replay skips rows whose event retention dropped.
-DLQ_CHUNK: LiteralString = (
-    "select q.delivery_id"
-    + _DLQ_FILTER
-    + """
-  and (not %(replayable)s or q.event_type is not null)
-order by q.delivery_id
-limit %(limit)s
+DLQ_CHUNK: LiteralString = """
+select p.delivery_id from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p
 """
-)
 
-DLQ_COUNT: LiteralString = (
-    "select count(*) as matching, count(*) filter (where q.event_type is null) as expired"
-    + _DLQ_FILTER
-)
+DLQ_COUNT: LiteralString = """
+select count(*) as matching, count(*) filter (where not p.has_event) as expired
+from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p
+"""
 
 DLQ_SHOW: LiteralString = """
 select q.* from hookline.dead_letter_queue q where q.delivery_id = %(id)s
