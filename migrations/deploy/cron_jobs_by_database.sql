@@ -16,9 +16,10 @@ language sql
 stable
 set search_path = ''
 as $$
+  -- The extension exists only in pg_cron's database (cron.database_name, which only a
+  -- superuser may read).
   select case
-    when pg_catalog.current_setting('cron.database_name', true) = pg_catalog.current_database()
-    then 'hookline-' || job_name
+    when pg_catalog.to_regnamespace('cron') is not null then 'hookline-' || job_name
     else 'hookline-' || pg_catalog.current_database() || '-' || job_name
   end
 $$;

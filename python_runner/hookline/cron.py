@@ -60,8 +60,14 @@ def listing(dsn: str) -> Listing:
     """The jobs with their last runs, pg_cron's record of its calls, and what is wrong."""
     with connect(dsn, autocommit=True) as conn, wrap_errors():
         result = Listing(jobs(conn))
-        cron_db, this_db = conn.execute(queries.CRON_DATABASE).fetchone()
-    by_cron = [j for j in result.jobs if j.runs_in == "pg_cron"]
+        by_cron = [j for j in result.jobs if j.runs_in == "pg_cron"]
+        try:
+            cron_db, this_db = conn.execute(queries.CRON_DATABASE).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            by_cron, result.cron_note = (
+                [],
+                ("pg_cron's run history: this role may not read cron.database_name"),
+            )
     if by_cron:
         try:
             with connect(make_conninfo(dsn, dbname=cron_db or "postgres")) as cron:

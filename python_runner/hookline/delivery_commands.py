@@ -117,6 +117,7 @@ def endpoints() -> None:
 
 
 ENDPOINT_COLUMNS = [
+    "id",  # breakers set endpoint:<id> takes it
     "name",
     "tenant",
     "state",

@@ -233,7 +233,8 @@ select endpoint_id, secret from hookline.add_endpoint(
 
 # Operators' listings read the masked view (no secrets, URLs without query strings).
 ENDPOINTS: LiteralString = """
-select e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason, e.timeout_ms, e.max_in_flight,
+select e.endpoint_id as id, e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason,
+  e.timeout_ms, e.max_in_flight,
   e.retry_schedule, e.is_retrying_client_errors, e.live_deliveries, e.dead_letters
 from hookline.endpoint_overview e
 where %(name)s::text is null or e.name = %(name)s::text
