@@ -25,7 +25,9 @@
 \ir source_credentials.sql
 \ir _fan_out.sql
 \ir _endpoint_id.sql
+\ir _check_endpoint_url.sql
 \ir add_endpoint.sql
+\ir set_endpoint.sql
 \ir pause_endpoint.sql
 \ir resume_endpoint.sql
 \ir remove_endpoint.sql

@@ -246,6 +246,13 @@ ENDPOINT_SECRET: LiteralString = """
 select e.signing_secret from hookline.endpoints e where e.name = %(name)s
 """
 
+SET_ENDPOINT: LiteralString = """
+select hookline.set_endpoint(
+  name => %(name)s, url => %(url)s, timeout_ms => %(timeout_ms)s, max_in_flight => %(max_in_flight)s,
+  retry_schedule => %(retry_schedule)s::interval[], reason => %(reason)s
+)
+"""
+
 PAUSE_ENDPOINT: LiteralString = (
     "select hookline.pause_endpoint(name => %(name)s, reason => %(reason)s)"
 )

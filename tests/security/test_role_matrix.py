@@ -34,6 +34,7 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("breakers list", {"owner"}),
     ("audit verify", {"owner"}),
     ("cron run snapshot_stats", {"owner"}),
+    ("endpoints set acme-crm --timeout-ms 5000 --reason check", OPERATORS),
     ("endpoints pause acme-crm --reason check", OPERATORS),
     ("endpoints resume acme-crm --reason check", OPERATORS),
     ("dlq replay {dead} --reason check", OPERATORS),
