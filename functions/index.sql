@@ -9,6 +9,8 @@
 \ir _drop_partition.sql
 \ir maintain_partitions.sql
 \ir apply_retention.sql
+\ir prune_dead_letters.sql
+\ir set_dead_letter_retention.sql
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql

@@ -296,7 +296,7 @@ def audit_list(dsn: str | None, tenant: str | None, action: str | None, since: d
 
 @click.group()
 def tenants() -> None:
-    """Map database roles to the tenants they may see and act on (owner only)."""
+    """Map roles to tenants (owner only) and set a tenant's dead-letter retention."""
 
 
 @tenants.command("grant")
@@ -335,3 +335,18 @@ def tenants_allow_http(dsn: str | None, tenant: str, off: bool, reason: str | No
     """Let TENANT's endpoints use plain http to any host (checked when an endpoint is added)."""
     _call(dsn, queries.ALLOW_HTTP, {"tenant": tenant, "allowed": not off, "reason": reason})
     click.echo(f"{tenant}: {'https only' if off else 'http allowed'}")
+
+
+@tenants.command("dead-letter-retention")
+@dsn_option
+@click.argument("tenant")
+@click.argument("retention")
+@click.option("--reason", help="Recorded in the audit log.")
+@fails_cleanly
+def tenants_dead_letter_retention(dsn: str | None, tenant: str, retention: str,
+                                  reason: str | None) -> None:  # fmt: skip
+    """Keep TENANT's dead letters for RETENTION after they ended (e.g. '14 days'; default 30
+    days); the job prune_dead_letters deletes older ones."""
+    (row,) = _call(dsn, queries.SET_DEAD_LETTER_RETENTION,
+                   {"tenant": tenant, "retention": retention, "reason": reason})  # fmt: skip
+    click.echo(f"{tenant}: dead letters kept {row['retention']}")

@@ -450,6 +450,12 @@ order by a.audit_id desc
 limit %(limit)s
 """
 
+SET_DEAD_LETTER_RETENTION: LiteralString = """
+select hookline.set_dead_letter_retention(
+  tenant => %(tenant)s, retention => %(retention)s::interval, reason => %(reason)s
+)::text as retention
+"""
+
 GRANT_TENANT: LiteralString = """
 select hookline.grant_tenant(role_name => %(role)s, tenant_id => %(tenant)s, reason => %(reason)s)
 """

@@ -48,6 +48,7 @@ def test_the_migration_registers_the_jobs_in_the_pg_cron_database(cron_server: S
         assert cron_jobs(cron_server, "postgres") == {
             "hookline-apply_retention": "37 * * * *",
             "hookline-maintain_partitions": "*/15 * * * *",
+            "hookline-prune_dead_letters": "17 * * * *",
             "hookline-rescue_leases": "* * * * *",
             "hookline-snapshot_stats": "* * * * *",
             "hookline-wake_due_retries": "* * * * *",
@@ -239,10 +240,10 @@ def test_two_databases_register_apart_and_unregister_exactly_theirs(
     for dsn in (db, other_db, db):  # the second registration of db changes nothing
         run = hookline("cron", "register", "--dsn", dsn)
         assert run.returncode == 0, run.stderr
-        assert run.stdout.count("registered hookline-") == 5
+        assert run.stdout.count("registered hookline-") == 6
     expected = {
         "apply_retention": "37 * * * *", "maintain_partitions": "*/15 * * * *",
-        "rescue_leases": "* * * * *", "snapshot_stats": "* * * * *", "wake_due_retries": "* * * * *",
+        "prune_dead_letters": "17 * * * *", "rescue_leases": "* * * * *", "snapshot_stats": "* * * * *", "wake_due_retries": "* * * * *",
     }  # fmt: skip
     for name in (first, second):
         assert cron_jobs(cron_server, name) == {
@@ -259,15 +260,15 @@ def test_two_databases_register_apart_and_unregister_exactly_theirs(
     assert cron_jobs(cron_server, first)[f"hookline-{first}-apply_retention"] == "37 * * * *"
 
     run = hookline("cron", "unregister", "--dsn", db)
-    assert run.stdout == "unregistered 5 pg_cron job(s)\n", run.stderr
+    assert run.stdout == "unregistered 6 pg_cron job(s)\n", run.stderr
     assert cron_jobs(cron_server, first) == {}
-    assert len(cron_jobs(cron_server, second)) == 5, "the other database keeps its jobs"
+    assert len(cron_jobs(cron_server, second)) == 6, "the other database keeps its jobs"
     with psycopg.connect(db) as conn:
         assert {r[0] for r in conn.execute("select runs_in from hookline.jobs")} == {"runner"}
     assert hookline("cron", "unregister", "--dsn", db).stdout == "unregistered 0 pg_cron job(s)\n"
     assert (
         hookline("cron", "unregister", "--dsn", other_db).stdout
-        == "unregistered 5 pg_cron job(s)\n"
+        == "unregistered 6 pg_cron job(s)\n"
     )
     assert cron_jobs(cron_server, second) == {}
 
@@ -279,9 +280,9 @@ def test_in_pg_crons_database_registration_follows_runs_in(cron_server: Server) 
     migrator = Migrator(dsn)
     try:
         migrator.deploy()
-        assert len(cron_jobs(cron_server, "postgres")) == 5
+        assert len(cron_jobs(cron_server, "postgres")) == 6
         assert (
-            hookline("cron", "unregister", "--dsn", dsn).stdout == "unregistered 5 pg_cron job(s)\n"
+            hookline("cron", "unregister", "--dsn", dsn).stdout == "unregistered 6 pg_cron job(s)\n"
         )
         assert cron_jobs(cron_server, "postgres") == {}
         assert (

@@ -264,3 +264,38 @@ def test_sql_and_personal_data_in_payload_fields_are_stored_as_data(
         ).fetchone()
     assert masked == {"from": "[phone]", "text": "[text]", "profile": "[name]"}
     assert snapshot(db)[0][: len(before[0])] == before[0]  # new deliveries only; nothing else moved
+
+
+def test_dead_letters_are_pruned_after_their_tenants_retention(
+    db: str, two_tenants: Tenants
+) -> None:
+    """An operator sets its tenant's dead-letter retention; the job prune_dead_letters deletes
+    what ended before it, tenant by tenant (globex keeps its default-long ones here)."""
+    alice = as_role(db, "alice")
+    assert (
+        hookline("tenants", "dead-letter-retention", "globex", "3650 days", "--dsn", db).returncode
+        == 0
+    )
+    run = hookline(
+        "tenants", "dead-letter-retention", "acme", "14 days", "--reason", "GDPR", "--dsn", alice
+    )
+    assert run.stdout == "acme: dead letters kept 14 days\n", run.stderr
+    for who, args, message in (
+        (alice, ["globex", "14 days"], "unknown tenant 'globex'"),
+        (alice, ["acme", "1 hour"], "invalid dead-letter retention"),
+        (as_role(db, "reader"), ["acme", "14 days"], "permission denied"),
+    ):
+        refused = hookline("tenants", "dead-letter-retention", *args, "--dsn", who)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+    pruned = hookline("cron", "run", "prune_dead_letters", "--dsn", db)
+    assert pruned.stdout == "prune_dead_letters: succeeded: pruned 3 dead letters\n", pruned.stderr
+    with psycopg.connect(db) as conn:
+        left = conn.execute(
+            "select tenant_id, count(*) from hookline.dead_letters group by 1"
+        ).fetchall()
+        audit = conn.execute(
+            "select acting_role, reason, after from hookline.audit_log"
+            " where action = 'tenants.update' and tenant_id = 'acme'"
+        ).fetchall()
+    assert left == [("globex", 3)]
+    assert audit == [("alice", "GDPR", {"dead_letter_retention": "14 days"})]
