@@ -299,3 +299,35 @@ def test_dead_letters_are_pruned_after_their_tenants_retention(
         ).fetchall()
     assert left == [("globex", 3)]
     assert audit == [("alice", "GDPR", {"dead_letter_retention": "14 days"})]
+
+
+def test_the_page_filter_and_the_view_agree_on_error_classes(db: str, two_tenants: Tenants) -> None:
+    """dead_letter_page filters by hookline._dead_letter_error_class, the view shows its own
+    column: the two rules give the same class for every kind of dead letter."""
+    ids = two_tenants.dead["acme"] + two_tenants.dead["globex"]
+    kinds = [("dead", 503, "http 503"), ("dead", None, "refused: 10.0.0.1 is private"),
+             ("dead", None, "retries exhausted; last: timeout"), ("dead", None, "odd"),
+             ("discarded", 404, "spam"), ("dead", None, "retries exhausted; last: connect")]  # fmt: skip
+    with psycopg.connect(db, autocommit=True) as conn:
+        for delivery_id, (state, code, reason) in zip(ids, kinds, strict=True):
+            conn.execute(
+                "update hookline.dead_letters set state = %s, last_status_code = %s, reason = %s"
+                " where delivery_id = %s",
+                (state, code, reason, delivery_id),
+            )
+        rows = conn.execute(
+            """select q.error_class, hookline._dead_letter_error_class(l.state::text, l.last_status_code, l.reason)
+               from hookline.dead_letter_queue q join hookline.dead_letters l using (delivery_id)
+               order by delivery_id"""
+        ).fetchall()
+    assert [a for a, _b in rows] == [
+        "http_503",
+        "refused",
+        "timeout",
+        "unknown",
+        "discarded",
+        "connect",
+    ]
+    assert all(a == b for a, b in rows)
+    listed = hookline("dlq", "list", "--error-class", "timeout", "--json", "--dsn", db)
+    assert [r["delivery_id"] for r in json.loads(listed.stdout)] == [ids[2]]
