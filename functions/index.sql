@@ -71,3 +71,6 @@
 \ir revoke_tenant.sql
 \ir verify_audit.sql
 \ir allow_http.sql
+-- Then the day partitions from yesterday to the premake window, before any row arrives
+-- (`hookline db deploy` does the same after applying the functions).
+do $$ begin perform hookline.premake_partitions(); end $$;

@@ -98,9 +98,6 @@ left join hookline.stale_jobs() st on st.job_name = s.job_name
 order by s.job_name
 """
 
-# Run by every deploy: the day partitions from yesterday to the premake window exist at once.
-DEPLOY_PARTITIONS: LiteralString = "select hookline.maintain_partitions()"
-
 RUN_JOB: LiteralString = """
 select hookline.run_job(job_name => %(job_name)s, scheduled_for => %(scheduled_for)s, run_by => %(run_by)s)
 """
