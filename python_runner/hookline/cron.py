@@ -64,10 +64,8 @@ def listing(dsn: str) -> Listing:
         try:
             cron_db, this_db = conn.execute(queries.CRON_DATABASE).fetchone()
         except psycopg.errors.InsufficientPrivilege:
-            by_cron, result.cron_note = (
-                [],
-                ("pg_cron's run history: this role may not read cron.database_name"),
-            )
+            by_cron = []
+            result.cron_note = "pg_cron's run history: this role may not read cron.database_name"
     if by_cron:
         try:
             with connect(make_conninfo(dsn, dbname=cron_db or "postgres")) as cron:
