@@ -19,13 +19,18 @@ ROLES = ("hookline_ingest", "hookline_runner", "hookline_operator", "hookline_re
 HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
            "masking_rules", "mask_text", "mask_phone", "mask_payload"}  # fmt: skip
 
+# Job health (cron list, stats, metrics): names and staleness of jobs, no tenant data.
+JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
+
 EXECUTE = {
     "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
-                                  "next_message_due"},
-    "hookline_operator": HELPERS | {"replay", "discard", "pause_endpoint", "resume_endpoint", "job_status"},
-    "hookline_readonly": HELPERS | {"job_status"},
+                                  "next_message_due"} | JOB_HEALTH,
+    "hookline_operator": HELPERS | {"replay", "discard", "pause_endpoint", "resume_endpoint", "job_status",
+                                    "set_endpoint", "set_dead_letter_retention",
+                                    "dead_letter_page"} | JOB_HEALTH,
+    "hookline_readonly": HELPERS | {"job_status", "dead_letter_page"} | JOB_HEALTH,
 }  # fmt: skip
 
 VIEWS = {"dead_letter_queue", "live_deliveries", "endpoint_overview", "attempt_log", "event_log",
@@ -60,6 +65,10 @@ DEFINER = {
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
     "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+    "set_endpoint": "operators change their tenants' endpoints without table privileges",
+    "set_dead_letter_retention": "operators set their tenants' dead-letter retention without table privileges",
+    "dead_letter_page": "operators and read-only roles page their tenants' dead letters by the primary key",
+    "stale_jobs": "runners, operators and read-only roles read job health without table privileges",
 }
 
 # Tables with a tenant_id that need no policy, and why.
