@@ -5,7 +5,8 @@
 Deploys the schema into a database you can throw away, creates two tenants, dead deliveries
 for both (`dead` each, default 10,000 for the operator's tenant and 1,000 for the other), a
 NOLOGIN group role mapped to the first tenant and a login role in it (created if missing,
-left in place), then times as that operator: `hookline dlq list` (first page, a filtered
+left in place, given a fresh random password each run so it logs in on a server that asks
+for one, such as `hookline up`'s), then times as that operator: `hookline dlq list` (first page, a filtered
 page, the last page), `psql -f sql/dlq_overview.sql`, `hookline stats`, `hookline dlq replay
 --all --dry-run`, `hookline dlq replay --all` (chunks of 500), then, the deliveries dead again, one
 `select hookline.replay(...)` of all of them through psql, and `hookline audit verify`.
@@ -13,6 +14,7 @@ page, the last page), `psql -f sql/dlq_overview.sql`, `hookline stats`, `hooklin
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import time
@@ -70,9 +72,11 @@ def main() -> None:
                 "from generate_series(1, %s::int) i",
                 (tenant, count),
             )
+        password = secrets.token_urlsafe(16)
+        conn.execute(f"alter role bench_alice password '{password}'")  # a fresh token
         conn.execute("select hookline.grant_tenant('bench_ops', 'bench')")
         kill_all(conn)
-    op = make_conninfo(dsn, user="bench_alice")
+    op = make_conninfo(dsn, user="bench_alice", password=password)
     hl = [sys.executable, "-m", "hookline"]
     timed("dlq list (first page of 50)", [*hl, "dlq", "list", "--dsn", op])
     timed(

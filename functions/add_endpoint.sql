@@ -19,20 +19,7 @@ begin
   if not exists (select from hookline.tenants t where t.tenant_id = add_endpoint.tenant) then
     raise exception using errcode = 'HL021', message = format('unknown tenant %L', add_endpoint.tenant);
   end if;
-  if add_endpoint.url is null or add_endpoint.url !~ '^https?://[^\s/?#@]+([/?#]\S*)?$' then
-    raise exception using
-      errcode = 'HL021',
-      message = format('invalid URL %L', add_endpoint.url),
-      hint = 'An endpoint URL is http:// or https://, a host, and an optional path, e.g. https://handler.internal/whatsapp.';
-  end if;
-  -- Plain http only to loopback (a sidecar on the same host) or where the tenant allows it.
-  if add_endpoint.url ~* '^http://' and add_endpoint.url !~* '^http://(127\.[0-9.]+|localhost|\[::1\])([:/?#]|$)'
-     and not exists (select from hookline.tenants t where t.tenant_id = add_endpoint.tenant and t.allows_http) then
-    raise exception using
-      errcode = 'HL082',
-      message = format('plain http is not allowed for tenant %L', add_endpoint.tenant),
-      hint = 'Use https, or let the tenant use http with hookline.allow_http(tenant, true) (hookline tenants allow-http).';
-  end if;
+  perform hookline._check_endpoint_url(add_endpoint.tenant, add_endpoint.url);
   return query
   insert into hookline.endpoints as e (
     tenant_id, name, url, signing_secret, timeout_ms, max_in_flight, retry_schedule, is_retrying_client_errors

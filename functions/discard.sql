@@ -1,7 +1,8 @@
 create or replace function hookline.discard(
   delivery_ids bigint[],
   reason text default 'discarded by an operator',
-  now timestamptz default pg_catalog.now()
+  now timestamptz default pg_catalog.now(),
+  filter jsonb default null
 )
 returns setof bigint
 language plpgsql
@@ -9,21 +10,24 @@ security definer
 set search_path = ''
 as $$
 declare
+  -- The caller's tenants, once (not a role lookup for every row).
+  v_all boolean := hookline._sees_all_tenants();
+  v_mine text[] := hookline._mapped_tenants();
   v_missing bigint[];
   v_reason text := coalesce(discard.reason, 'discarded by an operator');
   v_done bigint[];
 begin
   -- Another tenant's delivery is treated exactly like one that does not exist (HL025).
   perform from hookline.deliveries d
-  where d.delivery_id = any(discard.delivery_ids) and hookline._tenant_visible(d.tenant_id)
+  where d.delivery_id = any(discard.delivery_ids) and (v_all or d.tenant_id = any(v_mine))
   order by d.delivery_id for update;
   perform from hookline.dead_letters l
-  where l.delivery_id = any(discard.delivery_ids) and hookline._tenant_visible(l.tenant_id)
+  where l.delivery_id = any(discard.delivery_ids) and (v_all or l.tenant_id = any(v_mine))
   order by l.delivery_id for update;
   select pg_catalog.array_agg(i order by i) into v_missing
   from pg_catalog.unnest(discard.delivery_ids) i
-  where not exists (select from hookline.deliveries d where d.delivery_id = i and hookline._tenant_visible(d.tenant_id))
-    and not exists (select from hookline.dead_letters l where l.delivery_id = i and hookline._tenant_visible(l.tenant_id));
+  where not exists (select from hookline.deliveries d where d.delivery_id = i and (v_all or d.tenant_id = any(v_mine)))
+    and not exists (select from hookline.dead_letters l where l.delivery_id = i and (v_all or l.tenant_id = any(v_mine)));
   if v_missing is not null then
     raise exception using
       errcode = 'HL025',
@@ -55,7 +59,12 @@ begin
   ), audited as (
     insert into hookline.audit_log (action, tenant_id, target, reason, before, after)
     select 'delivery.discard', x.tenant_id,
-      pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(x.delivery_id order by x.delivery_id)),
+      pg_catalog.jsonb_build_object('count', pg_catalog.count(*), 'first_id', pg_catalog.min(x.delivery_id),
+        'last_id', pg_catalog.max(x.delivery_id))
+      || case when pg_catalog.count(*) <= 10
+           then pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(x.delivery_id order by x.delivery_id))
+           else '{}' end
+      || case when discard.filter is not null then pg_catalog.jsonb_build_object('filter', discard.filter) else '{}' end,
       v_reason,
       (select pg_catalog.jsonb_object_agg(y.was, y.n) from (
         select z.was, pg_catalog.count(*) as n from done z where z.tenant_id = x.tenant_id group by z.was) y),
@@ -68,9 +77,9 @@ begin
 end
 $$;
 
-comment on function hookline.discard(bigint[], text, timestamptz) is
-  'Discards deliveries of the caller''s tenants: live ones (pending, retrying, in flight) leave the queue and dead ones stay in the dead-letter queue, all as discarded with the reason; replay can still bring them back. Already discarded ones are left as they are (and not audited). Audited: one delivery.discard row per tenant with the ids changed, the reason and the counts by former state. Returns the ids discarded. Errors: HL025 an id is neither live nor dead among the caller''s tenants.';
+comment on function hookline.discard(bigint[], text, timestamptz, jsonb) is
+  'Discards deliveries of the caller''s tenants: live ones (pending, retrying, in flight) leave the queue and dead ones stay in the dead-letter queue, all as discarded with the reason; replay can still bring them back. Already discarded ones are left as they are (and not audited). Audited: one delivery.discard row per tenant with the count, first and last id changed (the ids themselves up to 10), the filter a bulk command selected them by, the reason and the counts by former state. Returns the ids discarded. Errors: HL025 an id is neither live nor dead among the caller''s tenants.';
 
--- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
-revoke all on function hookline.discard(bigint[], text, timestamptz) from public;
-grant execute on function hookline.discard(bigint[], text, timestamptz) to hookline_operator;
+-- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._sees_all_tenants, hookline._mapped_tenants) and audits.
+revoke all on function hookline.discard(bigint[], text, timestamptz, jsonb) from public;
+grant execute on function hookline.discard(bigint[], text, timestamptz, jsonb) to hookline_operator;

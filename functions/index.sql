@@ -13,11 +13,15 @@
 \ir maintain_partitions.sql
 \ir _prune.sql
 \ir apply_retention.sql
+\ir prune_dead_letters.sql
+\ir set_dead_letter_retention.sql
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql
 \ir _type_word.sql
 \ir _whatsapp_pointer.sql
+\ir _schedule_interval.sql
+\ir stale_jobs.sql
 \ir whatsapp_events.sql
 \ir receive.sql
 \ir list_sources.sql
@@ -28,7 +32,9 @@
 \ir remove_source.sql
 \ir source_credentials.sql
 \ir _endpoint_id.sql
+\ir _check_endpoint_url.sql
 \ir add_endpoint.sql
+\ir set_endpoint.sql
 \ir pause_endpoint.sql
 \ir resume_endpoint.sql
 \ir remove_endpoint.sql
@@ -40,6 +46,8 @@
 \ir release.sql
 \ir next_due.sql
 \ir replay.sql
+\ir _dead_letter_error_class.sql
+\ir dead_letter_page.sql
 \ir discard.sql
 \ir rescue_leases.sql
 \ir wake_due_retries.sql
@@ -76,3 +84,6 @@
 \ir _alert_body.sql
 \ir evaluate_alerts.sql
 \ir add_alert_receiver.sql
+-- Then the day partitions from yesterday to the premake window, before any row arrives
+-- (`hookline db deploy` does the same after applying the functions).
+do $$ begin perform hookline.premake_partitions(); end $$;

@@ -1,7 +1,8 @@
 create or replace function hookline.replay(
   delivery_ids bigint[],
   now timestamptz default pg_catalog.now(),
-  reason text default null
+  reason text default null,
+  filter jsonb default null
 )
 returns setof bigint
 language plpgsql
@@ -9,17 +10,20 @@ security definer
 set search_path = ''
 as $$
 declare
+  -- The caller's tenants, once (not a role lookup for every row).
+  v_all boolean := hookline._sees_all_tenants();
+  v_mine text[] := hookline._mapped_tenants();
   v_missing bigint[];
   v_expired bigint[];
 begin
   -- Another tenant's delivery is treated exactly like one that does not exist (HL025), so the
   -- answer says nothing about other tenants' rows.
   perform from hookline.dead_letters l
-  where l.delivery_id = any(replay.delivery_ids) and hookline._tenant_visible(l.tenant_id)
+  where l.delivery_id = any(replay.delivery_ids) and (v_all or l.tenant_id = any(v_mine))
   order by l.delivery_id for update;
   select pg_catalog.array_agg(i order by i) into v_missing
   from pg_catalog.unnest(replay.delivery_ids) i
-  where not exists (select from hookline.dead_letters l where l.delivery_id = i and hookline._tenant_visible(l.tenant_id));
+  where not exists (select from hookline.dead_letters l where l.delivery_id = i and (v_all or l.tenant_id = any(v_mine)));
   if v_missing is not null then
     raise exception using
       errcode = 'HL025',
@@ -44,7 +48,12 @@ begin
   ), audited as (
     insert into hookline.audit_log (action, tenant_id, target, reason, before, after)
     select 'delivery.replay', m.tenant_id,
-      pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(m.delivery_id order by m.delivery_id)),
+      pg_catalog.jsonb_build_object('count', pg_catalog.count(*), 'first_id', pg_catalog.min(m.delivery_id),
+        'last_id', pg_catalog.max(m.delivery_id))
+      || case when pg_catalog.count(*) <= 10
+           then pg_catalog.jsonb_build_object('delivery_ids', pg_catalog.jsonb_agg(m.delivery_id order by m.delivery_id))
+           else '{}' end
+      || case when replay.filter is not null then pg_catalog.jsonb_build_object('filter', replay.filter) else '{}' end,
       replay.reason,
       pg_catalog.jsonb_build_object('dead', pg_catalog.count(*) filter (where m.state = 'dead'),
         'discarded', pg_catalog.count(*) filter (where m.state = 'discarded')),
@@ -64,9 +73,9 @@ begin
 end
 $$;
 
-comment on function hookline.replay(bigint[], timestamptz, text) is
-  'Moves dead or discarded deliveries of the caller''s tenants back into the queue as pending, due at now, as their next generation (same delivery id and webhook-id; attempts of earlier generations stay in hookline.attempts), and notifies runners. All or nothing. Audited: one delivery.replay row per tenant with the ids, the reason and the counts by state. Returns the ids replayed. Errors: HL025 an id is not in the caller''s dead-letter queue; HL028 an event was dropped by retention.';
+comment on function hookline.replay(bigint[], timestamptz, text, jsonb) is
+  'Moves dead or discarded deliveries of the caller''s tenants back into the queue as pending, due at now, as their next generation (same delivery id and webhook-id; attempts of earlier generations stay in hookline.attempts), and notifies runners. All or nothing. Audited: one delivery.replay row per tenant with the count, first and last id (the ids themselves up to 10), the filter a bulk command selected them by, the reason and the counts by state. Returns the ids replayed. Errors: HL025 an id is not in the caller''s dead-letter queue; HL028 an event was dropped by retention.';
 
--- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._tenant_visible) and audits.
-revoke all on function hookline.replay(bigint[], timestamptz, text) from public;
-grant execute on function hookline.replay(bigint[], timestamptz, text) to hookline_operator;
+-- SECURITY DEFINER: operators have no table privileges; it acts only on the caller's tenants (hookline._sees_all_tenants, hookline._mapped_tenants) and audits.
+revoke all on function hookline.replay(bigint[], timestamptz, text, jsonb) from public;
+grant execute on function hookline.replay(bigint[], timestamptz, text, jsonb) to hookline_operator;

@@ -294,21 +294,32 @@ def cron() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @fails_cleanly
 def cron_list(dsn: str | None, as_json: bool) -> None:
-    """Each job, its schedule, where it runs, and its last run."""
-    from hookline.cron import jobs
-    from hookline.db import connect
+    """Each job, its schedule, where it runs, its last run, and pg_cron's last call of it;
+    stale jobs and failed pg_cron calls are named on stderr."""
+    from hookline.cron import listing
 
-    with connect(resolve_dsn(dsn)) as conn:
-        rows = jobs(conn)
+    found = listing(resolve_dsn(dsn))
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in rows], indent=2, default=str))
-        return
-    click.echo(f"{'job':<22} {'schedule':<14} {'runs in':<8} {'last run (UTC)':<20} result")
-    for r in rows:
-        when = r.last_started_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_started_at else "never"
-        result = f"{r.last_status}: {r.last_message}" if r.last_status else ""
-        enabled = "" if r.is_enabled else " (disabled)"
-        click.echo(f"{r.job_name:<22} {r.schedule:<14} {r.runs_in:<8} {when:<20} {result}{enabled}")
+        click.echo(json.dumps([r.__dict__ for r in found.jobs], indent=2, default=str))
+    else:
+        click.echo(f"{'job':<22} {'schedule':<14} {'runs in':<8} {'last run (UTC)':<20} result")
+        for r in found.jobs:
+            when = r.last_started_at.strftime("%Y-%m-%d %H:%M:%S") if r.last_started_at else "never"
+            result = f"{r.last_status}: {r.last_message}" if r.last_status else ""
+            enabled = "" if r.is_enabled else " (disabled)"
+            click.echo(
+                f"{r.job_name:<22} {r.schedule:<14} {r.runs_in:<8} {when:<20} {result}{enabled}"
+            )
+            if r.runs_in == "pg_cron" and r.cron_last_status:
+                click.echo(
+                    f"{'':<22} pg_cron {r.cron_job_name} called {r.cron_last_start:%Y-%m-%d %H:%M:%S}: "
+                    f"{r.cron_last_status}"
+                    + (f": {r.cron_last_message}" if r.cron_last_status == "failed" else "")
+                )
+        if found.cron_note:
+            click.echo(found.cron_note)
+    for problem in found.problems:
+        click.echo(f"hookline: {problem}", err=True)
 
 
 @cron.command("run")
@@ -356,7 +367,7 @@ def cron_register(dsn: str | None) -> None:
     from hookline.cron import register
 
     for name in register(resolve_dsn(dsn)):
-        click.echo(f"registered hookline-{name}")
+        click.echo(f"registered {name}")
 
 
 @cron.command("unregister")
@@ -409,6 +420,7 @@ def up(
 ) -> None:  # fmt: skip
     """Start a private PostgreSQL, the ingress and a runner (with --dsn: only deploy); stay up
     until Ctrl-C."""
+    from hookline.cron import enable as enable_pg_cron
     from hookline.embedded import private_server
 
     if dsn or os.environ.get("HOOKLINE_DSN") or os.environ.get("DATABASE_URL"):
@@ -420,6 +432,7 @@ def up(
     ensure_secret_key(data_dir)
     with private_server(data_dir, port, kind) as server_dsn:
         Migrator(server_dsn, say=say).deploy()
+        enable_pg_cron(server_dsn, say)
         url = f"http://127.0.0.1:{ingress_port}"
         ingress_args = ["ingress", "--host", "127.0.0.1", "--port", str(ingress_port),
                         "--metrics-port", str(ingress_metrics_port)]  # fmt: skip

@@ -123,6 +123,7 @@ def endpoints() -> None:
 
 
 ENDPOINT_COLUMNS = [
+    "id",  # breakers set endpoint:<id> takes it
     "name",
     "tenant",
     "state",
@@ -157,19 +158,11 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
     The Standard Webhooks secret (whsec_...) is generated, or read from --secret-file or
     --secret-env: never from the command line, and then never printed."""
     given = read_secret(secret_file, secret_env, "secret", stdin=False)
-    secret = given or new_signing_secret()
-    schedule = None
-    if retry_schedule is not None:
-        schedule = [p.strip() for p in retry_schedule.split(",") if p.strip()]
-    try:
-        rows = _call(dsn, queries.ADD_ENDPOINT, {
-            "tenant": tenant, "name": name, "url": url, "signing_secret": secret,
-            "timeout_ms": timeout_ms, "max_in_flight": max_in_flight, "retry_schedule": schedule,
-            "is_retrying_client_errors": retry_client_errors,
-        }, reason=reason)  # fmt: skip
-    except psycopg.errors.InvalidDatetimeFormat as exc:
-        raise click.UsageError(f"--retry-schedule: {exc.diag.message_primary}") from exc
-    row = rows[0]
+    row = _call_with_schedule(dsn, queries.ADD_ENDPOINT, {
+        "tenant": tenant, "name": name, "url": url, "signing_secret": given or new_signing_secret(),
+        "timeout_ms": timeout_ms, "max_in_flight": max_in_flight, "retry_schedule": retry_schedule,
+        "is_retrying_client_errors": retry_client_errors,
+    }, reason=reason)[0]  # fmt: skip
     # A generated secret is shown once; one the operator gave is never printed back.
     shown = {"signing_secret": sealer().open(row["secret"])} if given is None else {}
     if as_json:
@@ -178,6 +171,54 @@ def endpoints_add(dsn: str | None, name: str, tenant: str, url: str, secret_file
         click.echo(f"endpoint {name} added; signing secret: {shown['signing_secret']}")
     else:
         click.echo(f"endpoint {name} added")
+
+
+def _call_with_schedule(
+    dsn: str | None, query: Any, params: dict[str, Any], *, reason: str | None = None
+) -> list[dict[str, Any]]:
+    """--retry-schedule's comma-separated intervals as an array ('' = no retries)."""
+    schedule = params["retry_schedule"]
+    if schedule is not None:
+        params = {**params, "retry_schedule": [p.strip() for p in schedule.split(",") if p.strip()]}
+    try:
+        return _call(dsn, query, params, reason=reason)
+    except psycopg.errors.InvalidDatetimeFormat as exc:
+        raise click.UsageError(f"--retry-schedule: {exc.diag.message_primary}") from exc
+
+
+@endpoints.command("set")
+@dsn_option
+@click.argument("name")
+@click.option("--url", help="New http(s) URL (the rules of endpoints add).")
+@click.option("--timeout-ms", type=int, help="Request timeout, 100..300000.")
+@click.option("--max-in-flight", type=int, help="Concurrency limit across runners, 1..10000.")
+@click.option("--retry-schedule", metavar="INTERVALS",
+              help="Comma-separated PostgreSQL intervals; an empty string means no retries.")  # fmt: skip
+@click.option("--reason", default="changed by an operator", show_default=True,
+              help="Recorded in the audit log.")  # fmt: skip
+@json_option
+@fails_cleanly
+def endpoints_set(dsn: str | None, name: str, url: str | None, timeout_ms: int | None,
+                  max_in_flight: int | None, retry_schedule: str | None, reason: str,
+                  as_json: bool) -> None:  # fmt: skip
+    """Change endpoint NAME's URL, timeout, concurrency limit or retry schedule (audited)."""
+    if url is None and timeout_ms is None and max_in_flight is None and retry_schedule is None:
+        raise click.UsageError(
+            "give at least one of --url, --timeout-ms, --max-in-flight, --retry-schedule"
+        )
+    _call_with_schedule(dsn, queries.SET_ENDPOINT, {
+        "name": name, "url": url, "timeout_ms": timeout_ms, "max_in_flight": max_in_flight,
+        "retry_schedule": retry_schedule, "reason": reason,
+    }, reason=reason)  # fmt: skip
+    _echo_endpoint(_call(dsn, queries.ENDPOINTS, {"name": name})[0], as_json)
+
+
+def _echo_endpoint(row: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(row, indent=2, default=str))
+        return
+    for key, value in row.items():
+        click.echo(f"{key}: {value if value is not None else ''}")
 
 
 @endpoints.command("list")
@@ -205,11 +246,7 @@ def endpoints_show(dsn: str | None, name: str, reveal_secret: bool, as_json: boo
     if reveal_secret:
         secret = _call(dsn, queries.ENDPOINT_SECRET, {"name": name})[0]
         row.update({k: opener()(v) for k, v in secret.items()})  # stored sealed
-    if as_json:
-        click.echo(json.dumps(row, indent=2, default=str))
-        return
-    for key, value in row.items():
-        click.echo(f"{key}: {value if value is not None else ''}")
+    _echo_endpoint(row, as_json)
 
 
 @endpoints.command("pause")

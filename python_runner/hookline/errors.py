@@ -123,6 +123,10 @@ class ReadOnlyDatabase(HooklineError):
     """The database is read-only (a replica?): replay, discard and other writes need the primary."""
 
 
+class PermissionDenied(HooklineError):
+    """The role may not do this (docs/security.md lists what each role may)."""
+
+
 class SchemaTooNew(HooklineError):
     """The database has schema changes this hookline does not know; upgrade hookline."""
 
@@ -162,6 +166,7 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL081": UnknownRole,
     "HL082": HttpNotAllowed,
     "HL090": InvalidArgument,
+    "42501": PermissionDenied,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input; connection exceptions, operator
@@ -195,4 +200,7 @@ def wrap_errors() -> Iterator[None]:
         )
         if kind is None:
             raise
-        raise kind(exc.diag.message_primary or one_line(exc)) from exc
+        message = exc.diag.message_primary or one_line(exc)
+        if kind is PermissionDenied:
+            message += " (your role may not do this; docs/security.md lists what each role may)"
+        raise kind(message) from exc

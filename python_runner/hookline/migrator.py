@@ -262,6 +262,8 @@ class Migrator:
                         raise
                 if last == len(self.plan.changes) - 1:
                     self._apply_functions(conn, function_files)
+                    # Today's and the premake window's partitions, before any row arrives.
+                    conn.execute(queries.PREMAKE_PARTITIONS)
             finally:
                 conn.execute(queries.DEPLOY_UNLOCK)
         return [c.name for c in pending]

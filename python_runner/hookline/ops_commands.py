@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from hookline import queries
 from hookline.cli import dsn_option, fails_cleanly
@@ -28,13 +29,17 @@ DLQ_COLUMNS = ["delivery_id", "tenant", "endpoint", "event_type", "state", "erro
                "attempts", "finished_at", "reason"]  # fmt: skip
 
 
+TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+FILTERS = ("tenant", "endpoint", "event_type", "since", "until", "error_class", "state")
+
+
 def filter_options(fn: Any) -> Any:
     for option in reversed([
         click.option("--tenant", help="Only this tenant's."),
         click.option("--endpoint", help="Only this endpoint's."),
-        click.option("--event-type", help="Only this event type (exact)."),
-        click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
-                     help="Only those that ended at or after this time (UTC)."),
+        click.option("--event-type", help="Only this event type; * matches any text (whatsapp.message.*)."),
+        click.option("--since", type=TIME, help="Only those that ended at or after this time (UTC)."),
+        click.option("--until", type=TIME, help="Only those that ended before this time (UTC)."),
         click.option("--error-class", help="http_<status>, timeout, connect, network, refused, discarded."),
         click.option("--state", type=click.Choice(["dead", "discarded"]), help="Only dead or only discarded."),
     ]):  # fmt: skip
@@ -42,19 +47,17 @@ def filter_options(fn: Any) -> Any:
     return fn
 
 
+def _utc(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
 def _filters(kw: dict[str, Any], after: int = 0) -> dict[str, Any]:
-    since: datetime | None = kw.get("since")
-    return {
-        "tenant": kw.get("tenant"), "endpoint": kw.get("endpoint"), "event_type": kw.get("event_type"),
-        "since": since.isoformat() + "Z" if since else None, "error_class": kw.get("error_class"),
-        "state": kw.get("state"), "after": after,
-    }  # fmt: skip
+    found = {k: kw.get(k) for k in FILTERS}
+    return {**found, "since": _utc(found["since"]), "until": _utc(found["until"]), "after": after}
 
 
 def _has_filter(kw: dict[str, Any]) -> bool:
-    return any(
-        kw.get(k) for k in ("tenant", "endpoint", "event_type", "since", "error_class", "state")
-    )
+    return any(kw.get(k) for k in FILTERS)
 
 
 @click.group()
@@ -73,7 +76,9 @@ def dlq() -> None:
 @fails_cleanly
 def dlq_list(dsn: str | None, after: int, limit: int, as_json: bool, **kw: Any) -> None:
     """List dead and discarded deliveries, oldest id first; prints the next page's --after."""
-    rows = _call(dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit})
+    rows = _call(
+        dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit, "replayable": False}
+    )
     _print_rows(rows, as_json, DLQ_COLUMNS)
     if len(rows) == limit and not as_json:
         click.echo(f"more: --after {rows[-1]['delivery_id']}", err=True)
@@ -90,6 +95,14 @@ def dlq_show(dsn: str | None, delivery_id: int, as_json: bool) -> None:
     if not rows:
         raise NotInDeadLetterQueue(f"not in the dead-letter queue: {delivery_id}")
     row = rows[0]
+    event = _call(
+        dsn,
+        queries.DLQ_EVENT,
+        {"event_id": row["event_id"], "received_at": row["event_received_at"]},
+    )
+    row |= (
+        event[0] if event else {"payload": None, "source": None, "external_id": None, "wa_id": None}
+    )
     row["attempts"] = _call(dsn, queries.DLQ_ATTEMPTS, {"id": delivery_id})
     if as_json:
         click.echo(json.dumps(row, indent=2, default=str))
@@ -114,6 +127,8 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
         raise click.UsageError("--reason must not be empty")
     query = queries.REPLAY if action == "replay" else queries.DISCARD
     params = _filters({**kw, "state": "dead" if action == "discard" else kw.get("state")})
+    # The audit rows name the filter instead of listing every id.
+    audit_filter = None if ids else Jsonb({k: v for k, v in params.items() if v and k != "after"})
     done = 0
     already: list[int] = []
     with connect(resolve_dsn(dsn), autocommit=True) as conn, wrap_errors():
@@ -122,7 +137,9 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
             if ids:
                 click.echo(f"would {action} {len(ids)} deliveries: {', '.join(map(str, ids))}")
                 return
-            counts = cur.execute(queries.DLQ_COUNT, params).fetchone() or {}
+            counts = cur.execute(
+                queries.DLQ_COUNT, {**params, "limit": None, "replayable": False}
+            ).fetchone()
             expired = counts["expired"] if action == "replay" else 0
             click.echo(f"would {action} {counts['matching'] - expired} deliveries"
                        + (f" ({expired} skipped: their events are gone)" if expired else ""))  # fmt: skip
@@ -139,7 +156,10 @@ def _bulk(dsn: str | None, action: str, ids: tuple[int, ...], kw: dict[str, Any]
             if not batch:
                 break
             changed = [
-                r["delivery_id"] for r in cur.execute(query, {"ids": batch, "reason": reason})
+                r["delivery_id"]
+                for r in cur.execute(
+                    query, {"ids": batch, "reason": reason, "filter": audit_filter}
+                )
             ]
             done += len(changed)
             already += sorted(set(batch) - set(changed))
@@ -217,6 +237,12 @@ def stats(dsn: str | None, as_json: bool) -> None:
     click.echo(f"circuits:              {circuits}")
     undelivered = ", ".join(f"{k} {v}" for k, v in sorted(data["undelivered_alerts"].items()))
     click.echo(f"undelivered alerts:    {undelivered or 'none'}")
+    stale = "; ".join(
+        f"{j['job_name']} (runs in {j['runs_in']}, every {j['expected_every']}; no scheduled "
+        f"success since {j['last_succeeded_at'] or 'it was scheduled'})"
+        for j in data["stale_jobs"]
+    )
+    click.echo(f"stale jobs:            {stale or 'none'}")
     click.echo("top failing endpoints (last hour):")
     _print_rows(data["top_failing_endpoints"], False,
                 ["endpoint", "tenant", "state", "failures_last_hour", "dead_letters"])  # fmt: skip
@@ -338,7 +364,7 @@ def audit_list(dsn: str | None, tenant: str | None, action: str | None, since: d
 
 @click.group()
 def tenants() -> None:
-    """Map database roles to the tenants they may see and act on (owner only)."""
+    """Map roles to tenants (owner only) and set a tenant's dead-letter retention."""
 
 
 @tenants.command("grant")
@@ -377,3 +403,18 @@ def tenants_allow_http(dsn: str | None, tenant: str, off: bool, reason: str | No
     """Let TENANT's endpoints use plain http to any host (checked when an endpoint is added)."""
     _call(dsn, queries.ALLOW_HTTP, {"tenant": tenant, "allowed": not off, "reason": reason})
     click.echo(f"{tenant}: {'https only' if off else 'http allowed'}")
+
+
+@tenants.command("dead-letter-retention")
+@dsn_option
+@click.argument("tenant")
+@click.argument("retention")
+@click.option("--reason", help="Recorded in the audit log.")
+@fails_cleanly
+def tenants_dead_letter_retention(dsn: str | None, tenant: str, retention: str,
+                                  reason: str | None) -> None:  # fmt: skip
+    """Keep TENANT's dead letters for RETENTION after they ended (e.g. '14 days'; default 30
+    days); the job prune_dead_letters deletes older ones."""
+    (row,) = _call(dsn, queries.SET_DEAD_LETTER_RETENTION,
+                   {"tenant": tenant, "retention": retention, "reason": reason})  # fmt: skip
+    click.echo(f"{tenant}: dead letters kept {row['retention']}")

@@ -2,7 +2,7 @@
 
 Uses the system's PostgreSQL binaries. PostgreSQL refuses to run as root, so when the caller
 is root the server runs as the `postgres` OS user (the data directory is handed to it).
-pg_cron is preloaded whenever the binaries have it.
+pg_cron is preloaded, with background workers, whenever the binaries have it.
 """
 
 from __future__ import annotations
@@ -155,11 +155,6 @@ class LocalPostgres:
         }
         if not self.durable:  # a throw-away test server: speed over crash safety
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        if self.has_cron:
-            settings |= {
-                "shared_preload_libraries": "'pg_cron'",
-                "cron.database_name": "'postgres'",
-            }
         conf = "\n".join(f"{k} = {v}" for k, v in settings.items())
         with (self.data / "postgresql.conf").open("a") as f:
             f.write(f"\n# --- hookline private server ---\n{conf}\n")
@@ -168,9 +163,17 @@ class LocalPostgres:
         self.init()
         if self.running:
             return
+        options = f"-p {self.port}"
+        if self.has_cron and self.use_cron:
+            # On the command line, so a data directory made before these settings gets them
+            # too. Background workers: pg_cron needs no login (a password, .pgpass) to run jobs.
+            options += (
+                " -c shared_preload_libraries=pg_cron -c cron.database_name=postgres"
+                " -c cron.use_background_workers=on -c max_worker_processes=24"
+            )
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
-            "-o", f"-p {self.port}", "-w", "-t", "60", "start",
+            "-o", options, "-w", "-t", "60", "start",
         )  # fmt: skip
 
     def stop(self) -> None:

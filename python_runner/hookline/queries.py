@@ -131,12 +131,18 @@ select event_id, is_new from hookline.ingest(
 )
 """
 
+# The deploy makes today's and the premake window's partitions (hookline.migrator).
+PREMAKE_PARTITIONS: LiteralString = "select hookline.premake_partitions()"
+
 # --- scheduled jobs ---
 
 JOB_STATUS: LiteralString = """
-select job_name, schedule, runs_in, is_enabled, description,
-  last_started_at, last_finished_at, last_status, last_message
-from hookline.job_status()
+select s.job_name, s.schedule, s.runs_in, s.is_enabled, s.description,
+  s.last_started_at, s.last_finished_at, s.last_status, s.last_message,
+  hookline._cron_job_name(s.job_name) as cron_job_name, st.stale_since
+from hookline.job_status() s
+left join hookline.stale_jobs() st on st.job_name = s.job_name
+order by s.job_name
 """
 
 RUN_JOB: LiteralString = """
@@ -155,18 +161,44 @@ CRON_DATABASE: LiteralString = """
 select current_setting('cron.database_name', true), current_database()
 """
 
-# Run on the database pg_cron lives in (cron.database_name).
+CRON_BACKGROUND_WORKERS: LiteralString = (
+    "select coalesce(current_setting('cron.use_background_workers', true), 'off')"
+)
+
+HAS_CRON_SCHEMA: LiteralString = "select to_regnamespace('cron') is not null"
+
+CREATE_PG_CRON: LiteralString = "create extension if not exists pg_cron"
+
+# The rest run on the database pg_cron lives in (cron.database_name).
 CRON_SCHEDULE_IN_DATABASE: LiteralString = """
 select cron.schedule_in_database(
-  job_name => 'hookline-' || %(job_name)s, schedule => %(schedule)s,
+  job_name => %(name)s, schedule => %(schedule)s,
   command => format('select hookline.run_job(%%L)', %(job_name)s::text), database => %(database)s
 )
 """
 
-CRON_UNSCHEDULE_DATABASE: LiteralString = """
+CRON_UNSCHEDULE_NAMES: LiteralString = """
 select count(cron.unschedule(j.jobid))
 from cron.job j
-where j.jobname like 'hookline-%%' and j.database = %(database)s
+where j.jobname = any(%(names)s) and j.database = %(database)s
+"""
+
+CRON_COUNT_NAMES: LiteralString = """
+select count(*) from cron.job j where j.jobname = any(%(names)s) and j.database = %(database)s
+"""
+
+# pg_cron's last call of each job (newest run id first: the primary key's order).
+CRON_LAST_RUNS: LiteralString = """
+select j.jobname, r.start_time, r.status, r.return_message
+from cron.job j
+left join lateral (
+  select d.start_time, d.status, d.return_message
+  from cron.job_run_details d
+  where d.jobid = j.jobid
+  order by d.runid desc
+  limit 1
+) r on true
+where j.jobname = any(%(names)s) and j.database = %(database)s
 """
 # --- ingress and sources ---
 
@@ -256,7 +288,8 @@ select endpoint_id, secret from hookline.add_endpoint(
 
 # Operators' listings read the masked view (no secrets, URLs without query strings).
 ENDPOINTS: LiteralString = """
-select e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason, e.timeout_ms, e.max_in_flight,
+select e.endpoint_id as id, e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason,
+  e.timeout_ms, e.max_in_flight,
   e.retry_schedule, e.is_retrying_client_errors, e.live_deliveries, e.dead_letters
 from hookline.endpoint_overview e
 where %(name)s::text is null or e.name = %(name)s::text
@@ -266,6 +299,13 @@ order by e.name
 # Owner only (the table): the secret a handler verifies with.
 ENDPOINT_SECRET: LiteralString = """
 select e.signing_secret from hookline.endpoints e where e.name = %(name)s
+"""
+
+SET_ENDPOINT: LiteralString = """
+select hookline.set_endpoint(
+  name => %(name)s, url => %(url)s, timeout_ms => %(timeout_ms)s, max_in_flight => %(max_in_flight)s,
+  retry_schedule => %(retry_schedule)s::interval[], reason => %(reason)s
+)
 """
 
 PAUSE_ENDPOINT: LiteralString = (
@@ -355,51 +395,48 @@ select target, state, is_forced from hookline.set_breaker(
 
 # --- operations: the dead-letter queue, stats, audit, tenant access (masked views only) ---
 
-# Filters are parameters, never text in the query; null means "any".
-_DLQ_FILTER: LiteralString = """
-from hookline.dead_letter_queue q
-where (%(tenant)s::text is null or q.tenant_id = %(tenant)s::text)
-  and (%(endpoint)s::text is null or q.endpoint = %(endpoint)s::text)
-  and (%(event_type)s::text is null or q.event_type = %(event_type)s::text)
-  and (%(since)s::timestamptz is null or q.finished_at >= %(since)s::timestamptz)
-  and (%(error_class)s::text is null or q.error_class = %(error_class)s::text)
-  and (%(state)s::text is null or q.state = %(state)s::text)
-  and q.delivery_id > %(after)s
-"""
-
-DLQ_LIST: LiteralString = (
-    """
+# Filters are parameters, never text in the query; null means "any". The page of ids comes
+# from hookline.dead_letter_page (by the primary key), the rows from the masked view by id.
+DLQ_LIST: LiteralString = """
 select q.delivery_id, q.tenant_id as tenant, q.endpoint, q.event_type, q.state, q.error_class,
   q.attempt_count as attempts, q.generation, q.finished_at, q.reason
-"""
-    + _DLQ_FILTER
-    + """
+from hookline.dead_letter_queue q
+where q.delivery_id = any (array(select p.delivery_id from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p))
 order by q.delivery_id
-limit %(limit)s
 """
-)
 
 # The next chunk of a bulk replay or discard; replay skips rows whose event retention dropped.
-DLQ_CHUNK: LiteralString = (
-    "select q.delivery_id"
-    + _DLQ_FILTER
-    + """
-  and (not %(replayable)s or q.event_type is not null)
-order by q.delivery_id
-limit %(limit)s
+DLQ_CHUNK: LiteralString = """
+select p.delivery_id from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p
 """
-)
 
-DLQ_COUNT: LiteralString = (
-    "select count(*) as matching, count(*) filter (where q.event_type is null) as expired"
-    + _DLQ_FILTER
-)
+DLQ_COUNT: LiteralString = """
+select count(*) as matching, count(*) filter (where not p.has_event) as expired
+from hookline.dead_letter_page(
+  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+) p
+"""
 
 DLQ_SHOW: LiteralString = """
-select q.*, ev.payload, ev.source, ev.external_id, ev.wa_id
-from hookline.dead_letter_queue q
-left join hookline.event_log ev on ev.event_id = q.event_id and ev.received_at = q.event_received_at
-where q.delivery_id = %(id)s
+select q.* from hookline.dead_letter_queue q where q.delivery_id = %(id)s
+"""
+
+# By its key, as constants: a join to the masked view (a security barrier) would read and mask
+# every event of the caller's tenants before matching one.
+DLQ_EVENT: LiteralString = """
+select ev.payload, ev.source, ev.external_id, ev.wa_id
+from hookline.event_log ev
+where ev.event_id = %(event_id)s and ev.received_at = %(received_at)s
 """
 
 DLQ_ATTEMPTS: LiteralString = """
@@ -411,11 +448,13 @@ order by a.attempted_at, a.attempt_id
 """
 
 REPLAY: LiteralString = (
-    "select hookline.replay(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+    "select hookline.replay(delivery_ids => %(ids)s, reason => %(reason)s, filter => %(filter)s)"
+    " as delivery_id"
 )
 
 DISCARD: LiteralString = (
-    "select hookline.discard(delivery_ids => %(ids)s, reason => %(reason)s) as delivery_id"
+    "select hookline.discard(delivery_ids => %(ids)s, reason => %(reason)s, filter => %(filter)s)"
+    " as delivery_id"
 )
 
 STATS: LiteralString = """
@@ -441,6 +480,7 @@ select pg_catalog.jsonb_build_object(
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
       limit 5) t),
+  'stale_jobs', (select coalesce(jsonb_agg(s), '[]') from hookline.stale_jobs() s),
   'undelivered_alerts', (select coalesce(jsonb_object_agg(g.labels->>'receiver', g.value::bigint), '{}')
                          from hookline.metric_gauges() g
                          where g.metric = 'hookline_alert_notifications_undelivered' and g.value > 0),
@@ -470,6 +510,12 @@ where (%(tenant)s::text is null or a.tenant_id = %(tenant)s::text)
   and (%(since)s::timestamptz is null or a.recorded_at >= %(since)s::timestamptz)
 order by a.audit_id desc
 limit %(limit)s
+"""
+
+SET_DEAD_LETTER_RETENTION: LiteralString = """
+select hookline.set_dead_letter_retention(
+  tenant => %(tenant)s, retention => %(retention)s::interval, reason => %(reason)s
+)::text as retention
 """
 
 GRANT_TENANT: LiteralString = """

@@ -48,6 +48,7 @@ def test_the_migration_registers_the_jobs_in_the_pg_cron_database(cron_server: S
         assert cron_jobs(cron_server, "postgres") == {
             "hookline-apply_retention": "37 * * * *",
             "hookline-maintain_partitions": "*/15 * * * *",
+            "hookline-prune_dead_letters": "17 * * * *",
             "hookline-rescue_leases": "* * * * *",
             "hookline-snapshot_stats": "* * * * *",
             "hookline-evaluate_alerts": "* * * * *",
@@ -78,8 +79,9 @@ def test_the_runners_and_pg_cron_fire_the_jobs(server: Server, db: str, other_db
         assert schedule.returncode == 0
         registered = hookline("cron", "register", "--dsn", db)
         assert registered.returncode == 0, registered.stderr
-        assert "registered hookline-maintain_partitions" in registered.stdout
-        assert cron_jobs(server, pg_cron_db)["hookline-maintain_partitions"] == "* * * * *"
+        name = f"hookline-{pg_cron_db}-maintain_partitions"
+        assert f"registered {name}" in registered.stdout
+        assert cron_jobs(server, pg_cron_db)[name] == "* * * * *"
 
     with psycopg.connect(other_db, autocommit=True) as conn:
         conn.execute("select hookline.set_job('maintain_partitions', '* * * * *')")
@@ -218,3 +220,205 @@ def test_maintenance_does_not_wait_behind_an_open_ingest(db: str, tenant_source:
             "select tableoid::regclass::text from hookline.events where external_id = 'w1'"
         ).fetchone()
         assert row == ("hookline.events_p20310601",), "the next run creates it and moves the row in"
+
+
+def dbname(dsn: str) -> str:
+    return dsn.rsplit("/", 1)[1]
+
+
+def test_two_databases_register_apart_and_unregister_exactly_theirs(
+    cron_server: Server, db: str, other_db: str
+) -> None:
+    """Registration is keyed by database: each database's jobs carry its name, a second
+    registration changes nothing, and unregister removes exactly what register made."""
+    first, second = dbname(db), dbname(other_db)
+    with psycopg.connect(cron_server.dsn("postgres"), autocommit=True) as cron:
+        # A job of the first release's name for the first database: register replaces it.
+        cron.execute(
+            "select cron.schedule_in_database('hookline-apply_retention', '1 1 * * *', 'select 1', %s)",
+            (first,),
+        )
+    for dsn in (db, other_db, db):  # the second registration of db changes nothing
+        run = hookline("cron", "register", "--dsn", dsn)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.count("registered hookline-") == 6
+    expected = {
+        "apply_retention": "37 * * * *", "maintain_partitions": "*/15 * * * *",
+        "prune_dead_letters": "17 * * * *", "rescue_leases": "* * * * *", "snapshot_stats": "* * * * *", "wake_due_retries": "* * * * *",
+    }  # fmt: skip
+    for name in (first, second):
+        assert cron_jobs(cron_server, name) == {
+            f"hookline-{name}-{j}": s for j, s in expected.items()
+        }
+
+    # A schedule changed in the second database and registered again leaves the first alone.
+    assert (
+        hookline("cron", "schedule", "apply_retention", "5 4 * * *", "--dsn", other_db).returncode
+        == 0
+    )
+    assert hookline("cron", "register", "--dsn", other_db).returncode == 0
+    assert cron_jobs(cron_server, second)[f"hookline-{second}-apply_retention"] == "5 4 * * *"
+    assert cron_jobs(cron_server, first)[f"hookline-{first}-apply_retention"] == "37 * * * *"
+
+    run = hookline("cron", "unregister", "--dsn", db)
+    assert run.stdout == "unregistered 6 pg_cron job(s)\n", run.stderr
+    assert cron_jobs(cron_server, first) == {}
+    assert len(cron_jobs(cron_server, second)) == 6, "the other database keeps its jobs"
+    with psycopg.connect(db) as conn:
+        assert {r[0] for r in conn.execute("select runs_in from hookline.jobs")} == {"runner"}
+    assert hookline("cron", "unregister", "--dsn", db).stdout == "unregistered 0 pg_cron job(s)\n"
+    assert (
+        hookline("cron", "unregister", "--dsn", other_db).stdout
+        == "unregistered 6 pg_cron job(s)\n"
+    )
+    assert cron_jobs(cron_server, second) == {}
+
+
+def test_in_pg_crons_database_registration_follows_runs_in(cron_server: Server) -> None:
+    """Where pg_cron lives, the trigger keeps pg_cron in step; unregister hands the jobs to the
+    runners for good (a schedule change does not take them back), register returns them."""
+    dsn = cron_server.dsn("postgres")
+    migrator = Migrator(dsn)
+    try:
+        migrator.deploy()
+        assert len(cron_jobs(cron_server, "postgres")) == 6
+        assert (
+            hookline("cron", "unregister", "--dsn", dsn).stdout == "unregistered 6 pg_cron job(s)\n"
+        )
+        assert cron_jobs(cron_server, "postgres") == {}
+        assert (
+            hookline("cron", "schedule", "apply_retention", "5 4 * * *", "--dsn", dsn).returncode
+            == 0
+        )
+        assert cron_jobs(cron_server, "postgres") == {}, "still the runners'"
+        assert hookline("cron", "register", "--dsn", dsn).returncode == 0
+        assert cron_jobs(cron_server, "postgres")["hookline-apply_retention"] == "5 4 * * *"
+    finally:
+        migrator.revert()
+    assert cron_jobs(cron_server, "postgres") == {}
+
+
+def test_cron_list_shows_pg_crons_failed_calls(cron_server: Server, db: str) -> None:
+    """pg_cron's own record (cron.job_run_details) is shown: a call that never reached the
+    database (the run history of hookline cannot know) is named on stderr."""
+    assert hookline("cron", "register", "--dsn", db).returncode == 0
+    name = f"hookline-{dbname(db)}-rescue_leases"
+    with psycopg.connect(cron_server.dsn("postgres"), autocommit=True) as cron:
+        # What pg_cron writes when it cannot log in to run a job.
+        cron.execute(
+            """insert into cron.job_run_details
+                 (jobid, runid, job_pid, database, username, command, status, return_message,
+                  start_time, end_time)
+               select jobid, nextval('cron.runid_seq'), 0, database, username, command, 'failed',
+                 'connection failed', now(), now()
+               from cron.job where jobname = %s""",
+            (name,),
+        )
+    try:
+        listed = hookline("cron", "list", "--dsn", db)
+        assert listed.returncode == 0
+        assert f"pg_cron {name} called " in listed.stdout
+        assert ": failed: connection failed" in listed.stdout
+        assert (
+            "hookline: rescue_leases: pg_cron's last call failed: connection failed\n"
+            in listed.stderr
+        )
+        as_json = hookline("cron", "list", "--json", "--dsn", db)
+        job = next(
+            j for j in __import__("json").loads(as_json.stdout) if j["job_name"] == "rescue_leases"
+        )
+        assert (job["cron_last_status"], job["cron_last_message"]) == (
+            "failed",
+            "connection failed",
+        )
+    finally:
+        hookline("cron", "unregister", "--dsn", db)
+
+
+@pytest.mark.slow
+def test_pg_cron_runs_the_jobs_of_two_databases(
+    cron_server: Server, db: str, other_db: str
+) -> None:
+    """Real pg_cron (background workers) runs each registered database's jobs in it."""
+    for dsn in (db, other_db):
+        assert (
+            hookline(
+                "cron", "schedule", "maintain_partitions", "* * * * *", "--dsn", dsn
+            ).returncode
+            == 0
+        )
+        assert hookline("cron", "register", "--dsn", dsn).returncode == 0
+
+    def ran(dsn: str) -> bool:
+        with psycopg.connect(dsn) as conn:
+            return conn.execute(
+                "select exists (select from hookline.job_runs where run_by = 'pg_cron'"
+                " and job_name = 'maintain_partitions' and status = 'succeeded')"
+            ).fetchone()[0]
+
+    try:
+        wait_until(lambda: ran(db) and ran(other_db), timeout=130, what="pg_cron's runs")
+        listed = hookline("cron", "list", "--dsn", db)
+        name = f"hookline-{dbname(db)}-maintain_partitions"
+        assert f"pg_cron {name} called " in listed.stdout, listed.stdout
+        calls = [ln for ln in listed.stdout.splitlines() if " called " in ln]
+        assert calls and not any(": failed" in ln for ln in calls), listed.stdout
+        assert listed.stderr == "", "no failed call, no stale job"
+    finally:
+        for dsn in (db, other_db):
+            hookline("cron", "unregister", "--dsn", dsn)
+
+
+def test_a_job_without_a_scheduled_success_is_reported_stale(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        # As just deployed (the suite's template was deployed minutes ago).
+        conn.execute("update hookline.jobs set scheduled_since = now()")
+        assert conn.execute("select * from hookline.stale_jobs()").fetchall() == [], "fresh jobs"
+        conn.execute(
+            "update hookline.jobs set scheduled_since = now() - interval '3 minutes'"
+            " where job_name = 'rescue_leases'"
+        )
+        conn.execute("update hookline.jobs set scheduled_since = now() - interval '20 minutes'"
+                     " where job_name = 'maintain_partitions'")  # fmt: skip
+        conn.execute("set role hookline_operator")
+        stale = conn.execute(
+            "select job_name, expected_every from hookline.stale_jobs()"
+        ).fetchall()
+        assert stale == [("rescue_leases", dt.timedelta(minutes=1))]
+        conn.execute("reset role")
+    listed = hookline("cron", "list", "--dsn", db)
+    assert "hookline: rescue_leases: no scheduled run succeeded since " in listed.stderr
+    stats = hookline("stats", "--dsn", db)
+    assert stats.returncode == 0, stats.stderr
+    assert "stale jobs:            rescue_leases (runs in runner" in stats.stdout
+    # A manual run proves nothing about the scheduler; a runner's run does.
+    assert hookline("cron", "run", "rescue_leases", "--dsn", db).returncode == 0
+    assert "rescue_leases" in hookline("stats", "--dsn", db).stdout.split("stale jobs:")[1]
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select hookline.run_job('rescue_leases', now(), 'runner-1')")
+    assert "stale jobs:            none" in hookline("stats", "--dsn", db).stdout
+
+
+@pytest.mark.parametrize(
+    ("schedule", "every"),
+    [
+        ("* * * * *", "00:01:00"), ("*/15 * * * *", "00:15:00"), ("37 * * * *", "01:00:00"),
+        ("0,30 * * * *", "00:30:00"), ("1-10 * * * *", "00:51:00"), ("5 4 * * *", "1 day"),
+        ("0 */6 * * *", "06:00:00"), ("0 9 * * 1", "7 days"), ("0 0 1 * *", "31 days"),
+    ],
+)  # fmt: skip
+def test_schedule_interval(conn: psycopg.Connection, schedule: str, every: str) -> None:
+    got = conn.execute(
+        "select hookline._schedule_interval(%s) = %s::interval", (schedule, every)
+    ).fetchone()
+    assert got == (True,)
+
+
+def test_the_deploy_creates_todays_and_the_premade_partitions(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        missing = conn.execute(
+            """select p.table_name, d::date from hookline.partition_policies p,
+                 generate_series((now() at time zone 'UTC')::date, (now() at time zone 'UTC')::date + p.premake_days, '1 day') d
+               where to_regclass(format('hookline.%I_p%s', p.table_name, to_char(d, 'YYYYMMDD'))) is null"""
+        ).fetchall()
+        assert missing == []

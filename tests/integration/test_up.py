@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from hookline.pgcluster import free_port
+from hookline.pgcluster import LocalPostgres, free_port
 from tests.helpers import hookline
 from tests.target import Target
 
@@ -64,6 +64,18 @@ def test_up_starts_a_private_server_deploys_and_stops_on_ctrl_c(data_dir: Path) 
                 assert conn.execute(
                     "select to_regproc('hookline.ingest') is not null"
                 ).fetchone() == (True,)
+                # pg_cron, when installed, runs the jobs: extension, background workers and
+                # registration all done by up; otherwise the runner runs them.
+                runs_in = {r[0] for r in conn.execute("select runs_in from hookline.jobs")}
+                if LocalPostgres(data_dir).has_cron:
+                    assert runs_in == {"pg_cron"}
+                    assert conn.execute("show cron.use_background_workers").fetchone() == ("on",)
+                    registered = conn.execute(
+                        "select count(*) from cron.job where jobname like 'hookline-%'"
+                    ).fetchone()[0]
+                    assert registered == len(list(conn.execute("select from hookline.jobs")))
+                else:
+                    assert runs_in == {"runner"}
             # Its runner delivers what is ingested.
             target = Target().start()
             try:

@@ -3,6 +3,7 @@ chain that `hookline audit verify` checks, so a superuser's deletion or edit sho
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import psycopg
@@ -97,7 +98,11 @@ def test_secret_rotation_and_schedule_changes_are_on_record_without_secrets(
         ("sources.update", {"source_id": 1}), ("sources.update", {"source_id": 1}),
         ("jobs.update", {"job_name": "apply_retention"}),
     ]  # fmt: skip
-    assert rows[2][2:] == ({"schedule": "37 * * * *"}, {"schedule": "5 4 * * *"})
+    # A new schedule also restarts the job's stale-job clock (scheduled_since).
+    before, after = rows[2][2:]
+    stamps = [dt.datetime.fromisoformat(x.pop("scheduled_since")) for x in (before, after)]
+    assert stamps[0] < stamps[1]
+    assert (before, after) == ({"schedule": "37 * * * *"}, {"schedule": "5 4 * * *"})
     text = str(rows)
     assert "new-app-secret" not in text and "app-secret" not in text.replace("keyed:", "")
     assert rows[0][2]["signing_secrets"].startswith("keyed:")

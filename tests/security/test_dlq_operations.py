@@ -49,7 +49,10 @@ def test_list_filters_and_pages_within_the_operators_tenant(db: str, two_tenants
     for flag, value, expected in (
         ("--endpoint", "acme-crm", 3), ("--event-type", "whatsapp.message.text", 3),
         ("--error-class", "http_404", 3), ("--error-class", "timeout", 0), ("--since", "2026-03-01", 3),
-        ("--since", "2026-03-02", 0), ("--state", "discarded", 0),
+        ("--since", "2026-03-02", 0), ("--state", "discarded", 0), ("--until", "2026-03-01", 0),
+        ("--until", "2026-03-02", 3), ("--event-type", "whatsapp.message.*", 3),
+        ("--event-type", "whatsapp.*.text", 3), ("--event-type", "whatsapp.status.*", 0),
+        ("--event-type", "whatsapp.message.tex_", 0), ("--event-type", "whatsapp%", 0),
     ):  # fmt: skip
         run = CliRunner().invoke(main, ["dlq", "list", "--dsn", alice, flag, value, "--json"])
         assert run.exit_code == 0, run.output
@@ -122,7 +125,9 @@ def test_discarding_twice_is_an_error_the_second_time_and_audited_once(
         actions = conn.execute(
             "select action, target from hookline.audit_log where acting_role = 'alice'"
         ).fetchall()
-    assert actions == [("delivery.discard", {"delivery_ids": [int(target)]})]
+    one = int(target)
+    summary = {"count": 1, "first_id": one, "last_id": one, "delivery_ids": [one]}
+    assert actions == [("delivery.discard", summary)]
 
 
 def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tenants) -> None:
@@ -164,10 +169,14 @@ def test_bulk_replay_by_filter_goes_in_audited_chunks(db: str, two_tenants: Tena
             (two_tenants.dead["acme"],),
         ).fetchall()
     acme = two_tenants.dead["acme"]
+    # One summary per chunk: how many, the first and last id, and the filter that chose them.
+    chosen = {"endpoint": "acme-crm"}
     assert audits == [
-        ({"delivery_ids": acme[:2]}, "outage over"),
-        ({"delivery_ids": acme[2:]}, "outage over"),
-    ]
+        ({"count": 2, "first_id": acme[0], "last_id": acme[1], "delivery_ids": acme[:2],
+          "filter": chosen}, "outage over"),
+        ({"count": 1, "first_id": acme[2], "last_id": acme[2], "delivery_ids": acme[2:],
+          "filter": chosen}, "outage over"),
+    ]  # fmt: skip
     assert states == [("pending", 2)] * 3
     again = hookline(
         "dlq", "replay", "--endpoint", "acme-crm", "--reason", "outage over", "--dsn", alice
@@ -260,3 +269,70 @@ def test_sql_and_personal_data_in_payload_fields_are_stored_as_data(
         ).fetchone()
     assert masked == {"from": "[phone]", "text": "[text]", "profile": "[name]"}
     assert snapshot(db)[0][: len(before[0])] == before[0]  # new deliveries only; nothing else moved
+
+
+def test_dead_letters_are_pruned_after_their_tenants_retention(
+    db: str, two_tenants: Tenants
+) -> None:
+    """An operator sets its tenant's dead-letter retention; the job prune_dead_letters deletes
+    what ended before it, tenant by tenant (globex keeps its default-long ones here)."""
+    alice = as_role(db, "alice")
+    assert (
+        hookline("tenants", "dead-letter-retention", "globex", "3650 days", "--dsn", db).returncode
+        == 0
+    )
+    run = hookline(
+        "tenants", "dead-letter-retention", "acme", "14 days", "--reason", "GDPR", "--dsn", alice
+    )
+    assert run.stdout == "acme: dead letters kept 14 days\n", run.stderr
+    for who, args, message in (
+        (alice, ["globex", "14 days"], "unknown tenant 'globex'"),
+        (alice, ["acme", "1 hour"], "invalid dead-letter retention"),
+        (as_role(db, "reader"), ["acme", "14 days"], "permission denied"),
+    ):
+        refused = hookline("tenants", "dead-letter-retention", *args, "--dsn", who)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+    pruned = hookline("cron", "run", "prune_dead_letters", "--dsn", db)
+    assert pruned.stdout == "prune_dead_letters: succeeded: pruned 3 dead letters\n", pruned.stderr
+    with psycopg.connect(db) as conn:
+        left = conn.execute(
+            "select tenant_id, count(*) from hookline.dead_letters group by 1"
+        ).fetchall()
+        audit = conn.execute(
+            "select acting_role, reason, after from hookline.audit_log"
+            " where action = 'tenants.update' and tenant_id = 'acme'"
+        ).fetchall()
+    assert left == [("globex", 3)]
+    assert audit == [("alice", "GDPR", {"dead_letter_retention": "14 days"})]
+
+
+def test_the_page_filter_and_the_view_agree_on_error_classes(db: str, two_tenants: Tenants) -> None:
+    """dead_letter_page filters by hookline._dead_letter_error_class, the view shows its own
+    column: the two rules give the same class for every kind of dead letter."""
+    ids = two_tenants.dead["acme"] + two_tenants.dead["globex"]
+    kinds = [("dead", 503, "http 503"), ("dead", None, "refused: 10.0.0.1 is private"),
+             ("dead", None, "retries exhausted; last: timeout"), ("dead", None, "odd"),
+             ("discarded", 404, "spam"), ("dead", None, "retries exhausted; last: connect")]  # fmt: skip
+    with psycopg.connect(db, autocommit=True) as conn:
+        for delivery_id, (state, code, reason) in zip(ids, kinds, strict=True):
+            conn.execute(
+                "update hookline.dead_letters set state = %s, last_status_code = %s, reason = %s"
+                " where delivery_id = %s",
+                (state, code, reason, delivery_id),
+            )
+        rows = conn.execute(
+            """select q.error_class, hookline._dead_letter_error_class(l.state::text, l.last_status_code, l.reason)
+               from hookline.dead_letter_queue q join hookline.dead_letters l using (delivery_id)
+               order by delivery_id"""
+        ).fetchall()
+    assert [a for a, _b in rows] == [
+        "http_503",
+        "refused",
+        "timeout",
+        "unknown",
+        "discarded",
+        "connect",
+    ]
+    assert all(a == b for a, b in rows)
+    listed = hookline("dlq", "list", "--error-class", "timeout", "--json", "--dsn", db)
+    assert [r["delivery_id"] for r in json.loads(listed.stdout)] == [ids[2]]

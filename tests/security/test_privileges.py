@@ -24,14 +24,18 @@ HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
 VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
              "attempt_log", "event_log", "audit_trail", "circuit_states", "outbox_messages")}  # fmt: skip
 
+# Job health (cron list, stats, metrics): names and staleness of jobs, no tenant data.
+JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
+
 EXECUTE = {
     "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
-                                  "next_message_due", "metric_gauges"},
+                                  "next_message_due", "metric_gauges"} | JOB_HEALTH,
     "hookline_operator": HELPERS | VIEW_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint",
-                                                "job_status", "metric_gauges"},
-    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status", "metric_gauges"},
+                                                "job_status", "metric_gauges", "set_endpoint",
+                                                "set_dead_letter_retention", "dead_letter_page"} | JOB_HEALTH,
+    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status", "metric_gauges", "dead_letter_page"} | JOB_HEALTH,
 }  # fmt: skip
 
 VIEWS = {"dead_letter_queue", "live_deliveries", "endpoint_overview", "attempt_log", "event_log",
@@ -67,6 +71,10 @@ DEFINER = {
     "discard": "operators act on their tenants' deliveries without table privileges",
     "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
     "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+    "set_endpoint": "operators change their tenants' endpoints without table privileges",
+    "set_dead_letter_retention": "operators set their tenants' dead-letter retention without table privileges",
+    "dead_letter_page": "operators and read-only roles page their tenants' dead letters by the primary key",
+    "stale_jobs": "runners, operators and read-only roles read job health without table privileges",
     "schema_version": "every role reads the schema version (hookline.schema_changes) without table privileges",
 } | {
     name: "an operator view's rows, filtered by the caller's tenants before any caller predicate"
