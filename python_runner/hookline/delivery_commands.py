@@ -97,15 +97,12 @@ def runner(dsn: str | None, name: str | None, concurrency: int, batch: int, leas
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
 
-    def say(message: str) -> None:
-        click.echo(message, err=True)
-
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
         allowed_networks=networks or DEFAULT_ALLOWED,
     )  # fmt: skip
-    runner_module.run(settings, say)
+    runner_module.run(settings)
 
 
 # --- endpoints --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from hookline import queries
-from hookline.runner import Runner, retry_after_seconds
+from hookline.runner import Runner, failure, retry_after_seconds
 
 # Graph answers are small; a larger body is not an answer worth parsing.
 MAX_ANSWER_BYTES = 65536
@@ -79,12 +79,8 @@ class OutboundRunner(Runner):
                 resp = await http.post(url, content=body.encode(), headers=headers, timeout=timeout)
             result.update(graph_answer(resp.status_code, resp.content))
             result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
-        except (httpx.ConnectError, httpx.ConnectTimeout):
-            result["error_class"] = "connect"  # nothing was sent
-        except (TimeoutError, httpx.TimeoutException):
-            result["error_class"] = "timeout"
-        except Exception:  # reset, broken answer: the request may have arrived
-            result["error_class"] = "network"
+        except Exception as exc:  # the one classification (runner.failure); no excerpt here
+            result["error_class"] = failure(exc)["error_class"]
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
         self.results.append(result)
         self.results_ready.set()
