@@ -11,14 +11,15 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -33,11 +34,14 @@ from hookline.errors import (
     UnknownSource,
     wrap_errors,
 )
+from hookline.logs import setup_logging
 from hookline.masking import Masker, MaskingFilter
+from hookline.resilience import Pool, retrying
 
 log = logging.getLogger("hookline.ingress")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection
 log.addFilter(MaskingFilter(MASK))
+T = TypeVar("T")
 
 # Headers kept with the raw request (hookline.raw_requests.headers): enough to re-verify and
 # to tell senders apart, nothing that identifies a person.
@@ -115,15 +119,13 @@ def signature_ok(source: Source, raw: bytes, headers: dict[str, str]) -> bool:
 class Ingress:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pool = AsyncConnectionPool(
+        self.pool = Pool(
             settings.dsn,
-            min_size=1,
+            name="ingress",
             max_size=settings.pool_size,
-            open=False,
             timeout=settings.db_timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.db_timeout))},
             configure=self._configure,
-            check=AsyncConnectionPool.check_connection,
+            connect_timeout=max(1, round(settings.db_timeout)),
         )
         self._cache: dict[str, Source] = {}
         self.registry = CollectorRegistry()
@@ -146,6 +148,14 @@ class Ingress:
         )
         MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
+    async def call(self, what: str, started: float, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:  # fmt: skip
+        """fn(conn) on a pooled connection, transient errors retried until db_timeout after
+        `started` (then DatabaseUnavailable: 503); other errors mapped by wrap_errors."""
+        with wrap_errors():
+            return await retrying(
+                self.pool, fn, what=what, deadline=started + self.settings.db_timeout
+            )
+
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.pool.open(wait=False)  # start even when the database is down: /readyz says so
@@ -159,11 +169,13 @@ class Ingress:
         hit = self._cache.get(name)
         if hit and not fresh and time.monotonic() - hit.read_at < self.settings.cache_seconds:
             return hit
+
+        async def read(conn: psycopg.AsyncConnection[Any]) -> Any:
+            cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
+            return await cur.fetchone()
+
         try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
-                    row = await cur.fetchone()
+            row = await self.call("reading a source", time.monotonic(), read)
         except InvalidInput:  # a name no source can have (a NUL character)
             row = None
         if row is None:
@@ -228,14 +240,13 @@ class Ingress:
         except UnicodeDecodeError:
             raise Refused(400, "bad_body", "body is not UTF-8") from None
         headers = {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
-        try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(
-                        queries.RECEIVE,
-                        {"source": name, "body": text, "raw": raw, "headers": Jsonb(headers)},
-                    )
-                    request_id, events, new = await cur.fetchone()
+        params = {"source": name, "body": text, "raw": raw, "headers": Jsonb(headers)}
+
+        async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
+            return await (await conn.execute(queries.RECEIVE, params)).fetchone()
+
+        try:  # a repeated receive is a duplicate: retrying it after a lost commit is safe
+            request_id, events, new = await self.call("storing a request", started, receive)
         except (NotANotification, InvalidInput) as exc:
             raise Refused(400, "bad_body", str(exc)) from None
         except UnknownSource:  # removed since its credentials were read
@@ -261,11 +272,11 @@ class Ingress:
         return PlainTextResponse("ok\n")
 
     async def readyz(self, _request: Request) -> Response:
+        async def ready(conn: psycopg.AsyncConnection[Any]) -> Any:
+            return await (await conn.execute(queries.READY)).fetchone()
+
         try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(queries.READY)
-                    row = await cur.fetchone()
+            row = await self.call("checking readiness", time.monotonic(), ready)
         except DatabaseUnavailable as exc:
             log.warning("not ready: %s", exc)
             return PlainTextResponse("database unavailable\n", status_code=503)
@@ -312,13 +323,15 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the ingress with uvicorn until SIGINT or SIGTERM."""
+    """Run the ingress with uvicorn until SIGINT or SIGTERM, then exit with status 0."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # uvicorn's lines (tracebacks too) are masked
-        handler.addFilter(MaskingFilter(MASK))
+    setup_logging(MASK)
+    # uvicorn handles SIGINT/SIGTERM itself (a graceful stop), restores the handlers found at
+    # start and raises the signal again: the no-op handlers below make that a clean exit (0).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     # No access log: a handshake's query string carries the verify token. log_config=None:
-    # uvicorn's loggers propagate to the root handler above instead of writing on their own.
+    # uvicorn's loggers propagate to the root handler (setup_logging) instead of their own.
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info",
                 log_config=None)  # fmt: skip

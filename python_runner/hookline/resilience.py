@@ -141,7 +141,8 @@ async def retrying(
         except psycopg.Error as exc:
             if not is_transient(exc):
                 raise
-            if is_connection_error(exc):
+            lost = is_connection_error(exc)
+            if lost:  # said once per outage by the pool, not by every call
                 await pool.lost(exc)
             delay = backoff.next()
             if (deadline is not None and time.monotonic() + delay >= deadline) or (
@@ -149,7 +150,8 @@ async def retrying(
             ):
                 raise
             if backoff.attempts & (backoff.attempts - 1) == 0:  # 1st, 2nd, 4th, 8th ... retry
-                log.warning(
+                log.log(
+                    logging.DEBUG if lost else logging.WARNING,
                     "%s failed (%s): %s; retry %d in %.2f s",
                     what, exc.sqlstate or "connection", one_line(exc), backoff.attempts, delay,
                 )  # fmt: skip
