@@ -173,6 +173,7 @@ class LocalPostgres:
             "-o", f"-p {self.port}", "-w", "-t", "60", "start",
         )  # fmt: skip
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """pg_ctl stop -m MODE: fast (the default) or immediate (as a crash: no checkpoint)."""
         if self.running:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
