@@ -10,13 +10,24 @@ delivery row the complete has locked.
 
 from __future__ import annotations
 
+import re
+import shutil
 import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
-from tests.integration.conftest import scalar, wait_until
+from hookline.migrator import Migrator
+from hookline.pgcluster import LocalPostgres
+from tests.ingress_helpers import FIXTURES, running_ingress, sign
+from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.integration.test_runner import add_endpoint, ingest, queued, successes_per_delivery
 from tests.target import Target
 
@@ -137,3 +148,131 @@ def test_a_runner_killed_mid_batch_leaves_nothing_lost_or_in_flight_past_its_lea
     for r in target.requests:
         bodies.setdefault(r.body, set()).add(r.headers["webhook-id"])
     assert all(len(ids) == 1 for ids in bodies.values()), "a resent event has the same webhook-id"
+
+
+@pytest.mark.slow
+def test_a_result_the_database_refuses_is_dropped_loudly_and_the_rest_recorded(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/ok"))
+    ingest(conn, "crm", 8)
+    (poison,) = conn.execute("select min(delivery_id) from hookline.deliveries").fetchone()
+    conn.execute(
+        "create function public.refuse() returns trigger language plpgsql as $$ begin "
+        f"if new.delivery_id = {int(poison)} then raise exception using errcode = '22023', "
+        "message = 'refused by the test'; end if; return null; end $$"
+    )
+    conn.execute(
+        "create trigger refuse after insert on hookline.attempts "
+        "for each row execute function public.refuse()"
+    )
+    runner = runners("r1", "--lease", "2")
+    wait_until(lambda: queued(conn) == 1, what="the other seven results")
+    wait_until(
+        lambda: f"refused the result for delivery_id {poison} (22023" in runner.output(),
+        what="the log line of the refused result",
+    )
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 7
+    assert (
+        scalar(conn, "select count(*) from hookline.attempts where delivery_id = %s", (poison,))
+        == 0
+    )
+    conn.execute("drop trigger refuse on hookline.attempts")
+    wait_until(lambda: queued(conn) == 0, what="the refused delivery, sent again after its lease")
+    assert target.ids()[f"dlv_{poison}"] >= 2
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[LocalPostgres]:
+    """A server of this module's own, to stop and start: durable, as production runs."""
+    root = Path(tempfile.mkdtemp(prefix="hookline-restart-pg-"))
+    pg = LocalPostgres(root, password=False, cron=False)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Load:
+    """Signed WhatsApp notifications POSTed to the ingress one after another, each with a new
+    wamid, until stopped; `acked` holds (wamid, time of the 200) of those answered 200."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url, self.secret = url, secret
+        self.acked: list[tuple[str, float]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        template = (FIXTURES / "text.json").read_bytes()
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not self.stopping.is_set():
+                n += 1
+                wamid = f"wamid.R{n}"
+                body = template.replace(b"wamid.HBgL1", wamid.encode())
+                headers = {"content-type": "application/json", "x-hub-signature-256": sign(self.secret, body)}  # fmt: skip
+                try:
+                    answer = client.post(self.url, content=body, headers=headers)
+                except httpx.TransportError:
+                    continue
+                if answer.status_code == 200:
+                    self.acked.append((wamid, time.monotonic()))
+                time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(60)
+
+
+@pytest.mark.slow
+def test_an_immediate_postgresql_restart_under_load_loses_nothing_acknowledged(own_server: LocalPostgres, target: Target, tmp_path: Path) -> None:  # fmt: skip
+    with psycopg.connect(own_server.dsn(), autocommit=True) as admin:
+        admin.execute("drop database if exists restart")
+        admin.execute("create database restart")
+    dsn = own_server.dsn("restart")
+    Migrator(dsn).deploy()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret', 'vt', 65536, true)")  # fmt: skip
+        add_endpoint(conn, "crm", target.url("/ok"), max_in_flight=32)
+        conn.execute("select hookline.add_subscription(endpoint => 'crm', event_type_pattern => '*')")  # fmt: skip
+    runner = RunnerProcess(dsn, "r1", "--lease", "5")
+    try:
+        with running_ingress(dsn, tmp_path / "ingress.log", "--db-timeout", "2") as ingress:
+            load = Load(f"{ingress.url}/webhooks/wa", "app-secret")
+            wait_until(lambda: len(target.requests) >= 30, what="deliveries under load")
+            own_server.stop("immediate")
+            time.sleep(1)  # the load meets the outage
+            own_server.start()  # returns once the server accepts connections
+            up = time.monotonic()
+            wait_until(lambda: any(at > up for _, at in load.acked), what="a 200 after the restart")
+            wait_until(lambda: any(r.at > up for r in target.requests), what="a delivery after the restart")  # fmt: skip
+            load.stop()
+            ingress.proc.send_signal(signal.SIGTERM)
+            assert ingress.proc.wait(30) == 0, ingress.log.read_text()
+            ingress_log = ingress.log.read_text()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            wait_until(lambda: scalar(conn, "select count(*) from hookline.deliveries") == 0, what="the queue to drain")  # fmt: skip
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(30) == 0, runner.output()
+        runner_log = runner.output()
+    finally:
+        runner.stop()
+
+    webhook_ids: dict[bytes, set[str]] = {}
+    delivered: set[str] = set()
+    for r in target.requests:
+        webhook_ids.setdefault(r.body, set()).add(r.headers["webhook-id"])
+        delivered.update(m.decode() for m in re.findall(rb"wamid\.R[0-9]+", r.body))
+    acked = {wamid for wamid, _ in load.acked}
+    assert acked and acked <= delivered, (
+        f"acknowledged, never delivered: {sorted(acked - delivered)[:5]}"
+    )
+    assert all(len(ids) == 1 for ids in webhook_ids.values()), (
+        "a resent event has the same webhook-id"
+    )
+    assert "reconnected after" in runner_log and "reconnected after" in ingress_log
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ", runner_log), (
+        "timestamp and level"
+    )
