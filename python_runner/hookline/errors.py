@@ -158,7 +158,7 @@ _CODES: dict[str, type[HooklineError]] = {
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
 # exceptions and "statement too complex" are bad input.
 _INPUT_CLASSES = ("22", "54")
-# The one classification of database errors that asking again may cure (docs/errors.md):
+# The one classification of database errors that asking again may cure (docs/resilience.md):
 # connection exceptions (08), exhausted resources (53: too many connections, out of memory or
 # disk), operator intervention (57: a cancelled statement or statement_timeout 57014, a
 # shutdown 57P01-57P03), deadlocks (40P01), serialization failures (40001) and lock_timeout
