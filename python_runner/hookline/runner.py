@@ -50,6 +50,7 @@ EXCERPT_BYTES = 500
 MIN_WAIT_S = 0.05
 MAX_BACKOFF_S = 10.0  # a claim the database refuses (not a transient error) is retried this slowly
 COMPLETE_LINGER_S = 0.002  # how long results wait for company while requests are running
+CLAIM_LINGER_S = 0.003  # how long a claim for less than half a batch waits for more free slots
 # After a stop's grace period: how long results and releases may wait for the database.
 FLUSH_S = 10.0
 # A side task (completer, listener) that dies is restarted; one that dies this many times in
@@ -247,12 +248,14 @@ class Runner:
         refused = Backoff(first=0.5, cap=MAX_BACKOFF_S)
         while not self.stopping.is_set():
             free = self.s.concurrency - len(self.active)
-            # While requests are running, claim once half a batch of slots is free rather than
-            # for every slot that frees up: a claim costs the database the same for 1 or 32.
-            # No claims while the completer or listener is down.
-            if (self.active and free < self.claim_at) or self.down:
+            if free <= 0 or self.down:  # no claims while the completer or listener is down
                 await self._sleep(self.s.poll_s)
                 continue
+            if free < self.claim_at and self.active:
+                # A claim costs the database about the same for 1 row or 32: while requests
+                # are running, give more slots CLAIM_LINGER_S to free up before claiming.
+                await asyncio.sleep(CLAIM_LINGER_S)
+                free = self.s.concurrency - len(self.active)
             max_rows = min(free, self.s.batch)
             try:
                 rows, wait = await retrying(
