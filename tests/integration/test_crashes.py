@@ -248,6 +248,7 @@ def test_an_immediate_postgresql_restart_under_load_loses_nothing_acknowledged(o
             up = time.monotonic()
             wait_until(lambda: any(at > up for _, at in load.acked), what="a 200 after the restart")
             wait_until(lambda: any(r.at > up for r in target.requests), what="a delivery after the restart")  # fmt: skip
+            assert httpx.get(f"{ingress.url}/readyz", timeout=30).status_code == 200
             load.stop()
             ingress.proc.send_signal(signal.SIGTERM)
             assert ingress.proc.wait(30) == 0, ingress.log.read_text()
