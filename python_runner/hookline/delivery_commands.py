@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
-from hookline import logs, queries
+from hookline import queries
 from hookline.cli import (
     dsn_option,
     fails_cleanly,
@@ -102,16 +101,13 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
 
-    logs.setup(log_format)  # each runner masks its lines with the SQL rules (Runner.say)
-    say = logging.getLogger("hookline.runner").info
-
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,
         lease_s=lease, poll_s=poll, grace_s=grace, graph_url=graph_url, graph_version=graph_version,
         allowed_networks=networks or DEFAULT_ALLOWED, listen_dsn=listen_dsn,
-        metrics_host=metrics_host, metrics_port=metrics_port,
+        metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
     )  # fmt: skip
-    runner_module.run(settings, say)
+    runner_module.run(settings)
 
 
 # --- endpoints --------------------------------------------------------------------------

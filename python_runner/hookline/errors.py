@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
 
 class HooklineError(Exception):
@@ -16,7 +17,7 @@ class HooklineError(Exception):
 
 
 class DatabaseUnavailable(HooklineError):
-    """The database cannot be reached."""
+    """The database cannot be reached, or failed in a way that asking again may cure."""
 
 
 class PlanError(HooklineError):
@@ -169,10 +170,35 @@ _CODES: dict[str, type[HooklineError]] = {
     "42501": PermissionDenied,
 }
 # SQLSTATE classes (and psycopg's DataError, raised before sending a NUL character): data
-# exceptions and "statement too complex" are bad input; connection exceptions, operator
-# intervention (cancel, shutdown) and exhausted resources are an unavailable database.
+# exceptions and "statement too complex" are bad input.
 _INPUT_CLASSES = ("22", "54")
-_UNAVAILABLE_CLASSES = ("08", "53", "57")
+# The one classification of database errors that asking again may cure (docs/resilience.md):
+# connection exceptions (08), exhausted resources (53: too many connections, out of memory or
+# disk), operator intervention (57: a cancelled statement or statement_timeout 57014, a
+# shutdown 57P01-57P03), deadlocks (40P01), serialization failures (40001) and lock_timeout
+# (55P03). A psycopg OperationalError without a SQLSTATE is a connection lost or refused
+# before the server answered; psycopg_pool's PoolTimeout (no connection in time) is one.
+_TRANSIENT_CLASSES = ("08", "53", "57")
+_TRANSIENT_STATES = ("40P01", "40001", "55P03")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a database error that the same call may not meet again: retry it."""
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """A lost, refused or unobtainable connection (class 08, a shutdown 57P, no SQLSTATE)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and (
+        exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))
+    )
 
 
 def one_line(exc: BaseException) -> str:
@@ -187,11 +213,9 @@ def wrap_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        state = exc.sqlstate or ""
-        if isinstance(exc, psycopg.OperationalError) and (
-            not state or state.startswith(_UNAVAILABLE_CLASSES)
-        ):
+        if is_transient(exc):
             raise DatabaseUnavailable(one_line(exc)) from exc
+        state = exc.sqlstate or ""
         if state == "25006":  # read_only_sql_transaction: a hot standby refuses every write
             raise ReadOnlyDatabase(f"{ReadOnlyDatabase.__doc__} ({one_line(exc)})") from exc
         bad_input = isinstance(exc, psycopg.DataError) or state.startswith(_INPUT_CLASSES)

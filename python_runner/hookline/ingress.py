@@ -13,13 +13,14 @@ import hmac
 import json
 import logging
 import re
+import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -27,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from hookline import logs, queries, telemetry
-from hookline.db import POOL_KWARGS, through_pooler
+from hookline.db import through_pooler
 from hookline.errors import (
     DatabaseUnavailable,
     InvalidInput,
@@ -37,11 +38,13 @@ from hookline.errors import (
 )
 from hookline.masking import Masker, MaskingFilter
 from hookline.metrics import IngressMetrics, serve_metrics
+from hookline.resilience import Pool, retrying
 from hookline.sealing import SecretKeyError, opener
 
 log = logging.getLogger("hookline.ingress")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection
 log.addFilter(MaskingFilter(MASK))
+T = TypeVar("T")
 
 # Headers kept with the raw request (hookline.raw_requests.headers): enough to re-verify and
 # to tell senders apart, nothing that identifies a person.
@@ -170,15 +173,13 @@ def signature_ok(source: Source, raw: bytes, headers: dict[str, str]) -> bool:
 class Ingress:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pool = AsyncConnectionPool(
+        self.pool = Pool(
             settings.dsn,
-            min_size=1,
+            name="ingress",
             max_size=settings.pool_size,
-            open=False,
             timeout=settings.db_timeout,
-            kwargs={**POOL_KWARGS, "connect_timeout": max(1, round(settings.db_timeout))},
             configure=self._configure,
-            check=AsyncConnectionPool.check_connection,
+            connect_timeout=max(1, round(settings.db_timeout)),
         )
         self._cache: dict[str, Source] = {}
         # Negative caches, so forged traffic costs no query per request: when a failed signature
@@ -197,6 +198,14 @@ class Ingress:
             )
         MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
+    async def call(self, what: str, started: float, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:  # fmt: skip
+        """fn(conn) on a pooled connection, transient errors retried until db_timeout after
+        `started` (then DatabaseUnavailable: 503); other errors mapped by wrap_errors."""
+        with wrap_errors():
+            return await retrying(
+                self.pool, fn, what=what, deadline=started + self.settings.db_timeout
+            )
+
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.pool.open(wait=False)  # start even when the database is down: /readyz says so
@@ -213,11 +222,13 @@ class Ingress:
             return hit
         if now - self._unknown.get(name, -float("inf")) < self.settings.cache_seconds:
             raise Refused(404, "unknown_source", "no such source")
+
+        async def read(conn: psycopg.AsyncConnection[Any]) -> Any:
+            cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
+            return await cur.fetchone()
+
         try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(queries.SOURCE_CREDENTIALS, {"source": name})
-                    row = await cur.fetchone()
+            row = await self.call("reading a source", time.monotonic(), read)
         except InvalidInput:  # a name no source can have (a NUL character)
             row = None
         if row is None:
@@ -302,15 +313,14 @@ class Ingress:
         # the events come from a sanitised parse and say which strings were changed.
         body, sanitized = for_jsonb(text)
         headers["traceparent"] = telemetry.traceparent(request.headers.get("traceparent"))
-        try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(
-                        queries.RECEIVE,
-                        {"source": name, "body": body, "raw": raw, "headers": Jsonb(headers),
-                         "sanitized": sanitized},
-                    )  # fmt: skip
-                    request_id, events, new = await cur.fetchone()
+        params = {"source": name, "body": body, "raw": raw, "headers": Jsonb(headers),
+                  "sanitized": sanitized}  # fmt: skip
+
+        async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
+            return await (await conn.execute(queries.RECEIVE, params)).fetchone()
+
+        try:  # a repeated receive is a duplicate: retrying it after a lost commit is safe
+            request_id, events, new = await self.call("storing a request", started, receive)
         except (NotANotification, InvalidInput) as exc:
             raise Refused(400, "bad_body", str(exc)) from None
         except UnknownSource:  # removed since its credentials were read
@@ -338,11 +348,11 @@ class Ingress:
         return PlainTextResponse("ok\n")
 
     async def readyz(self, _request: Request) -> Response:
+        async def ready(conn: psycopg.AsyncConnection[Any]) -> Any:
+            return await (await conn.execute(queries.READY)).fetchone()
+
         try:
-            with wrap_errors():
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(queries.READY)
-                    row = await cur.fetchone()
+            row = await self.call("checking readiness", time.monotonic(), ready)
         except DatabaseUnavailable as exc:
             log.warning("not ready: %s", exc)
             return PlainTextResponse("database unavailable\n", status_code=503)
@@ -385,14 +395,18 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the ingress with uvicorn until SIGINT or SIGTERM."""
+    """Run the ingress with uvicorn until SIGINT or SIGTERM, then exit with status 0."""
     import uvicorn
 
     logs.setup(settings.log_format, MASK)  # uvicorn's lines (tracebacks too) are masked
-    # No access log: a handshake's query string carries the verify token. log_config=None:
-    # uvicorn's loggers propagate to the root handler above instead of writing on their own.
+    # uvicorn handles SIGINT/SIGTERM itself (a graceful stop), restores the handlers found at
+    # start and raises the signal again: the no-op handlers below make that a clean exit (0).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     telemetry.setup("hookline-ingress")
     app = create_app(settings)
     serve_metrics(app.state.ingress.metrics, settings.metrics_host, settings.metrics_port, log.info)
+    # No access log: a handshake's query string carries the verify token. log_config=None:
+    # uvicorn's loggers propagate to the root handler (hookline.logs) instead of their own.
     uvicorn.run(telemetry.asgi(app.state.ingress.metrics.middleware(app)), host=host, port=port, access_log=False, log_level="info",
                 log_config=None)  # fmt: skip

@@ -1,10 +1,13 @@
-"""The one logging setup of the ingress and the runner: human lines or JSON lines on stderr,
-every line masked with the SQL masking rules.
+"""The one logging setup of the long-running processes (`hookline runner`, `hookline ingress`):
+human lines or JSON lines on stderr, every line masked with the SQL masking rules
+(hookline.masking) before it is written: uvicorn's and psycopg's lines too, since they
+propagate to the root handler installed here.
 
-JSON lines carry time, level, logger and message, the trace and span ids of the current span
-(when tracing is on, `hookline.telemetry`), and the fields the message names as key=value
-(tenant, source, endpoint, delivery, request, status, reason, events, new), so a log
-pipeline can filter on them without parsing messages.
+Human lines carry a UTC timestamp, the level and the logger. JSON lines carry time, level,
+logger and message, the trace and span ids of the current span (when tracing is on,
+`hookline.telemetry`), and the fields the message names as key=value (tenant, source,
+endpoint, delivery, request, status, reason, events, new), so a log pipeline can filter on
+them without parsing messages.
 """
 
 from __future__ import annotations
@@ -12,19 +15,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hookline import telemetry
-from hookline.masking import Masker
 
 FORMATS = ("human", "json")
-HUMAN = "%(asctime)s %(name)s %(levelname)s %(message)s"
+HUMAN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FIELDS = re.compile(r"\b(tenant|source|endpoint|delivery|delivery_id|request|status|reason|events|new)=([^\s,;:]+)")  # fmt: skip
-
-
-def unmasked(text: str) -> str:
-    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,7 +48,11 @@ class JsonFormatter(logging.Formatter):
 
 
 class MaskingFormatter(logging.Formatter):
-    """The human format, masked (tracebacks too)."""
+    """The human format with UTC timestamps, masked (tracebacks too)."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
 
     def __init__(self, masker: Callable[[str], str]) -> None:
         super().__init__(HUMAN)
@@ -59,12 +62,13 @@ class MaskingFormatter(logging.Formatter):
         return self.masker(super().format(record))
 
 
-def setup(fmt: str, masker: Masker | None = None) -> None:
-    """Route every logger (uvicorn's too) to one stderr handler in the chosen format, masked
-    with `masker` (None: the caller masks its lines itself, as the runner does)."""
-    masker = masker or unmasked
+def setup(fmt: str, masker: Callable[[str], str], level: int = logging.INFO) -> None:
+    """Route every logger to one stderr handler in the chosen format, masked with `masker`."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(masker) if fmt == "json" else MaskingFormatter(masker))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
+    # psycopg_pool warns on every failed connection attempt (4 a second during an outage);
+    # hookline.resilience says "database unreachable" once and "reconnected" once instead.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

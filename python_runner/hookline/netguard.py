@@ -5,18 +5,23 @@ An endpoint's host is resolved when the runner connects, not when the endpoint i
 local and cloud metadata addresses are refused whatever the allow list says. A refused
 connection raises AddressRefused; the runner reports it as error class `refused`, which
 hookline.complete treats as a permanent failure.
+
+The runner's HTTP client is aiohttp; `guarded_connector` makes its connections go through the
+guard twice: the resolver refuses a name any of whose addresses is not allowed (before any
+connection), and the socket factory checks the very address each socket connects to (IP
+literals, which need no resolver, included). A name is resolved once per connection and the
+connection is made to the checked address: no second lookup that DNS rebinding could answer
+differently.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 # Internal handlers: loopback, private IPv4 and unique-local IPv6 networks.
 DEFAULT_ALLOWED = (
@@ -44,8 +49,6 @@ NAT64 = tuple(
 )
 COMPATIBLE = ipaddress.ip_network("::/96")
 
-Resolver = Callable[[str, int], Awaitable[list[str]]]
-
 
 class AddressRefused(Exception):
     """The endpoint's host resolves to an address the runner may not connect to."""
@@ -67,6 +70,14 @@ class Guard:
         if not any(ip in net for net in self.allowed):
             return f"{ip} is not in the allowed networks"
         return None
+
+    def socket(self, addr_info: tuple[int, int, int, str, tuple[object, ...]]) -> socket.socket:
+        """aiohttp's socket factory: a socket for an allowed address, else AddressRefused."""
+        family, type_, proto, _name, address = addr_info
+        reason = self.refusal(str(address[0]))
+        if reason:
+            raise AddressRefused(reason)
+        return socket.socket(family, type_, proto)
 
 
 def embedded_ipv4(
@@ -91,54 +102,37 @@ def embedded_ipv4(
     return ip
 
 
-async def resolve(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+class GuardedResolver(AbstractResolver):
+    """Resolves with `inner` (aiohttp's default resolver) and refuses a name any of whose
+    addresses the guard refuses."""
 
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses the guard allows: the name is
-    resolved once, checked, and the connection made to the checked address (no second lookup
-    that DNS rebinding could answer differently)."""
-
-    def __init__(self, guard: Guard, resolver: Resolver = resolve) -> None:
+    def __init__(self, guard: Guard, inner: AbstractResolver | None = None) -> None:
         self.guard = guard
-        self.resolver = resolver
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = inner or aiohttp.DefaultResolver()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None
-                          ) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        try:
-            addresses = await self.resolver(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        for address in addresses:
-            reason = self.guard.refusal(address)
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        for result in results:
+            reason = self.guard.refusal(result["host"])
             if reason:
                 raise AddressRefused(f"{host} resolves to {reason}")
-        return await self.inner.connect_tcp(
-            addresses[0], port, timeout, local_address, socket_options
-        )
+        return results
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        raise AddressRefused("unix sockets are not endpoints")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
+    async def close(self) -> None:
+        await self.inner.close()
 
 
-def guarded_transport(
-    guard: Guard, limits: httpx.Limits, resolver: Resolver = resolve
-) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose connections go through GuardedBackend."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedBackend(guard, resolver),
+def guarded_connector(
+    guard: Guard, limit: int, inner: AbstractResolver | None = None
+) -> aiohttp.TCPConnector:
+    """An aiohttp connector (at most `limit` connections) that connects only where the guard
+    allows. Addresses are tried one after another (no happy eyeballs race), so the first
+    refused address ends the request with AddressRefused."""
+    return aiohttp.TCPConnector(
+        limit=limit,
+        resolver=GuardedResolver(guard, inner),
+        socket_factory=guard.socket,
+        happy_eyeballs_delay=None,
     )
-    return transport

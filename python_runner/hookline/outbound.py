@@ -14,10 +14,16 @@ import json
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 
 from hookline import queries, telemetry
-from hookline.runner import Runner, retry_after_seconds
+from hookline.runner import (
+    Runner,
+    failure,
+    read_at_most,
+    request_timeout,
+    retry_after_seconds,
+)
 from hookline.sealing import opener
 
 # Graph answers are small; a larger body is not an answer worth parsing.
@@ -63,12 +69,15 @@ class OutboundRunner(Runner):
     LISTEN = queries.LISTEN_OUTBOX
     RUNS_JOBS = False  # the delivery runner of the same process runs them
 
-    def _client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+    def _client(self) -> aiohttp.ClientSession:
         """The Graph API's base URL is the operator's setting, not a tenant's: no address guard
         (it resolves to public addresses, which the endpoints' guard refuses)."""
-        return httpx.AsyncClient(limits=limits, follow_redirects=False)
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.s.concurrency),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
-    async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
+    async def _deliver(self, http: aiohttp.ClientSession, row: tuple[Any, ...]) -> None:
         message_id, lease_token, phone_number_id, access_token, timeout_ms, body = row
         result: dict[str, Any] = {"message_id": message_id, "lease_token": str(lease_token)}
         url = f"{self.s.graph_url.rstrip('/')}/{self.s.graph_version}/{phone_number_id}/messages"
@@ -77,18 +86,19 @@ class OutboundRunner(Runner):
             "content-type": "application/json",
         }
         started = time.monotonic()
-        timeout = timeout_ms / 1000
         try:
-            async with asyncio.timeout(timeout):
-                resp = await http.post(url, content=body.encode(), headers=headers, timeout=timeout)
-            result.update(graph_answer(resp.status_code, resp.content))
-            result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
-        except (httpx.ConnectError, httpx.ConnectTimeout):
-            result["error_class"] = "connect"  # nothing was sent
-        except (TimeoutError, httpx.TimeoutException):
-            result["error_class"] = "timeout"
-        except Exception:  # reset, broken answer: the request may have arrived
-            result["error_class"] = "network"
+            async with (
+                asyncio.timeout(timeout_ms / 1000),
+                http.post(
+                    url, data=body.encode(), headers=headers, allow_redirects=False,
+                    timeout=request_timeout(timeout_ms),
+                ) as resp,
+            ):  # fmt: skip
+                content = await read_at_most(resp, MAX_ANSWER_BYTES)
+                result.update(graph_answer(resp.status, content))
+                result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
+        except Exception as exc:  # the one classification (runner.failure); no excerpt here
+            result["error_class"] = failure(exc)["error_class"]
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
         telemetry.attempt(self.WHAT, result, phone_number_id=phone_number_id)
         self.results.append(result)

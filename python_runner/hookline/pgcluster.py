@@ -176,6 +176,7 @@ class LocalPostgres:
             "-o", options, "-w", "-t", "60", "start",
         )  # fmt: skip
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """pg_ctl stop -m MODE: fast (the default) or immediate (as a crash: no checkpoint)."""
         if self.running:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")

@@ -15,47 +15,90 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
+import logging
 import os
 import signal
 import socket
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import psycopg
+import uvloop
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 from standardwebhooks.webhooks import Webhook
 
-from hookline import queries, telemetry
-from hookline.db import POOL_KWARGS
-from hookline.errors import one_line
+from hookline import logs, queries, telemetry
+from hookline.errors import is_transient, one_line
 from hookline.masking import Masker
 from hookline.metrics import RUNNER, serve_metrics
-from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_transport
+from hookline.netguard import DEFAULT_ALLOWED, AddressRefused, Guard, guarded_connector
+from hookline.resilience import CONNECT_TIMEOUT_S, RECONNECT_S, Backoff, Outage, Pool, retrying
 from hookline.scheduler import run_scheduler
 from hookline.sealing import opener
+
+log = logging.getLogger("hookline.runner")
+MASK = Masker()  # the SQL masking rules, read by every new pool connection; applied to every line
 
 EXCERPT_BYTES = 500
 # Floor of the sleep after an empty claim while work is due: another runner held the endpoint
 # (claims skip locked endpoints) or the endpoint is at max_in_flight.
 MIN_WAIT_S = 0.05
-MAX_BACKOFF_S = 10.0
-
-
-def is_connection_error(exc: psycopg.Error) -> bool:
-    """A lost or refused connection (SQLSTATE class 08 or 57P, or none), not a rejected call."""
-    return isinstance(exc, psycopg.OperationalError) and (
-        exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))
-    )
+MAX_BACKOFF_S = 10.0  # a claim the database refuses (not a transient error) is retried this slowly
+COMPLETE_LINGER_S = 0.002  # how long results wait for company while requests are running
+CLAIM_LINGER_S = 0.003  # how long a claim for less than half a batch waits for more free slots
+# After a stop's grace period: how long results and releases may wait for the database.
+FLUSH_S = 10.0
+# A side task (completer, listener) that dies is restarted; one that dies this many times in
+# a row, each within RESTART_WINDOW_S of its start, stops the process with exit status 1.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 30.0
 
 
 def describe_error(exc: BaseException) -> str:
     """What went wrong with a request, for the attempt log (never the payload)."""
     return f"{type(exc).__name__}: {exc}"[:EXCERPT_BYTES]
+
+
+# A request whose connection is not made within this share of the endpoint's timeout is error
+# class `connect` (nothing was sent); the whole request is bounded by the timeout.
+CONNECT_SHARE = 0.9
+
+
+def failure(exc: Exception) -> dict[str, Any]:
+    """The one classification of a request that got no answer, for both runners: `refused`
+    (the address guard; nothing sent), `connect` (no connection, connect timeout included;
+    nothing sent), `timeout` (sent, no answer in time) or `network` (reset, broken answer)."""
+    if isinstance(exc, AddressRefused):
+        return {"error_class": "refused", "response_excerpt": str(exc)[:EXCERPT_BYTES]}
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return {"error_class": "connect", "response_excerpt": describe_error(exc)}
+    if isinstance(exc, TimeoutError):
+        return {"error_class": "timeout"}
+    return {"error_class": "network", "response_excerpt": describe_error(exc)}
+
+
+@functools.cache
+def request_timeout(timeout_ms: int) -> aiohttp.ClientTimeout:
+    """aiohttp's part of an endpoint's timeout: the connect share, never rounded up to whole
+    seconds (ceil_threshold); the caller bounds the whole request with asyncio.timeout."""
+    return aiohttp.ClientTimeout(
+        total=None, connect=timeout_ms / 1000 * CONNECT_SHARE, ceil_threshold=float("inf")
+    )
+
+
+async def read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Up to `limit` bytes of the answer's body (the rest is never read: the connection is
+    then closed rather than reused)."""
+    data = b""
+    while len(data) < limit and (chunk := await resp.content.read(limit - len(data))):
+        data += chunk
+    return data
 
 
 def default_name() -> str:
@@ -77,6 +120,17 @@ class Settings:
     listen_dsn: str | None = None  # a session connection for LISTEN; default: dsn
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # None: no metrics endpoint
+    log_format: str = "human"
+
+
+@dataclass
+class Stats:
+    """Counters of one runner (for metrics)."""
+
+    recorded: int = 0  # results the database recorded
+    refused: int = 0  # results the database refused as invalid: dropped, each logged
+    unrecorded: int = 0  # results given up at a stop because the database was unreachable
+    restarts: dict[str, int] = field(default_factory=dict)  # side task -> restarts
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -95,22 +149,36 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@functools.lru_cache(maxsize=256)
+def signer(secret: str) -> Webhook:
+    """The Standard Webhooks signer of a stored secret (opened when sealed, and decoded, once
+    per secret, not per request)."""
+    return Webhook(opener()(secret))
+
+
 def signed_headers(secrets: str, webhook_id: str, body: str) -> dict[str, str]:
     """Standard Webhooks headers; while an endpoint's secret rotates, claim gives two secrets
     (space-separated, sealed as stored) and each signs: webhook-signature holds both."""
     now = datetime.now(UTC)
-    signatures = [Webhook(opener()(s)).sign(webhook_id, now, body) for s in secrets.split()]
     return {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": " ".join(signatures),
+        "webhook-signature": " ".join(
+            signer(s).sign(webhook_id, now, body) for s in secrets.split()
+        ),
     }
 
 
 class Runner:
     """Delivers events to endpoints; `hookline.outbound.OutboundRunner` sends the outbox with
-    the same loop, through the names below."""
+    the same loop, through the names below.
+
+    Tasks: the claim loop (starts one task per request), the completer (the only reader and
+    writer of `results` besides the requests appending to it; it records them in batches),
+    the listener (LISTEN for wake-ups) and, in one runner per process, the job scheduler. The
+    completer and the listener are supervised: while one is down no claims are made; a dead
+    one is restarted, and one that keeps dying stops the process with exit status 1."""
 
     WHAT = "deliveries"
     ID = "delivery_id"
@@ -121,16 +189,20 @@ class Runner:
     LISTEN = queries.LISTEN_DELIVERIES
     RUNS_JOBS = True  # one scheduler per process is enough
 
-    def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self.mask = Masker()
-        self.say = lambda message: say(self.mask(message))
         self.stopping = asyncio.Event()
+        self.closing = asyncio.Event()  # no more results will come: the completer ends when empty
+        self.give_up = asyncio.Event()  # a stop's FLUSH_S passed: stop retrying the database
         self.wake = asyncio.Event()
         self.results: list[dict[str, Any]] = []
         self.results_ready = asyncio.Event()
         self.active: dict[asyncio.Task[None], dict[str, Any]] = {}  # task -> its lease
-        self.delivered = 0
+        self.down: set[str] = set()  # side tasks not running at the moment
+        self.failed = False  # a side task kept dying: the process exits with status 1
+        self.stats = Stats()
+        self.stop_process: Callable[[], None] = self.stop
+        self.claim_at = max(1, min(settings.batch, settings.concurrency) // 2)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -138,90 +210,91 @@ class Runner:
 
     # -- the main loop ---------------------------------------------------------------------
 
-    def _client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+    def _client(self) -> aiohttp.ClientSession:
         """Endpoint URLs come from tenants: every address is checked at connect (netguard)."""
-        return httpx.AsyncClient(
-            transport=guarded_transport(Guard(self.s.allowed_networks), limits),
-            follow_redirects=False,
-        )
+        connector = guarded_connector(Guard(self.s.allowed_networks), self.s.concurrency)
+        # No cookie jar: a cookie one endpoint sets must never travel to another.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
     async def run(self) -> None:
-        limits = httpx.Limits(
-            max_connections=self.s.concurrency, max_keepalive_connections=self.s.concurrency
-        )
-        async with (
-            AsyncConnectionPool(
-                self.s.dsn,
-                min_size=1,
-                max_size=4,
-                open=False,
-                timeout=5,
-                kwargs=POOL_KWARGS,
-                check=AsyncConnectionPool.check_connection,
-            ) as pool,
-            self._client(limits) as http,
-        ):
-            with contextlib.suppress(psycopg.Error):
-                async with pool.connection() as conn:
-                    self.mask.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
-            listener = asyncio.create_task(self._listen())
-            completer = asyncio.create_task(self._complete_loop(pool))
-            tasks = [listener, completer]
+        pool = Pool(self.s.dsn, name=f"{self.WHAT} runner", max_size=4, timeout=5,
+                    configure=self._configure)  # fmt: skip
+        async with pool, self._client() as http:
+            listener = self._supervise("listener", self._listen)
+            completer = self._supervise("completer", lambda: self._complete_loop(pool))
+            side = [listener]
             if self.RUNS_JOBS:  # the jobs that no pg_cron runs (runs_in = 'runner'); scheduler.py
-                scheduler = asyncio.create_task(
-                    run_scheduler(pool, self.s.name, self.stopping, self.say)
-                )
-                scheduler.add_done_callback(self._scheduler_ended)
-                tasks.append(scheduler)
+                side.append(asyncio.create_task(
+                    run_scheduler(pool, self.s.name, self.stopping, log.info)
+                ))  # fmt: skip
+                side[-1].add_done_callback(self._scheduler_ended)
             try:
                 await self._claim_loop(pool, http)
-                await self._drain(pool)
             finally:
-                completer.cancel()
-                listener.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        self.say(f"runner {self.s.name} stopped; {self.delivered} {self.WHAT} results recorded")
+                await self._drain(pool, completer)
+                for task in side:
+                    task.cancel()
+                await asyncio.gather(*side, return_exceptions=True)
+        log.info(
+            "runner %s stopped; %d %s results recorded", self.s.name, self.stats.recorded, self.WHAT
+        )
 
-    async def _claim_loop(self, pool: AsyncConnectionPool, http: httpx.AsyncClient) -> None:
-        backoff = 0.5
+    async def _claim(self, conn: psycopg.AsyncConnection[Any], max_rows: int) -> tuple[list[Any], float | None]:  # fmt: skip
+        params = {
+            "runner": self.s.name,
+            "max_rows": max_rows,
+            "lease": timedelta(seconds=self.s.lease_s),
+        }
+        started = time.time_ns()
+        rows = await (await conn.execute(self.CLAIM, params)).fetchall()
+        telemetry.batch("claim", self.WHAT, started, len(rows))
+        if rows:
+            return rows, None
+        (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
+        return rows, wait
+
+    async def _claim_loop(self, pool: Pool, http: aiohttp.ClientSession) -> None:
+        refused = Backoff(first=0.5, cap=MAX_BACKOFF_S)
         while not self.stopping.is_set():
             free = self.s.concurrency - len(self.active)
-            if free <= 0:
+            if free <= 0 or self.down:  # no claims while the completer or listener is down
                 await self._sleep(self.s.poll_s)
                 continue
+            if free < self.claim_at and self.active:
+                # A claim costs the database about the same for 1 row or 32: while requests
+                # are running, give more slots CLAIM_LINGER_S to free up before claiming.
+                await asyncio.sleep(CLAIM_LINGER_S)
+                free = self.s.concurrency - len(self.active)
+            max_rows = min(free, self.s.batch)
             try:
-                async with pool.connection() as conn:
-                    params = {
-                        "runner": self.s.name,
-                        "max_rows": min(free, self.s.batch),
-                        "lease": timedelta(seconds=self.s.lease_s),
-                    }
-                    started = time.time_ns()
-                    rows = await (await conn.execute(self.CLAIM, params)).fetchall()
-                    telemetry.batch("claim", self.WHAT, started, len(rows))
-                    wait = None
-                    if not rows:
-                        (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
+                rows, wait = await retrying(
+                    pool, lambda conn, n=max_rows: self._claim(conn, n),
+                    what=f"claiming {self.WHAT}", stop=self.stopping,
+                )  # fmt: skip
             except psycopg.Error as exc:
-                self.say(f"claim failed: {one_line(exc)}; retrying in {backoff:.1f}s")
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                if not self.stopping.is_set():
+                    delay = refused.next()
+                    log.error("claim failed: %s; retrying in %.1f s", one_line(exc), delay)
+                    await self._pause(delay)
                 continue
-            backoff = 0.5
+            refused.reset()
             RUNNER.claimed_batch(self.WHAT, len(rows))
             for row in rows:
                 lease = {self.ID: row[0], "lease_token": str(row[1])}
                 task = asyncio.create_task(self._deliver(http, row))
                 self.active[task] = lease
                 task.add_done_callback(self._finished)
-            if len(rows) == min(free, self.s.batch):
+            if len(rows) == max_rows:
                 continue  # there may be more
             timeout = self.s.poll_s if wait is None else min(self.s.poll_s, max(wait, MIN_WAIT_S))
             await self._sleep(timeout)
 
     def _scheduler_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            self.say(f"job scheduler failed: {task.exception()!r}; jobs are not run by this runner")
+            log.error("job scheduler failed: %r; jobs are not run by this runner", task.exception())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.active.pop(task, None)
@@ -233,40 +306,68 @@ class Runner:
             await asyncio.wait_for(self.wake.wait(), timeout)
         self.wake.clear()
 
+    async def _pause(self, timeout: float) -> None:
+        """Until stop or the timeout (notifications do not shorten it)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def _supervise(self, name: str, body: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Run body until it returns; restart it when it dies (no claims meanwhile); after
+        MAX_RESTARTS quick deaths in a row stop the process, which then exits with status 1."""
+
+        async def supervisor() -> None:
+            deaths = 0
+            while True:
+                started = time.monotonic()
+                self.down.discard(name)
+                try:
+                    await body()
+                    return
+                except Exception:
+                    self.down.add(name)
+                    log.exception("runner %s: the %s died", self.s.name, name)
+                deaths = deaths + 1 if time.monotonic() - started < RESTART_WINDOW_S else 1
+                if deaths >= MAX_RESTARTS:
+                    log.critical(
+                        "runner %s: the %s died %d times in a row; stopping (exit status 1)",
+                        self.s.name, name, deaths,
+                    )  # fmt: skip
+                    self.failed = True
+                    self.stop_process()
+                # A dead completer's results still wait: it is restarted until a stop gives up.
+                if self.failed and (name != "completer" or self.give_up.is_set()):
+                    return
+                self.stats.restarts[name] = self.stats.restarts.get(name, 0) + 1
+                await asyncio.sleep(min(RECONNECT_S * 2**deaths, 5.0))
+                log.warning("runner %s: restarting the %s", self.s.name, name)
+
+        return asyncio.create_task(supervisor())
+
     # -- one HTTP request ------------------------------------------------------------------
 
-    async def _deliver(self, http: httpx.AsyncClient, row: tuple[Any, ...]) -> None:
+    async def _deliver(self, http: aiohttp.ClientSession, row: tuple[Any, ...]) -> None:
         delivery_id, lease_token, webhook_id, url, timeout_ms, secret, body, attempt, parent, endpoint_id, received_at = row  # fmt: skip
         result: dict[str, Any] = {
             "delivery_id": delivery_id, "lease_token": str(lease_token), "runner": self.s.name,
         }  # fmt: skip
         started = time.monotonic()
-        timeout = timeout_ms / 1000
         try:
-            async with asyncio.timeout(timeout):
-                async with http.stream(
-                    "POST", url, content=body.encode(),
+            async with (
+                asyncio.timeout(timeout_ms / 1000),
+                http.post(
+                    url, data=body.encode(),
                     headers=signed_headers(secret, webhook_id, body) | telemetry.propagate(parent),
-                    timeout=timeout,
-                ) as resp:  # fmt: skip
-                    excerpt = b""
-                    async for chunk in resp.aiter_bytes():
-                        excerpt += chunk
-                        if len(excerpt) >= EXCERPT_BYTES:
-                            break
-                    result["status_code"] = resp.status_code
-                    result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
-                    result["response_excerpt"] = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
-        except AddressRefused as exc:  # permanent: complete sends it to the DLQ with the reason
-            result.update(error_class="refused", response_excerpt=str(exc)[:EXCERPT_BYTES])
-        except (TimeoutError, httpx.TimeoutException):
-            result["error_class"] = "timeout"
-        except httpx.ConnectError as exc:
-            result.update(error_class="connect", response_excerpt=describe_error(exc))
-        except (
-            Exception
-        ) as exc:  # anything else that stops a request (reset, bad answer) is the network's
-            result.update(error_class="network", response_excerpt=describe_error(exc))
+                    allow_redirects=False, timeout=request_timeout(timeout_ms),
+                ) as resp,
+            ):  # fmt: skip
+                excerpt = await read_at_most(resp, EXCERPT_BYTES)
+                result["status_code"] = resp.status
+                result["retry_after_s"] = retry_after_seconds(resp.headers.get("retry-after"))
+                result["response_excerpt"] = excerpt.decode("utf-8", "replace")
+        except Exception as exc:  # anything that stops a request is the network's (failure())
+            result.update(failure(exc))
         result["duration_ms"] = int((time.monotonic() - started) * 1000)
         telemetry.attempt(self.WHAT, result, parent, attempt, endpoint_id=endpoint_id)
         RUNNER.answered(self.WHAT, result, received_at)
@@ -275,74 +376,110 @@ class Runner:
 
     # -- recording outcomes ----------------------------------------------------------------
 
-    async def _complete_loop(self, pool: AsyncConnectionPool) -> None:
+    async def _complete_loop(self, pool: Pool) -> None:
+        """The one owner of `results`: records them oldest first in batches, each removed only
+        once recorded (or refused), until closing and empty."""
         while True:
-            await self.results_ready.wait()
-            self.results_ready.clear()
-            await self._flush(pool, retry=True)
-
-    async def _flush(self, pool: AsyncConnectionPool, *, retry: bool) -> None:
-        """Record the waiting results; while the database is unreachable keep them and retry."""
-        backoff = 0.5
-        while self.results:
-            batch = self.results[: max(self.s.batch, 1) * 4]
-            try:
-                async with pool.connection() as conn:
-                    started = time.time_ns()
-                    cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
-                    RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
-                    telemetry.batch("complete", self.WHAT, started, len(batch))
-            except psycopg.Error as exc:
-                if not retry or not is_connection_error(exc):
-                    # Not recorded: the leases expire and the deliveries are tried again.
-                    self.say(f"could not record {len(batch)} results: {one_line(exc)}")
-                    del self.results[: len(batch)]
-                    continue
-                self.say(f"database unavailable: {one_line(exc)}; retrying in {backoff:.1f}s")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            if not self.results:
+                if self.closing.is_set():
+                    return
+                self.results_ready.clear()
+                await self.results_ready.wait()
                 continue
+            if len(self.results) < self.s.batch and self.active and not self.closing.is_set():
+                # More answers are on their way: one complete for several costs less.
+                await asyncio.sleep(COMPLETE_LINGER_S)
+            batch = self.results[: max(self.s.batch, 1) * 4]
+            await self._record(pool, batch)
             del self.results[: len(batch)]
-            self.delivered += len(batch)
-        self.wake.set()
+            self.wake.set()
+
+    async def _complete(self, conn: psycopg.AsyncConnection[Any], batch: list[dict[str, Any]]) -> None:  # fmt: skip
+        started = time.time_ns()
+        cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
+        RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
+        telemetry.batch("complete", self.WHAT, started, len(batch))
+
+    async def _record(self, pool: Pool, batch: list[dict[str, Any]]) -> None:
+        """Record a batch. Transient errors are retried (until a stop gives up); a batch the
+        database refuses is split in halves until the refused result is found, which alone is
+        dropped, with a log line (its delivery is sent again after the lease)."""
+        try:
+            await retrying(
+                pool, lambda conn: self._complete(conn, batch),
+                what=f"recording {len(batch)} {self.WHAT} results", stop=self.give_up,
+            )  # fmt: skip
+        except psycopg.Error as exc:
+            if is_transient(exc):  # only after a stop gave up
+                self.stats.unrecorded += len(batch)
+                log.error(
+                    "runner %s: %d %s results not recorded, the database is unreachable (%s); "
+                    "they are sent again after their leases", self.s.name, len(batch), self.WHAT,
+                    one_line(exc),
+                )  # fmt: skip
+            elif len(batch) > 1:
+                half = len(batch) // 2
+                await self._record(pool, batch[:half])
+                await self._record(pool, batch[half:])
+            else:
+                self.stats.refused += 1
+                log.error(
+                    "runner %s: the database refused the result for %s %s (%s: %s); dropped, "
+                    "it is sent again after its lease", self.s.name, self.ID, batch[0][self.ID],
+                    exc.sqlstate, one_line(exc),
+                )  # fmt: skip
+            return
+        self.stats.recorded += len(batch)
 
     # -- stopping --------------------------------------------------------------------------
 
-    async def _drain(self, pool: AsyncConnectionPool) -> None:
-        """After stop: let requests finish within the grace period, give back the rest."""
+    async def _drain(self, pool: Pool, completer: asyncio.Task[None]) -> None:
+        """After stop: let requests finish within the grace period, give back the rest, and
+        let the completer record every result (it alone writes them) before returning."""
+        leases = []
         if self.active:
-            self.say(f"stopping: waiting up to {self.s.grace_s:g}s for {len(self.active)} requests")
+            log.info(
+                "stopping: waiting up to %gs for %d requests", self.s.grace_s, len(self.active)
+            )
             _done, pending = await asyncio.wait(list(self.active), timeout=self.s.grace_s)
             leases = [self.active[t] for t in pending]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        else:
-            leases = []
-        await self._flush(pool, retry=False)
-        if leases:
-            try:
-                async with pool.connection() as conn:
-                    await conn.execute(
-                        self.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}
-                    )
-                self.say(f"released {len(leases)} unfinished {self.WHAT}")
-            except psycopg.OperationalError as exc:
-                self.say(
-                    f"could not release {len(leases)} leases ({one_line(exc)}); they will expire"
-                )
+        asyncio.get_running_loop().call_later(FLUSH_S, self.give_up.set)
+        self.closing.set()
+        self.results_ready.set()
+        await completer
+        if not leases:
+            return
+        try:
+            await retrying(
+                pool, lambda conn: conn.execute(self.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}),
+                what=f"releasing {len(leases)} leases", stop=self.give_up,
+            )  # fmt: skip
+            log.info("released %d unfinished %s", len(leases), self.WHAT)
+        except psycopg.Error as exc:
+            log.warning(
+                "could not release %d leases (%s); they will expire", len(leases), one_line(exc)
+            )
 
     # -- notifications ---------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        backoff = 0.5
+        """LISTEN on a connection of its own, reconnecting every RECONNECT_S at most while the
+        database is down; an error that is not transient kills it (the supervisor decides)."""
+        backoff = Backoff(cap=RECONNECT_S)
+        outage = Outage(f"{self.WHAT} listener")
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.s.listen_dsn or self.s.dsn, autocommit=True
+                    self.s.listen_dsn or self.s.dsn,
+                    autocommit=True,
+                    connect_timeout=CONNECT_TIMEOUT_S,
                 ) as conn:
                     await conn.execute(self.LISTEN)
-                    backoff = 0.5
+                    outage.back()
+                    backoff.reset()
                     self.wake.set()  # notifications may have been missed while disconnected
                     while True:
                         async for _note in conn.notifies(timeout=self.s.poll_s):
@@ -350,25 +487,38 @@ class Runner:
                             RUNNER.listener_alive(self.WHAT)
                         await conn.execute(queries.KEEPALIVE)
                         RUNNER.listener_alive(self.WHAT)
-            except psycopg.OperationalError as exc:
-                self.say(f"listen connection lost: {one_line(exc)}; reconnecting in {backoff:.1f}s")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            except psycopg.Error as exc:
+                if not is_transient(exc):
+                    raise
+                outage.lost(exc)
+                await asyncio.sleep(backoff.next())
 
 
-def run(settings: Settings, say: Callable[[str], None] = print) -> None:
-    """Run until SIGTERM or SIGINT; then stop claiming, finish or release, and return."""
+def run(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT; then stop claiming, finish or release, and return. Exit
+    status 1 when a side task kept dying."""
 
     from hookline.outbound import OutboundRunner
 
-    async def main() -> None:
+    logs.setup(settings.log_format, MASK)
+
+    async def main() -> bool:
         telemetry.setup("hookline-runner")
-        both = [Runner(settings, say), OutboundRunner(settings, say)]
+        both = [Runner(settings), OutboundRunner(settings)]
+
+        def stop_all() -> None:
+            for r in both:
+                r.stop()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: [r.stop() for r in both])
-        say(f"runner {settings.name} started (concurrency {settings.concurrency})")
-        serve_metrics(RUNNER, settings.metrics_host, settings.metrics_port, say, settings.dsn)
+            loop.add_signal_handler(sig, stop_all)
+        for r in both:
+            r.stop_process = stop_all
+        log.info("runner %s started (concurrency %d)", settings.name, settings.concurrency)
+        serve_metrics(RUNNER, settings.metrics_host, settings.metrics_port, log.info, settings.dsn)
         await asyncio.gather(*(r.run() for r in both))
+        return not any(r.failed for r in both)
 
-    asyncio.run(main())
+    if not uvloop.run(main()):  # uvloop: the event loop in C (about half the CPU per request)
+        sys.exit(1)

@@ -11,13 +11,14 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from cronsim import CronSim, CronSimError
-from psycopg_pool import AsyncConnectionPool
 
 from hookline import queries, telemetry
 from hookline.errors import one_line
+from hookline.resilience import Pool, retrying
 
 RELOAD = dt.timedelta(seconds=60)  # how often the job table is re-read
 
@@ -30,27 +31,32 @@ def next_slot(schedule: str, after: dt.datetime) -> dt.datetime | None:
         return None
 
 
-async def _runner_jobs(pool: AsyncConnectionPool) -> dict[str, str]:
-    async with pool.connection() as conn:
-        rows = await (await conn.execute(queries.JOB_STATUS)).fetchall()
+async def _runner_jobs(pool: Pool, stop: asyncio.Event) -> dict[str, str]:
+    async def read(conn: psycopg.AsyncConnection[Any]) -> list[Any]:
+        return await (await conn.execute(queries.JOB_STATUS)).fetchall()
+
+    rows = await retrying(pool, read, what="reading the job table", stop=stop)
     return {r[0]: r[1] for r in rows if r[2] == "runner" and r[3]}
 
 
 async def _fire(
-    pool: AsyncConnectionPool,
+    pool: Pool,
     job: str,
     slot: dt.datetime,
     runner_id: str,
     say: Callable[[str], None],
+    stop: asyncio.Event,
 ) -> None:
-    try:
-        async with pool.connection() as conn:
-            started = time.time_ns()
-            cur = await conn.execute(
-                queries.RUN_JOB, {"job_name": job, "scheduled_for": slot, "run_by": runner_id}
-            )
-            status = (await cur.fetchone())[0]
-            telemetry.job(job, started, status)
+    params = {"job_name": job, "scheduled_for": slot, "run_by": runner_id}
+
+    async def run(conn: psycopg.AsyncConnection[Any]) -> str:
+        started = time.time_ns()
+        status = (await (await conn.execute(queries.RUN_JOB, params)).fetchone())[0]
+        telemetry.job(job, started, status)
+        return status
+
+    try:  # a slot runs once (hookline.job_runs): asking again after a lost answer is safe
+        status = await retrying(pool, run, what=f"job {job}", stop=stop)
         if status != "skipped":
             say(f"job {job} for {slot:%Y-%m-%d %H:%M}: {status}")
     except psycopg.Error as exc:
@@ -58,12 +64,13 @@ async def _fire(
 
 
 async def run_scheduler(
-    pool: AsyncConnectionPool,
+    pool: Pool,
     runner_id: str,
     stop: asyncio.Event,
     say: Callable[[str], None] = print,
 ) -> None:
-    """Fire due jobs until `stop` is set. Database errors are reported; the loop goes on."""
+    """Fire due jobs until `stop` is set. Transient database errors are retried (resilience);
+    others are reported and the loop goes on."""
     schedules: dict[str, str] = {}
     loaded_at = dt.datetime.min.replace(tzinfo=dt.UTC)
     cursor = dt.datetime.now(dt.UTC)
@@ -71,7 +78,7 @@ async def run_scheduler(
         now = dt.datetime.now(dt.UTC)
         if now - loaded_at >= RELOAD:
             try:
-                schedules = await _runner_jobs(pool)
+                schedules = await _runner_jobs(pool, stop)
                 loaded_at = now
             except psycopg.Error as exc:
                 say(f"cannot read the job table: {one_line(exc)}")
@@ -92,7 +99,7 @@ async def run_scheduler(
         if fired_at is not None and fired_at <= dt.datetime.now(dt.UTC):
             await asyncio.gather(
                 *(
-                    _fire(pool, job, slot, runner_id, say)
+                    _fire(pool, job, slot, runner_id, say, stop)
                     for job, slot in slots.items()
                     if slot == fired_at
                 )

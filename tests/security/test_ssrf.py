@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 
-import httpcore
+import aiohttp
 import psycopg
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 
-from hookline.netguard import AddressRefused, Guard, GuardedBackend
+from hookline.netguard import AddressRefused, Guard, guarded_connector
 from tests.helpers import hookline
 from tests.integration.conftest import RunnerProcess, wait_until
 from tests.target import Target
@@ -50,23 +52,48 @@ def test_the_guard_refuses_what_is_not_allowed(
     assert Guard(allowed).refusal(address) == refused
 
 
-def test_a_name_resolving_to_a_metadata_address_is_refused_before_connecting() -> None:
-    async def resolver(host: str, port: int) -> list[str]:
-        return {"handler.example": ["10.0.0.8", "169.254.169.254"]}[host]
+class FixedResolver(AbstractResolver):
+    """A DNS answer of the test's choosing (or a failure, for an unknown name)."""
 
-    backend = GuardedBackend(Guard(("0.0.0.0/0",)), resolver)
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:  # fmt: skip
+        if host not in self.answers:
+            raise OSError("Name or service not known")
+        return [
+            {"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0}
+            for a in self.answers[host]
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+def post(guard: Guard, resolver: AbstractResolver, url: str) -> None:
+    async def run() -> None:
+        async with aiohttp.ClientSession(connector=guarded_connector(guard, 4, resolver)) as s:
+            await s.post(url, data=b"{}")
+
+    asyncio.run(run())
+
+
+def test_a_name_resolving_to_a_metadata_address_is_refused_before_connecting() -> None:
+    resolver = FixedResolver({"handler.example": ["10.0.0.8", "169.254.169.254"]})
     with pytest.raises(
         AddressRefused, match=re.escape("handler.example resolves to 169.254.169.254 is link-local")
     ):
-        asyncio.run(backend.connect_tcp("handler.example", 443))
+        post(Guard(("0.0.0.0/0",)), resolver, "http://handler.example/hook")
+
+
+def test_an_address_literal_is_checked_when_the_socket_connects() -> None:
+    with pytest.raises(AddressRefused, match=re.escape("169.254.169.254 is link-local")):
+        post(Guard(("0.0.0.0/0",)), FixedResolver({}), "http://169.254.169.254/latest/meta-data")
 
 
 def test_an_unresolvable_name_is_a_connection_error() -> None:
-    async def resolver(host: str, port: int) -> list[str]:
-        raise OSError("Name or service not known")
-
-    with pytest.raises(httpcore.ConnectError):
-        asyncio.run(GuardedBackend(Guard(), resolver).connect_tcp("nowhere.invalid", 443))
+    with pytest.raises(aiohttp.ClientConnectorError):
+        post(Guard(), FixedResolver({}), "http://nowhere.invalid/hook")
 
 
 def test_plain_http_needs_loopback_or_the_tenants_leave(

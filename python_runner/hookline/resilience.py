@@ -1,0 +1,163 @@
+"""Database calls that survive a restart: the one retry helper and the connection pools.
+
+`retrying` runs a call on a pooled connection and retries the errors `errors.is_transient`
+names (a lost connection, a deadlock, a statement timeout, too many connections ...) with a
+short, capped, jittered backoff, until it succeeds, the caller's deadline passes or the caller
+stops; any other error is raised at once. The ingress, the runners and the job scheduler all
+go through it, so each SQLSTATE is retried the same way everywhere.
+
+`Pool` is psycopg_pool's pool with a reconnect policy for restarts: while the database is
+down it tries a new connection every RECONNECT_S (psycopg_pool's default doubles the delay up
+to minutes), so the first call after the database accepts connections gets one within about
+RECONNECT_S. It logs "database unreachable" once and "reconnected after N s" when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from hookline.db import POOL_KWARGS
+from hookline.errors import is_connection_error, is_transient, one_line
+
+T = TypeVar("T")
+log = logging.getLogger("hookline.db")
+
+RECONNECT_S = 0.25  # longest wait between connection attempts while the database is down
+FIRST_RETRY_S = 0.02  # first wait after a transient error (a deadlock clears at once)
+MAX_RETRY_S = 0.5  # the cap of the backoff between retries of one call
+CONNECT_TIMEOUT_S = 5  # libpq connect_timeout: an address that does not answer
+
+
+class Backoff:
+    """Exponential backoff with full jitter, capped: FIRST_RETRY_S, x2 ... MAX_RETRY_S."""
+
+    def __init__(self, first: float = FIRST_RETRY_S, cap: float = MAX_RETRY_S) -> None:
+        self.first, self.cap = first, cap
+        self.attempts = 0
+
+    def next(self) -> float:
+        self.attempts += 1
+        ceiling = min(self.cap, self.first * 2 ** (self.attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+class Outage:
+    """When the database was found unreachable; says so once, and once when it is back."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.since: float | None = None
+
+    def lost(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s: database unreachable: %s", self.name, one_line(exc))
+
+    def back(self) -> None:
+        if self.since is not None:
+            log.info("%s: reconnected after %.2f s", self.name, time.monotonic() - self.since)
+            self.since = None
+
+
+class Pool(AsyncConnectionPool):
+    """An AsyncConnectionPool that retries connections every RECONNECT_S while the database
+    is down, and logs the outage (see the module's docstring)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        name: str,
+        max_size: int,
+        timeout: float,
+        configure: Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]] | None = None,
+        connect_timeout: int = CONNECT_TIMEOUT_S,
+    ) -> None:
+        self.outage = Outage(name)
+        self._configure_more = configure
+        super().__init__(
+            dsn,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            name=name,
+            timeout=timeout,
+            kwargs={**POOL_KWARGS, "connect_timeout": connect_timeout},
+            configure=self._on_connect,
+            # A connection attempt fails after RECONNECT_S of retries; reconnect_failed (below)
+            # starts the next one at once, so attempts never space out beyond RECONNECT_S.
+            reconnect_timeout=RECONNECT_S,
+        )
+
+    async def _on_connect(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if self._configure_more is not None:
+            await self._configure_more(conn)
+        self.outage.back()
+
+    async def reconnect_failed(self) -> None:
+        """psycopg_pool gave up one connection attempt: note the outage and start another
+        (check() grows the pool again; it discards the idle connections that are broken)."""
+        self.outage.lost(psycopg.OperationalError("no connection could be made"))
+        if not self.closed:
+            await self.check()
+
+    async def lost(self, exc: BaseException) -> None:
+        """A call met a connection error: the idle connections are likely broken too (a
+        restart ends them all); check them now rather than one failed call at a time."""
+        self.outage.lost(exc)
+        if not self.closed:
+            await self.check()
+
+
+async def retrying(
+    pool: Pool,
+    call: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]],
+    *,
+    what: str,
+    deadline: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> T:
+    """`await call(conn)` on a pooled connection; transient errors are retried with a capped
+    backoff until `deadline` (time.monotonic()) passes or `stop` is set, then the last one is
+    raised. Any other error is raised at once. `call` must be safe to repeat: the hookline
+    functions are (a repeated complete records a stale attempt, a repeated receive is a
+    duplicate)."""
+    backoff = Backoff()
+    while True:
+        try:
+            async with pool.connection() as conn:
+                return await call(conn)
+        except psycopg.Error as exc:
+            if not is_transient(exc):
+                raise
+            lost = is_connection_error(exc)
+            if lost:  # said once per outage by the pool, not by every call
+                await pool.lost(exc)
+            delay = backoff.next()
+            if (deadline is not None and time.monotonic() + delay >= deadline) or (
+                stop is not None and stop.is_set()
+            ):
+                raise
+            if backoff.attempts & (backoff.attempts - 1) == 0:  # 1st, 2nd, 4th, 8th ... retry
+                log.log(
+                    logging.DEBUG if lost else logging.WARNING,
+                    "%s failed (%s): %s; retry %d in %.2f s",
+                    what, exc.sqlstate or "connection", one_line(exc), backoff.attempts, delay,
+                )  # fmt: skip
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)

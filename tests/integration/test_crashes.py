@@ -1,0 +1,279 @@
+"""Crashes and database faults done to real processes, checked with the crash ledger's
+invariants: nothing acknowledged is lost, a webhook sent twice carries the same webhook-id,
+no delivery is left in flight past its lease, and each result is recorded once.
+
+The completer's faults are real PostgreSQL errors: a trigger installed in the test database
+on hookline.attempts stalls the first `complete` (pg_sleep) and, for a deadlock, makes it
+wait for an advisory lock that another session holds while that session waits for the
+delivery row the complete has locked.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from hookline.migrator import Migrator
+from hookline.pgcluster import LocalPostgres
+from tests.ingress_helpers import FIXTURES, running_ingress, sign
+from tests.integration.conftest import RunnerProcess, scalar, wait_until
+from tests.integration.test_runner import add_endpoint, ingest, queued, successes_per_delivery
+from tests.target import Target
+
+FAULT = """
+create sequence public.fault_calls;
+create function public.fault() returns trigger language plpgsql as $$
+begin
+  -- Only the first attempt row: the retried complete goes through.
+  if nextval('public.fault_calls') = 1 then
+    perform pg_sleep(%(sleep_s)s);
+    if %(lock)s then
+      perform pg_advisory_xact_lock(4242);
+    end if;
+  end if;
+  return null;
+end $$;
+create trigger fault after insert on hookline.attempts
+  for each row execute function public.fault();
+"""
+
+
+def install_fault(conn: psycopg.Connection, *, sleep_s: float, lock: bool = False) -> None:
+    conn.execute(FAULT.replace("%(sleep_s)s", str(sleep_s)).replace("%(lock)s", str(lock).lower()))
+
+
+def set_for_new_sessions(conn: psycopg.Connection, setting: str, value: str) -> None:
+    conn.execute(
+        sql.SQL("alter database {} set {} = {}").format(
+            sql.Identifier(conn.info.dbname), sql.Identifier(setting), sql.Literal(value)
+        )
+    )
+
+
+def complete_is(conn: psycopg.Connection, wait_event: str) -> bool:
+    """A runner's hookline.complete is waiting on wait_event (PgSleep, advisory ...)."""
+    return bool(scalar(
+        conn,
+        "select count(*) > 0 from pg_stat_activity where datname = current_database() "
+        "and query like '%%hookline.complete(%%' and wait_event = %s and pid <> pg_backend_pid()",
+        (wait_event,),
+    ))  # fmt: skip
+
+
+def assert_recorded_once(conn: psycopg.Connection, target: Target, count: int) -> None:
+    assert sorted(successes_per_delivery(conn).values()) == [1] * count
+    assert scalar(conn, "select count(*) from hookline.attempts") == count, (
+        "one attempt each: no result recorded twice, none stale"
+    )
+    assert sorted(target.ids().values()) == [1] * count, "nothing sent again"
+
+
+@pytest.mark.slow
+def test_a_complete_cancelled_by_statement_timeout_is_retried_and_recorded_once(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/ok"))
+    install_fault(conn, sleep_s=1.0)
+    set_for_new_sessions(conn, "statement_timeout", "300ms")
+    ingest(conn, "crm", 3)
+    runner = runners("r1")
+    wait_until(lambda: queued(conn) == 0, what="the results to be recorded")
+    assert "(57014): canceling statement due to statement timeout" in runner.output()
+    assert_recorded_once(conn, target, 3)
+
+
+@pytest.mark.slow
+def test_a_complete_that_deadlocks_is_retried_and_recorded_once(db: str, conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/ok"))
+    install_fault(conn, sleep_s=1.5, lock=True)
+    set_for_new_sessions(conn, "deadlock_timeout", "200ms")
+    ingest(conn, "crm", 1)
+    (delivery_id,) = conn.execute("select delivery_id from hookline.deliveries").fetchone()
+    with psycopg.connect(db) as other:
+        other.execute("set deadlock_timeout = '1min'")  # so the runner's session detects it
+        other.execute("select pg_advisory_xact_lock(4242)")
+        runner = runners("r1")
+        wait_until(lambda: complete_is(conn, "PgSleep"), what="the complete to hold the row")
+        # The complete holds the delivery's row and will wait for the advisory lock: this
+        # session waits for the row first, so the runner's session finds the cycle and fails.
+        other.execute(
+            "select 1 from hookline.deliveries where delivery_id = %s for update", (delivery_id,)
+        )
+        wait_until(lambda: "(40P01)" in runner.output(), what="the deadlock")
+        other.rollback()
+    wait_until(lambda: queued(conn) == 0, what="the result to be recorded after the retry")
+    assert "deadlock detected" in runner.output()
+    assert_recorded_once(conn, target, 1)
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_flush_records_each_result_once_and_exits_0(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/ok"), max_in_flight=20)
+    install_fault(conn, sleep_s=2.0)
+    ingest(conn, "crm", 10)
+    runner = runners("r1")
+    wait_until(lambda: complete_is(conn, "PgSleep"), what="a flush in progress")
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(30) == 0, runner.output()
+    assert queued(conn) == 0, "every result recorded before the exit, no lease left behind"
+    assert_recorded_once(conn, target, 10)
+    assert "results not recorded" not in runner.output()
+
+
+@pytest.mark.slow
+def test_a_runner_killed_mid_batch_leaves_nothing_lost_or_in_flight_past_its_lease(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/100"), max_in_flight=16)
+    ingest(conn, "crm", 200)
+    first = runners("r1", "--lease", "2", "--concurrency", "16")
+    wait_until(lambda: len(target.requests) >= 40, what="the first runner to get going")
+    first.signal(signal.SIGKILL)
+    first.wait(10)
+    leased = scalar(conn, "select count(*) from hookline.deliveries where state = 'in_flight'")
+    assert leased, "killed in the middle of a batch"
+    runners("r2", "--lease", "2", "--concurrency", "16")
+    wait_until(lambda: queued(conn) == 0, what="the second runner to finish")
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 200
+    seen = target.ids()
+    assert len(seen) == 200, "nothing lost"
+    bodies: dict[bytes, set[str]] = {}
+    for r in target.requests:
+        bodies.setdefault(r.body, set()).add(r.headers["webhook-id"])
+    assert all(len(ids) == 1 for ids in bodies.values()), "a resent event has the same webhook-id"
+
+
+@pytest.mark.slow
+def test_a_result_the_database_refuses_is_dropped_loudly_and_the_rest_recorded(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/ok"))
+    ingest(conn, "crm", 8)
+    (poison,) = conn.execute("select min(delivery_id) from hookline.deliveries").fetchone()
+    conn.execute(
+        "create function public.refuse() returns trigger language plpgsql as $$ begin "
+        f"if new.delivery_id = {int(poison)} then raise exception using errcode = '22023', "
+        "message = 'refused by the test'; end if; return null; end $$"
+    )
+    conn.execute(
+        "create trigger refuse after insert on hookline.attempts "
+        "for each row execute function public.refuse()"
+    )
+    runner = runners("r1", "--lease", "2")
+    wait_until(lambda: queued(conn) == 1, what="the other seven results")
+    wait_until(
+        lambda: f"refused the result for delivery_id {poison} (22023" in runner.output(),
+        what="the log line of the refused result",
+    )
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 7
+    assert (
+        scalar(conn, "select count(*) from hookline.attempts where delivery_id = %s", (poison,))
+        == 0
+    )
+    conn.execute("drop trigger refuse on hookline.attempts")
+    wait_until(lambda: queued(conn) == 0, what="the refused delivery, sent again after its lease")
+    assert target.ids()[f"dlv_{poison}"] >= 2
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[LocalPostgres]:
+    """A server of this module's own, to stop and start: durable, as production runs."""
+    root = Path(tempfile.mkdtemp(prefix="hookline-restart-pg-"))
+    pg = LocalPostgres(root, password=False, cron=False)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Load:
+    """Signed WhatsApp notifications POSTed to the ingress one after another, each with a new
+    wamid, until stopped; `acked` holds (wamid, time of the 200) of those answered 200."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url, self.secret = url, secret
+        self.acked: list[tuple[str, float]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        template = (FIXTURES / "text.json").read_bytes()
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not self.stopping.is_set():
+                n += 1
+                wamid = f"wamid.R{n}"
+                body = template.replace(b"wamid.HBgL1", wamid.encode())
+                headers = {"content-type": "application/json", "x-hub-signature-256": sign(self.secret, body)}  # fmt: skip
+                try:
+                    answer = client.post(self.url, content=body, headers=headers)
+                except httpx.TransportError:
+                    continue
+                if answer.status_code == 200:
+                    self.acked.append((wamid, time.monotonic()))
+                time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(60)
+
+
+@pytest.mark.slow
+def test_an_immediate_postgresql_restart_under_load_loses_nothing_acknowledged(own_server: LocalPostgres, target: Target, tmp_path: Path) -> None:  # fmt: skip
+    with psycopg.connect(own_server.dsn(), autocommit=True) as admin:
+        admin.execute("drop database if exists restart")
+        admin.execute("create database restart")
+    dsn = own_server.dsn("restart")
+    Migrator(dsn).deploy()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret', 'vt', 65536, true)")  # fmt: skip
+        add_endpoint(conn, "crm", target.url("/ok"), max_in_flight=32)
+        conn.execute("select hookline.add_subscription(endpoint => 'crm', event_type_pattern => '*')")  # fmt: skip
+    runner = RunnerProcess(dsn, "r1", "--lease", "5")
+    try:
+        with running_ingress(dsn, tmp_path / "ingress.log", "--db-timeout", "2") as ingress:
+            load = Load(f"{ingress.url}/webhooks/wa", "app-secret")
+            wait_until(lambda: len(target.requests) >= 30, what="deliveries under load")
+            own_server.stop("immediate")
+            time.sleep(1)  # the load meets the outage
+            own_server.start()  # returns once the server accepts connections
+            up = time.monotonic()
+            wait_until(lambda: any(at > up for _, at in load.acked), what="a 200 after the restart")
+            wait_until(lambda: any(r.at > up for r in target.requests), what="a delivery after the restart")  # fmt: skip
+            assert httpx.get(f"{ingress.url}/readyz", timeout=30).status_code == 200
+            load.stop()
+            ingress.proc.send_signal(signal.SIGTERM)
+            assert ingress.proc.wait(30) == 0, ingress.log.read_text()
+            ingress_log = ingress.log.read_text()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            wait_until(lambda: scalar(conn, "select count(*) from hookline.deliveries") == 0, what="the queue to drain")  # fmt: skip
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(30) == 0, runner.output()
+        runner_log = runner.output()
+    finally:
+        runner.stop()
+
+    webhook_ids: dict[bytes, set[str]] = {}
+    delivered: set[str] = set()
+    for r in target.requests:
+        webhook_ids.setdefault(r.body, set()).add(r.headers["webhook-id"])
+        delivered.update(m.decode() for m in re.findall(rb"wamid\.R[0-9]+", r.body))
+    acked = {wamid for wamid, _ in load.acked}
+    assert acked and acked <= delivered, (
+        f"acknowledged, never delivered: {sorted(acked - delivered)[:5]}"
+    )
+    assert all(len(ids) == 1 for ids in webhook_ids.values()), (
+        "a resent event has the same webhook-id"
+    )
+    assert "reconnected after" in runner_log and "reconnected after" in ingress_log
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ", runner_log), (
+        "timestamp and level"
+    )
