@@ -70,16 +70,19 @@ def endpoints_rotate_secret(dsn: str | None, name: str, secret_file: Path | None
     current one keeps signing next to it (two signatures per delivery) until --finish."""
     if finish and (secret_file or secret_env):
         raise HooklineError("--finish takes no secret")
-    secret = None if finish else (read_secret(secret_file, secret_env, "secret", stdin=False)
-                                  or new_signing_secret())  # fmt: skip
+    given = None if finish else read_secret(secret_file, secret_env, "secret", stdin=False)
+    secret = None if finish else (given or new_signing_secret())
     ((endpoint_id, count),) = run_sql(
         dsn, queries.ROTATE_ENDPOINT_SECRET, {"name": name, "secret": secret, "reason": reason}
     )
-    shown = sealer().open(secret) if secret else None
+    # A generated secret is shown once; one the operator gave is never printed back.
+    shown = sealer().open(secret) if secret and not given else None
     if as_json:
         click.echo(json.dumps({"name": name, "endpoint_id": endpoint_id, "signing_secrets": count,
                                "signing_secret": shown}))  # fmt: skip
     elif finish:
         click.echo(f"endpoint {name}: rotation finished; one secret signs")
-    else:
+    elif shown:
         click.echo(f"endpoint {name}: new signing secret {shown}; both sign until --finish")
+    else:
+        click.echo(f"endpoint {name}: new signing secret set; both sign until --finish")

@@ -22,6 +22,10 @@ NOT_AUDITED = {
     ("cron", "run"): "runs a job: recorded in the job's run history",
     ("cron", "register"): "hands the jobs to pg_cron (its own catalog)",
     ("cron", "unregister"): "hands the jobs back from pg_cron (its own catalog)",
+    ("audit", "anchor"): "reads the chain and writes its head to a file outside the database",
+    ("secrets", "new-key"): "writes a key file; touches no database",
+    ("secrets", "rekey"): "re-seals secrets under the newest key: hookline.reseal_secrets writes "
+    "its own audit row (tests/security/test_secrets.py)",
 }
 
 ENV = {"S1": "first-secret", "S2": "second-secret", "T1": "token-0123456789",
@@ -38,6 +42,9 @@ def scenario(db: str) -> list[tuple[tuple[str, ...], list[str]]]:
         (("sources", "rotate-secret"), ["wa", "--secret-env", "S2"]),
         (("endpoints", "add"), ["crm", "--tenant", "acme", "--url", "http://127.0.0.1:9/h"]),
         (("subscriptions", "add"), ["crm", "*"]),
+        (("endpoints", "set"), ["crm", "--timeout-ms", "5000"]),
+        (("endpoints", "rotate-secret"), ["crm"]),
+        (("endpoints", "rotate-secret"), ["crm", "--finish"]),
         (("endpoints", "pause"), ["crm"]),
         (("endpoints", "resume"), ["crm"]),
         (("senders", "add"), ["1111", "--source", "wa", "--token-env", "T1"]),
@@ -49,6 +56,7 @@ def scenario(db: str) -> list[tuple[tuple[str, ...], list[str]]]:
         (("tenants", "grant"), ["hookline_readonly", "acme"]),
         (("tenants", "revoke"), ["hookline_readonly", "acme"]),
         (("tenants", "allow-http"), ["acme"]),
+        (("tenants", "dead-letter-retention"), ["acme", "10 days"]),
         (("dlq", "discard"), ["{delivery}"]),
         (("dlq", "replay"), ["{delivery}"]),
         (("subscriptions", "remove"), ["{subscription}"]),
