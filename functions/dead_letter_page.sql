@@ -38,8 +38,10 @@ begin
       and (dead_letter_page.state is null or l.state::text = dead_letter_page.state)
       and (dead_letter_page.since is null or l.finished_at >= dead_letter_page.since)
       and (dead_letter_page.until is null or l.finished_at < dead_letter_page.until)
+      -- The class as hookline.dead_letter_queue shows it: complete stores it (error_class).
       and (dead_letter_page.error_class is null
-           or hookline._dead_letter_error_class(l.state::text, l.last_status_code, l.reason) = dead_letter_page.error_class)
+           or case when l.state = 'discarded' then 'discarded' else coalesce(l.error_class, 'unknown') end
+              = dead_letter_page.error_class)
       and (dead_letter_page.event_type is null or exists (
         select from hookline.events x
         where x.event_id = l.event_id and x.received_at = l.event_received_at and x.event_type like v_like))

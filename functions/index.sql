@@ -46,7 +46,6 @@
 \ir release.sql
 \ir next_due.sql
 \ir replay.sql
-\ir _dead_letter_error_class.sql
 \ir dead_letter_page.sql
 \ir discard.sql
 \ir rescue_leases.sql

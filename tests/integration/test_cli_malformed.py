@@ -99,10 +99,13 @@ def test_no_subcommand_shows_a_traceback(db: str, nobody: str) -> None:
     assert tried > 300
 
 
-def test_wrong_role_answers_with_the_sqlstate(db: str, nobody: str) -> None:
+def test_wrong_role_answers_in_one_plain_line(db: str, nobody: str) -> None:
+    """42501 is said in words, with where to look (errors.PermissionDenied)."""
     result = CliRunner().invoke(main, ["endpoints", "list", "--dsn", nobody])
     assert result.exit_code == 1
-    assert result.stderr.startswith("hookline: SQLSTATE 42501: permission denied")
+    assert result.stderr.startswith("hookline: permission denied for schema hookline")
+    assert "docs/security.md lists what each role may" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_nan_is_refused_where_it_used_to_run(db: str) -> None:
