@@ -1,0 +1,13 @@
+-- Revert hookline:table_deliveries_hot_path from pg
+
+BEGIN;
+
+drop index hookline.deliveries_in_flight_idx;
+alter table hookline.deliveries reset (fillfactor, autovacuum_vacuum_cost_delay);
+alter table hookline.deliveries set (
+  autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_insert_threshold = 1000,
+  autovacuum_analyze_threshold = 1000
+);
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert hookline:table_runner_waits from pg
+
+BEGIN;
+
+drop table hookline.runner_waits;
+
+COMMIT;

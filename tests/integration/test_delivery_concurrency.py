@@ -1,0 +1,99 @@
+"""claim and complete from several sessions at once: no deadlock, no endpoint that serialises
+runners, max_in_flight across sessions; and a flapping endpoint that its breaker does not starve."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tests.integration.conftest import scalar
+
+
+def add_endpoint(conn: psycopg.Connection, name: str, *, max_in_flight: int = 1000,
+                 schedule: str = "{0.001 s, 0.001 s, 0.001 s, 0.001 s}") -> int:  # fmt: skip
+    endpoint_id = scalar(
+        conn,
+        "select endpoint_id from hookline.add_endpoint(tenant => 'acme', name => %s, "
+        "url => 'http://127.0.0.1:9/' || %s, max_in_flight => %s, retry_schedule => %s::interval[])",
+        (name, name, max_in_flight, schedule),
+    )
+    conn.execute("select hookline.add_subscription(endpoint => %s, event_type_pattern => %s)",
+                 (name, f"test.{name}"))  # fmt: skip
+    return int(endpoint_id)
+
+
+def ingest_alternating(conn: psycopg.Connection, names: list[str], rounds: int) -> None:
+    """Events for each endpoint in turn, forwards then backwards: a, b, b, a, a, b, ..."""
+    conn.execute(
+        "select hookline.ingest('acme-wa', 'e-' || i || '-' || n, 'test.' || n, '{}') "
+        "from generate_series(1, %s::int) i, unnest(%s::text[]) with ordinality u(n, k) "
+        "order by i, case when i %% 2 = 1 then k else -k end",
+        (rounds, names),
+    )
+
+
+def run_threads(work: Callable[[int, psycopg.Connection], None], count: int, db: str) -> list[BaseException]:  # fmt: skip
+    """work(i, conn) in count threads released together; returns what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                barrier.wait()
+                work(i, c)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_concurrent_completes_over_shared_endpoints_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    a, b = add_endpoint(conn, "a"), add_endpoint(conn, "b")
+    ingest_alternating(conn, ["a", "b"], 400)  # ids a, b, b, a, a, b, ...
+    leases = conn.execute(
+        "select delivery_id, lease_token, endpoint_id from hookline.claim('setup', 800, '10 minutes') "
+        "order by delivery_id"
+    ).fetchall()
+    assert len(leases) == 800
+    # Pairs that meet the endpoints in opposite orders: (a, b) for even sessions, (b, a) for odd.
+    pairs: list[list[list[tuple]]] = [[], [], [], []]
+    for n, i in enumerate(range(0, len(leases), 2)):
+        pair = leases[i : i + 2]
+        assert [r[2] for r in pair] == ([a, b] if n % 2 == 0 else [b, a])
+        pairs[n % 4].append(pair)
+    statuses = [503, 200, 500, 204, 410]
+
+    def complete(i: int, c: psycopg.Connection) -> None:
+        for n, pair in enumerate(pairs[i]):
+            results = [
+                {"delivery_id": d, "lease_token": str(tok), "status_code": statuses[(n + k) % 4]}
+                for k, (d, tok, _e) in enumerate(pair)
+            ]
+            c.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+
+    def claim_and_complete(i: int, c: psycopg.Connection) -> None:
+        for n in range(60):  # retries come due at once and are claimed here, mixing endpoints
+            rows = c.execute(
+                "select delivery_id, lease_token from hookline.claim(%s, 8, '1 minute')", (f"r{i}",)
+            ).fetchall()
+            results = [
+                {"delivery_id": d, "lease_token": str(tok), "status_code": statuses[(n + k) % 5]}
+                for k, (d, tok) in enumerate(reversed(rows))
+            ]
+            c.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+
+    errors = run_threads(lambda i, c: (complete if i < 4 else claim_and_complete)(i, c), 6, db)
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert deadlocks == [], f"{len(deadlocks)} sessions deadlocked: {deadlocks[0]}"
+    assert errors == []
+    # Every result was recorded once: no delivery is left leased by the setup claim.
+    assert scalar(conn, "select count(*) from hookline.deliveries where runner = 'setup'") == 0
