@@ -9,7 +9,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tests.integration.conftest import scalar
+from tests.integration.conftest import scalar, wait_until
 
 
 def add_endpoint(conn: psycopg.Connection, name: str, *, max_in_flight: int = 1000,
@@ -97,3 +97,60 @@ def test_concurrent_completes_over_shared_endpoints_never_deadlock(db: str, conn
     assert errors == []
     # Every result was recorded once: no delivery is left leased by the setup claim.
     assert scalar(conn, "select count(*) from hookline.deliveries where runner = 'setup'") == 0
+
+
+def test_a_second_runner_claiming_from_a_hot_endpoint_waits_briefly_and_gets_the_rest(db: str, conn, tenant_source) -> None:  # fmt: skip
+    add_endpoint(conn, "hot", max_in_flight=30)
+    ingest_alternating(conn, ["hot"], 100)
+    got: dict[str, int] = {}
+    with psycopg.connect(db) as first:  # a transaction: its claim holds the endpoint until commit
+        got["first"] = len(
+            first.execute("select * from hookline.claim('r1', 20, '1 minute')").fetchall()
+        )
+
+        def second() -> None:
+            with psycopg.connect(db, autocommit=True) as c:
+                got["second"] = len(
+                    c.execute("select * from hookline.claim('r2', 20, '1 minute')").fetchall()
+                )
+
+        t = threading.Thread(target=second)
+        t.start()
+        wait_until(
+            lambda: (
+                scalar(
+                    conn,
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                    "and query like '%%hookline.claim(%%r2%%'",
+                )
+                == 1
+            ),
+            what="the second claim to wait for the first",
+        )
+        first.commit()
+        t.join()
+    assert got == {"first": 20, "second": 10}, "both runners get rows; together max_in_flight"
+
+
+def test_max_in_flight_holds_under_concurrent_claims(db: str, conn, tenant_source) -> None:
+    add_endpoint(conn, "tight", max_in_flight=7)
+    add_endpoint(conn, "loose", max_in_flight=1000)
+    ingest_alternating(conn, ["tight", "loose"], 300)
+    in_flight = (
+        "select count(*) from hookline.deliveries d join hookline.endpoints e using (endpoint_id) "
+        "where e.name = 'tight' and d.state = 'in_flight'"
+    )
+    for _round in range(3):
+
+        def claim(i: int, c: psycopg.Connection) -> None:
+            for _ in range(15):
+                c.execute("select * from hookline.claim(%s, 5, '10 minutes')", (f"r{i}",))
+
+        assert run_threads(claim, 4, db) == []
+        assert scalar(conn, in_flight) == 7
+        conn.execute(
+            "select count(*) from hookline.complete((select jsonb_agg(jsonb_build_object("
+            "'delivery_id', delivery_id, 'lease_token', lease_token, 'status_code', 200)) "
+            "from hookline.deliveries where state = 'in_flight'))"
+        )
+        assert scalar(conn, in_flight) == 0
