@@ -21,7 +21,9 @@ begin
     from unnest(_breaker_results.targets, _breaker_results.successes) as u(target, is_success)
     group by u.target
   ) t
-  left join hookline.circuit_breakers b on b.target = t.target
+  left join lateral (
+    select x.* from hookline.circuit_breakers x where x.target = t.target
+  ) b on true
   where case when b.target is null then not t.only_successes
              else not b.is_forced and b.state <> 'open' and (
                not t.only_successes or b.state = 'half_open' or b.consecutive_failures > 0

@@ -24,6 +24,7 @@ as $$
 #variable_conflict use_column
 declare
   v_endpoints bigint[];
+  v_first_due timestamptz[];
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -42,12 +43,13 @@ begin
   --    snapshot of the statement below and fills what room is left. So one hot endpoint serves
   --    every runner, and max_in_flight holds across runners. NO KEY UPDATE does not block
   --    ingest's foreign-key checks (KEY SHARE).
-  select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id) into v_endpoints
+  select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id)
+  into v_endpoints, v_first_due
   from (
-    select e.endpoint_id
+    select e.endpoint_id, c.first_due
     from hookline.endpoints e
-    where e.endpoint_id in (
-      select c.endpoint_id
+    join (
+      select c.endpoint_id, due.next_attempt_at as first_due
       from hookline.endpoints c
       cross join lateral (
         select d.next_attempt_at
@@ -59,7 +61,7 @@ begin
       where c.state = 'active'
       order by due.next_attempt_at
       limit claim.max_rows
-    )
+    ) c on c.endpoint_id = e.endpoint_id
     order by e.endpoint_id
     for no key update of e
   ) x;
@@ -87,17 +89,11 @@ begin
         - (select pg_catalog.count(*)::integer
            from hookline.deliveries f
            where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now) as room
-    from hookline.endpoints e
-    cross join lateral (
-      select d.next_attempt_at
-      from hookline.deliveries d
-      where d.endpoint_id = e.endpoint_id and d.next_attempt_at <= claim.now
-      order by d.next_attempt_at
-      limit 1
-    ) due
+    from unnest(v_endpoints, v_first_due) as u(endpoint_id, first_due)
+    join hookline.endpoints e on e.endpoint_id = u.endpoint_id
     left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-    where e.endpoint_id = any(v_endpoints) and e.state = 'active'
-    order by due.next_attempt_at, e.endpoint_id
+    where e.state = 'active'
+    order by u.first_due, e.endpoint_id
   ),
   picked as materialized (
     select p.delivery_id, r.timeout_ms
