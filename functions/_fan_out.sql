@@ -23,16 +23,12 @@ begin
     and _fan_out.event_type ~ s.event_type_regex
     and e.state <> 'disabled';
   get diagnostics v_count = row_count;
-  if v_count > 0 then
-    -- A constant hint: PostgreSQL folds identical notifications of one transaction into one.
-    perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
-  end if;
   return v_count;
 end
 $$;
 
 comment on function hookline._fan_out(bigint, timestamptz, text, bigint, text) is
-  'Private, called by ingest for a new event: creates one pending delivery per endpoint with a matching subscription (event type pattern and optional source), due at received_at, and notifies runners once. Returns the number created. Errors: none of its own.';
+  'Private, called by ingest for a new event: creates one pending delivery per endpoint with a matching subscription (event type pattern and optional source), due at received_at (ingest wakes the runners). Returns the number created. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._fan_out(bigint,timestamp with time zone,text,bigint,text) from public;

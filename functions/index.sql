@@ -5,6 +5,7 @@
 \ir premake_partitions.sql
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
+\ir _wake_runners.sql
 \ir ingest.sql
 \ir _drop_partition.sql
 \ir maintain_partitions.sql

@@ -66,7 +66,9 @@ begin
     v_event_id, ingest.received_at, v_source_id, v_tenant_id, ingest.external_id, ingest.event_type, ingest.occurred_at, ingest.payload,
     ingest.phone_number_id, ingest.user_id, ingest.wa_id, ingest.request_id
   );
-  perform hookline._fan_out(v_event_id, ingest.received_at, v_tenant_id, v_source_id, ingest.event_type);
+  if hookline._fan_out(v_event_id, ingest.received_at, v_tenant_id, v_source_id, ingest.event_type) > 0 then
+    perform hookline._wake_runners();
+  end if;
 
   return query select v_event_id, true;
 end

@@ -1,11 +1,20 @@
 create or replace function hookline.next_due()
 returns timestamptz
-language sql
-stable
+language plpgsql
 security definer
 set search_path = ''
 as $$
-  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end))
+declare
+  v_due timestamptz;
+begin
+  -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
+  -- Said first, then looked: work that a writer commits after this look finds the flag set.
+  insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
+  values ('hookline_deliveries', true, pg_catalog.now())
+  on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at
+  where not w.is_waiting;
+
+  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)) into v_due
   from hookline.endpoints e
   cross join lateral (
     select d.next_attempt_at
@@ -15,11 +24,13 @@ as $$
     limit 1
   ) x
   left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-  where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true
+  where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true;
+  return v_due;
+end
 $$;
 
 comment on function hookline.next_due() is
-  'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+  'What a runner calls when it found no work, before it sleeps: registers it as waiting (the next writer with work notifies channel hookline_deliveries, once) and returns when the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
 
 -- SECURITY DEFINER: runners have no table privileges; they learn when work is due only through this function.
 revoke all on function hookline.next_due() from public;
