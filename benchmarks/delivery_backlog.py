@@ -69,7 +69,9 @@ def drain(conn: psycopg.Connection, count: int, batch: int) -> float:
         rows = conn.execute(queries.CLAIM, params).fetchall()
         if not rows:
             break
-        results = [{"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows]
+        results = [
+            {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
+        ]
         conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
         elapsed += time.perf_counter() - t
         done += len(rows)

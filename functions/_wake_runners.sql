@@ -6,10 +6,14 @@ as $$
 begin
   -- NOTIFY takes a global lock on the notification queue from here to the end of the commit,
   -- so notifying in every writing transaction serialises every writer's commit. Signal only
-  -- when a runner is waiting (it said so in hookline.next_due before it went to sleep): the
-  -- first writer clears the flag and notifies; the writers after it read false and do not
-  -- notify, and take no lock. A writer that finds the row locked by that first writer waits for
-  -- its commit (once per wake-up) and then sees false.
+  -- when a runner waits (it said so in hookline.next_due before it went to sleep): the first
+  -- writer clears the flag and notifies; the writers after it read false and do nothing.
+  --
+  -- No lost wake-up: the flag is read under a shared advisory lock held to the end of this
+  -- transaction. A runner takes it exclusively to say it waits, so it waits for the writers
+  -- that read the flag before (and then sees their work when it looks), and the writers after
+  -- it wait for its commit (and then read true). Writers never wait for each other for it.
+  perform pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('hookline.runner_waits'));
   update hookline.runner_waits w
   set is_waiting = false, changed_at = pg_catalog.now()
   where w.channel = 'hookline_deliveries' and w.is_waiting;

@@ -8,11 +8,14 @@ declare
   v_due timestamptz;
 begin
   -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
-  -- Said first, then looked: work that a writer commits after this look finds the flag set.
-  insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
-  values ('hookline_deliveries', true, pg_catalog.now())
-  on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at
-  where not w.is_waiting;
+  -- The exclusive lock waits for the writers that read the flag before it is set; the look
+  -- below, a new snapshot, sees their work. Writers after it see the flag.
+  if not exists (select from hookline.runner_waits w where w.channel = 'hookline_deliveries' and w.is_waiting) then
+    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hookline.runner_waits'));
+    insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
+    values ('hookline_deliveries', true, pg_catalog.now())
+    on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at;
+  end if;
 
   select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)) into v_due
   from hookline.endpoints e
