@@ -154,3 +154,43 @@ def test_max_in_flight_holds_under_concurrent_claims(db: str, conn, tenant_sourc
             "from hookline.deliveries where state = 'in_flight'))"
         )
         assert scalar(conn, in_flight) == 0
+
+
+def test_a_flapping_endpoint_is_throttled_by_its_breaker_not_starved(conn, tenant_source) -> None:
+    """Issue 12's case: a handler that answers 2xx to 35 % of requests, 503 to the rest. Its
+    breaker opens (65 % failures), and after the cool-down it stays half-open: ten requests at a
+    time, sample after sample, instead of reopening on the first failed probe."""
+    add_endpoint(conn, "flaky", max_in_flight=20, schedule="{" + ", ".join(["1 s"] * 50) + "}")
+    ingest_alternating(conn, ["flaky"], 1800)
+    start = scalar(conn, "select min(next_attempt_at) from hookline.deliveries")
+    answered = succeeded = open_steps = 0
+    for step in range(200):  # 200 s of simulated time, one claim of up to 20 a second
+        rows = conn.execute(
+            "select delivery_id, lease_token from hookline.claim('r1', 20, '30 seconds', "
+            "%s + make_interval(secs => %s))",
+            (start, step),
+        ).fetchall()
+        results = []
+        for d, tok in rows:
+            ok = (answered * 7) % 20 < 7  # 7 of every 20 answers, spread out: 35 %
+            answered += 1
+            succeeded += ok
+            results.append(
+                {"delivery_id": d, "lease_token": str(tok), "status_code": 200 if ok else 503}
+            )
+        conn.execute(
+            "select count(*) from hookline.complete(%s, %s + make_interval(secs => %s))",
+            (Jsonb(results), start, step + 0.5),
+        )
+        open_steps += scalar(
+            conn, "select count(*) from hookline.circuit_breakers where state = 'open'"
+        )
+    transitions = [r[0] for r in conn.execute(
+        "select to_state from hookline.breaker_transitions order by transition_id"
+    )]  # fmt: skip
+    assert transitions[:2] == ["open", "half_open"], transitions
+    assert open_steps <= 40, "open for its first cool-down (30 s), not again and again"
+    # Unthrottled it would get 20 answers a second (1,400 successes in 200 s); half-open takes
+    # ten at a time: 599 successes, open 31 s. The old policy (two probes, reopen on a failed
+    # one, cool-down doubling), in the same simulation: 16 successes, open 199 s of 200.
+    assert succeeded >= 400, f"{succeeded} successes in {answered} answers"
