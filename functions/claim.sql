@@ -84,7 +84,7 @@ begin
   --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
   return query
   with room as materialized (
-    select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret,
+    select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, u.first_due,
       least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
         - (select pg_catalog.count(*)::integer
            from hookline.deliveries f
@@ -101,7 +101,10 @@ begin
     cross join lateral (
       select d.delivery_id
       from hookline.deliveries d
-      where d.endpoint_id = r.endpoint_id and d.next_attempt_at <= claim.now
+      -- From the first due row found above: the scan does not walk again over the dead index
+      -- entries that claimed rows leave before it until vacuum (rows made due earlier since
+      -- then wait for the next claim).
+      where d.endpoint_id = r.endpoint_id and d.next_attempt_at between r.first_due and claim.now
       order by d.next_attempt_at
       limit greatest(least(r.room, claim.max_rows), 0)
       for update of d skip locked
