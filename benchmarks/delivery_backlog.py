@@ -3,13 +3,14 @@ small and a large backlog, and after a history of finished deliveries, on a scra
 
     python benchmarks/delivery_backlog.py "postgresql://.../scratch" [drained] [batch] [large]
 
-For each case it builds the queue with set-based SQL (events and pending deliveries of one
-endpoint, as ingest leaves them), then claims and completes `drained` deliveries (default
+For each case it builds the queue with set-based SQL (events and pending deliveries, as ingest
+leaves them), then claims and completes `drained` deliveries (default
 10,000; all 2xx) in batches (default 32, the runner's) through `queries.CLAIM` and
 `queries.COMPLETE` from one session, and prints deliveries per second (the median of chunks of
 about 1,000, so that other load on a shared machine moves it less):
 
-- backlog 10,000 and backlog `large` (default 1,000,000): the large/small ratio (goal >= 0.9);
+- a backlog of 2 x `drained` and one of `large` (default 1,000,000), on two endpoints of one
+  table, drained in turns (the other endpoint paused): the large/small ratio (goal >= 0.9);
 - fresh (10,000 queued) and after `large` deliveries of history (claimed and finished in bulk,
   leaving what a long drain leaves: dead row versions and index entries, attempts), both without
   and after a VACUUM (what autovacuum restores within its naptime): history/fresh ratios;
@@ -46,7 +47,7 @@ with ev as (
 )
 insert into hookline.deliveries (endpoint_id, event_id, event_received_at, next_attempt_at, created_at, tenant_id)
 select e.endpoint_id, ev.event_id, ev.received_at, ev.received_at, ev.received_at, 'bench'
-from ev, hookline.endpoints e where e.name = 'bench'
+from ev, hookline.endpoints e where e.name = %(endpoint)s
 """
 
 # History: the queue claimed and finished in bulk (one update, one delete, one attempt each).
@@ -91,16 +92,45 @@ def case(conn: psycopg.Connection, backlog: int, drained: int, batch: int, histo
     conn.execute(SETUP)
     conn.execute("vacuum hookline.deliveries")
     if history:
-        conn.execute(QUEUE, {"tag": "h", "n": history})
+        conn.execute(QUEUE, {"tag": "h", "n": history, "endpoint": "bench"})
         conn.execute(LEASE_ALL)
         conn.execute(FINISH_ALL)
-    conn.execute(QUEUE, {"tag": "q", "n": backlog})
+    conn.execute(QUEUE, {"tag": "q", "n": backlog, "endpoint": "bench"})
     conn.execute("analyze hookline.deliveries")
+    conn.execute("checkpoint")  # not the writes of building the queue during the drain
     rates = {"no vacuum": drain(conn, drained, batch)}
     if history:
         conn.execute("vacuum hookline.deliveries")
+        conn.execute("checkpoint")
         rates["after vacuum"] = drain(conn, drained, batch)
     return rates
+
+
+def only(conn: psycopg.Connection, endpoint: str) -> None:
+    """Claims take from this endpoint only (the other one is paused)."""
+    conn.execute(
+        "update hookline.endpoints set state = case when name = %s then 'active' else 'paused' end, "
+        "paused_reason = case when name = %s then null else 'bench' end where name like 'bench%%'",
+        (endpoint, endpoint),
+    )
+
+
+def backlogs(conn: psycopg.Connection, small: int, large: int, drained: int, batch: int) -> tuple[float, float]:  # fmt: skip
+    """Both backlogs in one table, on two endpoints, drained in turns (5 rounds each), so the
+    machine's load drifts over both alike; the median of each."""
+    conn.execute(SETUP)
+    conn.execute("vacuum hookline.deliveries")
+    conn.execute(QUEUE, {"tag": "s", "n": small, "endpoint": "bench"})
+    conn.execute(QUEUE, {"tag": "l", "n": large, "endpoint": "bench-large"})
+    conn.execute("analyze hookline.deliveries")
+    conn.execute("checkpoint")  # not the writes of building the queue during the drain
+    rates: dict[str, list[float]] = {"bench": [], "bench-large": []}
+    for _round in range(5):
+        for endpoint, got in rates.items():
+            only(conn, endpoint)
+            got.append(drain(conn, drained // 5, batch))
+    only(conn, "bench")
+    return statistics.median(rates["bench"]), statistics.median(rates["bench-large"])
 
 
 def main() -> None:
@@ -111,26 +141,29 @@ def main() -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
         conn.execute("select hookline.premake_partitions()")
-        if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
-            conn.execute(
-                "select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/', max_in_flight => 10000)"
-            )
-        small = case(conn, 2 * drained, drained, batch)["no vacuum"]
-        big = case(conn, large, drained, batch)["no vacuum"]
+        for name in ("bench", "bench-large"):
+            if not conn.execute(
+                "select 1 from hookline.endpoints where name = %s", (name,)
+            ).fetchone():
+                conn.execute(
+                    "select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/', max_in_flight => 10000)",
+                    (name,),
+                )
+        small, big = backlogs(conn, 2 * drained, large, drained, batch)
         fresh = case(conn, 2 * drained, drained, batch)["no vacuum"]
         aged = case(conn, 2 * drained, drained, batch, history=large)
         conn.execute(SETUP)
     base = baseline(dsn, 20000, 100)
     print(f"batch {batch}, {drained} drained per case; baseline SKIP LOCKED b100: {base:.0f}/s")
     rows = [
-        (f"backlog {2 * drained}", small),
+        (f"backlog {2 * drained} (in turns with the next)", small),
         (f"backlog {large}", big),
         ("fresh", fresh),
         (f"after {large} of history, no vacuum", aged["no vacuum"]),
         (f"after {large} of history, vacuumed", aged["after vacuum"]),
     ]
     for name, rate in rows:
-        print(f"  {name:<42} {rate:8.0f}/s  {rate / base:.2f}x baseline")
+        print(f"  {name:<46} {rate:8.0f}/s  {rate / base:.2f}x baseline")
     print(f"backlog {large} / backlog {2 * drained} = {big / small:.2f}")
     print(f"history (no vacuum) / fresh = {aged['no vacuum'] / fresh:.2f}; "
           f"history (vacuumed) / fresh = {aged['after vacuum'] / fresh:.2f}")  # fmt: skip

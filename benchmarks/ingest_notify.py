@@ -136,7 +136,10 @@ def main() -> None:
         conn.execute("select hookline.premake_partitions()")
         if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
             conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
-        if not conn.execute("select 1 from hookline.subscriptions").fetchone():
+        if not conn.execute(
+            "select 1 from hookline.subscriptions s join hookline.endpoints e using (endpoint_id) "
+            "where e.name = 'bench'"
+        ).fetchone():
             conn.execute("select hookline.add_subscription('bench', 'bench.*')")
         tps: dict[str, list[float]] = {"no signal": [], "signal": [], "notify per transaction": []}
         notes = 0

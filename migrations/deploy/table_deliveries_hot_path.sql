@@ -7,9 +7,7 @@ BEGIN;
 -- (endpoint_id, next_attempt_at) index that count read every row due later (retries waiting
 -- for hours included), so it grew with the backlog; this index holds the leased rows only (at
 -- most max_in_flight per endpoint, plus expired leases until they are claimed or rescued).
--- Keyed by endpoint alone, so a claim inserts where the finished leases' dead entries are, and
--- the B-tree removes them as it goes instead of leaving them for vacuum.
-create index deliveries_in_flight_idx on hookline.deliveries (endpoint_id)
+create index deliveries_in_flight_idx on hookline.deliveries (endpoint_id, next_attempt_at)
   where state = 'in_flight';
 
 -- Every claim and every retry changes next_attempt_at (indexed: it is the due order), so those
