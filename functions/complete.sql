@@ -126,9 +126,10 @@ begin
         (select a.endpoint_id, a.generation, a.tenant_id, 2 from hookline.attempts a
          where a.delivery_id = r.delivery_id order by a.attempted_at desc limit 1)
       ) y
+      where d.delivery_id is null  -- a gate: not even probed for a live delivery
       order by y.pref
       limit 1
-    ) f on d.delivery_id is null
+    ) f on true
   ),
   decided as materialized (
     select x.*,
