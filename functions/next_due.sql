@@ -6,12 +6,22 @@ set search_path = ''
 as $$
 declare
   v_due timestamptz;
+  v_lock_timeout text;
 begin
   -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
   -- The exclusive lock waits for the writers that read the flag before it is set; the look
-  -- below, a new snapshot, sees their work. Writers after it see the flag.
+  -- below, a new snapshot, sees their work. Writers after it see the flag. It waits 5 ms at
+  -- most: behind a writer's long transaction (writers would queue behind this lock) it gives
+  -- up and answers "due now", so the runner looks again after its short floor instead.
   if not exists (select from hookline.runner_waits w where w.channel = 'hookline_deliveries' and w.is_waiting) then
-    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hookline.runner_waits'));
+    v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+    begin
+      perform pg_catalog.set_config('lock_timeout', '5ms', true);
+      perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hookline.runner_waits'));
+    exception when lock_not_available then
+      return pg_catalog.now();
+    end;
+    perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
     insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
     values ('hookline_deliveries', true, pg_catalog.now())
     on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at;
@@ -33,7 +43,7 @@ end
 $$;
 
 comment on function hookline.next_due() is
-  'What a runner calls when it found no work, before it sleeps: registers it as waiting (the next writer with work notifies channel hookline_deliveries, once) and returns when the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+  'What a runner calls when it found no work, before it sleeps: registers it as waiting (the next writer with work notifies channel hookline_deliveries, once) and returns when the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past (now, when a writer''s transaction that may have made work due is still open). Runners sleep until then (or a notification). Errors: none.';
 
 -- SECURITY DEFINER: runners have no table privileges; they learn when work is due only through this function.
 revoke all on function hookline.next_due() from public;

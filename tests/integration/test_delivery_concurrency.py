@@ -194,3 +194,15 @@ def test_a_flapping_endpoint_is_throttled_by_its_breaker_not_starved(conn, tenan
     # ten at a time: 599 successes, open 31 s. The old policy (two probes, reopen on a failed
     # one, cool-down doubling), in the same simulation: 16 successes, open 199 s of 200.
     assert succeeded >= 400, f"{succeeded} successes in {answered} answers"
+
+
+def test_a_long_writing_transaction_stalls_neither_the_idle_runner_nor_other_writers(db: str, conn, tenant_source) -> None:  # fmt: skip
+    add_endpoint(conn, "crm")
+    with psycopg.connect(db) as long_tx:  # ingests, then stays open (its commit is far away)
+        long_tx.execute("select hookline.ingest('acme-wa', 'long-1', 'test.crm', '{}')")
+        with psycopg.connect(db, autocommit=True) as runner:
+            due = scalar(runner, "select hookline.next_due() <= now()")
+            assert due is True, "it answers 'look again now' instead of waiting for the writer"
+        ingest_alternating(conn, ["crm"], 3)  # another writer is not queued behind anything
+        long_tx.commit()
+    assert scalar(conn, "select count(*) from hookline.deliveries") == 4
