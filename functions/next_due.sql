@@ -7,6 +7,8 @@ as $$
 declare
   v_due timestamptz;
   v_lock_timeout text;
+  v_registered boolean := false;
+  v_claimable boolean;
 begin
   -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
   -- The exclusive lock waits for the writers that read the flag before it is set; the look
@@ -25,9 +27,17 @@ begin
     insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
     values ('hookline_deliveries', true, pg_catalog.now())
     on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at;
+    v_registered := true;
   end if;
 
-  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)) into v_due
+  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)),
+    -- Due now at an endpoint with room: work a writer committed while the caller was saying
+    -- it waits (that writer read the flag before it was set).
+    pg_catalog.bool_or(x.next_attempt_at <= pg_catalog.now() and b.state is distinct from 'open'
+      and (select pg_catalog.count(*) from hookline.deliveries f
+           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > pg_catalog.now())
+          < least(e.max_in_flight, case when b.state = 'half_open' then b.probes end))
+  into v_due, v_claimable
   from hookline.endpoints e
   cross join lateral (
     select d.next_attempt_at
@@ -38,6 +48,11 @@ begin
   ) x
   left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
   where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true;
+  -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after
+  -- the floor it sleeps when work is due but was not claimable a moment ago.
+  if v_registered and v_claimable then
+    perform hookline._wake_runners();
+  end if;
   return v_due;
 end
 $$;
