@@ -24,7 +24,8 @@ begin
     window_started_at = _breaker_transition.now,
     window_requests = 0,
     window_failures = 0,
-    consecutive_failures = case when _breaker_transition.to_state = 'closed' then 0 else b.consecutive_failures end,
+    -- Closed and half-open count failures in a row afresh; opening keeps the streak for the record.
+    consecutive_failures = case when _breaker_transition.to_state = 'open' then b.consecutive_failures else 0 end,
     half_open_successes = 0,
     changed_at = _breaker_transition.now,
     reason = _breaker_transition.reason

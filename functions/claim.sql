@@ -25,11 +25,8 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_endpoint record;
-  v_left integer := claim.max_rows;
-  v_take integer;
-  v_got integer;
-  v_room integer;
+  v_endpoints bigint[];
+  v_first_due timestamptz[];
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -38,72 +35,117 @@ begin
       message = 'claim needs a runner name, max_rows between 1 and 10000 and a positive lease';
   end if;
 
-  -- Endpoints with due work, oldest due first. Each endpoint row is locked (skip locked), so
-  -- two runners never count the same endpoint's room at once: max_in_flight holds across
-  -- runners. NO KEY UPDATE does not block ingest's foreign-key checks (KEY SHARE).
-  for v_endpoint in
-    select e.endpoint_id, e.max_in_flight, e.timeout_ms
+  -- Lock order, the same in every function that touches these tables (docs/delivery.md):
+  -- endpoints and senders by id, then circuit breakers by target, then deliveries and outbox
+  -- messages by id.
+  --
+  -- 1. Endpoints (by id): those with due work, oldest due first, at most max_rows of them (one
+  --    index probe each). The lock waits (no SKIP LOCKED): a second runner waits for the first
+  --    one's claim to commit, a millisecond, then counts the first one's leases in the fresh
+  --    snapshot of the statement below and fills what room is left. So one hot endpoint serves
+  --    every runner, and max_in_flight holds across runners. NO KEY UPDATE does not block
+  --    ingest's foreign-key checks (KEY SHARE).
+  select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id)
+  into v_endpoints, v_first_due
+  from (
+    select e.endpoint_id, c.first_due
     from hookline.endpoints e
-    where e.state = 'active'
-      and exists (
-        select from hookline.deliveries d
-        where d.endpoint_id = e.endpoint_id and d.next_attempt_at <= claim.now
-      )
-    order by (select pg_catalog.min(d.next_attempt_at) from hookline.deliveries d where d.endpoint_id = e.endpoint_id)
-    for no key update of e skip locked
-  loop
-    -- The endpoint's circuit breaker: nothing while open, its probes while half-open.
-    v_room := hookline._breaker_room('endpoint:' || v_endpoint.endpoint_id, claim.now);
-    select least(v_endpoint.max_in_flight, v_room) - pg_catalog.count(*) into v_take
-    from hookline.deliveries d
-    where d.endpoint_id = v_endpoint.endpoint_id and d.state = 'in_flight' and d.next_attempt_at > claim.now;
-    v_take := least(v_take, v_left);
-    continue when v_take <= 0;
+    join (
+      select c.endpoint_id, due.next_attempt_at as first_due
+      from hookline.endpoints c
+      cross join lateral (
+        select d.next_attempt_at
+        from hookline.deliveries d
+        where d.endpoint_id = c.endpoint_id and d.next_attempt_at <= claim.now
+        order by d.next_attempt_at
+        limit 1
+      ) due
+      where c.state = 'active'
+      order by due.next_attempt_at
+      limit claim.max_rows
+    ) c on c.endpoint_id = e.endpoint_id
+    order by e.endpoint_id
+    for no key update of e
+  ) x;
+  if v_endpoints is null then
+    return;
+  end if;
 
-    return query
-    with picked as (
+  -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
+  --    below (hookline._breaker_room). Closed and half-open breakers are only read.
+  perform from hookline.circuit_breakers b
+  where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
+    and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+  order by b.target
+  for update of b;
+
+  -- 3. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
+  --    breaker's probes, less its unexpired leases), then per endpoint, oldest due endpoint
+  --    first, its oldest due rows up to that room (FOR UPDATE SKIP LOCKED: never waits), at
+  --    most max_rows in all. Each step is an index range read from its start (a LIMIT per
+  --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
+  return query
+  with room as materialized (
+    select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
+      least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
+        - (select pg_catalog.count(*)::integer
+           from hookline.deliveries f
+           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now) as room
+    from unnest(v_endpoints, v_first_due) as u(endpoint_id, first_due)
+    join hookline.endpoints e on e.endpoint_id = u.endpoint_id
+    left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+    where e.state = 'active'
+    order by u.first_due, e.endpoint_id
+  ),
+  picked as materialized (
+    select p.delivery_id, r.timeout_ms
+    from room r
+    cross join lateral (
       select d.delivery_id
       from hookline.deliveries d
-      where d.endpoint_id = v_endpoint.endpoint_id and d.next_attempt_at <= claim.now
+      -- From the first due row found above: the scan does not walk again over the dead index
+      -- entries that claimed rows leave before it until vacuum (rows made due earlier since
+      -- then wait for the next claim).
+      where d.endpoint_id = r.endpoint_id and d.next_attempt_at between r.first_due and claim.now
       order by d.next_attempt_at
-      limit v_take
-      for update skip locked
-    ),
-    claimed as (
-      update hookline.deliveries d
-      set state = 'in_flight',
-        lease_token = pg_catalog.gen_random_uuid(),
-        runner = claim.runner,
-        -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
-        next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (v_endpoint.timeout_ms + 1000) / 1000.0))
-      from picked p
-      where d.delivery_id = p.delivery_id
-      returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation
-    )
-    select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, e.url, e.timeout_ms, pg_catalog.concat_ws(' ', e.signing_secret, e.previous_signing_secret),
-      ev.event_type,
-      case when e.body_format = 'payload' then ev.payload::text
-           else (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b) end,
-      c.attempt_count + 1, c.generation, e.endpoint_id, ev.traceparent, c.event_received_at
-    from claimed c
-    join hookline.endpoints e on e.endpoint_id = v_endpoint.endpoint_id
-    -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
-    -- from hashing a whole partition of events for a batch of fifty.
-    cross join lateral (
-      select x.event_type, x.occurred_at, x.received_at, x.payload, x.traceparent
-      from hookline.events x
-      where x.event_id = c.event_id and x.received_at = c.event_received_at
-      limit 1
-    ) ev;
-    get diagnostics v_got = row_count;
-    v_left := v_left - v_got;
-    exit when v_left <= 0;
-  end loop;
+      limit greatest(least(r.room, claim.max_rows), 0)
+      for update of d skip locked
+    ) p
+    where r.room > 0
+    limit claim.max_rows
+  ),
+  claimed as (
+    update hookline.deliveries d
+    set state = 'in_flight',
+      lease_token = pg_catalog.gen_random_uuid(),
+      runner = claim.runner,
+      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
+      next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (p.timeout_ms + 1000) / 1000.0))
+    from picked p
+    where d.delivery_id = p.delivery_id
+    returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation, d.endpoint_id
+  )
+  select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, r.url, r.timeout_ms,
+    pg_catalog.concat_ws(' ', r.signing_secret, r.previous_signing_secret),
+    ev.event_type,
+    case when r.body_format = 'payload' then ev.payload::text
+         else (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b) end,
+    c.attempt_count + 1, c.generation, c.endpoint_id, ev.traceparent, c.event_received_at
+  from claimed c
+  join room r on r.endpoint_id = c.endpoint_id
+  -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
+  -- from hashing a whole partition of events for a batch of fifty.
+  cross join lateral (
+    select x.event_type, x.payload, x.traceparent
+    from hookline.events x
+    where x.event_id = c.event_id and x.received_at = c.event_received_at
+    limit 1
+  ) ev;
 end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight; FOR UPDATE SKIP LOCKED, so runners never wait for each other. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

@@ -6,139 +6,207 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_r record;
-  v_d hookline.deliveries;
-  v_e hookline.endpoints;
-  v_attempt integer;
-  v_outcome text;
-  v_reason text;
-  v_next timestamptz;
-  v_retryable boolean;
+  v_ids bigint[];
+  v_tokens uuid[];
+  v_statuses integer[];
+  v_errors text[];
+  v_durations integer[];
+  v_retry_afters double precision[];
+  v_excerpts text[];
+  v_runners text[];
+  v_bad boolean;
+  v_bad_id bigint;
+  v_gone bigint[];
+  v_targets text[];
+  v_successes boolean[];
 begin
   if complete.results is null or pg_catalog.jsonb_typeof(complete.results) <> 'array' or complete.now is null then
     raise exception using errcode = 'HL026', message = 'complete needs a JSON array of results';
   end if;
 
-  -- In delivery id order, so two concurrent completes lock rows in the same order.
-  for v_r in
-    select r.*
-    from pg_catalog.jsonb_to_recordset(complete.results) as r(
-      delivery_id bigint, lease_token uuid, status_code integer, error_class text,
-      duration_ms integer, retry_after_s double precision, response_excerpt text, runner text
-    )
-    order by r.delivery_id
-  loop
-    if v_r.delivery_id is null or v_r.lease_token is null
-       or (v_r.status_code is null and v_r.error_class is null)
-       or v_r.status_code not between 100 and 999 then
-      raise exception using
-        errcode = 'HL026',
-        message = 'each result needs delivery_id, lease_token, and a status_code (100-999) or an error_class',
-        detail = format('result for delivery %s', v_r.delivery_id);
-    end if;
+  -- Set-based, as River's JobSetStateIfRunningMany: the results become arrays in delivery id
+  -- order, and each step below is one statement over all of them; no per-result loop.
+  select pg_catalog.array_agg(r.delivery_id order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.lease_token order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.status_code order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.error_class order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.duration_ms order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.retry_after_s order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.response_excerpt order by r.delivery_id, e.ord),
+    pg_catalog.array_agg(r.runner order by r.delivery_id, e.ord),
+    pg_catalog.bool_or(r.delivery_id is null or r.lease_token is null
+      or (r.status_code is null and r.error_class is null) or r.status_code not between 100 and 999),
+    pg_catalog.min(r.delivery_id) filter (where r.delivery_id is null or r.lease_token is null
+      or (r.status_code is null and r.error_class is null) or r.status_code not between 100 and 999)
+  into v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners, v_bad, v_bad_id
+  from pg_catalog.jsonb_array_elements(complete.results) with ordinality as e(result, ord)
+  cross join lateral pg_catalog.jsonb_to_record(e.result) as r(
+    delivery_id bigint, lease_token uuid, status_code integer, error_class text,
+    duration_ms integer, retry_after_s double precision, response_excerpt text, runner text
+  );
+  if v_bad then
+    raise exception using
+      errcode = 'HL026',
+      message = 'each result needs delivery_id, lease_token, and a status_code (100-999) or an error_class',
+      detail = format('result for delivery %s', v_bad_id);
+  end if;
+  if v_ids is null then
+    return;
+  end if;
 
-    select d.* into v_d from hookline.deliveries d where d.delivery_id = v_r.delivery_id for update;
+  -- Lock order, the same in every function that touches these tables (docs/delivery.md):
+  -- endpoints and senders by id, then circuit breakers by target, then deliveries and outbox
+  -- messages by id. Everything the batch needs is locked here, before any change.
+  --
+  -- What the batch needs, read without locks: the endpoints a 410 pauses, and each current
+  -- result as a breaker signal (no answer and 5xx fail; other answers but 408/409/425/429, the
+  -- endpoint is up, busy or not, succeed). A result whose lease is gone by the time its
+  -- delivery is locked below is still a real answer of the endpoint, so it still counts.
+  select pg_catalog.array_agg(distinct d.endpoint_id) filter (where r.status_code = 410),
+    pg_catalog.array_agg('endpoint:' || d.endpoint_id order by r.ord)
+      filter (where r.status_code is null or r.status_code not in (408, 409, 425, 429)),
+    pg_catalog.array_agg(coalesce(r.status_code < 500, false) order by r.ord)
+      filter (where r.status_code is null or r.status_code not in (408, 409, 425, 429))
+  into v_gone, v_targets, v_successes
+  from unnest(v_ids, v_tokens, v_statuses) with ordinality as r(delivery_id, lease_token, status_code, ord)
+  join hookline.deliveries d
+    on d.delivery_id = r.delivery_id and d.state = 'in_flight' and d.lease_token = r.lease_token;
 
-    -- Guarded compare-and-set: only the holder of the current lease moves the state. A late
-    -- result (lease expired and the delivery claimed again, finished, or discarded) is kept as
-    -- a stale attempt and changes nothing.
-    if not found or v_d.state <> 'in_flight' or v_d.lease_token <> v_r.lease_token then
-      insert into hookline.attempts (
-        attempted_at, delivery_id, endpoint_id, generation, attempt_number, status_code, duration_ms,
-        outcome, tenant_id, runner, error_class, response_excerpt
-      )
-      select complete.now, v_r.delivery_id, x.endpoint_id, x.generation, null, v_r.status_code, v_r.duration_ms,
-        'stale', x.tenant_id, v_r.runner, v_r.error_class, pg_catalog.left(v_r.response_excerpt, 1000)
+  -- 1. Endpoints (by id): those a 410 pauses.
+  if v_gone is not null then
+    perform from hookline.endpoints e
+    where e.endpoint_id = any(v_gone)
+    order by e.endpoint_id
+    for no key update of e;
+  end if;
+
+  -- 2. Circuit breakers (by target), counted for the whole batch; a breaker-free endpoint's
+  --    2xx costs one index probe per endpoint and locks nothing.
+  if v_targets is not null then
+    perform hookline._breaker_results(v_targets, v_successes, complete.now);
+  end if;
+
+  -- 3. Deliveries (by id).
+  perform from hookline.deliveries d
+  where d.delivery_id = any(v_ids)
+  order by d.delivery_id
+  for update of d;
+
+  -- 4. One statement decides and applies every outcome. Guarded compare-and-set: only the
+  --    holder of the current lease (the first result for a delivery) moves the state; a late
+  --    result (lease expired and claimed again, finished, or discarded) is kept as a stale
+  --    attempt and changes nothing.
+  return query
+  with r as (
+    select u.*, u.ord = pg_catalog.min(u.ord) over (partition by u.delivery_id) as is_first
+    from unnest(v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners)
+      with ordinality as u(delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner, ord)
+  ),
+  x as materialized (
+    select r.*, coalesce(d.endpoint_id, f.endpoint_id) as endpoint_id, d.event_id, d.event_received_at, d.created_at,
+      coalesce(d.generation, f.generation) as generation, coalesce(d.tenant_id, f.tenant_id) as tenant_id,
+      d.runner as lease_runner, d.next_attempt_at as due_at, d.attempt_count + 1 as attempt,
+      d.delivery_id is not null as is_live, d.delivery_id is not null or f.endpoint_id is not null as is_known,
+      coalesce(r.is_first and d.state = 'in_flight' and d.lease_token = r.lease_token, false) as is_current,
+      e.retry_schedule,
+      -- error class refused: the runner would not connect to the address (SSRF guard); permanent.
+      case when r.status_code is null then r.error_class <> 'refused' else
+        r.status_code in (408, 409, 425, 429)
+        or r.status_code >= 500
+        or (e.is_retrying_client_errors and r.status_code between 400 and 499 and r.status_code <> 410) end as is_retryable
+    from r
+    left join hookline.deliveries d on d.delivery_id = r.delivery_id
+    left join hookline.endpoints e on e.endpoint_id = d.endpoint_id
+    -- A finished delivery: where it was, from its dead letter or its last attempt.
+    left join lateral (
+      select y.endpoint_id, y.generation, y.tenant_id
       from (
-        select d.endpoint_id, d.generation, d.tenant_id, 1 as pref from hookline.deliveries d where d.delivery_id = v_r.delivery_id
+        select l.endpoint_id, l.generation, l.tenant_id, 1 as pref from hookline.dead_letters l where l.delivery_id = r.delivery_id
         union all
-        select l.endpoint_id, l.generation, l.tenant_id, 2 from hookline.dead_letters l where l.delivery_id = v_r.delivery_id
-        union all
-        (select a.endpoint_id, a.generation, a.tenant_id, 3 from hookline.attempts a
-         where a.delivery_id = v_r.delivery_id order by a.attempted_at desc limit 1)
-        order by pref
-        limit 1
-      ) x;
-      return query select v_r.delivery_id, case when found then 'stale' else 'unknown' end, v_d.next_attempt_at;
-      continue;
-    end if;
-
-    select e.* into strict v_e from hookline.endpoints e where e.endpoint_id = v_d.endpoint_id;
-    v_attempt := v_d.attempt_count + 1;
-    v_next := null;
-    v_reason := null;
-    -- error class refused: the runner would not connect to the address (SSRF guard); permanent.
-    v_retryable := case when v_r.status_code is null then v_r.error_class <> 'refused' else
-      v_r.status_code in (408, 409, 425, 429)
-      or v_r.status_code >= 500
-      or (v_e.is_retrying_client_errors and v_r.status_code between 400 and 499 and v_r.status_code <> 410) end;
-
-    if v_r.status_code between 200 and 299 then
-      v_outcome := 'succeeded';
-    elsif v_r.status_code = 410 then
-      v_outcome := 'dead';
-      v_reason := 'gone: the endpoint answered 410 and was paused';
-      update hookline.endpoints e
-      set state = 'paused', paused_reason = format('answered 410 Gone at %s (delivery %s)', complete.now, v_d.delivery_id),
-        updated_at = complete.now
-      where e.endpoint_id = v_e.endpoint_id and e.state = 'active';
-    elsif not v_retryable then
-      v_outcome := 'dead';
-      v_reason := case when v_r.status_code is null
-        then 'refused: ' || coalesce(v_r.response_excerpt, 'the address is not allowed')
-        else format('permanent: the endpoint answered %s', v_r.status_code) end;
-    elsif v_attempt > pg_catalog.cardinality(v_e.retry_schedule) then
-      v_outcome := 'dead';
-      v_reason := format('retries exhausted after %s attempts; last: %s', v_attempt, coalesce(v_r.status_code::text, v_r.error_class));
-    else
-      v_outcome := 'retrying';
+        (select a.endpoint_id, a.generation, a.tenant_id, 2 from hookline.attempts a
+         where a.delivery_id = r.delivery_id order by a.attempted_at desc limit 1)
+      ) y
+      where d.delivery_id is null  -- a gate: not even probed for a live delivery
+      order by y.pref
+      limit 1
+    ) f on true
+  ),
+  decided as materialized (
+    select x.*,
+      case when not x.is_current then case when x.is_known then 'stale' else 'unknown' end
+        when x.status_code between 200 and 299 then 'succeeded'
+        when x.status_code = 410 or not x.is_retryable or x.attempt > pg_catalog.cardinality(x.retry_schedule) then 'dead'
+        else 'retrying' end as verdict,
+      case when not x.is_current or x.status_code between 200 and 299 then null
+        when x.status_code = 410 then 'gone: the endpoint answered 410 and was paused'
+        when not x.is_retryable then case when x.status_code is null
+          then 'refused: ' || coalesce(x.response_excerpt, 'the address is not allowed')
+          else format('permanent: the endpoint answered %s', x.status_code) end
+        when x.attempt > pg_catalog.cardinality(x.retry_schedule)
+          then format('retries exhausted after %s attempts; last: %s', x.attempt, coalesce(x.status_code::text, x.error_class))
+      end as reason,
       -- Retry-After is honoured within [1 s, 24 h] and replaces the schedule's delay; the
       -- schedule's delay gets up to 20 % jitter (later, never earlier) so that a burst of
       -- failures does not come back as a burst.
-      v_next := complete.now + case
-        when v_r.retry_after_s is not null
-          then pg_catalog.make_interval(secs => least(greatest(v_r.retry_after_s, 1), 86400))
-        else v_e.retry_schedule[v_attempt] * (1 + pg_catalog.random() * 0.2)
-      end;
-    end if;
-
-    -- The endpoint's circuit breaker: no answer and 5xx count as failures, any other answer
-    -- but 408/409/425/429 (the endpoint is up, busy or not) as a success.
-    if v_r.status_code is null or v_r.status_code >= 500 then
-      perform hookline._breaker_record('endpoint:' || v_d.endpoint_id, false, complete.now);
-    elsif v_r.status_code not in (408, 409, 425, 429) then
-      perform hookline._breaker_record('endpoint:' || v_d.endpoint_id, true, complete.now);
-    end if;
-
+      -- (2xx and 410 are never retryable.)
+      case when x.is_current and x.is_retryable and x.attempt <= pg_catalog.cardinality(x.retry_schedule)
+        then complete.now + case
+          when x.retry_after_s is not null
+            then pg_catalog.make_interval(secs => least(greatest(x.retry_after_s, 1), 86400))
+          else x.retry_schedule[x.attempt] * (1 + pg_catalog.random() * 0.2)
+        end
+      end as next_at
+    from x
+  ),
+  recorded as (
     insert into hookline.attempts (
       attempted_at, delivery_id, endpoint_id, generation, attempt_number, status_code, duration_ms,
       outcome, tenant_id, runner, error_class, response_excerpt
     )
-    values (
-      complete.now, v_d.delivery_id, v_d.endpoint_id, v_d.generation, v_attempt, v_r.status_code, v_r.duration_ms,
-      v_outcome, v_d.tenant_id, v_d.runner, v_r.error_class, pg_catalog.left(v_r.response_excerpt, 1000)
-    );
-
-    if v_outcome = 'succeeded' then
-      delete from hookline.deliveries d where d.delivery_id = v_d.delivery_id;
-    elsif v_outcome = 'dead' then
-      delete from hookline.deliveries d where d.delivery_id = v_d.delivery_id;
-      insert into hookline.dead_letters (
-        delivery_id, endpoint_id, event_id, event_received_at, created_at, finished_at, last_status_code,
-        attempt_count, generation, state, tenant_id, reason, error_class
-      )
-      values (
-        v_d.delivery_id, v_d.endpoint_id, v_d.event_id, v_d.event_received_at, v_d.created_at, complete.now,
-        v_r.status_code, v_attempt, v_d.generation, 'dead', v_d.tenant_id, v_reason,
-        coalesce('http_' || v_r.status_code, v_r.error_class)
-      );
-    else
-      update hookline.deliveries d
-      set state = 'retrying', lease_token = null, runner = null, attempt_count = v_attempt, next_attempt_at = v_next
-      where d.delivery_id = v_d.delivery_id;
-    end if;
-    return query select v_d.delivery_id, v_outcome, v_next;
-  end loop;
+    select complete.now, x.delivery_id, x.endpoint_id, x.generation,
+      case when x.is_current then x.attempt end, x.status_code, x.duration_ms,
+      case when x.is_current then x.verdict else 'stale' end, x.tenant_id,
+      case when x.is_current then x.lease_runner else x.runner end, x.error_class, pg_catalog.left(x.response_excerpt, 1000)
+    from decided x
+    where x.is_known
+  ),
+  removed as (
+    delete from hookline.deliveries d
+    using decided x
+    where d.delivery_id = x.delivery_id and x.is_current and x.verdict in ('succeeded', 'dead')
+  ),
+  buried as (
+    insert into hookline.dead_letters (
+      delivery_id, endpoint_id, event_id, event_received_at, created_at, finished_at, last_status_code,
+      attempt_count, generation, state, tenant_id, reason, error_class
+    )
+    select x.delivery_id, x.endpoint_id, x.event_id, x.event_received_at, x.created_at, complete.now,
+      x.status_code, x.attempt, x.generation, 'dead', x.tenant_id, x.reason,
+      coalesce('http_' || x.status_code, x.error_class)
+    from decided x
+    where x.is_current and x.verdict = 'dead'
+  ),
+  retried as (
+    update hookline.deliveries d
+    set state = 'retrying', lease_token = null, runner = null, attempt_count = x.attempt, next_attempt_at = x.next_at
+    from decided x
+    where d.delivery_id = x.delivery_id and x.is_current and x.verdict = 'retrying'
+  ),
+  paused as (
+    update hookline.endpoints e
+    set state = 'paused', paused_reason = format('answered 410 Gone at %s (delivery %s)', complete.now, g.delivery_id),
+      updated_at = complete.now
+    from (
+      select x.endpoint_id, pg_catalog.min(x.delivery_id) as delivery_id
+      from decided x
+      where x.is_current and x.status_code = 410
+      group by x.endpoint_id
+    ) g
+    where e.endpoint_id = g.endpoint_id and e.state = 'active'
+  )
+  select x.delivery_id, x.verdict, case when x.is_current then x.next_at else x.due_at end
+  from decided x
+  order by x.delivery_id, x.ord;
 end
 $$;
 

@@ -53,6 +53,7 @@
 \ir snapshot_stats.sql
 \ir _breaker_transition.sql
 \ir _breaker_room.sql
+\ir _breaker_results.sql
 \ir _breaker_record.sql
 \ir _breaker_trip.sql
 \ir set_breaker.sql

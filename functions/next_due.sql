@@ -1,11 +1,43 @@
 create or replace function hookline.next_due()
 returns timestamptz
-language sql
-stable
+language plpgsql
 security definer
 set search_path = ''
 as $$
-  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end))
+declare
+  v_due timestamptz;
+  v_lock_timeout text;
+  v_registered boolean := false;
+  v_claimable boolean;
+begin
+  -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
+  -- The exclusive lock waits for the writers that read the flag before it is set; the look
+  -- below, a new snapshot, sees their work. Writers after it see the flag. It waits 5 ms at
+  -- most: behind a writer's long transaction (writers would queue behind this lock) it gives
+  -- up and answers "due now", so the runner looks again after its short floor instead.
+  if not exists (select from hookline.runner_waits w where w.channel = 'hookline_deliveries' and w.is_waiting) then
+    v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+    begin
+      perform pg_catalog.set_config('lock_timeout', '5ms', true);
+      perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hookline.runner_waits'));
+    exception when lock_not_available then
+      return pg_catalog.now();
+    end;
+    perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+    insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
+    values ('hookline_deliveries', true, pg_catalog.now())
+    on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at;
+    v_registered := true;
+  end if;
+
+  select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)),
+    -- Due now at an endpoint with room: work a writer committed while the caller was saying
+    -- it waits (that writer read the flag before it was set).
+    pg_catalog.bool_or(x.next_attempt_at <= pg_catalog.now() and b.state is distinct from 'open'
+      and (select pg_catalog.count(*) from hookline.deliveries f
+           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > pg_catalog.now())
+          < least(e.max_in_flight, case when b.state = 'half_open' then b.probes end))
+  into v_due, v_claimable
   from hookline.endpoints e
   cross join lateral (
     select d.next_attempt_at
@@ -15,11 +47,18 @@ as $$
     limit 1
   ) x
   left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-  where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true
+  where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true;
+  -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after
+  -- the floor it sleeps when work is due but was not claimable a moment ago.
+  if v_registered and v_claimable then
+    perform hookline._wake_runners();
+  end if;
+  return v_due;
+end
 $$;
 
 comment on function hookline.next_due() is
-  'When the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past. Runners sleep until then (or a notification). Errors: none.';
+  'What a runner calls when it found no work, before it sleeps: registers it as waiting (the next writer with work notifies channel hookline_deliveries, once) and returns when the next delivery of an active endpoint becomes claimable (a retry time or a lease expiry, or when its open circuit breaker half-opens; never while forced open), null when none is queued; may be in the past (now, when a writer''s transaction that may have made work due is still open). Runners sleep until then (or a notification). Errors: none.';
 
 -- SECURITY DEFINER: runners have no table privileges; they learn when work is due only through this function.
 revoke all on function hookline.next_due() from public;

@@ -27,14 +27,14 @@ begin
   get diagnostics v_rescued = row_count;
 
   if v_rescued > 0 then
-    perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
+    perform hookline._wake_runners();
   end if;
   return format('rescued %s expired leases', v_rescued);
 end
 $$;
 
 comment on function hookline.rescue_leases(timestamptz) is
-  'Job. Moves in_flight deliveries whose lease expired before now back to retrying (due at once, lease cleared; at most 10,000 a run) and notifies the runners. Returns a summary. Errors: none of its own.';
+  'Job. Moves in_flight deliveries whose lease expired before now back to retrying (due at once, lease cleared; at most 10,000 a run) and notifies waiting runners. Returns a summary. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.rescue_leases(timestamp with time zone) from public;

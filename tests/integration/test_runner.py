@@ -247,14 +247,21 @@ def test_max_in_flight_holds_across_runners(conn, tenant_source, target: Target,
     assert target.most_at_once == 3
 
 
-def test_ingest_notifies_once_per_transaction(db: str, conn, tenant_source) -> None:
+def test_ingest_notifies_a_waiting_runner_once(db: str, conn, tenant_source) -> None:
     add_endpoint(conn, "crm", "http://127.0.0.1:9/crm")
     with psycopg.connect(db, autocommit=True) as listener:
         listener.execute("listen hookline_deliveries")
-        ingest(conn, "crm", 50)
-        ingest(conn, "crm", 50)  # the same events again: duplicates, no delivery, no notification
+        ingest(conn, "crm", 10)  # no runner waits: no notification
+        assert list(listener.notifies(timeout=0.3)) == []
+        listener.execute("select hookline.next_due()")  # a runner found no work and waits
+        ingest(conn, "crm", 50, first=11)
+        ingest(conn, "crm", 50, first=61)  # the runner was woken already: no second notification
+        ingest(conn, "crm", 50, first=61)  # duplicates: no delivery, no notification
         notes = list(listener.notifies(timeout=0.5))
-    assert [json.loads(n.payload) for n in notes] == [{"due": "now"}]
+        assert [json.loads(n.payload) for n in notes] == [{"due": "now"}]
+        listener.execute("select hookline.next_due()")  # it waits again
+        ingest(conn, "crm", 1, first=200)
+        assert len(list(listener.notifies(timeout=0.5))) == 1
 
 
 def test_two_sessions_claiming_at_once_never_share_a_delivery(db: str, conn, tenant_source) -> None:

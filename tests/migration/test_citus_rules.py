@@ -42,6 +42,7 @@ LOCAL = {
     "alert_rules",
     "alerts",
     "alert_receivers",
+    "runner_waits",
 }
 
 # The tables whose tenant_isolation policy wraps its helpers in a subquery (docs/scaling.md).

@@ -1,0 +1,208 @@
+"""claim and complete from several sessions at once: no deadlock, no endpoint that serialises
+runners, max_in_flight across sessions; and a flapping endpoint that its breaker does not starve."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tests.integration.conftest import scalar, wait_until
+
+
+def add_endpoint(conn: psycopg.Connection, name: str, *, max_in_flight: int = 1000,
+                 schedule: str = "{0.001 s, 0.001 s, 0.001 s, 0.001 s}") -> int:  # fmt: skip
+    endpoint_id = scalar(
+        conn,
+        "select endpoint_id from hookline.add_endpoint(tenant => 'acme', name => %s, "
+        "url => 'http://127.0.0.1:9/' || %s, max_in_flight => %s, retry_schedule => %s::interval[])",
+        (name, name, max_in_flight, schedule),
+    )
+    conn.execute("select hookline.add_subscription(endpoint => %s, event_type_pattern => %s)",
+                 (name, f"test.{name}"))  # fmt: skip
+    return int(endpoint_id)
+
+
+def ingest_alternating(conn: psycopg.Connection, names: list[str], rounds: int) -> None:
+    """Events for each endpoint in turn, forwards then backwards: a, b, b, a, a, b, ..."""
+    conn.execute(
+        "select hookline.ingest('acme-wa', 'e-' || i || '-' || n, 'test.' || n, '{}') "
+        "from generate_series(1, %s::int) i, unnest(%s::text[]) with ordinality u(n, k) "
+        "order by i, case when i %% 2 = 1 then k else -k end",
+        (rounds, names),
+    )
+
+
+def run_threads(work: Callable[[int, psycopg.Connection], None], count: int, db: str) -> list[BaseException]:  # fmt: skip
+    """work(i, conn) in count threads released together; returns what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                barrier.wait()
+                work(i, c)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_concurrent_completes_over_shared_endpoints_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    a, b = add_endpoint(conn, "a"), add_endpoint(conn, "b")
+    ingest_alternating(conn, ["a", "b"], 400)  # ids a, b, b, a, a, b, ...
+    leases = conn.execute(
+        "select delivery_id, lease_token, endpoint_id from hookline.claim('setup', 800, '10 minutes') "
+        "order by delivery_id"
+    ).fetchall()
+    assert len(leases) == 800
+    # Pairs that meet the endpoints in opposite orders: (a, b) for even sessions, (b, a) for odd.
+    pairs: list[list[list[tuple]]] = [[], [], [], []]
+    for n, i in enumerate(range(0, len(leases), 2)):
+        pair = leases[i : i + 2]
+        assert [r[2] for r in pair] == ([a, b] if n % 2 == 0 else [b, a])
+        pairs[n % 4].append(pair)
+    statuses = [503, 200, 500, 204, 410]
+
+    def complete(i: int, c: psycopg.Connection) -> None:
+        for n, pair in enumerate(pairs[i]):
+            results = [
+                {"delivery_id": d, "lease_token": str(tok), "status_code": statuses[(n + k) % 4]}
+                for k, (d, tok, _e) in enumerate(pair)
+            ]
+            c.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+
+    def claim_and_complete(i: int, c: psycopg.Connection) -> None:
+        for n in range(60):  # retries come due at once and are claimed here, mixing endpoints
+            rows = c.execute(
+                "select delivery_id, lease_token from hookline.claim(%s, 8, '1 minute')", (f"r{i}",)
+            ).fetchall()
+            results = [
+                {"delivery_id": d, "lease_token": str(tok), "status_code": statuses[(n + k) % 5]}
+                for k, (d, tok) in enumerate(reversed(rows))
+            ]
+            c.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+
+    errors = run_threads(lambda i, c: (complete if i < 4 else claim_and_complete)(i, c), 6, db)
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert deadlocks == [], f"{len(deadlocks)} sessions deadlocked: {deadlocks[0]}"
+    assert errors == []
+    # Every result was recorded once: no delivery is left leased by the setup claim.
+    assert scalar(conn, "select count(*) from hookline.deliveries where runner = 'setup'") == 0
+
+
+def test_a_second_runner_claiming_from_a_hot_endpoint_waits_briefly_and_gets_the_rest(db: str, conn, tenant_source) -> None:  # fmt: skip
+    add_endpoint(conn, "hot", max_in_flight=30)
+    ingest_alternating(conn, ["hot"], 100)
+    got: dict[str, int] = {}
+    with psycopg.connect(db) as first:  # a transaction: its claim holds the endpoint until commit
+        got["first"] = len(
+            first.execute("select * from hookline.claim('r1', 20, '1 minute')").fetchall()
+        )
+
+        def second() -> None:
+            with psycopg.connect(db, autocommit=True) as c:
+                got["second"] = len(
+                    c.execute("select * from hookline.claim('r2', 20, '1 minute')").fetchall()
+                )
+
+        t = threading.Thread(target=second)
+        t.start()
+        wait_until(
+            lambda: (
+                scalar(
+                    conn,
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                    "and query like '%%hookline.claim(%%r2%%'",
+                )
+                == 1
+            ),
+            what="the second claim to wait for the first",
+        )
+        first.commit()
+        t.join()
+    assert got == {"first": 20, "second": 10}, "both runners get rows; together max_in_flight"
+
+
+def test_max_in_flight_holds_under_concurrent_claims(db: str, conn, tenant_source) -> None:
+    add_endpoint(conn, "tight", max_in_flight=7)
+    add_endpoint(conn, "loose", max_in_flight=1000)
+    ingest_alternating(conn, ["tight", "loose"], 300)
+    in_flight = (
+        "select count(*) from hookline.deliveries d join hookline.endpoints e using (endpoint_id) "
+        "where e.name = 'tight' and d.state = 'in_flight'"
+    )
+    for _round in range(3):
+
+        def claim(i: int, c: psycopg.Connection) -> None:
+            for _ in range(15):
+                c.execute("select * from hookline.claim(%s, 5, '10 minutes')", (f"r{i}",))
+
+        assert run_threads(claim, 4, db) == []
+        assert scalar(conn, in_flight) == 7
+        conn.execute(
+            "select count(*) from hookline.complete((select jsonb_agg(jsonb_build_object("
+            "'delivery_id', delivery_id, 'lease_token', lease_token, 'status_code', 200)) "
+            "from hookline.deliveries where state = 'in_flight'))"
+        )
+        assert scalar(conn, in_flight) == 0
+
+
+def test_a_flapping_endpoint_is_throttled_by_its_breaker_not_starved(conn, tenant_source) -> None:
+    """Issue 12's case: a handler that answers 2xx to 35 % of requests, 503 to the rest. Its
+    breaker opens (65 % failures), and after the cool-down it stays half-open: ten requests at a
+    time, sample after sample, instead of reopening on the first failed probe."""
+    add_endpoint(conn, "flaky", max_in_flight=20, schedule="{" + ", ".join(["1 s"] * 50) + "}")
+    ingest_alternating(conn, ["flaky"], 1800)
+    start = scalar(conn, "select min(next_attempt_at) from hookline.deliveries")
+    answered = succeeded = open_steps = 0
+    for step in range(200):  # 200 s of simulated time, one claim of up to 20 a second
+        rows = conn.execute(
+            "select delivery_id, lease_token from hookline.claim('r1', 20, '30 seconds', "
+            "%s + make_interval(secs => %s))",
+            (start, step),
+        ).fetchall()
+        results = []
+        for d, tok in rows:
+            ok = (answered * 7) % 20 < 7  # 7 of every 20 answers, spread out: 35 %
+            answered += 1
+            succeeded += ok
+            results.append(
+                {"delivery_id": d, "lease_token": str(tok), "status_code": 200 if ok else 503}
+            )
+        conn.execute(
+            "select count(*) from hookline.complete(%s, %s + make_interval(secs => %s))",
+            (Jsonb(results), start, step + 0.5),
+        )
+        open_steps += scalar(
+            conn, "select count(*) from hookline.circuit_breakers where state = 'open'"
+        )
+    transitions = [r[0] for r in conn.execute(
+        "select to_state from hookline.breaker_transitions order by transition_id"
+    )]  # fmt: skip
+    assert transitions[:2] == ["open", "half_open"], transitions
+    assert open_steps <= 40, "open for its first cool-down (30 s), not again and again"
+    # Unthrottled it would get 20 answers a second (1,400 successes in 200 s); half-open takes
+    # ten at a time: 599 successes, open 31 s. The old policy (two probes, reopen on a failed
+    # one, cool-down doubling), in the same simulation: 16 successes, open 199 s of 200.
+    assert succeeded >= 400, f"{succeeded} successes in {answered} answers"
+
+
+def test_a_long_writing_transaction_stalls_neither_the_idle_runner_nor_other_writers(db: str, conn, tenant_source) -> None:  # fmt: skip
+    add_endpoint(conn, "crm")
+    with psycopg.connect(db) as long_tx:  # ingests, then stays open (its commit is far away)
+        long_tx.execute("select hookline.ingest('acme-wa', 'long-1', 'test.crm', '{}')")
+        with psycopg.connect(db, autocommit=True) as runner:
+            due = scalar(runner, "select hookline.next_due() <= now()")
+            assert due is True, "it answers 'look again now' instead of waiting for the writer"
+        ingest_alternating(conn, ["crm"], 3)  # another writer is not queued behind anything
+        long_tx.commit()
+    assert scalar(conn, "select count(*) from hookline.deliveries") == 4
