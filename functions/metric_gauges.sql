@@ -79,6 +79,14 @@ as $$
   ) m (metric, value)
   where j.is_enabled and m.value is not null
   union all
+  -- 1 while a job has had no scheduled success within twice its schedule's longest gap
+  -- (hookline.stale_jobs: the same rule as hookline stats and hookline cron list).
+  select 'hookline_job_stale', pg_catalog.jsonb_build_object('job_name', j.job_name),
+    (st.job_name is not null)::integer::double precision
+  from hookline.jobs j
+  left join hookline.stale_jobs(metric_gauges.now) st on st.job_name = j.job_name
+  where j.is_enabled
+  union all
   select 'hookline_alerts_firing', pg_catalog.jsonb_build_object('rule', r.rule_name),
     (select pg_catalog.count(*) from hookline.alerts a
      where a.rule_name = r.rule_name and a.state = 'firing')::double precision
@@ -96,7 +104,7 @@ as $$
 $$;
 
 comment on function hookline.metric_gauges(timestamptz) is
-  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success and whether its last run failed, the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
+  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success, whether its last run failed and whether it is stale (hookline.stale_jobs), the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
 
 -- SECURITY DEFINER: runners serve these gauges without table privileges; labels carry tenant, endpoint and job names only.
 revoke all on function hookline.metric_gauges(timestamp with time zone) from public;

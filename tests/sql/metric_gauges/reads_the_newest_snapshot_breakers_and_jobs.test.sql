@@ -1,5 +1,5 @@
 begin;
-select plan(5);
+select plan(7);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
@@ -44,10 +44,21 @@ select is(
   1::double precision, 'the open endpoint circuit is named'
 );
 select results_eq(
-  $$select metric, value from g where labels->>'job_name' = 'maintain_partitions' order by 1$$,
+  $$select metric, value from g where labels->>'job_name' = 'maintain_partitions' and metric <> 'hookline_job_stale' order by 1$$,
   $$values ('hookline_job_last_run_failed', 1::double precision),
            ('hookline_job_last_success_timestamp_seconds', extract(epoch from timestamptz '2026-03-01 10:00:02Z')::double precision)$$,
   'the job''s last success and that its last run failed'
+);
+
+select is(
+  (select value from hookline.metric_gauges(now() + interval '1 day')
+   where metric = 'hookline_job_stale' and labels->>'job_name' = 'rescue_leases'),
+  1::double precision, 'a minute job without a scheduled success for a day is stale (hookline.stale_jobs)'
+);
+select is(
+  (select value from hookline.metric_gauges(now())
+   where metric = 'hookline_job_stale' and labels->>'job_name' = 'apply_retention'),
+  0::double precision, 'an hourly job deployed within the hour is not'
 );
 
 select * from finish();
