@@ -87,6 +87,14 @@ as $$
   left join hookline.stale_jobs(metric_gauges.now) st on st.job_name = j.job_name
   where j.is_enabled
   union all
+  -- Deliveries replayed out of the dead-letter queue, per tenant, ever: each replay call
+  -- writes one audit row per tenant with its count (audit_log_replays_idx).
+  select 'hookline_dlq_replayed_deliveries', pg_catalog.jsonb_build_object('tenant', a.tenant_id),
+    pg_catalog.sum((a.target->>'count')::bigint)::double precision
+  from hookline.audit_log a
+  where a.action = 'delivery.replay'
+  group by a.tenant_id
+  union all
   select 'hookline_alerts_firing', pg_catalog.jsonb_build_object('rule', r.rule_name),
     (select pg_catalog.count(*) from hookline.alerts a
      where a.rule_name = r.rule_name and a.state = 'firing')::double precision
@@ -104,7 +112,7 @@ as $$
 $$;
 
 comment on function hookline.metric_gauges(timestamptz) is
-  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success, whether its last run failed and whether it is stale (hookline.stale_jobs), the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
+  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success, whether its last run failed and whether it is stale (hookline.stale_jobs), the deliveries replayed per tenant (from the audit log), the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
 
 -- SECURITY DEFINER: runners serve these gauges without table privileges; labels carry tenant, endpoint and job names only.
 revoke all on function hookline.metric_gauges(timestamp with time zone) from public;

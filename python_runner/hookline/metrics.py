@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hookline import queries
+from hookline.db import connect
 from hookline.errors import HooklineError
 
 CACHE_S = 5.0
@@ -54,6 +55,14 @@ DB_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("job_name",),
     ),
     "hookline_job_last_run_failed": ("1 when the job's last run failed.", ("job_name",)),
+    "hookline_job_stale": (
+        "1 while the job has had no scheduled success within twice its schedule's longest gap.",
+        ("job_name",),
+    ),
+    "hookline_dlq_replayed_deliveries": (
+        "Deliveries replayed out of the dead-letter queue, ever (from the audit log); only grows.",
+        ("tenant",),
+    ),
     "hookline_alerts_firing": ("Alerts of hookline.alert_rules firing, by rule.", ("rule",)),
     "hookline_alert_notifications_undelivered": (
         "Alert notifications that went dead in the dead-letter queue, by receiver.",
@@ -246,9 +255,12 @@ class DatabaseGauges(Collector):
     def _read(self) -> None:
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-                self.conn.execute(queries.SET_STATEMENT_TIMEOUT, {"ms": "5000"})
-            self.rows = self.conn.execute(queries.METRIC_GAUGES).fetchall()
+                self.conn = connect(self.dsn, autocommit=True, timeout=5)
+            # The timeout for this read only (SET LOCAL): behind a transaction pooler a session
+            # setting would stay on a server connection that other clients get next.
+            with self.conn.transaction():
+                self.conn.execute(queries.SET_LOCAL_STATEMENT_TIMEOUT, {"ms": "5000"})
+                self.rows = self.conn.execute(queries.METRIC_GAUGES).fetchall()
             self.up = 1.0
         except psycopg.Error:
             self.rows, self.up = [], 0.0

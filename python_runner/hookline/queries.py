@@ -204,6 +204,8 @@ where j.jobname = any(%(names)s) and j.database = %(database)s
 
 SET_STATEMENT_TIMEOUT: LiteralString = "select set_config('statement_timeout', %(ms)s, false)"
 
+SET_LOCAL_STATEMENT_TIMEOUT: LiteralString = "select set_config('statement_timeout', %(ms)s, true)"
+
 SOURCE_CREDENTIALS: LiteralString = """
 select kind, signing_secrets, verify_token, max_body_bytes
 from hookline.source_credentials(source => %(source)s)

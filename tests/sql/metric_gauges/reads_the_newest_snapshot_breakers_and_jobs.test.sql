@@ -1,5 +1,5 @@
 begin;
-select plan(7);
+select plan(9);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
@@ -59,6 +59,16 @@ select is(
   (select value from hookline.metric_gauges(now())
    where metric = 'hookline_job_stale' and labels->>'job_name' = 'apply_retention'),
   0::double precision, 'an hourly job deployed within the hour is not'
+);
+select is(
+  (select count(*)::int from hookline.metric_gauges() where metric = 'hookline_dlq_replayed_deliveries'),
+  0, 'no replay yet, no replayed-deliveries series'
+);
+select hookline.replay(array(select delivery_id from hookline.dead_letters), reason => 'handler fixed');
+select is(
+  (select value from hookline.metric_gauges()
+   where metric = 'hookline_dlq_replayed_deliveries' and labels->>'tenant' = 'acme'),
+  1::double precision, 'a replayed dead letter counts once, for its tenant (from the audit log)'
 );
 
 select * from finish();
