@@ -198,6 +198,14 @@ class RunnerMetrics:
         self.batches = Counter(
             "hookline_batches", "Claim and complete round trips.", ["kind", "call"], registry=r
         )
+        self.dropped = Counter(
+            "hookline_results_dropped",
+            "Results of attempts that were never recorded: refused (the database refused the "
+            "result as invalid) or unreachable (a stop gave up on the database). Each is logged; "
+            "its delivery or message is sent again after its lease.",
+            ["kind", "reason"],
+            registry=r,
+        )
         self.started = time.monotonic()
         self.listener_seen: dict[str, float] = {}
         listener_age = Gauge(
@@ -231,6 +239,9 @@ class RunnerMetrics:
                 self.dead.labels(kind).inc()
             if "duration_ms" in result:
                 self.duration.labels(kind, cls).observe(result["duration_ms"] / 1000)
+
+    def results_dropped(self, kind: str, reason: str, count: int) -> None:
+        self.dropped.labels(kind, reason).inc(count)
 
     def answered(self, kind: str, result: dict[str, Any], received_at: datetime) -> None:
         """An attempt came back: a 2xx ends the event's wait for this endpoint."""

@@ -125,11 +125,10 @@ class Settings:
 
 @dataclass
 class Stats:
-    """Counters of one runner (for metrics)."""
+    """Counters of one runner, for its own log lines and its tests (the dropped results are
+    counted in hookline.metrics)."""
 
     recorded: int = 0  # results the database recorded
-    refused: int = 0  # results the database refused as invalid: dropped, each logged
-    unrecorded: int = 0  # results given up at a stop because the database was unreachable
     restarts: dict[str, int] = field(default_factory=dict)  # side task -> restarts
 
 
@@ -411,7 +410,7 @@ class Runner:
             )  # fmt: skip
         except psycopg.Error as exc:
             if is_transient(exc):  # only after a stop gave up
-                self.stats.unrecorded += len(batch)
+                RUNNER.results_dropped(self.WHAT, "unreachable", len(batch))
                 log.error(
                     "runner %s: %d %s results not recorded, the database is unreachable (%s); "
                     "they are sent again after their leases", self.s.name, len(batch), self.WHAT,
@@ -422,7 +421,7 @@ class Runner:
                 await self._record(pool, batch[:half])
                 await self._record(pool, batch[half:])
             else:
-                self.stats.refused += 1
+                RUNNER.results_dropped(self.WHAT, "refused", 1)
                 log.error(
                     "runner %s: the database refused the result for %s %s (%s: %s); dropped, "
                     "it is sent again after its lease", self.s.name, self.ID, batch[0][self.ID],

@@ -26,7 +26,7 @@ from psycopg import sql
 
 from hookline.migrator import Migrator
 from hookline.pgcluster import LocalPostgres
-from tests.ingress_helpers import FIXTURES, running_ingress, sign
+from tests.ingress_helpers import FIXTURES, announced_metrics_url, running_ingress, sign
 from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.integration.test_runner import add_endpoint, ingest, queued, successes_per_delivery
 from tests.target import Target
@@ -175,6 +175,8 @@ def test_a_result_the_database_refuses_is_dropped_loudly_and_the_rest_recorded(c
         scalar(conn, "select count(*) from hookline.attempts where delivery_id = %s", (poison,))
         == 0
     )
+    metrics = httpx.get(announced_metrics_url(runner.log), timeout=10).text
+    assert 'hookline_results_dropped_total{kind="deliveries",reason="refused"} 1.0' in metrics
     conn.execute("drop trigger refuse on hookline.attempts")
     wait_until(lambda: queued(conn) == 0, what="the refused delivery, sent again after its lease")
     assert target.ids()[f"dlv_{poison}"] >= 2
