@@ -36,14 +36,13 @@ from hookline.errors import (
     UnknownSource,
     wrap_errors,
 )
-from hookline.masking import Masker, MaskingFilter
+from hookline.masking import Masker
 from hookline.metrics import IngressMetrics, serve_metrics
 from hookline.resilience import Pool, retrying
 from hookline.sealing import SecretKeyError, opener
 
 log = logging.getLogger("hookline.ingress")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection
-log.addFilter(MaskingFilter(MASK))
 T = TypeVar("T")
 
 # Headers kept with the raw request (hookline.raw_requests.headers): enough to re-verify and

@@ -14,7 +14,6 @@ separators, extensions); it only ever hides more. National numbers are read as N
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 
@@ -41,16 +40,3 @@ class Masker:
         for match in reversed(list(found)):
             text = text[: match.start] + "[phone]" + text[match.end :]
         return text
-
-
-class MaskingFilter(logging.Filter):
-    """Masks a record's formatted message before any handler writes it."""
-
-    def __init__(self, masker: Masker) -> None:
-        super().__init__()
-        self.masker = masker
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.masker(record.getMessage())
-        record.args = None
-        return True
