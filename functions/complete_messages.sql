@@ -10,6 +10,8 @@ declare
   v_ids bigint[];
   v_outcomes text[];
   v_wamids text[];
+  v_targets text[];
+  v_successes boolean[];
   v_state hookline.outbox_state;
 begin
   if complete_messages.results is null or pg_catalog.jsonb_typeof(complete_messages.results) <> 'array'
@@ -93,17 +95,17 @@ begin
   from (select sent.phone_number_id, pg_catalog.count(*)::integer as n from sent group by 1) x
   where s.phone_number_id = x.phone_number_id and s.throttled_rate is not null;
 
-  -- A number's breaker counts its successes only where it exists (created by a failure).
-  for v_r in
-    select b.target
-    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
-    join hookline.outbox o on o.message_id = x.message_id
-    join hookline.circuit_breakers b on b.target = 'sender:' || o.phone_number_id
-    where x.outcome = 'sent'
-    order by x.message_id
-  loop
-    perform hookline._breaker_record(v_r.target, true, complete_messages.now);
-  end loop;
+  -- The numbers' breakers count the batch's successes in one call (hookline._breaker_results
+  -- has the policy; a breaker with nothing to count is not touched).
+  select pg_catalog.array_agg('sender:' || o.phone_number_id order by x.message_id),
+    pg_catalog.array_agg(true order by x.message_id)
+  into v_targets, v_successes
+  from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
+  join hookline.outbox o on o.message_id = x.message_id
+  where x.outcome = 'sent';
+  if v_targets is not null then
+    perform hookline._breaker_results(v_targets, v_successes, complete_messages.now);
+  end if;
 
   -- Failures, each by its class in message order: rare, and each rule reads its row.
   for v_r in
