@@ -46,8 +46,8 @@ log = logging.getLogger("hookline.runner")
 MASK = Masker()  # the SQL masking rules, read by every new pool connection; applied to every line
 
 EXCERPT_BYTES = 500
-# Floor of the sleep after an empty claim while work is due: another runner held the endpoint
-# (claims skip locked endpoints) or the endpoint is at max_in_flight.
+# Floor of the sleep after an empty claim while work is due: the endpoint is at max_in_flight,
+# its breaker admits no more probes, or another runner's claim took the rows.
 MIN_WAIT_S = 0.05
 MAX_BACKOFF_S = 10.0  # a claim the database refuses (not a transient error) is retried this slowly
 COMPLETE_LINGER_S = 0.002  # how long results wait for company while requests are running
