@@ -27,6 +27,9 @@ as $$
 declare
   v_endpoints bigint[];
   v_first_due timestamptz[];
+  v_hint jsonb;
+  v_at timestamptz;
+  v_cursors jsonb;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -45,28 +48,56 @@ begin
   --    snapshot of the statement below and fills what room is left. So one hot endpoint serves
   --    every runner, and max_in_flight holds across runners. NO KEY UPDATE does not block
   --    ingest's foreign-key checks (KEY SHARE).
-  select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id)
-  into v_endpoints, v_first_due
-  from (
-    select e.endpoint_id, c.first_due
-    from hookline.endpoints e
-    join (
+  --
+  --    Each endpoint's probe starts at its claim cursor (docs/delivery.md, "The claim cursor"):
+  --    a hint this session keeps in the setting hookline.claim_cursor, per endpoint the first due
+  --    position its last claim saw (nothing visible and due lay before it then), or that claim's
+  --    time less a second where nothing was due. So a probe does not walk again over the index
+  --    entries that claimed and finished rows leave behind until vacuum (forever, while a long
+  --    transaction holds the xmin horizon back). Only rows that a transaction still open at that
+  --    claim wrote with an earlier position can lie before a cursor; they are found by the probe
+  --    from the start that runs at least every second (the cursor's "at"), and whenever the
+  --    bounded probe finds nothing.
+  v_hint := nullif(pg_catalog.current_setting('hookline.claim_cursor', true), '')::jsonb;
+  v_at := (v_hint->>'at')::timestamptz;
+  if v_at is null or v_at > claim.now or v_at <= claim.now - interval '1 second' then
+    v_hint := null;
+  end if;
+  loop
+    with probe as materialized (
       select c.endpoint_id, due.next_attempt_at as first_due
       from hookline.endpoints c
-      cross join lateral (
+      left join lateral (
         select d.next_attempt_at
         from hookline.deliveries d
         where d.endpoint_id = c.endpoint_id and d.next_attempt_at <= claim.now
+          and d.next_attempt_at >= coalesce((v_hint->'e'->>c.endpoint_id::text)::timestamptz, '-infinity')
         order by d.next_attempt_at
         limit 1
-      ) due
+      ) due on true
       where c.state = 'active'
-      order by due.next_attempt_at
-      limit claim.max_rows
-    ) c on c.endpoint_id = e.endpoint_id
-    order by e.endpoint_id
-    for no key update of e
-  ) x;
+    )
+    select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
+      (select pg_catalog.jsonb_object_agg(p.endpoint_id::text, coalesce(p.first_due, claim.now - interval '1 second')) from probe p)
+    into v_endpoints, v_first_due, v_cursors
+    from (
+      select e.endpoint_id, c.first_due
+      from hookline.endpoints e
+      join (
+        select p.endpoint_id, p.first_due
+        from probe p
+        where p.first_due is not null
+        order by p.first_due
+        limit claim.max_rows
+      ) c on c.endpoint_id = e.endpoint_id
+      order by e.endpoint_id
+      for no key update of e
+    ) x;
+    exit when v_endpoints is not null or v_hint is null;
+    v_hint := null;
+  end loop;
+  perform pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
+    'at', case when v_hint is null then claim.now else v_at end, 'e', v_cursors)::text, false);
   if v_endpoints is null then
     return;
   end if;
@@ -127,16 +158,17 @@ begin
   )
   select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, r.url, r.timeout_ms,
     pg_catalog.concat_ws(' ', r.signing_secret, r.previous_signing_secret),
-    ev.event_type,
-    case when r.body_format = 'payload' then ev.payload::text
-         else (select b.body from hookline._delivery_body(c.event_id, c.event_received_at) b) end,
-    c.attempt_count + 1, c.generation, c.endpoint_id, ev.traceparent, c.event_received_at
+    (ev.e).event_type,
+    case when r.body_format = 'payload' then (ev.e).payload::text
+         else (select b.body from hookline._delivery_body(ev.e) b) end,
+    c.attempt_count + 1, c.generation, c.endpoint_id, (ev.e).traceparent, c.event_received_at
   from claimed c
   join room r on r.endpoint_id = c.endpoint_id
-  -- One primary-key probe per claimed row, in its partition; the LIMIT keeps the planner
-  -- from hashing a whole partition of events for a batch of fifty.
+  -- One primary-key probe per claimed row, in its partition (the body is built from that row,
+  -- not read again); the LIMIT keeps the planner from hashing a whole partition of events for
+  -- a batch of fifty.
   cross join lateral (
-    select x.event_type, x.payload, x.traceparent
+    select x as e
     from hookline.events x
     where x.event_id = c.event_id and x.received_at = c.event_received_at
     limit 1
@@ -145,7 +177,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (the setting hookline.claim_cursor, a hint; from the head at least every second and before an empty answer). The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

@@ -1,0 +1,138 @@
+"""One hot endpoint, several claiming processes: does the drain rise, or do claims take turns?
+
+    python benchmarks/hot_endpoint.py "postgresql://.../scratch" [backlog] [batch...]
+
+For each batch size (default 32 and 1) and 1, 2 and 4 worker processes, it queues `backlog`
+pending deliveries of one endpoint (default 20,000; a tenth of it for batch 1), then starts the
+processes, each on its own connection claiming and completing (the runner's statements,
+`queries.CLAIM` and `queries.COMPLETE`, all 2xx, no HTTP) until the queue is empty, and times
+from their common start to the last one's end. It prints deliveries per second and the ratio to
+one process measured in the same run (each count runs twice, in the order 1, 2, 4, 4, 2, 1; the
+figures are the means), and the most deliveries the endpoint had in flight, sampled (its
+max_in_flight is 128, four batches of 32, so that the limit does not decide the figure; it must
+hold while they run).
+
+Use a database you can throw away: it truncates hookline's queue tables.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import statistics
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import psycopg
+from bench_common import prepare
+from delivery_backlog import QUEUE, SETUP
+from psycopg.types.json import Jsonb
+
+from hookline import queries
+
+LIMIT = 128
+
+
+def worker(dsn: str, batch: int, ready, go, out) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        params = {"runner": f"w{mp.current_process().pid}", "max_rows": batch, "lease": timedelta(seconds=30)}  # fmt: skip
+        conn.execute("select 1")
+        ready.release()
+        go.wait()
+        done = empty = 0
+        while True:
+            rows = conn.execute(queries.CLAIM, params).fetchall()
+            if not rows:
+                # The endpoint's room may be taken by the others: look again until nothing is queued.
+                if not conn.execute("select exists (select from hookline.deliveries)").fetchone()[
+                    0
+                ]:
+                    break
+                empty += 1
+                continue
+            results = [
+                {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
+            ]
+            conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
+            done += len(rows)
+        out.put((done, empty, time.perf_counter()))
+
+
+def run(dsn: str, backlog: int, batch: int, procs: int) -> tuple[float, int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(SETUP)
+        conn.execute("vacuum hookline.deliveries")
+        conn.execute(QUEUE, {"tag": f"h{procs}-{batch}-{time.time()}", "n": backlog, "endpoint": "bench"})  # fmt: skip
+        conn.execute("vacuum analyze hookline.deliveries")
+        conn.execute("checkpoint")
+    ctx = mp.get_context("fork")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=worker, args=(dsn, batch, ready, go, out)) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.acquire()
+    most = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while not stop.is_set():
+                n = conn.execute(
+                    "select count(*) from hookline.deliveries where state = 'in_flight' and next_attempt_at > now()"
+                ).fetchone()[0]
+                most[0] = max(most[0], n)
+                time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    start = time.perf_counter()
+    go.set()
+    ends = [out.get() for _ in workers]
+    for w in workers:
+        w.join()
+    stop.set()
+    sampler.join()
+    done = sum(e[0] for e in ends)
+    return done / (max(e[2] for e in ends) - start), most[0]
+
+
+def main() -> None:
+    dsn = sys.argv[1]
+    backlog = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+    batches = [int(b) for b in sys.argv[3:]] or [32, 1]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        prepare(dsn, conn)
+        conn.execute("select hookline.premake_partitions()")
+        conn.execute(
+            "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
+            "where name <> 'bench' and tenant_id = 'bench'"
+        )
+        if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
+            conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
+        conn.execute(
+            "update hookline.endpoints set state = 'active', paused_reason = null, max_in_flight = %s "
+            "where name = 'bench'",
+            (LIMIT,),
+        )
+    for batch in batches:
+        n = backlog if batch > 1 else backlog // 10
+        got: dict[int, list[float]] = {1: [], 2: [], 4: []}
+        most: dict[int, int] = {1: 0, 2: 0, 4: 0}
+        for procs in (1, 2, 4, 4, 2, 1):
+            rate, seen = run(dsn, n, batch, procs)
+            got[procs].append(rate)
+            most[procs] = max(most[procs], seen)
+        one = statistics.mean(got[1])
+        print(f"batch {batch}, {n} deliveries of one endpoint (max_in_flight {LIMIT})")
+        for procs, rates in got.items():
+            rate = statistics.mean(rates)
+            print(f"  {procs} process{'es' if procs > 1 else '  '} {rate:8.0f}/s  "
+                  f"{rate / one:.2f}x one process  most in flight {most[procs]}")  # fmt: skip
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(SETUP)
+
+
+if __name__ == "__main__":
+    main()
