@@ -15,6 +15,9 @@ returns table (
 language plpgsql
 immutable
 set search_path = ''
+-- Pure jsonb work on one argument: the generic plan is as good as any, and re-planning the
+-- big statement below on every call (a custom plan) cost several times the split itself.
+set plan_cache_mode = force_generic_plan
 as $$
 begin
   if whatsapp_events.body is null or pg_catalog.jsonb_typeof(whatsapp_events.body) <> 'object'
