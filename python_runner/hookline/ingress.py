@@ -211,7 +211,7 @@ class GroupCommit:
     stored again one request per transaction."""
 
     def __init__(self, ingress: Ingress) -> None:
-        self.ingress = ingress
+        self.ingress, self.metrics = ingress, ingress.metrics
         settings = ingress.settings
         self.in_flight_max = settings.groups_in_flight
         self.max_requests, self.max_bytes = settings.group_max_requests, settings.group_max_bytes
@@ -222,6 +222,7 @@ class GroupCommit:
 
     async def store(self, pending: Pending) -> tuple[int, int, int]:
         self.queue.append(pending)
+        self.metrics.waiting.set(len(self.queue))
         if not self.scheduled and self.in_flight < self.in_flight_max:
             # The next turn of the loop, not now: requests parsed in this turn join the group.
             self.scheduled = True
@@ -239,6 +240,8 @@ class GroupCommit:
                     break
                 size, count = size + len(pending.raw), count + 1
             group, self.queue = self.queue[:count], self.queue[count:]
+            self.metrics.waiting.set(len(self.queue))
+            self.metrics.group_size.observe(count)
             self.in_flight += 1
             task = asyncio.create_task(self._commit(group))
             self.tasks.add(task)
