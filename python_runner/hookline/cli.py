@@ -501,7 +501,7 @@ def stop_on_signals() -> threading.Event:
 )  # fmt: skip
 @click.option("--pool-size", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option(
-    "--groups-in-flight", type=click.IntRange(1, 100), default=1, show_default=True,
+    "--groups-in-flight", type=click.IntRange(1, 100), default=2, show_default=True,
     help="Transactions storing requests at once; requests arriving meanwhile share the next.",
 )  # fmt: skip
 @metrics_options(9464)

@@ -82,7 +82,7 @@ class Settings:
     db_timeout: float = 5.0  # seconds to get a connection or run the statement, else 503
     cache_seconds: float = 5.0  # how long a source's secrets are reused before re-reading
     pool_size: int = 10
-    groups_in_flight: int = 1  # transactions storing requests at once (group commit)
+    groups_in_flight: int = 2  # transactions storing requests at once (group commit)
     group_max_requests: int = 64  # requests stored in one transaction at most
     group_max_bytes: int = (
         1 << 20
@@ -287,7 +287,7 @@ class GroupCommit:
         }
 
         async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
-            return await (await conn.execute(queries.RECEIVE_MANY, params)).fetchall()
+            return await (await conn.execute(queries.RECEIVE_MANY, params, binary=True)).fetchall()
 
         # A repeated group is a group of duplicates: retrying one after a lost commit is safe.
         started = min(p.started for p in group)

@@ -3,8 +3,8 @@ POSTs share one transaction, each still gets its own answer, and a group whose d
 away is refused as a whole (503) without losing anything acknowledged.
 
 A group is made deterministic without timing: a first request waits in the database on a
-dedup key another transaction holds (its group is in flight), the others arrive meanwhile
-and wait for the next group (the ingress says how many in hookline_ingress_waiting_requests),
+dedup key another transaction holds (its group is in flight; --groups-in-flight 1), the others
+arrive meanwhile and wait for the next group (the ingress says how many in hookline_ingress_waiting_requests),
 then the holder lets go."""
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def groups_db(module_db: str) -> str:
 def test_concurrent_requests_share_a_transaction_and_each_gets_its_own_answer(
     groups_db: str, tmp_path
 ) -> None:
-    with running_ingress(groups_db, tmp_path / "ingress.log", "--cache-seconds", "600") as ingress:
+    with running_ingress(
+        groups_db, tmp_path / "ingress.log", "--cache-seconds", "600", "--groups-in-flight", "1"
+    ) as ingress:
         url = f"{ingress.url}/webhooks/grp"
         # The ingress knows source "gone" (cached), which is removed before the group.
         assert httpx.get(f"{ingress.url}/webhooks/gone", timeout=10).status_code == 403
@@ -139,7 +141,9 @@ def test_a_database_lost_mid_group_is_503_for_the_whole_group_and_loses_nothing(
     dsn = groups_db.replace(f":{server.port}/", f":{proxy.port}/")
     bodies = [message(f"wamid.LOST{i}") for i in range(8)]
     try:
-        with running_ingress(dsn, tmp_path / "ingress.log", "--db-timeout", "5") as ingress:
+        with running_ingress(
+            dsn, tmp_path / "ingress.log", "--db-timeout", "5", "--groups-in-flight", "1"
+        ) as ingress:
             url = f"{ingress.url}/webhooks/grp"
             blocker = hold_key(groups_db, "wamid.LOST-SLOW")
             with ThreadPoolExecutor(len(bodies) + 1) as pool:
