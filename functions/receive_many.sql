@@ -29,6 +29,7 @@ declare
   v_new boolean[];       -- per event of v_events: is it new?
   v_counts integer[];    -- per stored request: its events and new events
   v_new_counts integer[];
+  v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
 begin
   if receive_many.received_at is null
      or coalesce(pg_catalog.cardinality(receive_many.bodies), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
@@ -39,16 +40,25 @@ begin
       message = 'received_at must not be null; sources, bodies, raws, headers (and sanitized) must have one element per request';
   end if;
 
+  -- Every body parsed at once, in one subtransaction for the group; when one cannot be read
+  -- (rare: the sender signed it), each is parsed on its own below (hookline._parse_body).
+  begin
+    select pg_catalog.array_agg(b.body::jsonb order by b.n) into v_parsed
+    from pg_catalog.unnest(receive_many.bodies) with ordinality as b (body, n);
+  exception when data_exception or program_limit_exceeded then
+    v_parsed := null;
+  end;
+
   -- 1. Every request is checked on its own, set-based: a bad one gets its error (the one
   -- hookline.receive raises) and the others of the group are stored all the same.
   with input as (
     select r.ord::integer as ord, r.source, r.raw, r.headers, s.source_id, s.tenant_id, s.kind,
-      p.value as body, p.error_code as parse_code, p.error_message as parse_message
+      coalesce(v_parsed[r.ord], p.value) as body, p.error_code as parse_code, p.error_message as parse_message
     from rows from (pg_catalog.unnest(receive_many.sources), pg_catalog.unnest(receive_many.bodies),
                     pg_catalog.unnest(receive_many.raws), pg_catalog.unnest(receive_many.headers))
       with ordinality as r (source, body, raw, headers, ord)
     left join hookline.sources s on s.name = r.source
-    left join lateral hookline._parse_body(case when s.source_id is not null then r.body end) p on true
+    left join lateral hookline._parse_body(case when v_parsed is null and s.source_id is not null then r.body end) p on true
   ),
   checked as (
     select i.*,
