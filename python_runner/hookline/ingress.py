@@ -287,7 +287,7 @@ class GroupCommit:
         }
 
         async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
-            return await (await conn.execute(queries.RECEIVE_MANY, params, binary=True)).fetchall()
+            return await (await conn.execute(queries.RECEIVE_MANY, params)).fetchall()
 
         # A repeated group is a group of duplicates: retrying one after a lost commit is safe.
         started = min(p.started for p in group)
