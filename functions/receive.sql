@@ -21,12 +21,21 @@ begin
   select r.* into v_stored
   from hookline.receive_many(array[receive.source], array[receive.body::text], array[receive.raw],
     array[receive.headers], array[pg_catalog.to_jsonb(receive.sanitized)], receive.received_at) r;
-  if v_stored.error_code = 'HL001' then
-    raise exception using errcode = 'HL001', message = v_stored.error_message,
-      hint = 'hookline sources list shows the sources; add one with hookline sources add.';
-  elsif v_stored.error_code is not null then
-    raise exception using errcode = v_stored.error_code, message = v_stored.error_message;
-  end if;
+  case v_stored.error_code
+    when 'HL001' then
+      raise exception using errcode = 'HL001', message = v_stored.error_message,
+        hint = 'hookline sources list shows the sources; add one with hookline sources add.';
+    when 'HL002' then
+      raise exception using errcode = 'HL002', message = v_stored.error_message;
+    when 'HL040' then
+      raise exception using errcode = 'HL040', message = v_stored.error_message;
+    when 'HL041' then
+      raise exception using errcode = 'HL041', message = v_stored.error_message;
+    else
+      if v_stored.error_code is not null then  -- a body jsonb cannot read (22xxx, 54001)
+        raise exception using errcode = v_stored.error_code, message = v_stored.error_message;
+      end if;
+  end case;
   return query select v_stored.request_id, v_stored.event_count, v_stored.new_event_count;
 end
 $$;
