@@ -1,10 +1,9 @@
+-- The signature changed (the events of several requests at once): drop the older form on redeploy.
+drop function if exists hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text);
+
 create or replace function hookline._ingest(
-  source_id bigint,
-  tenant_id text,
   received_at timestamptz,
-  request_id bigint,
-  events jsonb,
-  traceparent text default null
+  events jsonb
 )
 returns table (ord bigint, event_id bigint, is_new boolean)
 language plpgsql
@@ -15,9 +14,14 @@ declare
   v_bad record;
   v_ids bigint[];
   v_types text[];
+  v_tenants text[];
+  v_sources bigint[];
+  v_keys text[];
 begin
-  -- events: a JSON array of {external_id, event_type, payload, occurred_at, phone_number_id,
-  -- user_id, wa_id, sanitized}. One request's events are stored in a few set-based statements.
+  -- events: a JSON array of {source_id, tenant_id, request_id, traceparent, external_id,
+  -- event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}: the events
+  -- of one request or of a group of requests (hookline.receive_many), stored in a few
+  -- set-based statements.
   select i.n, i.external_id, i.event_type, i.payload into v_bad
   from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (external_id text, event_type text, payload jsonb)) with ordinality as i (external_id, event_type, payload, n)
   where coalesce(i.external_id, '') = '' or i.payload is null or pg_catalog.jsonb_typeof(i.payload) = 'null'
@@ -34,51 +38,63 @@ begin
 
   -- The key table decides: a key that exists means a duplicate, whatever partition its event
   -- is in. A concurrent duplicate waits here for the first transaction and then finds its key.
-  -- A key twice in one request: the first occurrence counts.
+  -- A key twice in the input: the first occurrence counts. Event ids follow the input order;
+  -- keys are inserted in key order, so two groups sharing keys wait for each other in one
+  -- order and never deadlock.
   with input as (
-    select distinct on (i.external_id) i.*
-    from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (external_id text, event_type text, payload jsonb, occurred_at timestamptz, phone_number_id text, user_id text, wa_id text, sanitized text[])) with ordinality as i (external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
-    order by i.external_id, i.n
+    select distinct on (i.source_id, i.external_id) i.*
+    from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (source_id bigint, tenant_id text, request_id bigint, traceparent text, external_id text, event_type text, payload jsonb, occurred_at timestamptz, phone_number_id text, user_id text, wa_id text, sanitized text[])) with ordinality as i (source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
+    order by i.source_id, i.external_id, i.n
+  ),
+  numbered as materialized (
+    select i.*, nextval('hookline.events_event_id_seq') as new_id
+    from (select * from input order by n) i
   ),
   keys as (
     insert into hookline.event_keys as k (source_id, external_id, event_id, received_at)
-    select _ingest.source_id, i.external_id, nextval('hookline.events_event_id_seq'), _ingest.received_at
-    from (select * from input order by n) i
+    select i.source_id, i.external_id, i.new_id, _ingest.received_at
+    from numbered i
+    order by i.source_id, i.external_id
     on conflict do nothing
-    returning k.external_id, k.event_id
+    returning k.source_id, k.external_id, k.event_id
   ),
   stored as (
     insert into hookline.events as e (
       event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload,
       phone_number_id, user_id, wa_id, request_id, sanitized, traceparent
     )
-    select k.event_id, _ingest.received_at, _ingest.source_id, _ingest.tenant_id, i.external_id, i.event_type,
-      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, _ingest.request_id, i.sanitized,
+    select k.event_id, _ingest.received_at, i.source_id, i.tenant_id, i.external_id, i.event_type,
+      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, i.request_id, i.sanitized,
       -- A malformed traceparent is dropped, never refused: the event matters, the trace less.
-      case when _ingest.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then _ingest.traceparent end
-    from keys k join input i on i.external_id = k.external_id
-    returning e.event_id, e.event_type
+      case when i.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then i.traceparent end
+    from keys k join numbered i on i.source_id = k.source_id and i.external_id = k.external_id
+    returning e.event_id, e.event_type, e.tenant_id, e.source_id, e.external_id
   )
-  select pg_catalog.array_agg(s.event_id order by s.event_id), pg_catalog.array_agg(s.event_type order by s.event_id)
-  into v_ids, v_types
+  select pg_catalog.array_agg(s.event_id order by s.event_id), pg_catalog.array_agg(s.event_type order by s.event_id),
+    pg_catalog.array_agg(s.tenant_id order by s.event_id), pg_catalog.array_agg(s.source_id order by s.event_id),
+    pg_catalog.array_agg(s.external_id order by s.event_id)
+  into v_ids, v_types, v_tenants, v_sources, v_keys
   from stored s;
 
   if v_ids is not null then
-    perform hookline._fan_out(v_ids, v_types, _ingest.received_at, _ingest.tenant_id, _ingest.source_id);
+    perform hookline._fan_out(v_ids, v_types, v_tenants, v_sources, _ingest.received_at);
   end if;
 
-  -- A new statement, so a key committed by a concurrent duplicate is visible.
+  -- A new statement, so a key committed by a concurrent duplicate is visible. A duplicate's
+  -- event is looked up by its key (an index probe per duplicate, whatever the plan).
   return query
-  select i.n, k.event_id, nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.external_id)
-  from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (external_id text)) with ordinality as i (external_id, n)
-  join hookline.event_keys k on k.source_id = _ingest.source_id and k.external_id = i.external_id
-  left join pg_catalog.unnest(v_ids) as nw (id) on nw.id = k.event_id
+  select i.n, coalesce(nw.id, (select k.event_id from hookline.event_keys k
+                               where k.source_id = i.source_id and k.external_id = i.external_id)),
+    nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.source_id, i.external_id)
+  from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (source_id bigint, external_id text)) with ordinality as i (source_id, external_id, n)
+  left join rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_keys)) as nw (id, source_id, external_id)
+    on nw.source_id = i.source_id and nw.external_id = i.external_id
   order by i.n;
 end
 $$;
 
-comment on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text) is
-  'Private, the one place events are stored: the events of one request (a JSON array of {external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}) for a source and tenant, received at received_at from raw request request_id, with the request''s W3C traceparent (dropped when malformed). Set-based: keys first (hookline.event_keys; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per input row, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
+comment on function hookline._ingest(timestamptz, jsonb) is
+  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at (a JSON array of {source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}: each event names its source, tenant, raw request and W3C traceparent, dropped when malformed). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per input row, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
 
 -- Owner only (admin and internal): no grants.
-revoke all on function hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text) from public;
+revoke all on function hookline._ingest(timestamptz, jsonb) from public;

@@ -23,6 +23,8 @@
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
 \ir whatsapp_events.sql
+\ir _parse_body.sql
+\ir receive_many.sql
 \ir receive.sql
 \ir list_sources.sql
 \ir show_source.sql

@@ -31,6 +31,10 @@ begin
 
   -- One set-based statement, linear in the body: every entry, change, item and contact is
   -- expanded once; an item finds its contact by hash join, never by scanning the array again.
+  -- Pure jsonb work: its generic plan is as good as any, and hookline.receive_many (the hot
+  -- path) runs it with plan_cache_mode = force_generic_plan, which re-planning it on every
+  -- call (a custom plan) cost several times the split itself. Not set here: a SET clause
+  -- costs every call, and receive_many calls this once per request.
   return query
   with entries as (
     select en.entry, (en.n - 1)::integer as ei, en.entry - 'changes' as entry_base,

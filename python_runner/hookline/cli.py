@@ -500,11 +500,15 @@ def stop_on_signals() -> threading.Event:
     help="How long a source's secrets are reused before they are read again.",
 )  # fmt: skip
 @click.option("--pool-size", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option(
+    "--groups-in-flight", type=click.IntRange(1, 100), default=2, show_default=True,
+    help="Transactions storing requests at once; requests arriving meanwhile share the next.",
+)  # fmt: skip
 @metrics_options(9464)
 @fails_cleanly
 def ingress(
     dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int,
-    metrics_host: str, metrics_port: int, log_format: str,
+    groups_in_flight: int, metrics_host: str, metrics_port: int, log_format: str,
 ) -> None:  # fmt: skip
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz); metrics on
     --metrics-host:--metrics-port."""
@@ -513,7 +517,7 @@ def ingress(
     Migrator(resolve_dsn(dsn)).require_current()
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
-        metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
+        groups_in_flight=groups_in_flight, metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
     )  # fmt: skip
     serve(settings, host, port)
 

@@ -218,13 +218,23 @@ def wrap_errors() -> Iterator[None]:
         state = exc.sqlstate or ""
         if state == "25006":  # read_only_sql_transaction: a hot standby refuses every write
             raise ReadOnlyDatabase(f"{ReadOnlyDatabase.__doc__} ({one_line(exc)})") from exc
-        bad_input = isinstance(exc, psycopg.DataError) or state.startswith(_INPUT_CLASSES)
-        kind = _CODES.get(state) or (
-            InvalidInput if bad_input else HooklineError if state.startswith("HL") else None
+        error = domain_error(
+            state, exc.diag.message_primary or one_line(exc), isinstance(exc, psycopg.DataError)
         )
-        if kind is None:
+        if error is None:
             raise
-        message = exc.diag.message_primary or one_line(exc)
-        if kind is PermissionDenied:
-            message += " (your role may not do this; docs/security.md lists what each role may)"
-        raise kind(message) from exc
+        raise error from exc
+
+
+def domain_error(state: str, message: str, data_error: bool = False) -> HooklineError | None:
+    """The hookline error of a SQLSTATE and its message (None: not one of ours), for errors
+    raised (wrap_errors) and for errors a function returns per row (hookline.receive_many)."""
+    bad_input = data_error or state.startswith(_INPUT_CLASSES)
+    kind = _CODES.get(state) or (
+        InvalidInput if bad_input else HooklineError if state.startswith("HL") else None
+    )
+    if kind is None:
+        return None
+    if kind is PermissionDenied:
+        message += " (your role may not do this; docs/security.md lists what each role may)"
+    return kind(message)

@@ -1,12 +1,15 @@
-"""The webhook ingress: an ASGI app that verifies a webhook, stores it with one SQL call and
-answers 200 only after that call committed.
+"""The webhook ingress: an ASGI app that verifies a webhook, stores it and answers 200 only
+after the transaction that stored it committed.
 
 It moves bytes and checks signatures (HMAC belongs to Python, not to the database); what a
-body means and how it becomes events is decided by `hookline.receive` in SQL.
+body means and how it becomes events is decided by `hookline.receive_many` in SQL. Requests
+that arrive while a transaction is in flight are stored together in the next one (group
+commit, `GroupCommit`): one commit, one WAL flush for the whole group.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -31,9 +34,12 @@ from hookline import logs, queries, telemetry
 from hookline.db import through_pooler
 from hookline.errors import (
     DatabaseUnavailable,
+    HooklineError,
+    InvalidArgument,
     InvalidInput,
     NotANotification,
     UnknownSource,
+    domain_error,
     wrap_errors,
 )
 from hookline.masking import Masker
@@ -76,6 +82,11 @@ class Settings:
     db_timeout: float = 5.0  # seconds to get a connection or run the statement, else 503
     cache_seconds: float = 5.0  # how long a source's secrets are reused before re-reading
     pool_size: int = 10
+    groups_in_flight: int = 2  # transactions storing requests at once (group commit)
+    group_max_requests: int = 64  # requests stored in one transaction at most
+    group_max_bytes: int = (
+        1 << 20
+    )  # body bytes in one transaction at most (one larger body goes alone)
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,131 @@ def signature_ok(source: Source, raw: bytes, headers: dict[str, str]) -> bool:
     return standard_signature_ok(source.secrets, raw, headers)
 
 
+@dataclass
+class Pending:
+    """One verified request waiting for its group's transaction."""
+
+    source: str
+    body: str
+    raw: bytes
+    headers: dict[str, str]
+    sanitized: list[str] | None
+    started: float  # time.monotonic() when it arrived: its deadline is started + db_timeout
+    answer: asyncio.Future[tuple[int, int, int]]
+
+
+class GroupCommit:
+    """Stores concurrent requests in shared transactions: a request joins the queue; while
+    fewer than `groups_in_flight` transactions run, the queue (up to the group limits) goes to
+    the database as one `hookline.receive_many` call, which is one transaction. Requests that
+    arrive meanwhile wait for the next one. There is no timer: an idle ingress starts a
+    transaction for a lone request at once (the event loop's next turn), so grouping adds no
+    latency; under load, groups grow with the load, and each commit (one WAL flush) answers
+    them all.
+
+    Each request gets its own answer: (request_id, events, new_events), or its own error
+    (receive_many checks every request on its own: an unknown source or a body that is not a
+    notification does not fail the group). Every answer comes after the commit. A commit that
+    fails is retried (hookline.resilience) until the earliest deadline of the group, then every
+    request of the group gets DatabaseUnavailable (503): nothing of it was acknowledged, and the
+    sender retries. An error no per-request check foresaw fails only its request: the group is
+    stored again one request per transaction."""
+
+    def __init__(self, ingress: Ingress) -> None:
+        self.ingress, self.metrics = ingress, ingress.metrics
+        settings = ingress.settings
+        self.in_flight_max = settings.groups_in_flight
+        self.max_requests, self.max_bytes = settings.group_max_requests, settings.group_max_bytes
+        self.queue: list[Pending] = []
+        self.in_flight = 0
+        self.scheduled = False
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def store(self, pending: Pending) -> tuple[int, int, int]:
+        self.queue.append(pending)
+        self.metrics.waiting.set(len(self.queue))
+        if not self.scheduled and self.in_flight < self.in_flight_max:
+            # The next turn of the loop, not now: requests parsed in this turn join the group.
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self._launch)
+        return await pending.answer
+
+    def _launch(self) -> None:
+        self.scheduled = False
+        while self.queue and self.in_flight < self.in_flight_max:
+            size, count = 0, 0
+            for pending in self.queue:
+                if count == self.max_requests or (
+                    count and size + len(pending.raw) > self.max_bytes
+                ):
+                    break
+                size, count = size + len(pending.raw), count + 1
+            group, self.queue = self.queue[:count], self.queue[count:]
+            self.metrics.waiting.set(len(self.queue))
+            self.metrics.group_size.observe(count)
+            self.in_flight += 1
+            task = asyncio.create_task(self._commit(group))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _commit(self, group: list[Pending]) -> None:
+        try:
+            await self._settle(group)
+        finally:
+            # Whatever happened (the task cancelled at shutdown), no request waits forever.
+            answer(group, DatabaseUnavailable("the ingress is stopping"))
+            self.in_flight -= 1
+            if self.queue and not self.scheduled:
+                self._launch()
+
+    async def _settle(self, group: list[Pending]) -> None:
+        try:
+            rows = await self._receive(group)
+        except DatabaseUnavailable as exc:
+            answer(group, exc)
+            return
+        except Exception as exc:
+            if len(group) == 1:  # its handler maps it (400, 404) or it is a bug (500)
+                answer(group, exc)
+            else:  # not foreseen by the per-request checks: each request on its own
+                await asyncio.gather(*(self._settle([p]) for p in group))
+            return
+        for pending, (_ord, request_id, events, new, code, message) in zip(
+            group, rows, strict=True
+        ):
+            if code is None:
+                answer([pending], (request_id, events, new))
+            else:
+                answer([pending], domain_error(code, message) or HooklineError(message))
+
+    async def _receive(self, group: list[Pending]) -> list[Any]:
+        params = {
+            "sources": [p.source for p in group],
+            "bodies": [p.body for p in group],
+            "raws": [p.raw for p in group],
+            "headers": [Jsonb(p.headers) for p in group],
+            "sanitized": [None if p.sanitized is None else Jsonb(p.sanitized) for p in group],
+        }
+
+        async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
+            return await (await conn.execute(queries.RECEIVE_MANY, params)).fetchall()
+
+        # A repeated group is a group of duplicates: retrying one after a lost commit is safe.
+        started = min(p.started for p in group)
+        what = "storing a request" if len(group) == 1 else f"storing {len(group)} requests"
+        return await self.ingress.call(what, started, receive)
+
+
+def answer(group: list[Pending], outcome: tuple[int, int, int] | BaseException) -> None:
+    for pending in group:
+        if pending.answer.done():  # its client went away and its handler was cancelled
+            continue
+        if isinstance(outcome, BaseException):
+            pending.answer.set_exception(outcome)
+        else:
+            pending.answer.set_result(outcome)
+
+
 class Ingress:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -186,6 +322,7 @@ class Ingress:
         self._rechecked: dict[str, float] = {}
         self._unknown: dict[str, float] = {}
         self.metrics = IngressMetrics()
+        self.groups = GroupCommit(self)
 
     async def _configure(self, conn: psycopg.AsyncConnection) -> None:
         # A session SET behind a transaction pooler would stick to a server connection that
@@ -312,15 +449,11 @@ class Ingress:
         # the events come from a sanitised parse and say which strings were changed.
         body, sanitized = for_jsonb(text)
         headers["traceparent"] = telemetry.traceparent(request.headers.get("traceparent"))
-        params = {"source": name, "body": body, "raw": raw, "headers": Jsonb(headers),
-                  "sanitized": sanitized}  # fmt: skip
-
-        async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
-            return await (await conn.execute(queries.RECEIVE, params)).fetchone()
-
-        try:  # a repeated receive is a duplicate: retrying it after a lost commit is safe
-            request_id, events, new = await self.call("storing a request", started, receive)
-        except (NotANotification, InvalidInput) as exc:
+        pending = Pending(name, body, raw, headers, sanitized, started,
+                          asyncio.get_running_loop().create_future())  # fmt: skip
+        try:
+            request_id, events, new = await self.groups.store(pending)
+        except (NotANotification, InvalidInput, InvalidArgument) as exc:
             raise Refused(400, "bad_body", str(exc)) from None
         except UnknownSource:  # removed since its credentials were read
             raise Refused(404, "unknown_source", "no such source") from None

@@ -21,6 +21,11 @@ import phonenumbers
 
 UNREAD_RULES = [(re.compile(r"[0-9]{6,}"), "[digits]")]
 NATIONAL_REGION = "US"
+# What phonenumbers' matcher needs to find a valid number: digit blocks separated by at most
+# four punctuation characters (its candidate pattern), and a valid number has at least six
+# digits, country code included (the shortest in its metadata: +43 and a 4-digit line). A line without such a run cannot hold one: the matcher,
+# the costly part of masking, is skipped for it (lines such as "stored ... request=42").
+MAYBE_PHONE = re.compile(r"\d(?:\D{0,4}\d){5}")
 
 
 class Masker:
@@ -34,6 +39,8 @@ class Masker:
     def __call__(self, text: str) -> str:
         for pattern, replacement in self.rules:
             text = pattern.sub(replacement, text)
+        if not MAYBE_PHONE.search(text):
+            return text
         found = phonenumbers.PhoneNumberMatcher(
             text, NATIONAL_REGION, leniency=phonenumbers.Leniency.VALID
         )

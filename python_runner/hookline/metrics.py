@@ -123,6 +123,18 @@ class IngressMetrics:
             registry=self.registry,
         )
 
+        self.waiting = Gauge(
+            "hookline_ingress_waiting_requests",
+            "Verified requests waiting for the next group commit (while one is in flight).",
+            registry=self.registry,
+        )
+        self.group_size = Histogram(
+            "hookline_ingress_group_requests",
+            "Requests stored by one transaction of the ingress (its group commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
+
     def stored(self, source: str, new_events: int) -> None:
         self.requests.labels(source, "stored", "2xx").inc()
         self.events.labels(source).inc(new_events)

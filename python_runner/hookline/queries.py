@@ -211,16 +211,18 @@ select kind, signing_secrets, verify_token, max_body_bytes
 from hookline.source_credentials(source => %(source)s)
 """
 
-# body is the request's text; PostgreSQL parses it (no re-serialization in Python).
-RECEIVE: LiteralString = """
-select request_id, event_count, new_event_count from hookline.receive(
-  source => %(source)s, body => %(body)s::jsonb, raw => %(raw)s, headers => %(headers)s,
-  sanitized => %(sanitized)s::text[]
+# A group of requests in one transaction (the ingress's group commit). Each body is the
+# request's text: PostgreSQL parses it (no re-serialization in Python), request by request.
+RECEIVE_MANY: LiteralString = """
+select ord, request_id, event_count, new_event_count, error_code, error_message
+from hookline.receive_many(
+  sources => %(sources)s::text[], bodies => %(bodies)s::text[], raws => %(raws)s::bytea[],
+  headers => %(headers)s::jsonb[], sanitized => %(sanitized)s::jsonb[]
 )
 """
 
 READY: LiteralString = """
-select to_regprocedure('hookline.receive(text, jsonb, bytea, jsonb, timestamptz, text[])') is not null
+select to_regprocedure('hookline.receive_many(text[], text[], bytea[], jsonb[], jsonb[], timestamptz)') is not null
 """
 
 ADD_SOURCE: LiteralString = """

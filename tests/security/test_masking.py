@@ -11,12 +11,15 @@ import signal
 from pathlib import Path
 
 import httpx
+import phonenumbers
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from hookline import logs, queries
-from hookline.masking import Masker
+from hookline.masking import MAYBE_PHONE, Masker
 from tests.helpers import hookline
 from tests.ingress_helpers import running_ingress, sign
 from tests.integration.conftest import RunnerProcess, wait_until
@@ -65,6 +68,51 @@ def test_log_lines_are_masked_exactly_as_sql_masks_text(conn: psycopg.Connection
             masker(sample) == conn.execute("select hookline.mask_text(%s)", (sample,)).fetchone()[0]
         )
     assert masker("from 4915112345678") == "from +49******78"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "+1",
+                "+49",
+                "+43",
+                "+683",
+                "650",
+                "555",
+                "1234",
+                "12",
+                "7",
+                "0",
+                " ",
+                "-",
+                ".",
+                "(",
+                ")",
+                "/",
+                " ext ",
+                "x",
+                "call ",
+                "\uff11\uff12",
+                "\u0663",
+            ]
+        ),
+        max_size=14,
+    ).map("".join)
+)
+def test_skipping_phonenumbers_on_lines_without_six_digits_never_masks_less(text: str) -> None:
+    """Masker skips the phonenumbers matcher when a line has no run of six digits (with short
+    separators): on such a line the matcher never finds a number anyway."""
+    found = list(phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.VALID))
+    if found:
+        assert MAYBE_PHONE.search(text), (text, found)
+    masker = Masker()
+    masker.use([])
+    expected = text
+    for match in reversed(found):
+        expected = expected[: match.start] + "[phone]" + expected[match.end :]
+    assert masker(text) == expected
 
 
 def test_before_the_rules_are_read_every_long_number_is_hidden() -> None:

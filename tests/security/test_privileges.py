@@ -28,7 +28,7 @@ VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "end
 JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
 
 EXECUTE = {
-    "hookline_ingest": HELPERS | {"ingest", "receive", "source_credentials"},
+    "hookline_ingest": HELPERS | {"ingest", "receive", "receive_many", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
                                   "next_message_due", "metric_gauges"} | JOB_HEALTH,
@@ -54,6 +54,7 @@ DEFINER = {
     "_mapped_tenants": "reads the role mapping, which no caller may read; returns the caller's own tenants",
     "ingest": "the ingress stores events without table privileges",
     "receive": "the ingress stores requests without table privileges",
+    "receive_many": "the ingress stores groups of requests without table privileges",
     "source_credentials": "the ingress reads a source's secrets without table privileges",
     "claim": "runners lease deliveries without table privileges",
     "complete": "runners record outcomes without table privileges",

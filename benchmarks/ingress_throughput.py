@@ -1,0 +1,194 @@
+"""Signed WhatsApp POSTs acknowledged per second by `hookline ingress`, against the tps of
+`pgbench -N` on the same PostgreSQL server with the same number of clients, in one run.
+
+    .venv/bin/python benchmarks/ingress_throughput.py [--seconds 10] [--concurrency 8 32 128]
+        [--rounds 2] [--ingress-args "--workers 1"]
+
+Needs `wrk` (the load tool, `apt-get install wrk`) and `pgbench` (with the PostgreSQL server)
+on PATH. The database is a private PostgreSQL in a temporary directory with durable settings
+(fsync and synchronous_commit on, as in production; pgbench runs against that same server).
+The ingress runs as `hookline ingress` (plus --ingress-args) with one source, one endpoint and
+a subscription matching every event, so each POST stores its raw request, one event and one
+delivery (no runner drains them).
+
+The load: every POST is a realistic one-message text notification (`tests/fixtures/text.json`)
+with a wamid of its own, signed with the source's secret, so none is a duplicate. The bodies
+are signed before the clock starts (wrk only replays them: signing is the sender's cost, not
+the ingress's); each wrk connection is one client that waits for its answer before the next
+POST, as Meta's senders do. For each concurrency C, alternating, --rounds times:
+
+- baseline: `pgbench -N -c C -j 2 -T seconds` (scale 10) on the same server: tps;
+- hookline: `wrk -c C -t 2 -d seconds` against the ingress: 200 answers per second (every
+  answer must be 200, and the database must hold one raw request per answer).
+
+Printed per C: the best of each, the ratio (issue 11's goal: at least 0.8) and the load
+average. The machine is usually shared (2 cores: the database, the ingress and the load tool
+share them): the ratio of the same run is the figure, not the rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.ingress_helpers import FIXTURES, running_ingress, sign
+
+from hookline.migrator import Migrator
+from hookline.pgcluster import LocalPostgres
+
+SECRET = "bench-secret"
+THREADS = 2  # wrk and pgbench threads (-t, -j): the machine has 2 cores
+MAX_RATE = 8000  # bodies signed per second of a run: more than the ingress can take here
+
+# One line per POST: the signature, a space, the body (one line of JSON). Each wrk thread reads
+# its own file and replays it; `wrapped` counts replays past its end (they would be duplicates).
+WRK_SCRIPT = """
+local threads, count = {}, 0
+function setup(thread)
+  thread:set("file", string.format("%s/bodies-%d.txt", os.getenv("BODIES_DIR"), count))
+  count = count + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  sigs, bodies, i, wrapped = {}, {}, 0, 0
+  for line in io.lines(file) do
+    local at = line:find(" ")
+    table.insert(sigs, line:sub(1, at - 1))
+    table.insert(bodies, line:sub(at + 1))
+  end
+end
+function request()
+  i = i + 1
+  if i > #bodies then i, wrapped = 1, wrapped + 1 end
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+                                  ["X-Hub-Signature-256"] = sigs[i]}, bodies[i])
+end
+function done(summary, latency, requests)
+  local w = 0
+  for _, t in ipairs(threads) do w = w + t:get("wrapped") end
+  io.write(string.format("wrapped: %d\\n", w))
+end
+"""
+
+
+def need(tool: str, package: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise SystemExit(f"ingress_throughput: {tool} is not installed (apt-get install {package})")
+    return path
+
+
+def write_bodies(folder: Path, tag: str, total: int) -> None:
+    """`total` signed one-message notifications with fresh wamids, split over THREADS files."""
+    template = (FIXTURES / "text.json").read_bytes().strip()
+    assert b"\n" not in template
+    files = [(folder / f"bodies-{t}.txt").open("wb") for t in range(THREADS)]
+    try:
+        for i in range(total):
+            body = template.replace(b"wamid.HBgL1", f"wamid.{tag}.{i}".encode())
+            files[i % THREADS].write(sign(SECRET, body).encode() + b" " + body + b"\n")
+    finally:
+        for f in files:
+            f.close()
+
+
+def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> float:
+    out = subprocess.run(
+        [need("pgbench", "postgresql"), "-N", "-n", "-c", str(clients), "-j", str(THREADS),
+         "-T", str(seconds), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "pgbench"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return float(re.search(r"tps = ([0-9.]+)", out)[1])
+
+
+def stored(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("select count(*) from hookline.raw_requests").fetchone()[0]
+
+
+def wrk_rate(url: str, dsn: str, root: Path, clients: int, seconds: int, tag: str) -> float:
+    bodies = root / "bodies"
+    bodies.mkdir(exist_ok=True)
+    write_bodies(bodies, tag, MAX_RATE * seconds)
+    before = stored(dsn)
+    out = subprocess.run(
+        [need("wrk", "wrk"), "-c", str(clients), "-t", str(THREADS), "-d", f"{seconds}s",
+         "--timeout", "30s", "-s", str(root / "sign.lua"), url],
+        capture_output=True, text=True, check=True, env={**os.environ, "BODIES_DIR": str(bodies)},
+    ).stdout  # fmt: skip
+    answered = int(re.search(r"(\d+) requests in", out)[1])
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    assert re.search(r"wrapped: 0\b", out), f"wrk ran out of bodies:\n{out}"
+    # Every 200 is a stored request; wrk stops with up to one POST per connection unanswered.
+    time.sleep(0.5)
+    extra = stored(dsn) - before - answered
+    assert 0 <= extra <= clients, f"{answered} answered, {extra} more stored"
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 128])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ingress-args", default="", help="more arguments for hookline ingress")
+    args = parser.parse_args()
+    need("wrk", "wrk")
+    need("pgbench", "postgresql")
+
+    root = Path(tempfile.mkdtemp(prefix="hookline-bench-ingress-"))
+    root.chmod(0o755)
+    (root / "sign.lua").write_text(WRK_SCRIPT)
+    pg = LocalPostgres(root / "pg", password=False, cron=False, durable=True)
+    try:
+        pg.start()
+        with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+            admin.execute("create database bench")
+            admin.execute("create database pgbench")
+        subprocess.run(
+            [need("pgbench", "postgresql"), "-i", "-q", "-s", "10", "-h", "127.0.0.1", "-p", str(pg.port),
+             "-U", "postgres", "pgbench"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        dsn = pg.dsn("bench")
+        Migrator(dsn).deploy()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "select hookline.add_source('bench', 'bench', 'whatsapp', %s, null, 65536, true)",
+                (SECRET,),
+            )
+            conn.execute("select hookline.add_endpoint(tenant => 'bench', name => 'sink', url => 'http://127.0.0.1:9/hook')")  # fmt: skip
+            conn.execute("select hookline.add_subscription(endpoint => 'sink', event_type_pattern => '*')")  # fmt: skip
+        extra = shlex.split(args.ingress_args)
+        with running_ingress(dsn, root / "ingress.log", *extra) as ingress:
+            url = f"{ingress.url}/webhooks/bench"
+            print(f"ingress arguments: {' '.join(extra) or '(defaults)'}; {args.seconds} s runs")
+            print(f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio  load")
+            for c in args.concurrency:
+                acks, tps = 0.0, 0.0
+                for r in range(args.rounds):
+                    tps = max(tps, pgbench_tps(pg, c, args.seconds))
+                    tag = f"{os.getpid()}.{c}.{r}"
+                    acks = max(acks, wrk_rate(url, dsn, root, c, args.seconds, tag))
+                load = os.getloadavg()[0]
+                print(
+                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x  {load:.1f}", flush=True
+                )
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

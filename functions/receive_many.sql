@@ -1,0 +1,175 @@
+create or replace function hookline.receive_many(
+  sources text[],
+  bodies text[],
+  raws bytea[],
+  headers jsonb[],
+  sanitized jsonb[] default null,
+  received_at timestamptz default pg_catalog.now()
+)
+returns table (ord integer, request_id bigint, event_count integer, new_event_count integer, error_code text, error_message text)
+language plpgsql
+security definer
+set search_path = ''
+-- Every statement here reads arrays and small tables (sources, subscriptions, endpoints) or
+-- probes an index by equality: one plan fits every call, and re-planning each call (custom
+-- plans) cost more than the work.
+set plan_cache_mode = force_generic_plan
+as $$
+#variable_conflict use_column
+declare
+  v_codes text[];        -- per request, in input order: its error (SQLSTATE), null when stored
+  v_messages text[];
+  v_ords integer[];      -- per stored request: its position in the input ...
+  v_requests bigint[];   -- ... its raw request id, source, tenant and kind
+  v_sources bigint[];
+  v_tenants text[];
+  v_kinds text[];
+  v_bodies jsonb[];
+  v_events jsonb;
+  v_new boolean[];       -- per event of v_events: is it new?
+  v_counts integer[];    -- per stored request: its events and new events
+  v_new_counts integer[];
+  v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
+begin
+  if receive_many.received_at is null
+     or coalesce(pg_catalog.cardinality(receive_many.bodies), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
+     or coalesce(pg_catalog.cardinality(receive_many.raws), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
+     or coalesce(pg_catalog.cardinality(receive_many.headers), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
+     or (receive_many.sanitized is not null and pg_catalog.cardinality(receive_many.sanitized) <> pg_catalog.cardinality(receive_many.sources)) then
+    raise exception using errcode = 'HL002',
+      message = 'received_at must not be null; sources, bodies, raws, headers (and sanitized) must have one element per request';
+  end if;
+
+  -- Every body parsed at once, in one subtransaction for the group; when one cannot be read
+  -- (rare: the sender signed it), each is parsed on its own below (hookline._parse_body).
+  begin
+    select pg_catalog.array_agg(b.body::jsonb order by b.n) into v_parsed
+    from pg_catalog.unnest(receive_many.bodies) with ordinality as b (body, n);
+  exception when data_exception or program_limit_exceeded then
+    v_parsed := null;
+  end;
+
+  -- 1. Every request is checked on its own, set-based: a bad one gets its error (the one
+  -- hookline.receive raises) and the others of the group are stored all the same.
+  with input as (
+    select r.ord::integer as ord, r.source, r.raw, r.headers, s.source_id, s.tenant_id, s.kind,
+      coalesce(v_parsed[r.ord], p.value) as body, p.error_code as parse_code, p.error_message as parse_message
+    from rows from (pg_catalog.unnest(receive_many.sources), pg_catalog.unnest(receive_many.bodies),
+                    pg_catalog.unnest(receive_many.raws), pg_catalog.unnest(receive_many.headers))
+      with ordinality as r (source, body, raw, headers, ord)
+    left join hookline.sources s on s.name = r.source
+    left join lateral hookline._parse_body(case when v_parsed is null and s.source_id is not null then r.body end) p on true
+  ),
+  checked as (
+    select i.*,
+      case
+        when i.source_id is null then 'HL001'
+        when i.raw is null or pg_catalog.jsonb_typeof(coalesce(i.headers, 'null')) <> 'object' then 'HL002'
+        when i.parse_code is not null then i.parse_code
+        when i.kind = 'standard-webhooks' and i.headers->>'webhook-id' is null then 'HL041'
+        when i.kind = 'whatsapp' and (pg_catalog.jsonb_typeof(i.body) is distinct from 'object'
+                                      or i.body->>'object' is distinct from 'whatsapp_business_account'
+                                      or pg_catalog.jsonb_typeof(i.body->'entry') is distinct from 'array') then 'HL040'
+        when i.kind = 'standard-webhooks' and (i.headers->>'webhook-id' = '' or coalesce(pg_catalog.jsonb_typeof(i.body), 'null') = 'null') then 'HL002'
+      end as code,
+      case
+        when i.source_id is null then format('unknown source %L', i.source)
+        when i.raw is null or pg_catalog.jsonb_typeof(coalesce(i.headers, 'null')) <> 'object' then 'raw and received_at must not be null, headers must be an object'
+        when i.parse_code is not null then i.parse_message
+        when i.kind = 'standard-webhooks' and i.headers->>'webhook-id' is null then 'a Standard Webhooks request needs a webhook-id header'
+        when i.kind = 'whatsapp' and (pg_catalog.jsonb_typeof(i.body) is distinct from 'object'
+                                      or i.body->>'object' is distinct from 'whatsapp_business_account') then 'not a WhatsApp Business Account notification: "object" must be "whatsapp_business_account"'
+        when i.kind = 'whatsapp' and pg_catalog.jsonb_typeof(i.body->'entry') is distinct from 'array' then 'not a WhatsApp Business Account notification: "entry" must be an array'
+        when i.kind = 'standard-webhooks' and i.headers->>'webhook-id' = '' then 'external_id must be a non-empty string'
+        when i.kind = 'standard-webhooks' and coalesce(pg_catalog.jsonb_typeof(i.body), 'null') = 'null' then 'payload must not be null'
+      end as message
+    from input i
+  ),
+  numbered as materialized (
+    select c.*, case when c.code is null then nextval('hookline.raw_requests_request_id_seq') end as request_id
+    from (select * from checked order by ord) c
+  )
+  select pg_catalog.array_agg(n.code order by n.ord), pg_catalog.array_agg(n.message order by n.ord),
+    pg_catalog.array_agg(n.ord order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.request_id order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.source_id order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.tenant_id order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.kind order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null)
+  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies
+  from numbered n;
+
+  if v_ords is not null then
+    -- 2. Every event of the stored requests, in input and body order; an item without a time
+    -- of its own happened when it arrived. whatsapp_events runs only on the whatsapp
+    -- requests (the kind is a filter of the unnested requests, applied before the split).
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e) order by e.req, e.n), '[]') into v_events
+    from (
+      select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
+        w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
+        w.phone_number_id, w.user_id, w.wa_id, w.payload, w.sanitized_fields as sanitized, w.n
+      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
+                      pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies))
+        as v (ord, request_id, source_id, tenant_id, kind, body)
+      cross join lateral hookline.whatsapp_events(v.body, (
+          select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(receive_many.sanitized[v.ord]) as p (pointer)
+        )) with ordinality as w (external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
+      where v.kind = 'whatsapp'
+      union all
+      select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
+        receive_many.headers[v.ord]->>'webhook-id',
+        case when v.body->>'type' ~ '^[a-z0-9_-]+(\.[a-z0-9_-]+)*$' then v.body->>'type' else 'unknown' end,
+        receive_many.received_at, null, null, null, v.body,
+        (select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(receive_many.sanitized[v.ord]) as p (pointer)),
+        1
+      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
+                      pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies))
+        as v (ord, request_id, source_id, tenant_id, kind, body)
+      where v.kind = 'standard-webhooks'
+    ) e;
+
+    -- 3. The events of the whole group at once (duplicates create nothing).
+    select pg_catalog.array_agg(i.is_new order by i.ord) into v_new
+    from hookline._ingest(receive_many.received_at, v_events) i;
+
+    -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
+    perform hookline._apply_message_status(
+      e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}', receive_many.received_at)
+    from rows from (pg_catalog.jsonb_to_recordset(v_events) as (event_type text, phone_number_id text, payload jsonb),
+                    pg_catalog.unnest(v_new)) with ordinality as e (event_type, phone_number_id, payload, is_new, n)
+    where e.is_new and e.event_type like 'whatsapp.status.%'
+    order by e.n;
+
+    -- 4. The raw requests, with how many events each yielded.
+    select pg_catalog.array_agg(coalesce(c.events, 0) order by v.ord), pg_catalog.array_agg(coalesce(c.new_events, 0) order by v.ord)
+    into v_counts, v_new_counts
+    from pg_catalog.unnest(v_ords) as v (ord)
+    left join (
+      select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
+      from rows from (pg_catalog.jsonb_to_recordset(v_events) as (req integer), pg_catalog.unnest(v_new)) as e (req, is_new)
+      group by e.req
+    ) c on c.req = v.ord;
+
+    insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)
+    select v.request_id, receive_many.received_at, v.source_id, v.tenant_id, receive_many.headers[v.ord],
+      receive_many.raws[v.ord], v.event_count, v.new_event_count
+    from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
+                    pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_counts), pg_catalog.unnest(v_new_counts))
+      as v (ord, request_id, source_id, tenant_id, event_count, new_event_count);
+  end if;
+
+  return query
+  select c.ord::integer, s.request_id, s.event_count, s.new_event_count, c.code, c.message
+  from rows from (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_messages)) with ordinality as c (code, message, ord)
+  left join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_counts), pg_catalog.unnest(v_new_counts))
+    as s (ord, request_id, event_count, new_event_count) on s.ord = c.ord
+  order by c.ord;
+end
+$$;
+
+comment on function hookline.receive_many(text[], text[], bytea[], jsonb[], jsonb[], timestamptz) is
+  'Stores a group of verified webhook requests in one transaction (the ingress''s group commit): element i of sources, bodies (the request''s text, parsed here), raws (the bytes as received), headers (an object) and sanitized (null, or a JSON array of the pointers hookline.receive takes) is request i. Each request is checked on its own and stored as hookline.receive stores it: its raw request, its new events (all the group''s events through one hookline._ingest: a key twice in a group counts once, for the first request) and the outbox statuses they report. Returns one row per request, in input order: (ord from 1, request_id, event_count, new_event_count, error_code, error_message); a request that cannot be stored gets the SQLSTATE and message hookline.receive would raise (HL001, HL002, HL040, HL041, or 22xxx/54001 for a body jsonb cannot read) and null counts, and stores nothing, while the other requests are stored. Errors (the whole call): HL002 arrays of different lengths or a null received_at.';
+
+-- SECURITY DEFINER: the ingress has no table privileges; it stores requests only through this function.
+revoke all on function hookline.receive_many(text[], text[], bytea[], jsonb[], jsonb[], timestamp with time zone) from public;
+grant execute on function hookline.receive_many(text[], text[], bytea[], jsonb[], jsonb[], timestamp with time zone) to hookline_ingest;
