@@ -209,6 +209,54 @@ def test_sigterm_under_load_exits_in_the_grace_period_and_loses_nothing(conn, te
     assert sorted(successes_per_delivery(conn).values()) == [1] * 100
 
 
+def leased(conn: psycopg.Connection, runner: str) -> int:
+    return int(scalar(conn, "select count(*) from hookline.deliveries where runner = %s and state = 'in_flight'", (runner,)))  # fmt: skip
+
+
+def test_a_runner_claims_one_batch_ahead_but_sends_at_most_concurrency(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/300"), max_in_flight=100)
+    ingest(conn, "crm", 30)
+    runners("r1", "--concurrency", "3", "--batch", "4")
+    most_leased = 0
+    while queued(conn):
+        most_leased = max(most_leased, leased(conn, "r1"))
+        time.sleep(0.02)
+    # 3 requests in flight and a batch of 4 waiting for a slot (and, for a moment, answers
+    # not yet recorded)
+    assert most_leased >= 7, "a batch claimed ahead"
+    assert target.most_at_once == 3, "never more requests than --concurrency"
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 30
+
+
+def test_sigterm_gives_back_at_once_what_waits_for_a_slot(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/1500"), max_in_flight=100)
+    ingest(conn, "crm", 20)
+    runner = runners("r1", "--concurrency", "2", "--batch", "4", "--grace", "10")
+    wait_until(
+        lambda: len(target.requests) == 2 and leased(conn, "r1") == 6, what="2 sent, 4 ahead"
+    )
+    runner.signal(signal.SIGTERM)
+    wait_until(lambda: leased(conn, "r1") == 2, what="the 4 waiting for a slot released")
+    assert len(target.requests) == 2, "the two requests in flight are still running"
+    assert runner.wait(10) == 0, runner.output()
+    assert "released 4 unsent deliveries" in runner.output()
+    assert len(target.requests) == 2, "nothing was sent after the stop"
+    assert scalar(conn, "select count(*) from hookline.attempts") == 2
+    assert scalar(conn, "select count(*) from hookline.deliveries where state = 'pending' and attempt_count = 0") == 18  # fmt: skip
+
+
+def test_a_delivery_whose_lease_ran_out_waiting_for_a_slot_is_given_back_unsent(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    # lease max(1 s, timeout 2 s + 1 s) = 3 s; the second row of a claim gets its slot after
+    # 1.2 s, when 1.8 s of lease remain: less than the timeout and the margin.
+    add_endpoint(conn, "crm", target.url("/slow/1200"), timeout_ms=2000, max_in_flight=100)
+    ingest(conn, "crm", 3)
+    runner = runners("r1", "--concurrency", "1", "--batch", "2", "--lease", "1")
+    wait_until(lambda: queued(conn) == 0, what="3 deliveries")
+    assert "unsent deliveries" in runner.output()
+    assert sorted(target.ids().values()) == [1] * 3, "no request without the lease to cover it"
+    assert scalar(conn, "select count(*) from hookline.attempts") == 3
+
+
 def test_the_runner_reconnects_after_losing_the_database(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
     add_endpoint(conn, "crm", target.url("/ok"))
     ingest(conn, "crm", 5)
