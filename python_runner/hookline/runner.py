@@ -217,7 +217,9 @@ class Runner:
         self.waiting: set[asyncio.Task[None]] = set()  # of those, the ones without a slot yet
         self.slots = asyncio.Semaphore(settings.concurrency)  # requests in flight
         self.unsent: list[dict[str, Any]] = []  # leases given up before sending: to release
-        self.hold = settings.concurrency + self.AHEAD * settings.batch  # leases held
+        self.hold = settings.concurrency + self.AHEAD * settings.batch  # leases held, at most
+        self.backlog = False  # the last claim came back full: more is due than was claimed
+        self.answered = False  # a request ended since the last claim
         self.down: set[str] = set()  # side tasks not running at the moment
         self.failed = False  # a side task kept dying: the process exits with status 1
         self.stats = Stats()
@@ -282,7 +284,7 @@ class Runner:
             if self.unsent:  # leases that ran out waiting for a slot
                 unsent, self.unsent = self.unsent, []
                 await self._release(pool, unsent, stop=self.stopping)
-            room = self.hold - len(self.active)
+            room = self.room()
             if room <= 0 or self.down:  # no claims while the completer or listener is down
                 await self._sleep(self.s.poll_s)
                 continue
@@ -302,6 +304,7 @@ class Runner:
                     await self._pause(delay)
                 continue
             refused.reset()
+            self.backlog, self.answered = len(rows) == max_rows, False
             RUNNER.claimed_batch(self.WHAT, len(rows))
             for row in rows:
                 # The lease SQL gave: `lease`, at least the timeout plus 1 s, from before the
@@ -316,6 +319,15 @@ class Runner:
             timeout = self.s.poll_s if wait is None else min(self.s.poll_s, max(wait, MIN_WAIT_S))
             await self._sleep(timeout)
 
+    def room(self) -> int:
+        """How many more leases to take: the free slots; while claims come back full (a
+        backlog) and requests keep ending, AHEAD batches more, waiting for a slot. Not right
+        after a claim (an answer must come first) nor after a claim that took what was due:
+        then other runners, woken by the same notification, get the rest, as without claiming
+        ahead."""
+        limit = self.hold if self.backlog and self.answered else self.s.concurrency
+        return limit - len(self.active)
+
     async def _more_room(self, room: int) -> int:
         """Wait until half a batch of room is free, but at most CLAIM_LINGER_S; the room."""
         deadline = time.monotonic() + CLAIM_LINGER_S
@@ -324,7 +336,7 @@ class Runner:
             if left <= 0:
                 break
             await self._sleep(left)  # _finished wakes it when half a batch is free
-            room = self.hold - len(self.active)
+            room = self.room()
         return room
 
     def _scheduler_ended(self, task: asyncio.Task[None]) -> None:
@@ -334,8 +346,10 @@ class Runner:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.active.pop(task, None)
         self.waiting.discard(task)
-        room = self.hold - len(self.active)
-        if room in (1, self.claim_at):  # what the claim loop waits for (not every answer)
+        first, self.answered = not self.answered, True
+        # What the claim loop waits for (not every answer): a free slot, half a batch of room,
+        # or the first answer after a claim during a backlog (room to claim ahead).
+        if self.room() in (1, self.claim_at) or (first and self.backlog):
             self.wake.set()
 
     async def _sleep(self, timeout: float) -> None:
