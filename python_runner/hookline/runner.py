@@ -283,7 +283,7 @@ class Runner:
         while not self.stopping.is_set():
             if self.unsent:  # leases that ran out waiting for a slot
                 unsent, self.unsent = self.unsent, []
-                await self._release(pool, unsent, stop=self.stopping)
+                await self._release(pool, unsent, "unsent", self.stopping)
             room = self.room()
             if room <= 0 or self.down:  # no claims while the completer or listener is down
                 await self._sleep(self.s.poll_s)
@@ -506,7 +506,7 @@ class Runner:
         for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
-        releasing = asyncio.create_task(self._release(pool, unsent, stop=self.give_up))
+        releasing = asyncio.create_task(self._release(pool, unsent, "unsent", self.give_up))
         leases = []
         if self.active:
             log.info(
@@ -522,11 +522,12 @@ class Runner:
         self.results_ready.set()
         await completer
         await releasing
-        await self._release(pool, leases, stop=self.give_up)
+        await self._release(pool, leases, "unfinished", self.give_up)
 
-    async def _release(self, pool: Pool, leases: list[dict[str, Any]], stop: asyncio.Event) -> None:  # fmt: skip
-        """Give back leases of rows not sent (hookline.release: due again at once, no attempt
-        counted); those the database does not take back expire."""
+    async def _release(self, pool: Pool, leases: list[dict[str, Any]], which: str, stop: asyncio.Event) -> None:  # fmt: skip
+        """Give back leases of rows not sent, or abandoned at the end of a stop's grace period
+        (hookline.release: due again at once, no attempt counted); those the database does not
+        take back expire."""
         if not leases:
             return
         try:
@@ -534,7 +535,7 @@ class Runner:
                 pool, lambda conn: conn.execute(self.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}),
                 what=f"releasing {len(leases)} leases", stop=stop,
             )  # fmt: skip
-            log.info("released %d unsent %s", len(leases), self.WHAT)
+            log.info("released %d %s %s", len(leases), which, self.WHAT)
         except psycopg.Error as exc:
             log.warning(
                 "could not release %d leases (%s); they will expire", len(leases), one_line(exc)
