@@ -68,6 +68,9 @@ class OutboundRunner(Runner):
     NEXT_DUE = queries.SECONDS_TO_NEXT_MESSAGE
     LISTEN = queries.LISTEN_OUTBOX
     RUNS_JOBS = False  # the delivery runner of the same process runs them
+    TIMEOUT_MS = 4  # the claimed row's timeout_ms column
+    # claim_messages' rate limits count claims: a message is sent the moment it is claimed.
+    AHEAD = 0
 
     def _client(self) -> aiohttp.ClientSession:
         """The Graph API's base URL is the operator's setting, not a tenant's: no address guard

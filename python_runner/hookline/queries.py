@@ -261,8 +261,9 @@ LISTEN_PROBE: LiteralString = "listen hookline_listen_probe"
 
 NOTIFY_PROBE: LiteralString = "select pg_notify('hookline_listen_probe', %(token)s)"
 
+# The lease token comes as text: the runner only sends it back (no UUID to parse and print).
 CLAIM: LiteralString = """
-select delivery_id, lease_token, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent,
+select delivery_id, lease_token::text, webhook_id, url, timeout_ms, signing_secret, body, attempt, traceparent,
   endpoint_id, event_received_at
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """

@@ -4,6 +4,7 @@ crashes, shutdown, two runners side by side, poison and paused endpoints."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
@@ -207,6 +208,53 @@ def test_sigterm_under_load_exits_in_the_grace_period_and_loses_nothing(conn, te
     runners("r2")
     wait_until(lambda: queued(conn) == 0, what="the rest")
     assert sorted(successes_per_delivery(conn).values()) == [1] * 100
+
+
+def leased(conn: psycopg.Connection, runner: str) -> int:
+    return int(scalar(conn, "select count(*) from hookline.deliveries where runner = %s and state = 'in_flight'", (runner,)))  # fmt: skip
+
+
+def test_a_runner_claims_one_batch_ahead_but_sends_at_most_concurrency(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/300"), max_in_flight=100)
+    ingest(conn, "crm", 30)
+    runners("r1", "--concurrency", "3", "--batch", "4")
+    most_leased = 0
+    while queued(conn):
+        most_leased = max(most_leased, leased(conn, "r1"))
+        time.sleep(0.02)
+    # 3 requests in flight and two batches of 4 waiting for a slot (and, for a moment, answers
+    # not yet recorded)
+    assert most_leased >= 11, "two batches claimed ahead"
+    assert target.most_at_once == 3, "never more requests than --concurrency"
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 30
+
+
+def test_sigterm_gives_back_at_once_what_waits_for_a_slot(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/1500"), max_in_flight=100)
+    ingest(conn, "crm", 20)
+    runner = runners("r1", "--concurrency", "2", "--batch", "4", "--grace", "10")
+    # Right after an answer, a runner with a backlog claims ahead: more leases than slots.
+    wait_until(lambda: leased(conn, "r1") >= 5, what="deliveries waiting for a slot")
+    runner.signal(signal.SIGTERM)
+    wait_until(lambda: leased(conn, "r1") <= 2, what="those waiting for a slot released")
+    assert target.at_once == 2, "released while the two requests in flight still run"
+    assert runner.wait(10) == 0, runner.output()
+    assert re.search(r"released \d+ unsent deliveries", runner.output()), runner.output()
+    sent = len(target.requests)
+    assert scalar(conn, "select count(*) from hookline.attempts") == sent
+    assert scalar(conn, "select count(*) from hookline.deliveries where state = 'pending' and attempt_count = 0") == 20 - sent  # fmt: skip
+
+
+def test_a_delivery_whose_lease_ran_out_waiting_for_a_slot_is_given_back_unsent(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    # lease max(1 s, timeout 2 s + 1 s) = 3 s; the second row of a claim gets its slot after
+    # 1.2 s, when 1.8 s of lease remain: less than the timeout and the margin.
+    add_endpoint(conn, "crm", target.url("/slow/1200"), timeout_ms=2000, max_in_flight=100)
+    ingest(conn, "crm", 3)
+    runner = runners("r1", "--concurrency", "1", "--batch", "2", "--lease", "1")
+    wait_until(lambda: queued(conn) == 0, what="3 deliveries")
+    assert "unsent deliveries" in runner.output()
+    assert sorted(target.ids().values()) == [1] * 3, "no request without the lease to cover it"
+    assert scalar(conn, "select count(*) from hookline.attempts") == 3
 
 
 def test_the_runner_reconnects_after_losing_the_database(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
