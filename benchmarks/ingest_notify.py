@@ -52,10 +52,11 @@ NOTIFY_EACH = (
 
 class Runner:
     """A runner without HTTP, with `hookline runner`'s loop: claim and complete what is due;
-    when a claim finds nothing, either (wake=True) ask `next_due` (which registers the wait) and
-    sleep until a notification, the due time (at least 50 ms) or 5 s, or (wake=False) poll every
-    10 ms without ever registering. Records when each item was claimed. benchmarks/send_notify.py
-    runs the outbox's loop through the names below."""
+        when a claim finds nothing, either (wake=True) ask `next_due` (which registers the wait) and
+        sleep until a notification, the due time (at least 50 ms) or 5 s, or (wake=False) poll every
+        10 ms without ever registering. Records when each item was claimed and when each
+    notification arrived. benchmarks/send_notify.py
+        runs the outbox's loop through the names below."""
 
     LISTEN = queries.LISTEN_DELIVERIES
     CLAIM = queries.CLAIM
@@ -66,6 +67,7 @@ class Runner:
         self.dsn, self.wake = dsn, wake
         self.notes = 0
         self.claimed: list[float] = []
+        self.woken: list[float] = []  # when each notification arrived
         self.stop = threading.Event()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run)
@@ -93,7 +95,9 @@ class Runner:
                     continue
                 (wait,) = conn.execute(self.NEXT_DUE).fetchone()
                 timeout = 5.0 if wait is None else min(5.0, max(wait, 0.05))
-                self.notes += len(list(conn.notifies(timeout=min(timeout, 0.5), stop_after=1)))
+                if list(conn.notifies(timeout=min(timeout, 0.5), stop_after=1)):
+                    self.notes += 1
+                    self.woken.append(time.perf_counter())
 
     def close(self) -> int:
         self.stop.set()
