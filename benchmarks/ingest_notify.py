@@ -52,41 +52,52 @@ NOTIFY_EACH = (
 
 class Runner:
     """A runner without HTTP, with `hookline runner`'s loop: claim and complete what is due;
-    when a claim finds nothing, either (wake=True) ask `next_due` (which registers the wait) and
-    sleep until a notification, the due time (at least 50 ms) or 5 s, or (wake=False) poll every
-    10 ms without ever registering. Records when each delivery was claimed."""
+        when a claim finds nothing, either (wake=True) ask `next_due` (which registers the wait) and
+        sleep until a notification, the due time (at least 50 ms) or 5 s, or (wake=False) poll every
+        10 ms without ever registering. Records when each item was claimed and when each
+    notification arrived. benchmarks/send_notify.py
+        runs the outbox's loop through the names below."""
+
+    LISTEN = queries.LISTEN_DELIVERIES
+    CLAIM = queries.CLAIM
+    COMPLETE = queries.COMPLETE
+    NEXT_DUE = queries.SECONDS_TO_NEXT_DUE
 
     def __init__(self, dsn: str, wake: bool) -> None:
         self.dsn, self.wake = dsn, wake
         self.notes = 0
         self.claimed: list[float] = []
+        self.woken: list[float] = []  # when each notification arrived
         self.stop = threading.Event()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run)
         self.thread.start()
         self.ready.wait()
 
+    @staticmethod
+    def result(row: tuple) -> dict:
+        return {"delivery_id": row[0], "lease_token": str(row[1]), "status_code": 200}
+
     def _run(self) -> None:
         params = {"runner": "bench", "max_rows": 32, "lease": timedelta(seconds=30)}
         with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute(queries.LISTEN_DELIVERIES)
+            conn.execute(self.LISTEN)
             self.ready.set()
             while not self.stop.is_set():
-                rows = conn.execute(queries.CLAIM, params).fetchall()
+                rows = conn.execute(self.CLAIM, params).fetchall()
                 if rows:
                     self.claimed.extend([time.perf_counter()] * len(rows))
-                    results = [
-                        {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200}
-                        for r in rows
-                    ]
-                    conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
+                    results = [self.result(r) for r in rows]
+                    conn.execute(self.COMPLETE, {"results": Jsonb(results)}).fetchall()
                     continue
                 if not self.wake:
                     time.sleep(0.01)
                     continue
-                (wait,) = conn.execute(queries.SECONDS_TO_NEXT_DUE).fetchone()
+                (wait,) = conn.execute(self.NEXT_DUE).fetchone()
                 timeout = 5.0 if wait is None else min(5.0, max(wait, 0.05))
-                self.notes += len(list(conn.notifies(timeout=min(timeout, 0.5), stop_after=1)))
+                if list(conn.notifies(timeout=min(timeout, 0.5), stop_after=1)):
+                    self.notes += 1
+                    self.woken.append(time.perf_counter())
 
     def close(self) -> int:
         self.stop.set()

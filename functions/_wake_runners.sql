@@ -1,30 +1,13 @@
 create or replace function hookline._wake_runners()
 returns void
-language plpgsql
+language sql
 set search_path = ''
 as $$
-begin
-  -- NOTIFY takes a global lock on the notification queue from here to the end of the commit,
-  -- so notifying in every writing transaction serialises every writer's commit. Signal only
-  -- when a runner waits (it said so in hookline.next_due before it went to sleep): the first
-  -- writer clears the flag and notifies; the writers after it read false and do nothing.
-  --
-  -- No lost wake-up: the flag is read under a shared advisory lock held to the end of this
-  -- transaction. A runner takes it exclusively to say it waits, so it waits for the writers
-  -- that read the flag before (and then sees their work when it looks), and the writers after
-  -- it wait for its commit (and then read true). Writers never wait for each other for it.
-  perform pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('hookline.runner_waits'));
-  update hookline.runner_waits w
-  set is_waiting = false, changed_at = pg_catalog.now()
-  where w.channel = 'hookline_deliveries' and w.is_waiting;
-  if found then
-    perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
-  end if;
-end
+  select hookline._wake('hookline_deliveries')
 $$;
 
 comment on function hookline._wake_runners() is
-  'Private, for writers that make deliveries due (ingest, release, rescue_leases). Notifies channel hookline_deliveries only when a runner waits for it (hookline.runner_waits, set by hookline.next_due), once per wait. Errors: none of its own.';
+  'Private, for writers that make deliveries due (ingest, release, rescue_leases): hookline._wake on channel hookline_deliveries (notifies only when a runner waits, once per wait). Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._wake_runners() from public;

@@ -70,9 +70,10 @@ begin
     occurred_at => evaluate_alerts.now
   ) i;
 
-  select pg_catalog.count(*) into v_undelivered
+  -- The receivers' dead letters, from their counts (hookline.dead_letter_counts), not a count.
+  select coalesce(pg_catalog.sum(c.dead_count), 0) into v_undelivered
   from hookline.alert_receivers rc
-  join hookline.dead_letters d on d.endpoint_id = rc.endpoint_id and d.state = 'dead';
+  join hookline.dead_letter_counts c on c.endpoint_id = rc.endpoint_id;
 
   if v_undelivered > 0 then
     raise warning using message = format('%s alert notifications could not be delivered', v_undelivered),

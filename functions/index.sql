@@ -5,6 +5,8 @@
 \ir premake_partitions.sql
 \ir default_partition_rows.sql
 \ir repair_default_partitions.sql
+\ir _wake.sql
+\ir _register_wait.sql
 \ir _wake_runners.sql
 \ir _fan_out.sql
 \ir _ingest.sql

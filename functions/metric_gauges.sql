@@ -102,8 +102,8 @@ as $$
   union all
   select 'hookline_alert_notifications_undelivered',
     pg_catalog.jsonb_build_object('tenant', e.tenant_id, 'receiver', rc.receiver_name),
-    (select pg_catalog.count(*) from hookline.dead_letters d
-     where d.endpoint_id = rc.endpoint_id and d.state = 'dead')::double precision
+    (select coalesce(pg_catalog.sum(c.dead_count), 0) from hookline.dead_letter_counts c
+     where c.endpoint_id = rc.endpoint_id)::double precision
   from hookline.alert_receivers rc
   join hookline.endpoints e on e.endpoint_id = rc.endpoint_id
   ) g (metric, labels, value)

@@ -6,28 +6,14 @@ set search_path = ''
 as $$
 declare
   v_due timestamptz;
-  v_lock_timeout text;
-  v_registered boolean := false;
+  v_registered boolean;
   v_claimable boolean;
 begin
-  -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake_runners).
-  -- The exclusive lock waits for the writers that read the flag before it is set; the look
-  -- below, a new snapshot, sees their work. Writers after it see the flag. It waits 5 ms at
-  -- most: behind a writer's long transaction (writers would queue behind this lock) it gives
-  -- up and answers "due now", so the runner looks again after its short floor instead.
-  if not exists (select from hookline.runner_waits w where w.channel = 'hookline_deliveries' and w.is_waiting) then
-    v_lock_timeout := pg_catalog.current_setting('lock_timeout');
-    begin
-      perform pg_catalog.set_config('lock_timeout', '5ms', true);
-      perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('hookline.runner_waits'));
-    exception when lock_not_available then
-      return pg_catalog.now();
-    end;
-    perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
-    insert into hookline.runner_waits as w (channel, is_waiting, changed_at)
-    values ('hookline_deliveries', true, pg_catalog.now())
-    on conflict (channel) do update set is_waiting = true, changed_at = excluded.changed_at;
-    v_registered := true;
+  -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake).
+  -- Null: a writer's transaction kept it from registering; "due now" makes it look again soon.
+  v_registered := hookline._register_wait('hookline_deliveries');
+  if v_registered is null then
+    return pg_catalog.now();
   end if;
 
   select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)),

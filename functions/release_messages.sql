@@ -20,13 +20,13 @@ begin
   returning o.message_id;
   get diagnostics v_count = row_count;
   if v_count > 0 then
-    perform pg_catalog.pg_notify('hookline_outbox', '{"due":"now"}');
+    perform hookline._wake('hookline_outbox');
   end if;
 end
 $$;
 
 comment on function hookline.release_messages(text, jsonb, timestamptz) is
-  'Gives back leases of messages a stopping runner did not send: queued again at now, no attempt counted, runners notified. Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';
+  'Gives back leases of messages a stopping runner did not send: queued again at now, no attempt counted, a waiting outbound runner notified (hookline_outbox). Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.release_messages(text,jsonb,timestamp with time zone) from public;

@@ -17,14 +17,14 @@ begin
     if exists (select from hookline.circuit_breakers b where b.target = v_target and b.state <> 'closed' and not b.is_forced) then
       perform hookline._breaker_transition(v_target, 'closed', 'sender resumed', session_user, resume_sender.now);
     end if;
-    perform pg_catalog.pg_notify('hookline_outbox', '{"due":"now"}');
+    perform hookline._wake('hookline_outbox');
   end if;
   return 'active';
 end
 $$;
 
 comment on function hookline.resume_sender(text, timestamptz) is
-  'Resumes a paused sender (after fixing what paused it): its messages flow at once and its automatic breaker closes; runners are notified. Errors: HL060 unknown sender.';
+  'Resumes a paused sender (after fixing what paused it): its messages flow at once and its automatic breaker closes; a waiting outbound runner is notified (hookline_outbox). Errors: HL060 unknown sender.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.resume_sender(text,timestamp with time zone) from public;

@@ -79,13 +79,13 @@ begin
     where o.source_id = v_source.source_id and o.idempotency_key = send_message.idempotency_key;
     return v_id;
   end if;
-  perform pg_catalog.pg_notify('hookline_outbox', '{"due":"now"}');
+  perform hookline._wake('hookline_outbox');
   return v_id;
 end
 $$;
 
 comment on function hookline.send_message(text, text, jsonb, text, text, timestamptz) is
-  'Queues one outbound WhatsApp message in the caller''s transaction (it is sent only if that commits) and returns its outbox id; the same (source, idempotency_key) returns the existing message and queues nothing. to is a phone number (sent as "to") or a business-scoped user id (sent as "recipient"); message is the Cloud API body without recipient ({"type": "text", "text": {"body": "hi"}}; template, interactive and media alike). phone_number_id picks the sender when the source has several. Notifies runners (hookline_outbox). Errors: HL001 unknown source; HL060 no such sender; HL061 invalid to, message or key; HL067 the source has several senders and none was named.';
+  'Queues one outbound WhatsApp message in the caller''s transaction (it is sent only if that commits) and returns its outbox id; the same (source, idempotency_key) returns the existing message and queues nothing. to is a phone number (sent as "to") or a business-scoped user id (sent as "recipient"); message is the Cloud API body without recipient ({"type": "text", "text": {"body": "hi"}}; template, interactive and media alike). phone_number_id picks the sender when the source has several. Wakes a waiting outbound runner (channel hookline_outbox, only when one waits: hookline.next_message_due). Errors: HL001 unknown source; HL060 no such sender; HL061 invalid to, message or key; HL067 the source has several senders and none was named.';
 
 -- SECURITY DEFINER: a handler's role queues replies without table privileges; the function
 -- keeps it to its tenants' sources itself (an owner that is a superuser bypasses row level

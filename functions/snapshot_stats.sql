@@ -7,6 +7,23 @@ declare
   v_minute timestamptz := pg_catalog.date_trunc('minute', snapshot_stats.now);
   v_rows integer;
 begin
+  -- Fold the dead-letter count changes appended since the last run (one row per endpoint and
+  -- statement that changed its dead letters) into one row per endpoint: the cost follows the
+  -- changes, never the dead-letter queue. Rows appended meanwhile are not seen and stay.
+  with folded as (
+    delete from hookline.dead_letter_counts c
+    where c.endpoint_id in (
+      select c2.endpoint_id from hookline.dead_letter_counts c2
+      group by c2.endpoint_id having pg_catalog.count(*) > 1 or pg_catalog.sum(c2.dead_count) = 0
+    )
+    returning c.tenant_id, c.endpoint_id, c.dead_count
+  )
+  insert into hookline.dead_letter_counts (tenant_id, endpoint_id, dead_count)
+  select f.tenant_id, f.endpoint_id, pg_catalog.sum(f.dead_count)
+  from folded f
+  group by f.tenant_id, f.endpoint_id
+  having pg_catalog.sum(f.dead_count) <> 0;
+
   insert into hookline.stats_snapshots (
     taken_at, endpoint_id, tenant_id, pending_count, in_flight_count, retrying_count, dead_count,
     succeeded_count, failed_count, oldest_due_seconds
@@ -27,11 +44,12 @@ begin
     from hookline.deliveries d
     where d.endpoint_id = e.endpoint_id
   ) q on true
-  left join lateral (
-    select pg_catalog.count(*)::integer as dead_count
-    from hookline.dead_letters x
-    where x.endpoint_id = e.endpoint_id and x.state = 'dead'
-  ) dl on true
+  -- Dead letters per endpoint: the sum of its rows of dead_letter_counts (folded above).
+  left join (
+    select x.endpoint_id, pg_catalog.sum(x.dead_count)::integer as dead_count
+    from hookline.dead_letter_counts x
+    group by x.endpoint_id
+  ) dl on dl.endpoint_id = e.endpoint_id
   -- The attempts of the last minute, read once through the BRIN range index of attempted_at:
   -- the cost follows the minute's attempts, not the day's.
   left join (

@@ -5,9 +5,16 @@ set search_path = ''
 as $$
 begin
   -- A backstop only: runners also sleep until hookline.next_due() and poll slowly.
+  -- Per endpoint, its oldest entries of (endpoint_id, next_attempt_at): the cost follows the
+  -- endpoints, not the backlog (a scan for a due row read every waiting one first).
   if exists (
-    select from hookline.deliveries d
-    where d.state in ('pending', 'retrying') and d.next_attempt_at <= wake_due_retries.now
+    select from hookline.endpoints e
+    cross join lateral (
+      select from hookline.deliveries d
+      where d.endpoint_id = e.endpoint_id and d.next_attempt_at <= wake_due_retries.now
+        and d.state in ('pending', 'retrying')
+      limit 1
+    ) x
   ) then
     perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
     return 'woke the runners: deliveries are due';

@@ -1,0 +1,32 @@
+create or replace function hookline._wake(channel text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- NOTIFY takes a global lock on the notification queue from here to the end of the commit,
+  -- so notifying in every writing transaction serialises every writer's commit. Signal only
+  -- when a runner waits on the channel (it said so through hookline._register_wait before it
+  -- went to sleep): the first writer clears the flag and notifies; the writers after it read
+  -- false and do nothing.
+  --
+  -- No lost wake-up: the flag is read under a shared advisory lock (one per channel) held to
+  -- the end of this transaction. A runner takes it exclusively to say it waits, so it waits for
+  -- the writers that read the flag before (and then sees their work when it looks), and the
+  -- writers after it wait for its commit (and then read true). Writers never wait for each
+  -- other for it.
+  perform pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('hookline.runner_waits'), pg_catalog.hashtext(_wake.channel));
+  update hookline.runner_waits w
+  set is_waiting = false, changed_at = pg_catalog.now()
+  where w.channel = _wake.channel and w.is_waiting;
+  if found then
+    perform pg_catalog.pg_notify(_wake.channel, '{"due":"now"}');
+  end if;
+end
+$$;
+
+comment on function hookline._wake(text) is
+  'Private, for writers that make work due: notifies channel (hookline_deliveries through hookline._wake_runners, or hookline_outbox) only when a runner waits on it (hookline.runner_waits, set through hookline._register_wait), once per wait. Errors: none of its own.';
+
+-- Owner only (admin and internal): no grants.
+revoke all on function hookline._wake(text) from public;
