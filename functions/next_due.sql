@@ -8,6 +8,9 @@ declare
   v_due timestamptz;
   v_registered boolean;
   v_claimable boolean;
+  -- The clock, not the transaction's start: a writer whose transaction began after this one
+  -- stamps its deliveries later than now() and must still count as due.
+  v_now timestamptz := pg_catalog.clock_timestamp();
 begin
   -- The caller found no work and is about to sleep: ask writers to wake it (hookline._wake).
   -- Null: a writer's transaction kept it from registering; "due now" makes it look again soon.
@@ -19,9 +22,9 @@ begin
   select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)),
     -- Due now at an endpoint with room: work a writer committed while the caller was saying
     -- it waits (that writer read the flag before it was set).
-    pg_catalog.bool_or(x.next_attempt_at <= pg_catalog.now() and b.state is distinct from 'open'
+    pg_catalog.bool_or(x.next_attempt_at <= v_now and b.state is distinct from 'open'
       and (select pg_catalog.count(*) from hookline.deliveries f
-           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > pg_catalog.now())
+           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > v_now)
           < least(e.max_in_flight, case when b.state = 'half_open' then b.probes end))
   into v_due, v_claimable
   from hookline.endpoints e
