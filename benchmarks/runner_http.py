@@ -145,8 +145,9 @@ def queue(conn: psycopg.Connection, total: int, tag: str) -> None:
 def envelope(conn: psycopg.Connection) -> bytes:
     """The body the runner sends for a queued delivery (hookline's envelope)."""
     (body,) = conn.execute(
-        "select b.body from hookline.deliveries d, "
-        "hookline._delivery_body(d.event_id, d.event_received_at) b limit 1"
+        "select b.body from hookline.deliveries d"
+        " join hookline.events e on e.event_id = d.event_id and e.received_at = d.event_received_at,"
+        " hookline._delivery_body(e) b limit 1"
     ).fetchone()
     return body.encode()
 
