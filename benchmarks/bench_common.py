@@ -30,6 +30,23 @@ def prepare(dsn: str, conn: psycopg.Connection) -> None:
     )
 
 
+def only_bench_endpoint(conn: psycopg.Connection, max_in_flight: int) -> None:
+    """Endpoint 'bench' (made if missing) active with this limit, the tenant's others paused,
+    so the benchmark's deliveries all go to one endpoint."""
+    conn.execute("select hookline.premake_partitions()")
+    conn.execute(
+        "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
+        "where name <> 'bench' and tenant_id = 'bench'"
+    )
+    if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
+        conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
+    conn.execute(
+        "update hookline.endpoints set state = 'active', paused_reason = null, max_in_flight = %s "
+        "where name = 'bench'",
+        (max_in_flight,),
+    )
+
+
 def baseline(dsn: str, total: int, batch: int) -> float:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("drop table if exists public.bench_baseline_jobs")

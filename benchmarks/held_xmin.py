@@ -26,7 +26,7 @@ import time
 from datetime import timedelta
 
 import psycopg
-from bench_common import prepare
+from bench_common import only_bench_endpoint, prepare
 from delivery_backlog import QUEUE, SETUP
 from psycopg.types.json import Jsonb
 
@@ -115,18 +115,7 @@ def main() -> None:
     per_s = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
-        conn.execute("select hookline.premake_partitions()")
-        conn.execute(
-            "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
-            "where name <> 'bench' and tenant_id = 'bench'"
-        )
-        if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
-            conn.execute(
-                "select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/', max_in_flight => 10000)"
-            )
-        conn.execute(
-            "update hookline.endpoints set state = 'active', paused_reason = null where name = 'bench'"
-        )
+        only_bench_endpoint(conn, 10000)
     runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for n in range(2):
         for held in (False, True):

@@ -25,7 +25,7 @@ import time
 from datetime import timedelta
 
 import psycopg
-from bench_common import prepare
+from bench_common import only_bench_endpoint, prepare
 from delivery_backlog import QUEUE, SETUP
 from psycopg.types.json import Jsonb
 
@@ -104,18 +104,7 @@ def main() -> None:
     batches = [int(b) for b in sys.argv[3:]] or [32, 1]
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
-        conn.execute("select hookline.premake_partitions()")
-        conn.execute(
-            "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
-            "where name <> 'bench' and tenant_id = 'bench'"
-        )
-        if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
-            conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
-        conn.execute(
-            "update hookline.endpoints set state = 'active', paused_reason = null, max_in_flight = %s "
-            "where name = 'bench'",
-            (LIMIT,),
-        )
+        only_bench_endpoint(conn, LIMIT)
     for batch in batches:
         n = backlog if batch > 1 else backlog // 10
         got: dict[int, list[float]] = {1: [], 2: [], 4: []}

@@ -122,6 +122,35 @@ def no_waiter(conn: psycopg.Connection) -> None:
     conn.execute("update hookline.runner_waits set is_waiting = false")
 
 
+def signal_rounds(
+    dsn: str, conn: psycopg.Connection, runner: type[Runner], write: str, notify_each: str,
+    seconds: int, what: str,
+) -> None:  # fmt: skip
+    """pgbench of `write` without the signal (the runner polls and never says it waits), with
+    it, and of `notify_each` (the old notify in every transaction), twice each, alternating;
+    prints each setting's tps and its ratio to the first."""
+    tps: dict[str, list[float]] = {"no signal": [], "signal": [], "notify per transaction": []}
+    notes = 0
+    for _round in range(2):
+        no_waiter(conn)
+        polling = runner(dsn, wake=False)
+        tps["no signal"].append(pgbench(dsn, write, seconds))
+        polling.close()
+        waiting = runner(dsn, wake=True)
+        tps["signal"].append(pgbench(dsn, write, seconds))
+        notes += waiting.close()
+        no_waiter(conn)
+        polling = runner(dsn, wake=False)
+        tps["notify per transaction"].append(pgbench(dsn, notify_each, seconds))
+        polling.close()
+    base = statistics.mean(tps["no signal"])
+    print(f"pgbench -c 8 -j 2 -T {seconds}, one {what} per transaction, 2 runs each:")
+    for name, values in tps.items():
+        runs = " / ".join(f"{v:.0f}" for v in values)
+        print(f"  {name:<24} {runs} tps; / no signal = {statistics.mean(values) / base:.2f}")
+    print(f"  notifications drawn by the woken runner: {notes}")
+
+
 def latency(dsn: str, conn: psycopg.Connection) -> list[float]:
     """Ingest call -> claim by an idle runner, for 200 single ingests 10 ms apart (ms)."""
     conn.execute("truncate hookline.deliveries")
@@ -152,28 +181,9 @@ def main() -> None:
             "where e.name = 'bench'"
         ).fetchone():
             conn.execute("select hookline.add_subscription('bench', 'bench.*')")
-        tps: dict[str, list[float]] = {"no signal": [], "signal": [], "notify per transaction": []}
-        notes = 0
-        for _round in range(2):
-            no_waiter(conn)
-            runner = Runner(dsn, wake=False)
-            tps["no signal"].append(pgbench(dsn, INGEST, seconds))
-            runner.close()
-            runner = Runner(dsn, wake=True)
-            tps["signal"].append(pgbench(dsn, INGEST, seconds))
-            notes += runner.close()
-            no_waiter(conn)
-            runner = Runner(dsn, wake=False)
-            tps["notify per transaction"].append(pgbench(dsn, NOTIFY_EACH, seconds))
-            runner.close()
+        signal_rounds(dsn, conn, Runner, INGEST, NOTIFY_EACH, seconds, "hookline.ingest")
         waits = sorted(latency(dsn, conn))
         conn.execute("truncate hookline.deliveries")
-    base = statistics.mean(tps["no signal"])
-    print(f"pgbench -c 8 -j 2 -T {seconds}, one hookline.ingest per transaction, 2 runs each:")
-    for name, values in tps.items():
-        runs = " / ".join(f"{v:.0f}" for v in values)
-        print(f"  {name:<24} {runs} tps; / no signal = {statistics.mean(values) / base:.2f}")
-    print(f"  notifications drawn by the woken runner: {notes}")
     p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
     print(f"idle runner, ingest call -> claimed: p50 {statistics.median(waits):.2f} ms, "
           f"p99 {p99:.2f} ms ({len(waits)} of 200 claimed)")  # fmt: skip

@@ -30,7 +30,7 @@ import time
 
 import psycopg
 from bench_common import prepare
-from ingest_notify import Runner, pgbench
+from ingest_notify import Runner, signal_rounds
 
 from hookline import queries
 
@@ -61,10 +61,6 @@ class OutboundRunner(Runner):
     def result(row: tuple) -> dict:
         return {"message_id": row[0], "lease_token": str(row[1]), "status_code": 200,
                 "wamid": f"wamid.bench-{row[0]}"}  # fmt: skip
-
-
-def no_waiter(conn: psycopg.Connection) -> None:
-    conn.execute("update hookline.runner_waits set is_waiting = false")
 
 
 def latency(dsn: str, conn: psycopg.Connection) -> tuple[list[float], list[float]]:
@@ -101,31 +97,12 @@ def main() -> None:
                 "select hookline.add_sender('bench', '9999', 'bench-token', messages_per_second => 10000)"
             )
         conn.execute("delete from hookline.outbox")
-        tps: dict[str, list[float]] = {"no signal": [], "signal": [], "notify per transaction": []}
-        notes = 0
-        for _round in range(2):
-            no_waiter(conn)
-            runner = OutboundRunner(dsn, wake=False)
-            tps["no signal"].append(pgbench(dsn, SEND, seconds))
-            runner.close()
-            runner = OutboundRunner(dsn, wake=True)
-            tps["signal"].append(pgbench(dsn, SEND, seconds))
-            notes += runner.close()
-            no_waiter(conn)
-            runner = OutboundRunner(dsn, wake=False)
-            tps["notify per transaction"].append(pgbench(dsn, NOTIFY_EACH, seconds))
-            runner.close()
+        signal_rounds(
+            dsn, conn, OutboundRunner, SEND, NOTIFY_EACH, seconds, "hookline.send_message"
+        )
         conn.execute("delete from hookline.outbox")
         woken, claimed = latency(dsn, conn)
         conn.execute("delete from hookline.outbox")
-    base = statistics.mean(tps["no signal"])
-    print(
-        f"pgbench -c 8 -j 2 -T {seconds}, one hookline.send_message per transaction, 2 runs each:"
-    )
-    for name, values in tps.items():
-        runs = " / ".join(f"{v:.0f}" for v in values)
-        print(f"  {name:<24} {runs} tps; / no signal = {statistics.mean(values) / base:.2f}")
-    print(f"  notifications drawn by the woken runner: {notes}")
     for what, times in (("woken (notified)", woken), ("claimed", claimed)):
         times = sorted(times)
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
