@@ -1,0 +1,37 @@
+"""The benchmarks that need nothing but PostgreSQL run as docs/performance.md writes them,
+with tiny arguments, on a fresh database: each exits 0 and prints its same-run ratio. Nothing
+is timed here (figures belong to the benchmarks, not to the suite); this only keeps the
+documented commands working as the SQL API changes under them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+# script, tiny arguments after the DSN, a line of the output that carries the ratio
+CASES = [
+    ("claim_complete.py", ["2000", "64"], r"hookline / baseline = [0-9.]+"),
+    ("outbox_claim_complete.py", ["500", "64"], r"outbox / baseline = [0-9.]+"),
+    ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
+    ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),
+    ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
+    ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
+    ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
+    ("job_costs.py", ["200"], r"snapshot_stats +[0-9.]+ms +[0-9.]+ms +[0-9.]+ "),
+]
+
+
+@pytest.mark.parametrize(("script", "args", "ratio"), CASES, ids=[c[0] for c in CASES])
+def test_benchmark_runs_as_documented(db: str, script: str, args: list[str], ratio: str) -> None:
+    result = subprocess.run(
+        [sys.executable, script, db, *args],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert re.search(ratio, result.stdout), result.stdout[-2000:]
