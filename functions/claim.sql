@@ -28,6 +28,7 @@ declare
   v_endpoints bigint[];
   v_first_due timestamptz[];
   v_hint jsonb;
+  v_from jsonb;
   v_at timestamptz;
   v_cursors jsonb;
 begin
@@ -50,9 +51,10 @@ begin
   --    ingest's foreign-key checks (KEY SHARE).
   --
   --    Each endpoint's probe starts at its claim cursor (docs/delivery.md, "The claim cursor"):
-  --    a hint this session keeps in the setting hookline.claim_cursor, per endpoint the first due
-  --    position its last claim saw (nothing visible and due lay before it then), or that claim's
-  --    time less a second where nothing was due. So a probe does not walk again over the index
+  --    a hint this session keeps in the setting hookline.claim_cursor, for each endpoint its last
+  --    claim took rows from (at most max_rows of them, so the hint stays small however many
+  --    endpoints there are), the first due position that claim saw (nothing visible and due lay
+  --    before it then); other endpoints are probed from the head. So a probe does not walk again over the index
   --    entries that claimed and finished rows leave behind until vacuum (forever, while a long
   --    transaction holds the xmin horizon back). Only rows that a transaction still open at that
   --    claim wrote with an earlier position can lie before a cursor; they are found by the probe
@@ -63,6 +65,7 @@ begin
   if v_at is null or v_at > claim.now or v_at <= claim.now - interval '1 second' then
     v_hint := null;
   end if;
+  v_from := v_hint->'e';
   loop
     with probe as materialized (
       select c.endpoint_id, due.next_attempt_at as first_due
@@ -71,14 +74,14 @@ begin
         select d.next_attempt_at
         from hookline.deliveries d
         where d.endpoint_id = c.endpoint_id and d.next_attempt_at <= claim.now
-          and d.next_attempt_at >= coalesce((v_hint->'e'->>c.endpoint_id::text)::timestamptz, '-infinity')
+          and d.next_attempt_at >= coalesce((v_from->>c.endpoint_id::text)::timestamptz, '-infinity')
         order by d.next_attempt_at
         limit 1
       ) due on true
       where c.state = 'active'
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
-      (select pg_catalog.jsonb_object_agg(p.endpoint_id::text, coalesce(p.first_due, claim.now - interval '1 second')) from probe p)
+      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due)
     into v_endpoints, v_first_due, v_cursors
     from (
       select e.endpoint_id, c.first_due
@@ -95,6 +98,7 @@ begin
     ) x;
     exit when v_endpoints is not null or v_hint is null;
     v_hint := null;
+    v_from := null;
   end loop;
   perform pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
     'at', case when v_hint is null then claim.now else v_at end, 'e', v_cursors)::text, false);
