@@ -20,6 +20,7 @@ CASES = [
     ("outbox_claim_complete.py", ["500", "64"], r"outbox / baseline = [0-9.]+"),
     ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
     ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),
+    ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
     ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
     ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),

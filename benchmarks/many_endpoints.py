@@ -1,0 +1,95 @@
+"""Claim cost as the number of active endpoints grows: a claim probes every active endpoint's
+due index once (docs/delivery.md, "The hot table, claim and complete").
+
+    python benchmarks/many_endpoints.py "postgresql://.../scratch" [counts, default 100,1000,10000]
+
+For each count it makes that many endpoints of tenant 'bench' (added through
+`hookline.add_endpoint`, kept between counts), queues 20 due deliveries for each, and times 60
+claims of 32 (`queries.CLAIM`, each followed by `queries.COMPLETE` of all-2xx results) on one
+session. It prints the median and p90 claim time per count, the size of the claim cursor the
+session keeps, and each median over the first count's (the baseline of the same run). Use a
+database you can throw away: it truncates hookline's queue tables and leaves the endpoints.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+import psycopg
+from bench_common import prepare
+from delivery_backlog import SETUP
+from psycopg.types.json import Jsonb
+
+from hookline import queries
+
+# 20 due deliveries per active endpoint, one event each, in arrival order.
+QUEUE = """
+with ev as (
+  insert into hookline.events (received_at, source_id, tenant_id, external_id, event_type, payload)
+  select now() - interval '1 hour' + i * interval '1 microsecond', s.source_id, 'bench',
+    'many-' || i, 'bench.event', '{"n": 1}'
+  from generate_series(1, %(k)s::int) i, hookline.sources s where s.name = 'bench'
+  returning event_id, received_at
+)
+insert into hookline.deliveries (endpoint_id, event_id, event_received_at, next_attempt_at, created_at, tenant_id)
+select e.endpoint_id, ev.event_id, ev.received_at, ev.received_at, ev.received_at, 'bench'
+from ev
+join (
+  select endpoint_id, row_number() over (order by endpoint_id) - 1 as r
+  from hookline.endpoints where state = 'active'
+) e on ev.event_id %% %(n)s = e.r
+"""
+
+
+def claims(conn: psycopg.Connection, count: int) -> tuple[float, float]:
+    """Median and p90 in ms of `count` claims of 32, each completed at once."""
+    params = {"runner": "bench", "max_rows": 32, "lease": timedelta(seconds=30)}
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        rows = conn.execute(queries.CLAIM, params).fetchall()
+        times.append((time.perf_counter() - started) * 1000)
+        results = [
+            {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
+        ]
+        conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.9)]
+
+
+def main() -> None:
+    dsn = sys.argv[1]
+    counts = [int(n) for n in (sys.argv[2] if len(sys.argv) > 2 else "100,1000,10000").split(",")]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        prepare(dsn, conn)
+        conn.execute("select hookline.premake_partitions()")
+        base = None
+        for n in counts:
+            have = conn.execute(
+                "select count(*) from hookline.endpoints where tenant_id = 'bench' and state = 'active'"
+            ).fetchone()[0]
+            with conn.transaction():
+                for i in range(have, n):
+                    conn.execute(
+                        "select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/', "
+                        "max_in_flight => 10000)",
+                        (f"many-{i}",),
+                    )
+            active = max(have, n)
+            conn.execute(SETUP)
+            conn.execute(QUEUE, {"k": 20 * active, "n": active})
+            conn.execute("vacuum analyze hookline.deliveries")
+            median, p90 = claims(conn, 60)
+            size = conn.execute(
+                "select coalesce(length(current_setting('hookline.claim_cursor', true)), 0)"
+            ).fetchone()[0]
+            base = base or median
+            print(f"{active:>6} active endpoints: claim of 32 median {median:.2f} ms, p90 {p90:.2f} ms, "
+                  f"cursor {size} bytes; / {counts[0]} endpoints = {median / base:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
