@@ -6,7 +6,7 @@ transaction one `hookline.ingest` of a new event, on a scratch database.
 Three settings, each run twice, alternating, in one run (pgbench -c 8 -j 2 -T seconds), each
 with a runner without HTTP draining the queue (claim + complete, the runner's statements):
 
-- no signal: the runner polls every 10 ms and never says it waits, so `hookline._wake_runners`
+- no signal: the runner polls every 10 ms and never says it waits, so `hookline._wake`
   only reads its flag (the same as no NOTIFY line at all); the baseline;
 - signal: the runner drains, registers as waiting (`hookline.next_due()`) and sleeps until
   notified, as `hookline runner` does;

@@ -31,14 +31,14 @@ begin
   where e.state <> 'disabled';
   get diagnostics v_count = row_count;
   if v_count > 0 then
-    perform hookline._wake_runners();
+    perform hookline._wake('hookline_deliveries');
   end if;
   return v_count;
 end
 $$;
 
 comment on function hookline._fan_out(bigint[], text[], text[], bigint[], timestamptz) is
-  'Private, called by _ingest for the new events of one or more requests (ids, types, tenants and sources, one element per event; one arrival time): creates one pending delivery per event and endpoint with a matching subscription (event type pattern and optional source), due at received_at, and wakes the runners once (hookline._wake_runners). Returns the number created. Errors: none of its own.';
+  'Private, called by _ingest for the new events of one or more requests (ids, types, tenants and sources, one element per event; one arrival time): creates one pending delivery per event and endpoint with a matching subscription (event type pattern and optional source), due at received_at, and wakes the runners once (hookline._wake on hookline_deliveries). Returns the number created. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._fan_out(bigint[], text[], text[], bigint[], timestamptz) from public;

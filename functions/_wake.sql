@@ -1,3 +1,6 @@
+-- It replaces hookline._wake_runners() (v0.2.0), which called it for hookline_deliveries
+-- (hookline db deploy drops a function whose file is gone; psql -f functions/index.sql does not).
+drop function if exists hookline._wake_runners();
 create or replace function hookline._wake(channel text)
 returns void
 language plpgsql
@@ -26,7 +29,7 @@ end
 $$;
 
 comment on function hookline._wake(text) is
-  'Private, for writers that make work due: notifies channel (hookline_deliveries through hookline._wake_runners, or hookline_outbox) only when a runner waits on it (hookline.runner_waits, set through hookline._register_wait), once per wait. Errors: none of its own.';
+  'Private, for writers that make work due: notifies channel (hookline_deliveries or hookline_outbox) only when a runner waits on it (hookline.runner_waits, set through hookline._register_wait), once per wait. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._wake(text) from public;

@@ -7,7 +7,6 @@
 \ir repair_default_partitions.sql
 \ir _wake.sql
 \ir _register_wait.sql
-\ir _wake_runners.sql
 \ir _fan_out.sql
 \ir _ingest.sql
 \ir ingest.sql

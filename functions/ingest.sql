@@ -31,7 +31,7 @@ begin
   end if;
 
   -- One event: the same path as a whole request's events (hookline._ingest), which wakes the
-  -- runners (hookline._wake_runners) when deliveries were created.
+  -- runners (hookline._wake) when deliveries were created.
   return query
   select i.event_id, i.is_new
   from hookline._ingest(

@@ -40,7 +40,7 @@ begin
   -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after
   -- the floor it sleeps when work is due but was not claimable a moment ago.
   if v_registered and v_claimable then
-    perform hookline._wake_runners();
+    perform hookline._wake('hookline_deliveries');
   end if;
   return v_due;
 end

@@ -25,7 +25,7 @@ begin
   returning d.delivery_id;
   get diagnostics v_count = row_count;
   if v_count > 0 then
-    perform hookline._wake_runners();
+    perform hookline._wake('hookline_deliveries');
   end if;
 end
 $$;

@@ -27,7 +27,7 @@ begin
   get diagnostics v_rescued = row_count;
 
   if v_rescued > 0 then
-    perform hookline._wake_runners();
+    perform hookline._wake('hookline_deliveries');
   end if;
   return format('rescued %s expired leases', v_rescued);
 end
