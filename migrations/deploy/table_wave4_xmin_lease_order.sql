@@ -20,7 +20,8 @@ create sequence hookline.deliveries_lease_order_seq as bigint;
 comment on sequence hookline.deliveries_lease_order_seq is 'Lease order: one value per claim, drawn after the claim locked its endpoints, so an endpoint''s leases are numbered in claim order.';
 
 -- A constant default: no table rewrite, the lock is held for a catalog change only. Rows
--- leased before this change keep 0, the oldest order, so every count includes them.
+-- leased before this change keep 0, the oldest order: a session's first count (by expiry)
+-- sees them, and its cursor stays at 0 while one of them is unexpired.
 alter table hookline.deliveries add column lease_order bigint not null default 0;
 
 comment on column hookline.deliveries.lease_order is 'For in_flight: the claim that took the lease, in claim order (hookline.deliveries_lease_order_seq); left as it was in other states.';

@@ -56,7 +56,8 @@ select is_empty($$select * from hookline.claim('r1', 10, '30 seconds', '2026-03-
 select is((select count(*)::int from hookline.claim('r1', 10, '30 seconds', '2026-03-01 10:00:40Z')), 2,
   'at 10:00:40 they are expired again, and only l8 counts');
 
--- A lease taken before the change that numbered leases has order 0, older than any number.
+-- A lease taken before the change that numbered leases has order 0: a session's first count
+-- (by expiry, no cursor yet) sees it, and the cursor starts there.
 select set_config('hookline.lease_cursor', '', false);
 update hookline.deliveries set lease_order = 0 where delivery_id = (select delivery_id from l8);
 select is((select count(*)::int from hookline.claim('r1', 10, '30 seconds', '2026-03-01 10:00:41Z')), 0,
