@@ -11,14 +11,18 @@ them), then one session claims and completes (the runner's statements, `queries.
 the drain, and keeps it open to the end, so vacuum can remove nothing the drain leaves behind.
 
 It prints, per case: deliveries per second (the median of chunks of about 1,000), the mean claim
-time, and deliveries' dead tuples at the end (pg_stat_user_tables); then held / free (goal >= 0.8).
-The two cases alternate (free, held, free, held) and each figure is the median of its two runs.
+and complete times, the draining backend's CPU time per delivery (read from /proc when the server
+runs on this Linux machine: unlike the rate, it does not follow the machine's load), and
+deliveries' dead tuples at the end (pg_stat_user_tables); then held / free (goal >= 0.8). The two cases alternate (free, held, free, held) and each figure is the
+median of its two runs.
 
 Use a database you can throw away: it truncates hookline's queue tables.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import statistics
 import sys
 import threading
@@ -47,6 +51,17 @@ def ingest(dsn: str, per_s: int, stop: threading.Event, tag: str) -> None:
                 time.sleep(ahead)
 
 
+def backend_cpu_s(conn: psycopg.Connection) -> float | None:
+    """CPU seconds the connection's server process has used; None when the server's /proc is
+    not this machine's (or not readable)."""
+    try:
+        with open(f"/proc/{conn.info.backend_pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -> dict[str, float]:  # fmt: skip
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(SETUP)
@@ -64,8 +79,10 @@ def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -
         params = {"runner": "bench", "max_rows": batch, "lease": timedelta(seconds=30)}
         rates: list[float] = []
         claim_s: list[float] = []
+        complete_s: list[float] = []
         chunk_done, chunk_s = 0, 0.0
         done = 0
+        cpu_start = backend_cpu_s(conn)
         try:
             while True:
                 t = time.perf_counter()
@@ -81,6 +98,7 @@ def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -
                     for r in rows
                 ]
                 conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
+                complete_s.append(time.perf_counter() - claimed)
                 chunk_s += time.perf_counter() - t
                 chunk_done += len(rows)
                 done += len(rows)
@@ -92,6 +110,10 @@ def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -
         finally:
             stop.set()
             writer.join()
+        cpu_end = backend_cpu_s(conn)
+        cpu_us = math.nan
+        if cpu_start is not None and cpu_end is not None:
+            cpu_us = 1e6 * (cpu_end - cpu_start) / done
         conn.execute("select pg_stat_force_next_flush()")
         time.sleep(0.6)
         conn.execute("select pg_stat_clear_snapshot()")
@@ -103,6 +125,8 @@ def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -
     return {
         "rate": statistics.median(rates),
         "claim_ms": 1000 * statistics.mean(claim_s),
+        "complete_ms": 1000 * statistics.mean(complete_s),
+        "cpu_us": cpu_us,
         "dead": dead,
         "drained": done,
     }
@@ -126,8 +150,11 @@ def main() -> None:
         r = runs[held]
         got[held] = statistics.median(x["rate"] for x in r)
         claim = statistics.median(x["claim_ms"] for x in r)
+        complete = statistics.median(x["complete_ms"] for x in r)
+        cpu = [x["cpu_us"] for x in r if not math.isnan(x["cpu_us"])]
+        cpu_text = f"server CPU {statistics.median(cpu):.0f} us/delivery  " if cpu else ""
         dead = max(x["dead"] for x in r)
-        print(f"  {name:<22} {got[held]:8.0f}/s  claim {claim:.2f} ms  "
+        print(f"  {name:<22} {got[held]:8.0f}/s  claim {claim:.2f} ms  complete {complete:.2f} ms  {cpu_text}"
               f"dead tuples at the end {dead:.0f} (of {max(x['drained'] for x in r):.0f} drained)")  # fmt: skip
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(SETUP)

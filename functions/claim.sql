@@ -31,6 +31,11 @@ declare
   v_from jsonb;
   v_at timestamptz;
   v_cursors jsonb;
+  v_order bigint;
+  v_leases jsonb;
+  v_leased integer[];
+  v_leases_at timestamptz;
+  v_lease_from bigint[];
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -114,8 +119,52 @@ begin
   order by b.target
   for update of b;
 
-  -- 3. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
-  --    breaker's probes, less its unexpired leases), then per endpoint, oldest due endpoint
+  -- 3. The endpoints' unexpired leases, counted from each one's lease cursor (docs/delivery.md,
+  --    "The lease cursor"): this claim's number in claim order (the endpoints are locked, so
+  --    every claim of theirs before it has committed and every claim after it draws a larger
+  --    one), and this session's hint, for each endpoint its last claim took from, the number
+  --    of the oldest lease that was unexpired at that claim's count. A lease before it had
+  --    ended or expired then, and stays so: only a claim makes a lease, with a new number. So
+  --    the count walks the leases taken since that one (a batch or two), not every lease of the
+  --    lease period, which a held xmin horizon keeps in the index, finished ones included. An
+  --    endpoint without a hint, or a hint older than the lease or taken at a later now, is
+  --    counted over its leases by expiry. Then each endpoint's hint is its oldest unexpired
+  --    lease, or this claim's number when none is.
+  v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
+  v_leases := nullif(pg_catalog.current_setting('hookline.lease_cursor', true), '')::jsonb;
+  v_leases_at := (v_leases->>'at')::timestamptz;
+  if v_leases_at is null or v_leases_at > claim.now or v_leases_at <= claim.now - claim.lease then
+    v_leases := null;
+  end if;
+  v_lease_from := array(select (v_leases->'e'->>x.id::text)::bigint from unnest(v_endpoints) with ordinality as x(id, ord) order by x.ord);
+  select pg_catalog.array_agg(l.leased order by u.ord),
+    pg_catalog.jsonb_object_agg(u.endpoint_id::text, coalesce(l.oldest, v_order))
+  into v_leased, v_leases
+  from unnest(v_endpoints, v_lease_from) with ordinality as u(endpoint_id, lease_from, ord)
+  cross join lateral (
+    -- Two ranges, one of them read: from the hint in deliveries_lease_order_idx (whose
+    -- predicate names the lease token, set exactly while in flight), or by expiry in
+    -- deliveries_in_flight_idx (whose predicate names the state). So each range has one index
+    -- it can use, in custom and generic plans, whatever the statistics say.
+    select pg_catalog.count(*) filter (where f.next_attempt_at > claim.now)::integer as leased,
+      pg_catalog.min(f.lease_order) filter (where f.next_attempt_at > claim.now) as oldest
+    from (
+      select f.lease_order, f.next_attempt_at
+      from hookline.deliveries f
+      where u.lease_from is not null and f.endpoint_id = u.endpoint_id and f.lease_token is not null
+        and f.lease_order >= u.lease_from
+      union all
+      select f.lease_order, f.next_attempt_at
+      from hookline.deliveries f
+      where u.lease_from is null and f.endpoint_id = u.endpoint_id and f.state = 'in_flight'
+        and f.next_attempt_at > claim.now
+    ) f
+  ) l;
+  perform pg_catalog.set_config('hookline.lease_cursor',
+    pg_catalog.jsonb_build_object('at', claim.now, 'e', v_leases)::text, false);
+
+  -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
+  --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
   --    first, its oldest due rows up to that room (FOR UPDATE SKIP LOCKED: never waits), at
   --    most max_rows in all. Each step is an index range read from its start (a LIMIT per
   --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
@@ -123,10 +172,8 @@ begin
   with room as materialized (
     select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
       least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
-        - (select pg_catalog.count(*)::integer
-           from hookline.deliveries f
-           where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now) as room
-    from unnest(v_endpoints, v_first_due) as u(endpoint_id, first_due)
+        - u.leased as room
+    from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
     join hookline.endpoints e on e.endpoint_id = u.endpoint_id
     left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
     where e.state = 'active'
@@ -154,6 +201,7 @@ begin
     set state = 'in_flight',
       lease_token = pg_catalog.gen_random_uuid(),
       runner = claim.runner,
+      lease_order = v_order,
       -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
       next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (p.timeout_ms + 1000) / 1000.0))
     from picked p
@@ -181,7 +229,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (the setting hookline.claim_cursor, a hint; from the head at least every second and before an empty answer). The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (the setting hookline.claim_cursor, a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the setting hookline.lease_cursor: the oldest lease unexpired at the last count, in claim order, deliveries.lease_order). The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

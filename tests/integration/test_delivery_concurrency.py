@@ -156,6 +156,48 @@ def test_max_in_flight_holds_under_concurrent_claims(db: str, conn, tenant_sourc
         assert scalar(conn, in_flight) == 0
 
 
+def test_max_in_flight_holds_while_sessions_count_from_their_lease_cursors(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Each session counts an endpoint's leases from its own lease cursor (docs/delivery.md): the
+    oldest lease unexpired at its last count, in claim order. Four sessions with different lease
+    lengths claim while the others finish their leases in every way (200, 503 and due again at
+    once, release), and look after each claim: never more than max_in_flight unexpired."""
+    add_endpoint(conn, "tight", max_in_flight=7)
+    ingest_alternating(conn, ["tight"], 400)
+    unexpired = (
+        "select count(*) from hookline.deliveries d join hookline.endpoints e using (endpoint_id) "
+        "where e.name = 'tight' and d.state = 'in_flight' and d.next_attempt_at > clock_timestamp()"
+    )
+    seen: list[int] = []
+    claimed: list[int] = []
+
+    def work(i: int, c: psycopg.Connection) -> None:
+        held: list[tuple] = []
+        for n in range(40):
+            rows = c.execute(
+                "select delivery_id, lease_token from hookline.claim(%s, 3, %s::interval)",
+                (f"r{i}", f"{5 + i} minutes"),
+            ).fetchall()
+            seen.append(int(scalar(c, unexpired)))
+            claimed.append(len(rows))
+            held += rows
+            if n % 3 == 2 and held:  # give back the newest lease unanswered
+                d, tok = held.pop()
+                given = [{"delivery_id": d, "lease_token": str(tok)}]
+                c.execute("select hookline.release(%s, %s)", (f"r{i}", Jsonb(given)))
+            done, held = held[: len(held) // 2 + n % 2], held[len(held) // 2 + n % 2 :]
+            if done:
+                results = [
+                    {"delivery_id": d, "lease_token": str(tok), "status_code": (200, 503)[k % 2]}
+                    for k, (d, tok) in enumerate(done)
+                ]
+                c.execute("select count(*) from hookline.complete(%s)", (Jsonb(results),))
+
+    assert run_threads(work, 4, db) == []
+    assert max(seen) <= 7, f"more than max_in_flight (7) leases at once: {max(seen)}"
+    assert max(seen) == 7, "the sessions reached the limit (the test exercised it)"
+    assert sum(claimed) > 100
+
+
 def test_a_flapping_endpoint_is_throttled_by_its_breaker_not_starved(conn, tenant_source) -> None:
     """Issue 12's case: a handler that answers 2xx to 35 % of requests, 503 to the rest. Its
     breaker opens (65 % failures), and after the cool-down it stays half-open: ten requests at a
