@@ -66,7 +66,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
 @click.option("--concurrency", type=click.IntRange(1, 10000), default=32, show_default=True,
               help="Most requests in flight at once.")  # fmt: skip
 @click.option("--batch", type=click.IntRange(1, 10000), default=32, show_default=True,
-              help="Most deliveries claimed per round trip.")  # fmt: skip
+              help="Most deliveries claimed per round trip (during a backlog, up to "
+              "--concurrency when that is larger).")  # fmt: skip
 @click.option("--lease", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Lease in seconds (at least each endpoint's timeout + 1 s).")  # fmt: skip
 @click.option("--poll", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,

@@ -229,6 +229,31 @@ def test_a_runner_claims_one_batch_ahead_but_sends_at_most_concurrency(conn, ten
     assert sorted(successes_per_delivery(conn).values()) == [1] * 30
 
 
+def largest_claim(conn: psycopg.Connection, runner: str) -> int:
+    """The most rows the runner holds from one claim: a claim leases its rows until now() +
+    the lease, one timestamp for the whole claim."""
+    return int(scalar(
+        conn,
+        "select coalesce(max(n), 0) from (select count(*) n from hookline.deliveries "
+        "where runner = %s and state = 'in_flight' group by next_attempt_at) c", (runner,),
+    ))  # fmt: skip
+
+
+def test_during_a_backlog_a_claim_takes_up_to_concurrency_rows_not_only_a_batch(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    add_endpoint(conn, "crm", target.url("/slow/300"), max_in_flight=100)
+    ingest(conn, "crm", 60)
+    runners("r1", "--concurrency", "12", "--batch", "4")
+    most = 0
+    while queued(conn):
+        most = max(most, largest_claim(conn, "r1"))
+        time.sleep(0.01)
+    # The first claim takes a batch (4); it comes back full, so the next fills the free slots
+    # (8) in one round trip, and later ones up to 12, never more than --concurrency.
+    assert 8 <= most <= 12, most
+    assert target.most_at_once == 12, "never more requests than --concurrency"
+    assert sorted(successes_per_delivery(conn).values()) == [1] * 60
+
+
 def test_sigterm_gives_back_at_once_what_waits_for_a_slot(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
     add_endpoint(conn, "crm", target.url("/slow/1500"), max_in_flight=100)
     ingest(conn, "crm", 20)
