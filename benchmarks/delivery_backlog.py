@@ -28,9 +28,9 @@ from datetime import timedelta
 
 import psycopg
 from bench_common import baseline, prepare
+from psycopg.types.json import Jsonb
 
 from hookline import queries
-from hookline.runner import Runner
 
 SETUP = """
 truncate hookline.deliveries, hookline.attempts, hookline.dead_letters, hookline.events cascade;
@@ -78,7 +78,7 @@ def drain(conn: psycopg.Connection, count: int, batch: int) -> float:
         results = [
             {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
         ]
-        conn.execute(queries.COMPLETE, Runner.complete_arguments(results)).fetchall()
+        conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
         chunk_s += time.perf_counter() - t
         chunk_done += len(rows)
         done += len(rows)

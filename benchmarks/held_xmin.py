@@ -28,9 +28,9 @@ from datetime import timedelta
 import psycopg
 from bench_common import only_bench_endpoint, prepare
 from delivery_backlog import QUEUE, SETUP
+from psycopg.types.json import Jsonb
 
 from hookline import queries
-from hookline.runner import Runner
 
 
 def ingest(dsn: str, per_s: int, stop: threading.Event, tag: str) -> None:
@@ -80,7 +80,7 @@ def case(dsn: str, backlog: int, batch: int, per_s: int, held: bool, tag: str) -
                     {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200}
                     for r in rows
                 ]
-                conn.execute(queries.COMPLETE, Runner.complete_arguments(results)).fetchall()
+                conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
                 chunk_s += time.perf_counter() - t
                 chunk_done += len(rows)
                 done += len(rows)

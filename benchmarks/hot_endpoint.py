@@ -27,9 +27,9 @@ from datetime import timedelta
 import psycopg
 from bench_common import only_bench_endpoint, prepare
 from delivery_backlog import QUEUE, SETUP
+from psycopg.types.json import Jsonb
 
 from hookline import queries
-from hookline.runner import Runner
 
 LIMIT = 128
 
@@ -54,7 +54,7 @@ def worker(dsn: str, batch: int, ready, go, out) -> None:
             results = [
                 {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
             ]
-            conn.execute(queries.COMPLETE, Runner.complete_arguments(results)).fetchall()
+            conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
             done += len(rows)
         out.put((done, empty, time.perf_counter()))
 

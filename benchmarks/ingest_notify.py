@@ -33,9 +33,9 @@ from pathlib import Path
 
 import psycopg
 from bench_common import prepare
+from psycopg.types.json import Jsonb
 
 from hookline import queries
-from hookline.runner import Runner as DeliveryRunner
 
 INGEST = (
     "\\set id random(1, 2000000000)\n"
@@ -61,7 +61,6 @@ class Runner:
     LISTEN = queries.LISTEN_DELIVERIES
     CLAIM = queries.CLAIM
     COMPLETE = queries.COMPLETE
-    complete_arguments = staticmethod(DeliveryRunner.complete_arguments)
     NEXT_DUE = queries.SECONDS_TO_NEXT_DUE
 
     def __init__(self, dsn: str, wake: bool) -> None:
@@ -89,7 +88,7 @@ class Runner:
                 if rows:
                     self.claimed.extend([time.perf_counter()] * len(rows))
                     results = [self.result(r) for r in rows]
-                    conn.execute(self.COMPLETE, self.complete_arguments(results)).fetchall()
+                    conn.execute(self.COMPLETE, {"results": Jsonb(results)}).fetchall()
                     continue
                 if not self.wake:
                     time.sleep(0.01)

@@ -21,9 +21,9 @@ from datetime import timedelta
 import psycopg
 from bench_common import prepare
 from delivery_backlog import SETUP
+from psycopg.types.json import Jsonb
 
 from hookline import queries
-from hookline.runner import Runner
 
 # 20 due deliveries per active endpoint, one event each, in arrival order.
 QUEUE = """
@@ -55,7 +55,7 @@ def claims(conn: psycopg.Connection, count: int) -> tuple[float, float]:
         results = [
             {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
         ]
-        conn.execute(queries.COMPLETE, Runner.complete_arguments(results)).fetchall()
+        conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.9)]
 

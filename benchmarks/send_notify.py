@@ -33,7 +33,6 @@ from bench_common import prepare
 from ingest_notify import Runner, signal_rounds
 
 from hookline import queries
-from hookline.outbound import OutboundRunner as MessageRunner
 
 SEND = (
     "\\set id random(1, 2000000000)\n"
@@ -56,7 +55,6 @@ class OutboundRunner(Runner):
     LISTEN = queries.LISTEN_OUTBOX
     CLAIM = queries.CLAIM_MESSAGES
     COMPLETE = queries.COMPLETE_MESSAGES
-    complete_arguments = staticmethod(MessageRunner.complete_arguments)
     NEXT_DUE = queries.SECONDS_TO_NEXT_MESSAGE
 
     @staticmethod

@@ -1,16 +1,4 @@
--- The batch form: one array per field, result i at position i of each (the runner's form: no
--- JSON to write or parse). The JSON form below reads its array into these and calls it.
-create or replace function hookline.complete(
-  delivery_ids bigint[],
-  lease_tokens uuid[],
-  status_codes integer[],
-  error_classes text[],
-  duration_ms integer[],
-  retry_after_s double precision[],
-  response_excerpts text[],
-  runners text[],
-  now timestamptz default pg_catalog.now()
-)
+create or replace function hookline.complete(results jsonb, now timestamptz default pg_catalog.now())
 returns table (delivery_id bigint, outcome text, next_attempt_at timestamptz)
 language plpgsql
 security definer
@@ -22,8 +10,15 @@ set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
-  v_ids bigint[] := complete.delivery_ids;
-  v_n integer := pg_catalog.cardinality(complete.delivery_ids);
+  v_ids bigint[];
+  v_tokens uuid[];
+  v_statuses integer[];
+  v_errors text[];
+  v_durations integer[];
+  v_retry_afters double precision[];
+  v_excerpts text[];
+  v_runners text[];
+  v_n integer;
   v_bad boolean;
   v_bad_id bigint;
   v_gone bigint[];
@@ -35,23 +30,25 @@ declare
   v_f_generations integer[];
   v_f_tenants text[];
 begin
-  if v_n is null or complete.now is null
-     or v_n is distinct from pg_catalog.cardinality(complete.lease_tokens)
-     or v_n is distinct from pg_catalog.cardinality(complete.status_codes)
-     or v_n is distinct from pg_catalog.cardinality(complete.error_classes)
-     or v_n is distinct from pg_catalog.cardinality(complete.duration_ms)
-     or v_n is distinct from pg_catalog.cardinality(complete.retry_after_s)
-     or v_n is distinct from pg_catalog.cardinality(complete.response_excerpts)
-     or v_n is distinct from pg_catalog.cardinality(complete.runners) then
-    raise exception using errcode = 'HL026', message = 'complete needs arrays of results of one length';
+  if complete.results is null or pg_catalog.jsonb_typeof(complete.results) <> 'array' or complete.now is null then
+    raise exception using errcode = 'HL026', message = 'complete needs a JSON array of results';
   end if;
+
+  -- Set-based, as River's JobSetStateIfRunningMany: the results become arrays, result i at
+  -- position i of each (one aggregate step over one function scan, in the order given; no
+  -- sort), and each step below is one statement over all of them; no per-result loop.
+  select pg_catalog.array_agg(r.delivery_id), pg_catalog.array_agg(r.lease_token), pg_catalog.array_agg(r.status_code),
+    pg_catalog.array_agg(r.error_class), pg_catalog.array_agg(r.duration_ms), pg_catalog.array_agg(r.retry_after_s),
+    pg_catalog.array_agg(r.response_excerpt), pg_catalog.array_agg(r.runner), pg_catalog.count(*)
+  into v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners, v_n
+  from pg_catalog.jsonb_to_recordset(complete.results) as r(
+    delivery_id bigint, lease_token uuid, status_code integer, error_class text,
+    duration_ms integer, retry_after_s double precision, response_excerpt text, runner text
+  );
   if v_n = 0 then
     return;
   end if;
 
-  -- Set-based, as River's JobSetStateIfRunningMany: each step below is one statement over all
-  -- the results; no per-result loop.
-  --
   -- Lock order, the same in every function that touches these tables (docs/delivery.md):
   -- endpoints and senders by id, then circuit breakers by target, then deliveries and outbox
   -- messages by id. Everything the batch needs is locked here, before any change.
@@ -71,8 +68,7 @@ begin
     pg_catalog.array_agg(coalesce(r.status_code < 500, false) order by r.delivery_id, r.ord)
       filter (where d.delivery_id is not null and (r.status_code is null or r.status_code not in (408, 409, 425, 429)))
   into v_bad, v_bad_id, v_gone, v_targets, v_successes
-  from unnest(v_ids, complete.lease_tokens, complete.status_codes, complete.error_classes)
-    with ordinality as r(delivery_id, lease_token, status_code, error_class, ord)
+  from unnest(v_ids, v_tokens, v_statuses, v_errors) with ordinality as r(delivery_id, lease_token, status_code, error_class, ord)
   -- A lease token is set only while in flight (deliveries_lease_iff_in_flight); the state is not
   -- named here, so the planner reads each delivery by its primary key and never walks the
   -- in-flight index (whose entries of finished leases stay until vacuum).
@@ -138,8 +134,7 @@ begin
   return query
   with r as (
     select u.*, u.ord = pg_catalog.min(u.ord) over (partition by u.delivery_id) as is_first
-    from unnest(v_ids, complete.lease_tokens, complete.status_codes, complete.error_classes, complete.duration_ms,
-      complete.retry_after_s, complete.response_excerpts, complete.runners)
+    from unnest(v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners)
       with ordinality as u(delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner, ord)
   ),
   x as materialized (
@@ -236,53 +231,6 @@ begin
   select x.delivery_id, x.verdict, case when x.is_current then x.next_at else x.due_at end
   from decided x
   order by x.delivery_id, x.ord;
-end
-$$;
-
-comment on function hookline.complete(bigint[], uuid[], integer[], text[], integer[], double precision[], text[], text[], timestamptz) is
-  'Records a batch of attempt outcomes, result i at position i of each array (delivery_ids, lease_tokens, status_codes, error_classes, duration_ms, retry_after_s, response_excerpts, runners; all of one length), and decides each delivery''s next state: 2xx succeeded (row leaves the queue); 408, 409, 425, 429, 5xx (and nonstandard 6xx-9xx) and no answer (error_class) retry after the endpoint''s retry_schedule[attempt] plus up to 20 % jitter, or after Retry-After clamped to [1 s, 24 h]; other statuses are permanent (dead) unless the endpoint retries client errors; 410 is dead and pauses the endpoint; a failure after the last scheduled retry is dead. No answer and 5xx feed the endpoint''s circuit breaker as failures, other answers but 408/409/425/429 as successes. A result whose lease is no longer current is recorded as a stale attempt and changes nothing. Returns (delivery_id, outcome, next_attempt_at) per result; outcome is succeeded, retrying, dead, stale or unknown. Errors: HL026 malformed result or arrays of different lengths.';
-
--- SECURITY DEFINER: runners have no table privileges; they record outcomes only through this function.
-revoke all on function hookline.complete(bigint[],uuid[],integer[],text[],integer[],double precision[],text[],text[],timestamp with time zone) from public;
-grant execute on function hookline.complete(bigint[],uuid[],integer[],text[],integer[],double precision[],text[],text[],timestamp with time zone) to hookline_runner;
-
-create or replace function hookline.complete(results jsonb, now timestamptz default pg_catalog.now())
-returns table (delivery_id bigint, outcome text, next_attempt_at timestamptz)
-language plpgsql
-security definer
-set search_path = ''
-as $$
-#variable_conflict use_column
-declare
-  v_ids bigint[];
-  v_tokens uuid[];
-  v_statuses integer[];
-  v_errors text[];
-  v_durations integer[];
-  v_retry_afters double precision[];
-  v_excerpts text[];
-  v_runners text[];
-begin
-  if complete.results is null or pg_catalog.jsonb_typeof(complete.results) <> 'array' or complete.now is null then
-    raise exception using errcode = 'HL026', message = 'complete needs a JSON array of results';
-  end if;
-
-  -- The array form does the work: the results become its arrays, in the order given (one
-  -- aggregate step over one function scan, so position i of each array is result i).
-  select coalesce(pg_catalog.array_agg(r.delivery_id), '{}'), coalesce(pg_catalog.array_agg(r.lease_token), '{}'),
-    coalesce(pg_catalog.array_agg(r.status_code), '{}'), coalesce(pg_catalog.array_agg(r.error_class), '{}'),
-    coalesce(pg_catalog.array_agg(r.duration_ms), '{}'), coalesce(pg_catalog.array_agg(r.retry_after_s), '{}'),
-    coalesce(pg_catalog.array_agg(r.response_excerpt), '{}'), coalesce(pg_catalog.array_agg(r.runner), '{}')
-  into v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners
-  from pg_catalog.jsonb_to_recordset(complete.results) as r(
-    delivery_id bigint, lease_token uuid, status_code integer, error_class text,
-    duration_ms integer, retry_after_s double precision, response_excerpt text, runner text
-  );
-  return query
-  select c.delivery_id, c.outcome, c.next_attempt_at
-  from hookline.complete(delivery_ids => v_ids, lease_tokens => v_tokens, status_codes => v_statuses,
-    error_classes => v_errors, duration_ms => v_durations, retry_after_s => v_retry_afters,
-    response_excerpts => v_excerpts, runners => v_runners, now => complete.now) c;
 end
 $$;
 

@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 import aiohttp
-from psycopg.types.json import Jsonb
 
 from hookline import queries, telemetry
 from hookline.runner import (
@@ -72,11 +71,6 @@ class OutboundRunner(Runner):
     TIMEOUT_MS = 4  # the claimed row's timeout_ms column
     # claim_messages' rate limits count claims: a message is sent the moment it is claimed.
     AHEAD = 0
-
-    @staticmethod
-    def complete_arguments(batch: list[dict[str, Any]]) -> dict[str, Any]:
-        """complete_messages takes the results as one JSON array."""
-        return {"results": Jsonb(batch)}
 
     def _client(self) -> aiohttp.ClientSession:
         """The Graph API's base URL is the operator's setting, not a tenant's: no address guard

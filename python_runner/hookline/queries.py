@@ -268,16 +268,9 @@ select delivery_id, lease_token::text, webhook_id, url, timeout_ms, signing_secr
 from hookline.claim(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 
-# The batch form of complete: one array per field, result i at position i of each (the runner
-# writes no JSON and the database parses none; runner.complete_arguments builds them).
-COMPLETE: LiteralString = """
-select delivery_id, outcome from hookline.complete(
-  delivery_ids => %(delivery_ids)s::bigint[], lease_tokens => %(lease_tokens)s::uuid[],
-  status_codes => %(status_codes)s::integer[], error_classes => %(error_classes)s::text[],
-  duration_ms => %(duration_ms)s::integer[], retry_after_s => %(retry_after_s)s::float8[],
-  response_excerpts => %(response_excerpts)s::text[], runners => %(runners)s::text[]
+COMPLETE: LiteralString = (
+    "select delivery_id, outcome from hookline.complete(results => %(results)s)"
 )
-"""
 
 RELEASE: LiteralString = "select hookline.release(runner => %(runner)s, leases => %(leases)s)"
 

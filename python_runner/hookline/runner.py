@@ -458,23 +458,9 @@ class Runner:
             del self.results[: len(batch)]
             self.wake.set()
 
-    @staticmethod
-    def complete_arguments(batch: list[dict[str, Any]]) -> dict[str, Any]:
-        """COMPLETE's arguments for a batch of results: one list per field, result i at i."""
-        return {
-            "delivery_ids": [r["delivery_id"] for r in batch],
-            "lease_tokens": [r["lease_token"] for r in batch],
-            "status_codes": [r.get("status_code") for r in batch],
-            "error_classes": [r.get("error_class") for r in batch],
-            "duration_ms": [r.get("duration_ms") for r in batch],
-            "retry_after_s": [r.get("retry_after_s") for r in batch],
-            "response_excerpts": [r.get("response_excerpt") for r in batch],
-            "runners": [r.get("runner") for r in batch],
-        }
-
     async def _complete(self, conn: psycopg.AsyncConnection[Any], batch: list[dict[str, Any]]) -> None:  # fmt: skip
         started = time.time_ns()
-        cur = await conn.execute(self.COMPLETE, self.complete_arguments(batch))
+        cur = await conn.execute(self.COMPLETE, {"results": Jsonb(batch)})
         RUNNER.completed(self.WHAT, self.ID, batch, await cur.fetchall())
         telemetry.batch("complete", self.WHAT, started, len(batch))
 
