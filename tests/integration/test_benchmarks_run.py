@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 # script, tiny arguments after the DSN, a line of the output that carries the ratio
 CASES = [
     ("claim_complete.py", ["2000", "64"], r"hookline / baseline = [0-9.]+"),
+    ("queue_cpu.py", ["300", "50", "1"], r"baseline / hookline = [0-9.]+"),
     ("outbox_claim_complete.py", ["500", "64"], r"outbox / baseline = [0-9.]+"),
     ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
     ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),

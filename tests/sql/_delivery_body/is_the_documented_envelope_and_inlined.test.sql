@@ -1,5 +1,5 @@
 begin;
-select plan(4);
+select plan(6);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
@@ -31,6 +31,19 @@ select is(
   (select b.body::jsonb->'sanitized' from hookline.events e, hookline._delivery_body(e) b where e.external_id = 'wamid.1'),
   '["/entry/0/id"]'::jsonb,
   'sanitised strings are named'
+);
+select is(
+  (select pg_catalog.count(*) filter (where b.body is distinct from b.body::jsonb::text)
+   from hookline.events e, hookline._delivery_body(e) b),
+  0::bigint,
+  'the body is the envelope as jsonb prints it: keys in its order, its spacing'
+);
+update hookline.events set user_id = E'a"b\\c\u00e9\n', wa_id = null, payload = '{"t": "\"x\u0001\\"}'
+where external_id = 'wamid.1';
+select is(
+  (select b.body from hookline.events e, hookline._delivery_body(e) b where e.external_id = 'wamid.1'),
+  (select b.body::jsonb::text from hookline.events e, hookline._delivery_body(e) b where e.external_id = 'wamid.1'),
+  'strings that need escaping (quote, backslash, control characters, null ids) too'
 );
 
 create function pg_temp.explained() returns text language plpgsql as $f$
