@@ -23,6 +23,7 @@
 \ir _whatsapp_pointer.sql
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
+\ir _whatsapp_split.sql
 \ir whatsapp_events.sql
 \ir _parse_body.sql
 \ir receive_many.sql
