@@ -1,3 +1,8 @@
+-- It replaces hookline._type_word(text): the word is computed here, inline (a SQL
+-- function with a SET clause is never inlined: it was parsed and planned on every split)
+-- (hookline db deploy drops a function whose file is gone; psql -f functions/index.sql does not).
+drop function if exists hookline._type_word(text);
+
 create or replace function hookline._whatsapp_split(bodies jsonb[], sanitized jsonb[] default null)
 returns table (
   req integer,
@@ -149,12 +154,12 @@ begin
         else m.item->>'id'
       end as external_id,
       case
-        when m.kind = 'messages' then 'whatsapp.message.' || hookline._type_word(m.item->>'type')
-        when m.kind = 'message_echoes' then 'whatsapp.echo.' || hookline._type_word(m.item->>'type')
+        when m.kind = 'messages' then 'whatsapp.message.' || t.word
+        when m.kind = 'message_echoes' then 'whatsapp.echo.' || t.word
         when m.kind = 'statuses' and (m.item->>'type' = 'call' or m.field = 'calls') then
-          'whatsapp.call.status.' || hookline._type_word(m.item->>'status')
-        when m.kind = 'statuses' then 'whatsapp.status.' || hookline._type_word(m.item->>'status')
-        when m.kind = 'calls' then 'whatsapp.call.' || hookline._type_word(m.item->>'event')
+          'whatsapp.call.status.' || t.word
+        when m.kind = 'statuses' then 'whatsapp.status.' || t.word
+        when m.kind = 'calls' then 'whatsapp.call.' || t.word
         when m.kind = 'user_preferences' then 'whatsapp.user_preferences'
         else 'whatsapp.error'
       end as event_type,
@@ -179,6 +184,14 @@ begin
       ) as payload,
       m.cn, m.kinds
     from matched m
+    -- The word Meta sends (a message type, status, call event) as the last part of the event
+    -- type: lower-cased, or unknown when missing or not a plain word (letters, digits,
+    -- underscore, at most 40).
+    cross join lateral (
+      select pg_catalog.lower(case m.kind when 'messages' then m.item->>'type' when 'message_echoes' then m.item->>'type'
+                                          when 'statuses' then m.item->>'status' when 'calls' then m.item->>'event' end)
+    ) as tw (raw)
+    cross join lateral (select case when tw.raw ~ '^[a-z0-9_]{1,40}$' then tw.raw else 'unknown' end) as t (word)
   ),
   -- A change with no item (account_update, template and quality updates, history, a field
   -- Meta adds) is one event, typed by its field.

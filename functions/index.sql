@@ -19,7 +19,6 @@
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql
-\ir _type_word.sql
 \ir _whatsapp_pointer.sql
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
