@@ -2,7 +2,7 @@
 `pgbench -N` on the same PostgreSQL server with the same number of clients, in one run.
 
     .venv/bin/python benchmarks/ingress_throughput.py [--seconds 10] [--concurrency 8 32 128]
-        [--rounds 2] [--ingress-args "--groups-in-flight 1"] [--ceiling]
+        [--rounds 2] [--ingress-args "--groups-in-flight 1"] [--ceiling] [--cpu]
 
 Needs `wrk` (the load tool, `apt-get install wrk`) and `pgbench` (with the PostgreSQL server)
 on PATH. The database is a private PostgreSQL in a temporary directory with durable settings
@@ -24,7 +24,10 @@ POST, as Meta's senders do. For each concurrency C, alternating, --rounds times:
 Printed per C: the best of each, the ratio (issue 11's goal: at least 0.8) and the load
 average. With --ceiling, also the Python ceiling in the same rounds: the same wrk load against
 a bare ASGI app on uvicorn with httptools and uvloop (as the ingress runs) that reads the body
-and answers 200 without checking or storing anything, and the ratio of that to pgbench. The machine is usually shared (2 cores: the database, the ingress and the load tool
+and answers 200 without checking or storing anything, and the ratio of that to pgbench. With
+--cpu, also the CPU time per acknowledged POST (user + system, from /proc, over the wrk runs)
+of the ingress process and of the PostgreSQL server (the postmaster and all its processes:
+the backends, the WAL writer, the checkpointer), in ms. The machine is usually shared (2 cores: the database, the ingress and the load tool
 share them): the ratio of the same run is the figure, not the rates.
 """
 
@@ -117,6 +120,26 @@ def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([0-9.]+)", out)[1])
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (those gone meanwhile count as 0)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
+def server_pids(pg: LocalPostgres) -> list[int]:
+    """The postmaster and its children."""
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [master, *map(int, children)]
+
+
 def stored(dsn: str) -> int:
     with psycopg.connect(dsn) as conn:
         return conn.execute("select count(*) from hookline.raw_requests").fetchone()[0]
@@ -199,6 +222,9 @@ def main() -> None:
     parser.add_argument(
         "--ceiling", action="store_true", help="also a bare uvicorn app answering 200 (no work)"
     )
+    parser.add_argument(
+        "--cpu", action="store_true", help="also CPU ms per POST of the ingress and of PostgreSQL"
+    )
     args = parser.parse_args()
     need("wrk", "wrk")
     need("pgbench", "postgresql")
@@ -234,19 +260,30 @@ def main() -> None:
             url = f"{ingress.url}/webhooks/bench"
             print(f"ingress arguments: {' '.join(extra) or '(defaults)'}; {args.seconds} s runs")
             ceiling = f"  {'bare ASGI':>9}  ratio" if args.ceiling else ""
-            print(f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}  load")
+            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}" if args.cpu else ""
+            print(
+                f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}{cpu}  load"
+            )
             for c in args.concurrency:
                 acks, tps, bare = 0.0, 0.0, 0.0
+                used, posts = [0.0, 0.0], 0
                 for r in range(args.rounds):
                     tps = max(tps, pgbench_tps(pg, c, args.seconds))
                     tag = f"{os.getpid()}.{c}.{r}"
+                    before = stored(dsn)
+                    start = cpu_seconds([ingress.proc.pid]), cpu_seconds(server_pids(pg))
                     acks = max(acks, wrk_rate(url, dsn, root, c, args.seconds, tag))
+                    used[0] += cpu_seconds([ingress.proc.pid]) - start[0]
+                    used[1] += cpu_seconds(server_pids(pg)) - start[1]
+                    posts += stored(dsn) - before
                     if bare_url:
                         bare = max(bare, bare_rate(bare_url, root, c, args.seconds))
                 load = os.getloadavg()[0]
                 ceiling = f"  {bare:>9.0f}  {bare / tps:.2f}x" if bare_url else ""
+                if args.cpu:
+                    cpu = f"  {used[0] / posts * 1e3:>20.3f}  {used[1] / posts * 1e3:>10.3f}"
                 print(
-                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}  {load:.1f}",
+                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}{cpu}  {load:.1f}",
                     flush=True,
                 )
     finally:
