@@ -27,7 +27,8 @@ a bare ASGI app on uvicorn with httptools and uvloop (as the ingress runs) that 
 and answers 200 without checking or storing anything, and the ratio of that to pgbench. With
 --cpu, also the CPU time per acknowledged POST (user + system, from /proc, over the wrk runs)
 of the ingress process and of the PostgreSQL server (the postmaster and all its processes:
-the backends, the WAL writer, the checkpointer), in ms. The machine is usually shared (2 cores: the database, the ingress and the load tool
+the backends, the WAL writer, the checkpointer), and the server's per pgbench transaction, in
+ms. The machine is usually shared (2 cores: the database, the ingress and the load tool
 share them): the ratio of the same run is the figure, not the rates.
 """
 
@@ -111,13 +112,15 @@ def write_bodies(folder: Path, tag: str, total: int) -> None:
             f.close()
 
 
-def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> float:
+def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> tuple[float, int]:
+    """(tps, transactions) of one pgbench -N run."""
     out = subprocess.run(
         [need("pgbench", "postgresql"), "-N", "-n", "-c", str(clients), "-j", str(THREADS),
          "-T", str(seconds), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "pgbench"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    return float(re.search(r"tps = ([0-9.]+)", out)[1])
+    done = int(re.search(r"number of transactions actually processed: (\d+)", out)[1])
+    return float(re.search(r"tps = ([0-9.]+)", out)[1]), done
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -260,15 +263,19 @@ def main() -> None:
             url = f"{ingress.url}/webhooks/bench"
             print(f"ingress arguments: {' '.join(extra) or '(defaults)'}; {args.seconds} s runs")
             ceiling = f"  {'bare ASGI':>9}  ratio" if args.ceiling else ""
-            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}" if args.cpu else ""
+            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}  {'per pgbench tx':>14}"
+            cpu = cpu if args.cpu else ""
             print(
                 f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}{cpu}  load"
             )
             for c in args.concurrency:
                 acks, tps, bare = 0.0, 0.0, 0.0
-                used, posts = [0.0, 0.0], 0
+                used, posts, transactions = [0.0, 0.0, 0.0], 0, 0
                 for r in range(args.rounds):
-                    tps = max(tps, pgbench_tps(pg, c, args.seconds))
+                    start = cpu_seconds(server_pids(pg))
+                    rate, done = pgbench_tps(pg, c, args.seconds)
+                    used[2] += cpu_seconds(server_pids(pg)) - start
+                    tps, transactions = max(tps, rate), transactions + done
                     tag = f"{os.getpid()}.{c}.{r}"
                     before = stored(dsn)
                     start = cpu_seconds([ingress.proc.pid]), cpu_seconds(server_pids(pg))
@@ -282,6 +289,7 @@ def main() -> None:
                 ceiling = f"  {bare:>9.0f}  {bare / tps:.2f}x" if bare_url else ""
                 if args.cpu:
                     cpu = f"  {used[0] / posts * 1e3:>20.3f}  {used[1] / posts * 1e3:>10.3f}"
+                    cpu += f"  {used[2] / transactions * 1e3:>14.3f}"
                 print(
                     f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}{cpu}  {load:.1f}",
                     flush=True,
