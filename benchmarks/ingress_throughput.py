@@ -2,7 +2,7 @@
 `pgbench -N` on the same PostgreSQL server with the same number of clients, in one run.
 
     .venv/bin/python benchmarks/ingress_throughput.py [--seconds 10] [--concurrency 8 32 128]
-        [--rounds 2] [--ingress-args "--workers 1"]
+        [--rounds 2] [--ingress-args "--groups-in-flight 1"] [--ceiling] [--cpu]
 
 Needs `wrk` (the load tool, `apt-get install wrk`) and `pgbench` (with the PostgreSQL server)
 on PATH. The database is a private PostgreSQL in a temporary directory with durable settings
@@ -22,21 +22,30 @@ POST, as Meta's senders do. For each concurrency C, alternating, --rounds times:
   answer must be 200, and the database must hold one raw request per answer).
 
 Printed per C: the best of each, the ratio (issue 11's goal: at least 0.8) and the load
-average. The machine is usually shared (2 cores: the database, the ingress and the load tool
+average. With --ceiling, also the Python ceiling in the same rounds: the same wrk load against
+a bare ASGI app on uvicorn with httptools and uvloop (as the ingress runs) that reads the body
+and answers 200 without checking or storing anything, and the ratio of that to pgbench. With
+--cpu, also the CPU time per acknowledged POST (user + system, from /proc, over the wrk runs)
+of the ingress process and of the PostgreSQL server (the postmaster and all its processes:
+the backends, the WAL writer, the checkpointer), and the server's per pgbench transaction, in
+ms. The machine is usually shared (2 cores: the database, the ingress and the load tool
 share them): the ratio of the same run is the figure, not the rates.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -45,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.ingress_helpers import FIXTURES, running_ingress, sign
 
 from hookline.migrator import Migrator
-from hookline.pgcluster import LocalPostgres
+from hookline.pgcluster import LocalPostgres, free_port
 
 SECRET = "bench-secret"
 THREADS = 2  # wrk and pgbench threads (-t, -j): the machine has 2 cores
@@ -103,13 +112,35 @@ def write_bodies(folder: Path, tag: str, total: int) -> None:
             f.close()
 
 
-def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> float:
+def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> tuple[float, int]:
+    """(tps, transactions) of one pgbench -N run."""
     out = subprocess.run(
         [need("pgbench", "postgresql"), "-N", "-n", "-c", str(clients), "-j", str(THREADS),
          "-T", str(seconds), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "pgbench"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    return float(re.search(r"tps = ([0-9.]+)", out)[1])
+    done = int(re.search(r"number of transactions actually processed: (\d+)", out)[1])
+    return float(re.search(r"tps = ([0-9.]+)", out)[1]), done
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (those gone meanwhile count as 0)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
+def server_pids(pg: LocalPostgres) -> list[int]:
+    """The postmaster and its children."""
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [master, *map(int, children)]
 
 
 def stored(dsn: str) -> int:
@@ -137,12 +168,66 @@ def wrk_rate(url: str, dsn: str, root: Path, clients: int, seconds: int, tag: st
     return float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1])
 
 
+# The ceiling: a raw ASGI app on the ingress's server stack that only reads the body and answers.
+BARE_APP = """
+import sys, uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop="uvloop",
+            access_log=False, log_level="warning", lifespan="off")
+"""
+
+
+@contextlib.contextmanager
+def bare_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, "bare server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/webhooks/bench"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def bare_rate(url: str, root: Path, clients: int, seconds: int) -> float:
+    """The bodies of the round just run (replayed: the bare app stores nothing)."""
+    bodies = root / "bodies"
+    out = subprocess.run(
+        [need("wrk", "wrk"), "-c", str(clients), "-t", str(THREADS), "-d", f"{seconds}s",
+         "-s", str(root / "sign.lua"), url],
+        capture_output=True, text=True, check=True, env={**os.environ, "BODIES_DIR": str(bodies)},
+    ).stdout  # fmt: skip
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 128])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ingress-args", default="", help="more arguments for hookline ingress")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also a bare uvicorn app answering 200 (no work)"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="also CPU ms per POST of the ingress and of PostgreSQL"
+    )
     args = parser.parse_args()
     need("wrk", "wrk")
     need("pgbench", "postgresql")
@@ -171,19 +256,43 @@ def main() -> None:
             conn.execute("select hookline.add_endpoint(tenant => 'bench', name => 'sink', url => 'http://127.0.0.1:9/hook')")  # fmt: skip
             conn.execute("select hookline.add_subscription(endpoint => 'sink', event_type_pattern => '*')")  # fmt: skip
         extra = shlex.split(args.ingress_args)
-        with running_ingress(dsn, root / "ingress.log", *extra) as ingress:
+        with (
+            running_ingress(dsn, root / "ingress.log", *extra) as ingress,
+            bare_server() if args.ceiling else contextlib.nullcontext() as bare_url,
+        ):
             url = f"{ingress.url}/webhooks/bench"
             print(f"ingress arguments: {' '.join(extra) or '(defaults)'}; {args.seconds} s runs")
-            print(f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio  load")
+            ceiling = f"  {'bare ASGI':>9}  ratio" if args.ceiling else ""
+            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}  {'per pgbench tx':>14}"
+            cpu = cpu if args.cpu else ""
+            print(
+                f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}{cpu}  load"
+            )
             for c in args.concurrency:
-                acks, tps = 0.0, 0.0
+                acks, tps, bare = 0.0, 0.0, 0.0
+                used, posts, transactions = [0.0, 0.0, 0.0], 0, 0
                 for r in range(args.rounds):
-                    tps = max(tps, pgbench_tps(pg, c, args.seconds))
+                    start = cpu_seconds(server_pids(pg))
+                    rate, done = pgbench_tps(pg, c, args.seconds)
+                    used[2] += cpu_seconds(server_pids(pg)) - start
+                    tps, transactions = max(tps, rate), transactions + done
                     tag = f"{os.getpid()}.{c}.{r}"
+                    before = stored(dsn)
+                    start = cpu_seconds([ingress.proc.pid]), cpu_seconds(server_pids(pg))
                     acks = max(acks, wrk_rate(url, dsn, root, c, args.seconds, tag))
+                    used[0] += cpu_seconds([ingress.proc.pid]) - start[0]
+                    used[1] += cpu_seconds(server_pids(pg)) - start[1]
+                    posts += stored(dsn) - before
+                    if bare_url:
+                        bare = max(bare, bare_rate(bare_url, root, c, args.seconds))
                 load = os.getloadavg()[0]
+                ceiling = f"  {bare:>9.0f}  {bare / tps:.2f}x" if bare_url else ""
+                if args.cpu:
+                    cpu = f"  {used[0] / posts * 1e3:>20.3f}  {used[1] / posts * 1e3:>10.3f}"
+                    cpu += f"  {used[2] / transactions * 1e3:>14.3f}"
                 print(
-                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x  {load:.1f}", flush=True
+                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}{cpu}  {load:.1f}",
+                    flush=True,
                 )
     finally:
         pg.stop()

@@ -19,10 +19,10 @@
 \ir run_job.sql
 \ir job_status.sql
 \ir set_job.sql
-\ir _type_word.sql
 \ir _whatsapp_pointer.sql
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
+\ir _whatsapp_split.sql
 \ir whatsapp_events.sql
 \ir _parse_body.sql
 \ir receive_many.sql

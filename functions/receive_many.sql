@@ -101,20 +101,26 @@ begin
 
   if v_ords is not null then
     -- 2. Every event of the stored requests, in input and body order; an item without a time
-    -- of its own happened when it arrived. whatsapp_events runs only on the whatsapp
-    -- requests (the kind is a filter of the unnested requests, applied before the split).
+    -- of its own happened when it arrived. Only the whatsapp requests are split (the kind is
+    -- a filter of the unnested requests, applied before the split).
     select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e) order by e.req, e.n), '[]') into v_events
     from (
+      -- Every whatsapp body of the group split by one call (hookline._whatsapp_split): one
+      -- executor run for the group; w.req is the body's position among the whatsapp requests.
       select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
         w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
         w.phone_number_id, w.user_id, w.wa_id, w.payload, w.sanitized_fields as sanitized, w.n
-      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
-                      pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies))
-        as v (ord, request_id, source_id, tenant_id, kind, body)
-      cross join lateral hookline.whatsapp_events(v.body, (
-          select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(receive_many.sanitized[v.ord]) as p (pointer)
-        )) with ordinality as w (external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
-      where v.kind = 'whatsapp'
+      from (
+        select pg_catalog.array_agg(v.body order by v.ord) as bodies,
+          pg_catalog.array_agg(receive_many.sanitized[v.ord] order by v.ord) as sanitized,
+          pg_catalog.array_agg(v.ord order by v.ord) as ords
+        from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies)) as v (ord, kind, body)
+        where v.kind = 'whatsapp'
+      ) wa
+      cross join lateral hookline._whatsapp_split(wa.bodies, wa.sanitized)
+        with ordinality as w (req, external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
+      join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_tenants))
+        as v (ord, request_id, source_id, tenant_id) on v.ord = wa.ords[w.req]
       union all
       select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
         receive_many.headers[v.ord]->>'webhook-id',

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import signal
@@ -504,11 +505,15 @@ def stop_on_signals() -> threading.Event:
     "--groups-in-flight", type=click.IntRange(1, 100), default=2, show_default=True,
     help="Transactions storing requests at once; requests arriving meanwhile share the next.",
 )  # fmt: skip
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
+    show_default=True, help="debug adds one line per stored request (docs/observability.md).",
+)  # fmt: skip
 @metrics_options(9464)
 @fails_cleanly
 def ingress(
     dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int,
-    groups_in_flight: int, metrics_host: str, metrics_port: int, log_format: str,
+    groups_in_flight: int, log_level: str, metrics_host: str, metrics_port: int, log_format: str,
 ) -> None:  # fmt: skip
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz); metrics on
     --metrics-host:--metrics-port."""
@@ -518,6 +523,7 @@ def ingress(
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
         groups_in_flight=groups_in_flight, metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
+        log_level=getattr(logging, log_level.upper()),
     )  # fmt: skip
     serve(settings, host, port)
 

@@ -135,22 +135,47 @@ class IngressMetrics:
             registry=self.registry,
         )
 
-    def stored(self, source: str, new_events: int) -> None:
-        self.requests.labels(source, "stored", "2xx").inc()
-        self.events.labels(source).inc(new_events)
+        # Label children of the hot path, looked up once (labels() takes a lock each time).
+        self._stored: dict[str, tuple[Any, Any]] = {}
+        self._webhook_latency: dict[int, Any] = {}
+
+    def stored(self, counts: dict[str, tuple[int, int]]) -> None:
+        """Requests stored by one group commit: source -> (requests, new events)."""
+        for source, (requests, new_events) in counts.items():
+            children = self._stored.get(source)
+            if children is None:
+                children = (
+                    self.requests.labels(source, "stored", "2xx"),
+                    self.events.labels(source),
+                )
+                self._stored[source] = children
+            children[0].inc(requests)
+            children[1].inc(new_events)
 
     def refused(self, source: str, reason: str, status: int) -> None:
         self.requests.labels(source, reason, status_class(status)).inc()
 
+    def webhook_answered(self, status: int, seconds: float) -> None:
+        """A POST /webhooks/{source} answered (timed by the ingress itself: its hot path)."""
+        cls = status // 100
+        child = self._webhook_latency.get(cls)
+        if child is None:
+            child = self.latency.labels("webhook", status_class(status))
+            self._webhook_latency[cls] = child
+        child.observe(seconds)
+
     def middleware(self, app: Any) -> Any:
-        """ASGI middleware timing the webhook routes (POST webhook, GET handshake)."""
+        """ASGI middleware timing the handshake (GET /webhooks/{source})."""
         latency = self.latency
 
         async def timed(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope["type"] != "http" or not scope["path"].startswith("/webhooks/"):
+            if (
+                scope["type"] != "http"
+                or scope["method"] != "GET"
+                or not scope["path"].startswith("/webhooks/")
+            ):
                 await app(scope, receive, send)
                 return
-            route = "webhook" if scope["method"] == "POST" else "handshake"
             started = time.perf_counter()
             status = [0]
 
@@ -163,7 +188,7 @@ class IngressMetrics:
                 await app(scope, receive, sending)
             finally:
                 cls = status_class(status[0])
-                latency.labels(route, cls).observe(time.perf_counter() - started)
+                latency.labels("handshake", cls).observe(time.perf_counter() - started)
 
         return timed
 

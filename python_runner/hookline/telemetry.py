@@ -133,7 +133,8 @@ def traceparent(incoming: str | None) -> str:
             return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
     if incoming and TRACEPARENT.match(incoming.strip().lower()):
         return incoming.strip().lower()
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    ids = secrets.token_hex(24)  # one read of the system's random source for both ids
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 # --- the runner ----------------------------------------------------------------------------

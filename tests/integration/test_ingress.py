@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pywa import WhatsApp
 from pywa import utils as pywa_utils
 from standardwebhooks.webhooks import Webhook
 
 from tests.ingress_helpers import FIXTURES, RunningIngress, running_ingress, sign, unique_name
+from tests.integration.conftest import wait_until
 
 SECRET = "app-secret-\u00e9"  # a non-ASCII secret: keys are UTF-8 bytes on both sides
 SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -298,6 +300,81 @@ def test_refusals_are_counted_per_source_and_reason(ingress: RunningIngress, sou
     assert (
         "refused source=" + source + " status=401 reason=bad_signature" in ingress.log.read_text()
     )
+
+
+def metric(ingress: RunningIngress, name: str, **labels: str) -> float:
+    """A sample's value on the ingress's metrics endpoint (0 when it has none yet)."""
+    for family in text_string_to_metric_families(httpx.get(ingress.metrics_url).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_a_stored_request_is_counted_and_timed_but_logged_only_at_debug(
+    ingress: RunningIngress, ingress_db: str, source: str
+) -> None:
+    timed = {"route": "webhook", "status_class": "2xx"}
+    before = metric(ingress, "hookline_ingress_request_duration_seconds_count", **timed)
+    body = BODIES["several"]
+    response = post(ingress, source, body, sign(SECRET, body))
+    assert response.status_code == 200, response.text
+    # The answer's exact bytes and headers: a JSON object, its length declared.
+    answer = response.json()
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == (
+        b'{"request_id":%d,"events":6,"new_events":6}' % answer["request_id"]
+    )
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert metric(ingress, "hookline_ingress_requests_total", source=source, outcome="stored",
+                  status_class="2xx") == 1  # fmt: skip
+    assert metric(ingress, "hookline_ingress_events_total", source=source) == 6
+    # Observed right after the answer is written (the client may read it a moment before).
+    wait_until(
+        lambda: (
+            metric(ingress, "hookline_ingress_request_duration_seconds_count", **timed)
+            == before + 1
+        ),
+        10,
+        "the request's duration",
+    )
+    # The module's ingress runs at the default level (info): no line per stored request.
+    assert f"stored source={source}" not in ingress.log.read_text()
+
+
+def test_a_chunked_body_is_stored_byte_for_byte(
+    ingress: RunningIngress, ingress_db: str, source: str
+) -> None:
+    body = BODIES["statuses"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: Transfer-Encoding chunked
+        for i in range(0, len(body), 100):
+            yield body[i : i + 100]
+
+    response = httpx.post(
+        f"{ingress.url}/webhooks/{source}", content=chunks(), timeout=30,
+        headers={"content-type": "application/json", "x-hub-signature-256": sign(SECRET, body)},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    with psycopg.connect(ingress_db) as conn:
+        raw = conn.execute(
+            "select body from hookline.raw_requests where request_id = %s",
+            (response.json()["request_id"],),
+        ).fetchone()[0]
+    assert bytes(raw) == body
+
+
+def test_only_a_post_to_a_source_path_is_a_webhook(ingress: RunningIngress, source: str) -> None:
+    body = BODIES["text"]
+    headers = {"content-type": "application/json", "x-hub-signature-256": sign(SECRET, body)}
+    for path in ("/webhooks/", f"/webhooks/{source}/extra", "/webhook/" + source, "/"):
+        answer = httpx.post(f"{ingress.url}{path}", content=body, headers=headers)
+        assert answer.status_code == 404, path
+    assert httpx.post(f"{ingress.url}/healthz", content=body).status_code == 405
+    assert httpx.put(f"{ingress.url}/webhooks/{source}", content=body).status_code == 405
+    # A percent-encoded name is the source's name decoded, as any HTTP router reads it.
+    encoded = "".join(f"%{b:02X}" for b in source.encode())
+    assert httpx.post(f"{ingress.url}/webhooks/{encoded}", content=body, headers=headers).status_code == 200  # fmt: skip
 
 
 def test_health_and_readiness(ingress: RunningIngress) -> None:

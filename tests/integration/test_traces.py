@@ -95,7 +95,9 @@ def test_a_webhook_is_traced_from_the_sender_to_every_attempt(
         conn.execute("select hookline.add_subscription('crm', '*')")
     runner = RunnerProcess(db, "traced", "--log-format", "json")
     try:
-        with running_ingress(db, tmp_path / "ingress.log", "--log-format", "json") as ingress:
+        with running_ingress(
+            db, tmp_path / "ingress.log", "--log-format", "json", "--log-level", "debug"
+        ) as ingress:
             answer = httpx.post(
                 f"{ingress.url}/webhooks/wa", content=BODY,
                 headers={"content-type": "application/json",
@@ -136,7 +138,7 @@ def test_a_webhook_is_traced_from_the_sender_to_every_attempt(
     # JSON log lines: the stored request's line names its source and carries the trace ids.
     lines = [json.loads(line) for line in (tmp_path / "ingress.log").read_text().splitlines()]
     (stored_line,) = [line for line in lines if line["message"].startswith("stored ")]
-    assert stored_line["source"] == "wa" and stored_line["level"] == "info"
+    assert stored_line["source"] == "wa" and stored_line["level"] == "debug"
     assert (stored_line["trace_id"], stored_line["span_id"]) == (SENDER_TRACE, server["span_id"])
     # Nothing personal in any attribute or log line.
     text = repr(otlp.spans) + (tmp_path / "ingress.log").read_text() + repr(runner_lines)

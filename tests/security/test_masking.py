@@ -162,7 +162,9 @@ def test_no_log_line_and_no_operator_view_shows_personal_data(
     logs = []
     runner = RunnerProcess(as_role(db, "worker"), "masking-runner")
     try:
-        with running_ingress(as_role(db, "ingress"), tmp_path / "ingress.log") as ingress:
+        with running_ingress(
+            as_role(db, "ingress"), tmp_path / "ingress.log", "--log-level", "debug"
+        ) as ingress:
             bodies = [
                 notification(whatsapp_message(wa, name, text, f"wamid.{i}"))
                 for i, (wa, name, text) in enumerate(PEOPLE)
