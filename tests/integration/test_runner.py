@@ -230,12 +230,12 @@ def test_a_runner_claims_one_batch_ahead_but_sends_at_most_concurrency(conn, ten
 
 
 def largest_claim(conn: psycopg.Connection, runner: str) -> int:
-    """The most rows the runner holds from one claim: a claim leases its rows until now() +
-    the lease, one timestamp for the whole claim."""
+    """The most rows the runner holds from one claim: a claim numbers its leases with one
+    lease_order (docs/delivery.md, "The lease cursor")."""
     return int(scalar(
         conn,
         "select coalesce(max(n), 0) from (select count(*) n from hookline.deliveries "
-        "where runner = %s and state = 'in_flight' group by next_attempt_at) c", (runner,),
+        "where runner = %s and state = 'in_flight' group by lease_order) c", (runner,),
     ))  # fmt: skip
 
 
