@@ -1,9 +1,22 @@
--- The signature changed (the events of several requests at once): drop the older form on redeploy.
+-- The signature changed (the events of several requests at once, then one array per column
+-- instead of a JSON array): drop the older forms on redeploy.
 drop function if exists hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text);
+drop function if exists hookline._ingest(timestamptz, jsonb);
 
 create or replace function hookline._ingest(
   received_at timestamptz,
-  events jsonb
+  source_ids bigint[],
+  tenant_ids text[],
+  request_ids bigint[],
+  traceparents text[],
+  external_ids text[],
+  event_types text[],
+  payloads jsonb[],
+  occurred_ats timestamptz[],
+  phone_number_ids text[],
+  user_ids text[],
+  wa_ids text[],
+  sanitized jsonb[]
 )
 returns table (ord bigint, event_id bigint, is_new boolean)
 language plpgsql
@@ -18,12 +31,12 @@ declare
   v_sources bigint[];
   v_keys text[];
 begin
-  -- events: a JSON array of {source_id, tenant_id, request_id, traceparent, external_id,
-  -- event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}: the events
-  -- of one request or of a group of requests (hookline.receive_many), stored in a few
-  -- set-based statements.
+  -- The events of one request or of a group of requests (hookline.receive_many): element i of
+  -- every array is event i. Arrays, not a JSON document: each statement below reads them as
+  -- they are, with no parsing or copying of the payloads.
   select i.n, i.external_id, i.event_type, i.payload into v_bad
-  from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (external_id text, event_type text, payload jsonb)) with ordinality as i (external_id, event_type, payload, n)
+  from rows from (pg_catalog.unnest(_ingest.external_ids), pg_catalog.unnest(_ingest.event_types), pg_catalog.unnest(_ingest.payloads))
+    with ordinality as i (external_id, event_type, payload, n)
   where coalesce(i.external_id, '') = '' or i.payload is null or pg_catalog.jsonb_typeof(i.payload) = 'null'
      or i.event_type is null or i.event_type !~ '^[a-z0-9_-]+(\.[a-z0-9_-]+)*$'
   limit 1;
@@ -43,7 +56,11 @@ begin
   -- order and never deadlock.
   with input as (
     select distinct on (i.source_id, i.external_id) i.*
-    from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (source_id bigint, tenant_id text, request_id bigint, traceparent text, external_id text, event_type text, payload jsonb, occurred_at timestamptz, phone_number_id text, user_id text, wa_id text, sanitized text[])) with ordinality as i (source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
+    from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.tenant_ids), pg_catalog.unnest(_ingest.request_ids),
+                    pg_catalog.unnest(_ingest.traceparents), pg_catalog.unnest(_ingest.external_ids), pg_catalog.unnest(_ingest.event_types),
+                    pg_catalog.unnest(_ingest.payloads), pg_catalog.unnest(_ingest.occurred_ats), pg_catalog.unnest(_ingest.phone_number_ids),
+                    pg_catalog.unnest(_ingest.user_ids), pg_catalog.unnest(_ingest.wa_ids), pg_catalog.unnest(_ingest.sanitized))
+      with ordinality as i (source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
     order by i.source_id, i.external_id, i.n
   ),
   numbered as materialized (
@@ -64,7 +81,9 @@ begin
       phone_number_id, user_id, wa_id, request_id, sanitized, traceparent
     )
     select k.event_id, _ingest.received_at, i.source_id, i.tenant_id, i.external_id, i.event_type,
-      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, i.request_id, i.sanitized,
+      i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, i.request_id,
+      -- The JSON Pointers of the strings sanitised in this payload (none: null).
+      case when i.sanitized is not null then (select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(i.sanitized) as p (pointer)) end,
       -- A malformed traceparent is dropped, never refused: the event matters, the trace less.
       case when i.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then i.traceparent end
     from keys k join numbered i on i.source_id = k.source_id and i.external_id = k.external_id
@@ -86,15 +105,15 @@ begin
   select i.n, coalesce(nw.id, (select k.event_id from hookline.event_keys k
                                where k.source_id = i.source_id and k.external_id = i.external_id)),
     nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.source_id, i.external_id)
-  from rows from (pg_catalog.jsonb_to_recordset(_ingest.events) as (source_id bigint, external_id text)) with ordinality as i (source_id, external_id, n)
+  from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.external_ids)) with ordinality as i (source_id, external_id, n)
   left join rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_keys)) as nw (id, source_id, external_id)
     on nw.source_id = i.source_id and nw.external_id = i.external_id
   order by i.n;
 end
 $$;
 
-comment on function hookline._ingest(timestamptz, jsonb) is
-  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at (a JSON array of {source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized}: each event names its source, tenant, raw request and W3C traceparent, dropped when malformed). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per input row, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
+comment on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) is
+  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at; element i of every array is event i (its source, tenant, raw request, W3C traceparent (dropped when malformed), external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, and sanitized: null or a JSON array of the JSON Pointers of the strings sanitised in its payload). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per event, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
 
 -- Owner only (admin and internal): no grants.
-revoke all on function hookline._ingest(timestamptz, jsonb) from public;
+revoke all on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) from public;

@@ -35,13 +35,10 @@ begin
   return query
   select i.event_id, i.is_new
   from hookline._ingest(
-    ingest.received_at,
-    pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-      'source_id', v_source.source_id, 'tenant_id', v_source.tenant_id,
-      'request_id', ingest.request_id, 'traceparent', ingest.traceparent,
-      'external_id', ingest.external_id, 'event_type', ingest.event_type, 'payload', ingest.payload,
-      'occurred_at', ingest.occurred_at, 'phone_number_id', ingest.phone_number_id,
-      'user_id', ingest.user_id, 'wa_id', ingest.wa_id))
+    ingest.received_at, array[v_source.source_id], array[v_source.tenant_id], array[ingest.request_id],
+    array[ingest.traceparent], array[ingest.external_id], array[ingest.event_type], array[ingest.payload],
+    array[ingest.occurred_at], array[ingest.phone_number_id], array[ingest.user_id], array[ingest.wa_id],
+    array[null::jsonb]
   ) i;
 end
 $$;

@@ -25,8 +25,21 @@ declare
   v_tenants text[];
   v_kinds text[];
   v_bodies jsonb[];
-  v_events jsonb;
-  v_new boolean[];       -- per event of v_events: is it new?
+  -- The group's events, one array per column, element i is event i (in input and body order).
+  e_reqs integer[];      -- its request's position in the input
+  e_sources bigint[];
+  e_tenants text[];
+  e_requests bigint[];
+  e_traces text[];
+  e_keys text[];
+  e_types text[];
+  e_payloads jsonb[];
+  e_occurred timestamptz[];
+  e_phones text[];
+  e_users text[];
+  e_was text[];
+  e_sanitized jsonb[];
+  v_new boolean[];       -- per event: is it new?
   v_counts integer[];    -- per stored request: its events and new events
   v_new_counts integer[];
   v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
@@ -102,14 +115,22 @@ begin
   if v_ords is not null then
     -- 2. Every event of the stored requests, in input and body order; an item without a time
     -- of its own happened when it arrived. Only the whatsapp requests are split (the kind is
-    -- a filter of the unnested requests, applied before the split).
-    select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e) order by e.req, e.n), '[]') into v_events
-    from (
+    -- a filter of the unnested requests, applied before the split). One array per column, not
+    -- a JSON document: the payloads are neither copied into one nor parsed back out of it.
+    -- The rows are aggregated in the order of the sorted subquery (one sort, not one per array).
+    select pg_catalog.array_agg(e.req), pg_catalog.array_agg(e.source_id), pg_catalog.array_agg(e.tenant_id),
+      pg_catalog.array_agg(e.request_id), pg_catalog.array_agg(e.traceparent), pg_catalog.array_agg(e.external_id),
+      pg_catalog.array_agg(e.event_type), pg_catalog.array_agg(e.payload), pg_catalog.array_agg(e.occurred_at),
+      pg_catalog.array_agg(e.phone_number_id), pg_catalog.array_agg(e.user_id), pg_catalog.array_agg(e.wa_id),
+      pg_catalog.array_agg(e.sanitized)
+    into e_reqs, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types, e_payloads, e_occurred,
+      e_phones, e_users, e_was, e_sanitized
+    from (select * from (
       -- Every whatsapp body of the group split by one call (hookline._whatsapp_split): one
       -- executor run for the group; w.req is the body's position among the whatsapp requests.
       select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
         w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
-        w.phone_number_id, w.user_id, w.wa_id, w.payload, w.sanitized_fields as sanitized, w.n
+        w.phone_number_id, w.user_id, w.wa_id, w.payload, pg_catalog.to_jsonb(w.sanitized_fields) as sanitized, w.n
       from (
         select pg_catalog.array_agg(v.body order by v.ord) as bodies,
           pg_catalog.array_agg(receive_many.sanitized[v.ord] order by v.ord) as sanitized,
@@ -125,43 +146,48 @@ begin
       select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
         receive_many.headers[v.ord]->>'webhook-id',
         case when v.body->>'type' ~ '^[a-z0-9_-]+(\.[a-z0-9_-]+)*$' then v.body->>'type' else 'unknown' end,
-        receive_many.received_at, null, null, null, v.body,
-        (select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(receive_many.sanitized[v.ord]) as p (pointer)),
-        1
+        receive_many.received_at, null, null, null, v.body, receive_many.sanitized[v.ord], 1
       from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
                       pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies))
         as v (ord, request_id, source_id, tenant_id, kind, body)
       where v.kind = 'standard-webhooks'
-    ) e;
+    ) u order by u.req, u.n) e;
 
     -- 3. The events of the whole group at once (duplicates create nothing).
     select pg_catalog.array_agg(i.is_new order by i.ord) into v_new
-    from hookline._ingest(receive_many.received_at, v_events) i;
+    from hookline._ingest(receive_many.received_at, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types,
+                          e_payloads, e_occurred, e_phones, e_users, e_was, e_sanitized) i;
 
     -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
     perform hookline._apply_message_status(
       e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}', receive_many.received_at)
-    from rows from (pg_catalog.jsonb_to_recordset(v_events) as (event_type text, phone_number_id text, payload jsonb),
+    from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_phones), pg_catalog.unnest(e_payloads),
                     pg_catalog.unnest(v_new)) with ordinality as e (event_type, phone_number_id, payload, is_new, n)
     where e.is_new and e.event_type like 'whatsapp.status.%'
     order by e.n;
 
-    -- 4. The raw requests, with how many events each yielded.
-    select pg_catalog.array_agg(coalesce(c.events, 0) order by v.ord), pg_catalog.array_agg(coalesce(c.new_events, 0) order by v.ord)
+    -- 4. The raw requests, with how many events each yielded, and those counts kept for the
+    -- answer: one statement (a data-modifying CTE runs whether or not the query reads it).
+    with counted as (
+      select v.ord, v.request_id, v.source_id, v.tenant_id,
+        coalesce(c.events, 0) as event_count, coalesce(c.new_events, 0) as new_event_count
+      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
+                      pg_catalog.unnest(v_tenants)) as v (ord, request_id, source_id, tenant_id)
+      left join (
+        select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
+        from rows from (pg_catalog.unnest(e_reqs), pg_catalog.unnest(v_new)) as e (req, is_new)
+        group by e.req
+      ) c on c.req = v.ord
+    ),
+    stored as (
+      insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)
+      select c.request_id, receive_many.received_at, c.source_id, c.tenant_id, receive_many.headers[c.ord],
+        receive_many.raws[c.ord], c.event_count, c.new_event_count
+      from counted c
+    )
+    select pg_catalog.array_agg(c.event_count order by c.ord), pg_catalog.array_agg(c.new_event_count order by c.ord)
     into v_counts, v_new_counts
-    from pg_catalog.unnest(v_ords) as v (ord)
-    left join (
-      select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
-      from rows from (pg_catalog.jsonb_to_recordset(v_events) as (req integer), pg_catalog.unnest(v_new)) as e (req, is_new)
-      group by e.req
-    ) c on c.req = v.ord;
-
-    insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)
-    select v.request_id, receive_many.received_at, v.source_id, v.tenant_id, receive_many.headers[v.ord],
-      receive_many.raws[v.ord], v.event_count, v.new_event_count
-    from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
-                    pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_counts), pg_catalog.unnest(v_new_counts))
-      as v (ord, request_id, source_id, tenant_id, event_count, new_event_count);
+    from counted c;
   end if;
 
   return query
