@@ -14,9 +14,11 @@ rows 1
 -- (shorter first, then bytewise), with its spacing, so the body is exactly what
 -- jsonb_build_object(...)::text gave (tests/sql/_delivery_body checks body = body::jsonb::text).
 as $$
-  select '{"id": "evt_' || (_delivery_body.e).event_id
-    || '", "data": ' || (_delivery_body.e).payload::text
-    || ', "type": ' || pg_catalog.to_json((_delivery_body.e).event_type)::text
+  -- Grouped from the right: the parts after the payload are joined first (short strings), then
+  -- the payload and they, then the head: the payload's kilobyte is copied twice, not once per ||.
+  select '{"id": "evt_' || (_delivery_body.e).event_id || '", "data": '
+    || ((_delivery_body.e).payload::text
+    || (', "type": ' || pg_catalog.to_json((_delivery_body.e).event_type)::text
     || ', "source": ' || pg_catalog.to_json(s.name)::text
     || case when s.kind = 'whatsapp' then
          ', "whatsapp": {"wa_id": ' || coalesce(pg_catalog.to_json((_delivery_body.e).wa_id)::text, 'null')
@@ -28,7 +30,7 @@ as $$
     || ', "timestamp": ' || pg_catalog.to_json(coalesce((_delivery_body.e).occurred_at, (_delivery_body.e).received_at))::text
     || ', "occurred_at": ' || coalesce(pg_catalog.to_json((_delivery_body.e).occurred_at)::text, 'null')
     || ', "received_at": ' || pg_catalog.to_json((_delivery_body.e).received_at)::text
-    || '}'
+    || '}'))
   from hookline.sources s
   where s.source_id = (_delivery_body.e).source_id
 $$;

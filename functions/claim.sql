@@ -22,20 +22,33 @@ returns table (
 language plpgsql
 security definer
 set search_path = ''
+-- Generic plans from the first call, made of index scans whatever the statistics said when the
+-- plan was made. Left to choose, the plan cache replanned the statements on every call (custom
+-- plans know max_rows and look cheaper: 3-4 us of CPU per delivery at batch 100); and a generic
+-- plan made while deliveries was empty (a runner's first claim) read it sequentially, and kept
+-- doing so at 50,000 queued rows until vacuum or analyze invalidated it. Every step below is an
+-- index range read by design, so index scans are the right plan at any size (endpoints are
+-- still read whole: no index serves "every active endpoint"). The cost that enable_seqscan adds
+-- to that read would cross jit_above_cost, and a JIT compile costs 100 ms: no JIT here.
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare
   v_endpoints bigint[];
   v_first_due timestamptz[];
+  v_cursor jsonb;
   v_hint jsonb;
   v_from jsonb;
   v_at timestamptz;
   v_cursors jsonb;
+  v_cooled boolean;
   v_order bigint;
   v_leases jsonb;
   v_leased integer[];
   v_leases_at timestamptz;
-  v_lease_from bigint[];
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -56,16 +69,21 @@ begin
   --    ingest's foreign-key checks (KEY SHARE).
   --
   --    Each endpoint's probe starts at its claim cursor (docs/delivery.md, "The claim cursor"):
-  --    a hint this session keeps in the setting hookline.claim_cursor, for each endpoint its last
-  --    claim took rows from (at most max_rows of them, so the hint stays small however many
-  --    endpoints there are), the first due position that claim saw (nothing visible and due lay
-  --    before it then); other endpoints are probed from the head. So a probe does not walk again over the index
-  --    entries that claimed and finished rows leave behind until vacuum (forever, while a long
-  --    transaction holds the xmin horizon back). Only rows that a transaction still open at that
-  --    claim wrote with an earlier position can lie before a cursor; they are found by the probe
-  --    from the start that runs at least every second (the cursor's "at"), and whenever the
-  --    bounded probe finds nothing.
-  v_hint := nullif(pg_catalog.current_setting('hookline.claim_cursor', true), '')::jsonb;
+  --    a hint this session keeps in the setting hookline.claim_cursor ("e"), for each endpoint
+  --    its last claim took rows from (at most max_rows of them, so the hint stays small however
+  --    many endpoints there are), the first due position that claim saw (nothing visible and
+  --    due lay before it then); other endpoints are probed from the head. So a probe does not
+  --    walk again over the index entries that claimed and finished rows leave behind until
+  --    vacuum (forever, while a long transaction holds the xmin horizon back). Only rows that a
+  --    transaction still open at that claim wrote with an earlier position can lie before a
+  --    cursor; they are found by the probe from the start that runs at least every second (the
+  --    cursor's "at"), and whenever the bounded probe finds nothing. The same setting holds the
+  --    lease cursor (step 3): one setting, read and written once per claim.
+  --
+  --    The statement also reads each endpoint's breaker (no lock), so that step 2 runs only
+  --    when a breaker needs it.
+  v_cursor := nullif(pg_catalog.current_setting('hookline.claim_cursor', true), '')::jsonb;
+  v_hint := v_cursor;
   v_at := (v_hint->>'at')::timestamptz;
   if v_at is null or v_at > claim.now or v_at <= claim.now - interval '1 second' then
     v_hint := null;
@@ -86,10 +104,11 @@ begin
       where c.state = 'active'
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
-      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due)
-    into v_endpoints, v_first_due, v_cursors
+      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled)
+    into v_endpoints, v_first_due, v_cursors, v_cooled
     from (
-      select e.endpoint_id, c.first_due
+      select e.endpoint_id, c.first_due,
+        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
       from hookline.endpoints e
       join (
         select p.endpoint_id, p.first_due
@@ -98,6 +117,7 @@ begin
         order by p.first_due
         limit claim.max_rows
       ) c on c.endpoint_id = e.endpoint_id
+      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
       order by e.endpoint_id
       for no key update of e
     ) x;
@@ -105,63 +125,64 @@ begin
     v_hint := null;
     v_from := null;
   end loop;
-  perform pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
-    'at', case when v_hint is null then claim.now else v_at end, 'e', v_cursors)::text, false);
+  v_at := case when v_hint is null then claim.now else v_at end;
   if v_endpoints is null then
+    -- An assignment, not PERFORM: a simple expression, evaluated without an executor start.
+    v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
+      'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l')::text, false);
     return;
   end if;
 
   -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
   --    below (hookline._breaker_room). Closed and half-open breakers are only read.
-  perform from hookline.circuit_breakers b
-  where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
-    and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
-  order by b.target
-  for update of b;
+  if v_cooled then
+    perform from hookline.circuit_breakers b
+    where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
+      and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+    order by b.target
+    for update of b;
+  end if;
 
   -- 3. The endpoints' unexpired leases, counted from each one's lease cursor (docs/delivery.md,
   --    "The lease cursor"): this claim's number in claim order (the endpoints are locked, so
   --    every claim of theirs before it has committed and every claim after it draws a larger
-  --    one), and this session's hint, for each endpoint its last claim took from, the number
-  --    of the oldest lease that was unexpired at that claim's count. A lease before it had
-  --    ended or expired then, and stays so: only a claim makes a lease, with a new number. So
-  --    the count walks the leases taken since that one (a batch or two), not every lease of the
-  --    lease period, which a held xmin horizon keeps in the index, finished ones included. An
-  --    endpoint without a hint, or a hint older than the lease or taken at a later now, is
-  --    counted over its leases by expiry. Then each endpoint's hint is its oldest unexpired
-  --    lease, or this claim's number when none is.
+  --    one), and this session's hint ("l" in the setting), for each endpoint its last claim
+  --    took from, the number of the oldest lease that was unexpired at that claim's count
+  --    ("leased_at"). A lease before it had ended or expired then, and stays so: only a claim
+  --    makes a lease, with a new number. So the count walks the leases taken since that one (a
+  --    batch or two), not every lease of the lease period, which a held xmin horizon keeps in
+  --    the index, finished ones included. An endpoint without a hint, or a hint older than the
+  --    lease or taken at a later now, is counted over its leases by expiry. Then each
+  --    endpoint's hint is its oldest unexpired lease, or this claim's number when none is.
   v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
-  v_leases := nullif(pg_catalog.current_setting('hookline.lease_cursor', true), '')::jsonb;
-  v_leases_at := (v_leases->>'at')::timestamptz;
-  if v_leases_at is null or v_leases_at > claim.now or v_leases_at <= claim.now - claim.lease then
-    v_leases := null;
-  end if;
-  v_lease_from := array(select (v_leases->'e'->>x.id::text)::bigint from unnest(v_endpoints) with ordinality as x(id, ord) order by x.ord);
+  v_leases_at := (v_cursor->>'leased_at')::timestamptz;
+  v_leases := case when v_leases_at <= claim.now and v_leases_at > claim.now - claim.lease then v_cursor->'l' end;
   select pg_catalog.array_agg(l.leased order by u.ord),
     pg_catalog.jsonb_object_agg(u.endpoint_id::text, coalesce(l.oldest, v_order))
   into v_leased, v_leases
-  from unnest(v_endpoints, v_lease_from) with ordinality as u(endpoint_id, lease_from, ord)
+  from unnest(v_endpoints) with ordinality as u(endpoint_id, ord)
+  cross join lateral (select (v_leases->>u.endpoint_id::text)::bigint as lease_from) h
   cross join lateral (
     -- Two ranges, one of them read: from the hint in deliveries_lease_order_idx (whose
     -- predicate names the lease token, set exactly while in flight), or by expiry in
     -- deliveries_in_flight_idx (whose predicate names the state). So each range has one index
-    -- it can use, in custom and generic plans, whatever the statistics say.
+    -- it can use, whatever the statistics say.
     select pg_catalog.count(*) filter (where f.next_attempt_at > claim.now)::integer as leased,
       pg_catalog.min(f.lease_order) filter (where f.next_attempt_at > claim.now) as oldest
     from (
       select f.lease_order, f.next_attempt_at
       from hookline.deliveries f
-      where u.lease_from is not null and f.endpoint_id = u.endpoint_id and f.lease_token is not null
-        and f.lease_order >= u.lease_from
+      where h.lease_from is not null and f.endpoint_id = u.endpoint_id and f.lease_token is not null
+        and f.lease_order >= h.lease_from
       union all
       select f.lease_order, f.next_attempt_at
       from hookline.deliveries f
-      where u.lease_from is null and f.endpoint_id = u.endpoint_id and f.state = 'in_flight'
+      where h.lease_from is null and f.endpoint_id = u.endpoint_id and f.state = 'in_flight'
         and f.next_attempt_at > claim.now
     ) f
   ) l;
-  perform pg_catalog.set_config('hookline.lease_cursor',
-    pg_catalog.jsonb_build_object('at', claim.now, 'e', v_leases)::text, false);
+  v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
+    'at', v_at, 'e', v_cursors, 'leased_at', claim.now, 'l', v_leases)::text, false);
 
   -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
   --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
@@ -180,10 +201,10 @@ begin
     order by u.first_due, e.endpoint_id
   ),
   picked as materialized (
-    select p.delivery_id, r.timeout_ms
+    select p.row_id, r.timeout_ms
     from room r
     cross join lateral (
-      select d.delivery_id
+      select d.ctid as row_id
       from hookline.deliveries d
       -- From the first due row found above: the scan does not walk again over the dead index
       -- entries that claimed rows leave before it until vacuum (rows made due earlier since
@@ -205,7 +226,9 @@ begin
       -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
       next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (p.timeout_ms + 1000) / 1000.0))
     from picked p
-    where d.delivery_id = p.delivery_id
+    -- By the row version picked (and locked) above: no second primary-key probe per row. The
+    -- lock keeps that version current until this update.
+    where d.ctid = p.row_id
     returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation, d.endpoint_id
   )
   select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, r.url, r.timeout_ms,
@@ -229,7 +252,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (the setting hookline.claim_cursor, a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the setting hookline.lease_cursor: the oldest lease unexpired at the last count, in claim order, deliveries.lease_order). The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

@@ -12,7 +12,7 @@ select hookline.add_endpoint('acme', 'crm', 'http://127.0.0.1:9/crm', max_in_fli
 select hookline.add_subscription('crm', 'whatsapp.message.*');
 select hookline.ingest('wa', 'wamid.' || i, 'whatsapp.message.text', '{}', null, '2026-03-01 10:00Z') from generate_series(1, 20) i;
 create temp view hint as
-  select (pg_catalog.current_setting('hookline.lease_cursor')::jsonb->'e'->>e.endpoint_id::text)::bigint as lease_order
+  select (pg_catalog.current_setting('hookline.claim_cursor')::jsonb->'l'->>e.endpoint_id::text)::bigint as lease_order
   from hookline.endpoints e where e.name = 'crm';
 create function pg_temp.results(leases jsonb, status integer) returns jsonb language sql as $$
   select jsonb_agg(jsonb_build_object('delivery_id', l->'delivery_id', 'lease_token', l->'lease_token', 'status_code', status))
@@ -58,7 +58,7 @@ select is((select count(*)::int from hookline.claim('r1', 10, '30 seconds', '202
 
 -- A lease taken before the change that numbered leases has order 0: a session's first count
 -- (by expiry, no cursor yet) sees it, and the cursor starts there.
-select set_config('hookline.lease_cursor', '', false);
+select set_config('hookline.claim_cursor', '', false);
 update hookline.deliveries set lease_order = 0 where delivery_id = (select delivery_id from l8);
 select is((select count(*)::int from hookline.claim('r1', 10, '30 seconds', '2026-03-01 10:00:41Z')), 0,
   'a lease of order 0 counts (with the two of 10:00:40)');
