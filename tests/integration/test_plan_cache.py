@@ -116,12 +116,15 @@ COMPLETE = "select * from hookline.complete(%s)"
 def claim_and_complete(s: Session, tracked: str) -> None:
     """claim then complete (mostly 2xx, some 5xx and 429 for retries and the breaker)."""
     statuses = itertools.cycle([200, 200, 503, 200, 429, 200, 200, 500])
-    for k in sizes():
-        ingest_quietly(s, k, f"cc{k}-{next(statuses)}-{id(s)}-{s.conn.info.backend_pid}")
+    claimed = 0
+    for n, k in enumerate(sizes()):
+        ingest_quietly(s, k, f"cc{n}")
         claim = s.tracked if tracked == "claim" else s.quiet
         rows = claim(CLAIM, (k,))
+        claimed += len(rows)
         complete = s.tracked if tracked == "complete" else s.quiet
         complete(COMPLETE, (results(rows, statuses),))
+    assert claimed >= sum(sizes()) // 2, f"only {claimed} deliveries claimed: no real batches"
 
 
 def release_leases(s: Session) -> None:
@@ -174,12 +177,13 @@ def whatsapp_events(s: Session) -> None:
                   (whatsapp_body(f"we{n}", k),))  # fmt: skip
 
 
-def send_quietly(s: Session, count: int, tag: str) -> None:
+def send_quietly(s: Session, count: int, tag: str, first: int, now: datetime) -> None:
+    """count messages to new recipients (numbers first + 1 ...: the pair limit defers none)."""
     s.quiet(
-        "select hookline.send_message('acme-wa', '+1650555' || lpad(i::text, 4, '0'), "
-        '\'{"type": "text", "text": {"body": "hi"}}\', %s || \'-\' || i) '
+        "select hookline.send_message('acme-wa', '+1650' || lpad((%s::int + i)::text, 7, '0'), "
+        '\'{"type": "text", "text": {"body": "hi"}}\', %s || \'-\' || i, now => %s) '
         "from generate_series(1, %s::int) i",
-        (tag, count),
+        (first, tag, now, count),
     )
 
 
@@ -201,25 +205,29 @@ def messages(s: Session, tracked: str) -> None:
     """send, claim_messages, then complete_messages or release_messages; each call one second
     later on the sender's clock, so the per-second limit has room."""
     answers = itertools.cycle([
-        {"status_code": 200, "wamid": "wamid.x"}, {"status_code": 503}, {"error_class": "timeout"},
+        {"status_code": 200}, {"status_code": 503}, {"error_class": "timeout"},
         {"status_code": 400, "error_code": 131026},
     ])  # fmt: skip
+    claimed = 0
     for n, k in enumerate(sizes()):
         now = T0 + timedelta(seconds=n)
-        send_quietly(s, k, f"{tracked}{n}")
+        send_quietly(s, k, f"{tracked}{n}", n * 100, now)
         claim = s.tracked if tracked == "claim_messages" else s.quiet
         rows = claim(CLAIM_MESSAGES, (k, now))
+        claimed += len(rows)
         if tracked == "release_messages":
             leases = Jsonb([{"message_id": r[0], "lease_token": str(r[1])} for r in rows])
             s.tracked("select hookline.release_messages('r1', %s, %s)", (leases, now))
             continue
         done = Jsonb([
-            {"message_id": r[0], "lease_token": str(r[1])} | next(answers) for r in rows
+            {"message_id": r[0], "lease_token": str(r[1]), "wamid": f"wamid.out.{r[0]}"} | next(answers)
+            for r in rows
         ])  # fmt: skip
         complete = s.tracked if tracked == "complete_messages" else s.quiet
         complete("select * from hookline.complete_messages(%s, %s)", (done, now))
         if tracked == "next_message_due":
             s.tracked("select hookline.next_message_due(%s)", (now,))
+    assert claimed >= sum(sizes()) // 2, f"only {claimed} messages claimed: no real batches"
 
 
 def job(name: str) -> Callable[[Session], None]:
@@ -287,10 +295,14 @@ def session(server: Server, db: str) -> Iterator[Session]:
         conn.execute(
             "select hookline.add_subscription(endpoint => 'plans', event_type_pattern => '*')"
         )
-        conn.execute(  # a breaker row, that every complete updates, that never opens here
+        conn.execute(  # breaker rows, that completes update, that never open here
             "select hookline.configure_breaker('endpoint:' || endpoint_id, "
             "max_consecutive_failures => 1000, failure_rate => 1) "
             "from hookline.endpoints where name = 'plans'"
+        )
+        conn.execute(
+            "select hookline.configure_breaker('sender:1065', max_consecutive_failures => 1000, "
+            "failure_rate => 1)"
         )
         conn.execute(
             "select pg_stat_statements_reset(0, (select oid from pg_database "
