@@ -9,6 +9,10 @@ declare
 begin
   -- targets[i] had result i, a success or a failure, in the order given. Set-based: one count
   -- update for the whole batch; a loop only over the breakers that change state (rare).
+  -- Its callers (complete, complete_messages) run with plan_cache_mode = force_generic_plan,
+  -- and so does this: left to choose, the plan cache re-planned the breaker read below on every
+  -- call (its custom plans know the arrays' lengths). Not set here: a SET clause costs every
+  -- call (docs/performance.md, "Plans that stay good").
   --
   -- Which breakers have work (an unlocked read): a target with a failure (its breaker is created
   -- on its first failure), or a success that changes something: a half-open breaker, or a

@@ -3,6 +3,11 @@ returns table (message_id bigint, outcome text, next_attempt_at timestamptz)
 language plpgsql
 set search_path = ''
 security definer
+-- Generic plans from the first call (docs/performance.md, "Plans that stay good"): every
+-- statement reads the results' arrays and the outbox, senders and breakers by key. Left to
+-- choose, the plan cache re-planned the three lock statements on every call (their custom
+-- plans know the length of the batch's id array, so they always looked cheaper).
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
@@ -75,7 +80,8 @@ begin
       message_id bigint, lease_token uuid, status_code integer, error_class text, error_code integer,
       is_transient boolean, wamid text
     )) with ordinality as r(message_id, lease_token, status_code, error_class, error_code, is_transient, wamid, n)
-    left join hookline.outbox o on o.message_id = r.message_id
+    -- The outbox by key (= any: an index scan whatever the plan's guess of the results' count).
+    left join hookline.outbox o on o.message_id = r.message_id and o.message_id = any (v_ids)
     order by r.message_id, r.n
   ) c;
 
@@ -87,7 +93,7 @@ begin
       next_attempt_at = null, attempt_count = o.attempt_count + 1
     from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes), pg_catalog.unnest(v_wamids))
       as x(message_id, outcome, wamid)
-    where x.outcome = 'sent' and o.message_id = x.message_id
+    where x.outcome = 'sent' and o.message_id = x.message_id and o.message_id = any (v_ids)
     returning o.phone_number_id
   )
   update hookline.senders s
@@ -101,7 +107,7 @@ begin
     pg_catalog.array_agg(true order by x.message_id)
   into v_targets, v_successes
   from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
-  join hookline.outbox o on o.message_id = x.message_id
+  join hookline.outbox o on o.message_id = x.message_id and o.message_id = any (v_ids)
   where x.outcome = 'sent';
   if v_targets is not null then
     perform hookline._breaker_results(v_targets, v_successes, complete_messages.now);
@@ -135,7 +141,7 @@ begin
   return query
   select x.message_id, coalesce(x.outcome, 'unknown'), o.next_attempt_at
   from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) as x(message_id, outcome)
-  left join hookline.outbox o on o.message_id = x.message_id
+  left join hookline.outbox o on o.message_id = x.message_id and o.message_id = any (v_ids)
   order by x.message_id;
 end
 $$;

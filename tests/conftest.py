@@ -2,8 +2,10 @@
 template database, and a fresh clone of it for every test.
 
 The server runs as the `postgres` OS user when the suite runs as root (CI), as the current
-user otherwise, with pg_cron preloaded when it is installed. Under CI=true a missing server
-feature (pg_cron, pgTAP, sqitch) fails the tests that need it instead of skipping them.
+user otherwise, with pg_cron preloaded when it is installed, and pg_stat_statements (the
+plan-cache tests create the extension in their database). Under CI=true a missing server
+feature (pg_cron, pgTAP, sqitch, pg_stat_statements) fails the tests that need it instead of
+skipping them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Server:
         self.pg = pg
         self.port = pg.port
         self.has_cron = pg.has_cron and pg.use_cron
+        self.has_statements = pg.has_statements
         self.has_pgtap = (pg._config("--sharedir") / "extension" / "pgtap.control").is_file()
         self.bindir = pg.bindir
 
@@ -69,7 +72,8 @@ class Server:
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     root = Path(tempfile.mkdtemp(prefix="hookline-test-pg-"))
-    pg = LocalPostgres(root, durable=False, password=False, cron=not WITHOUT_CRON)
+    pg = LocalPostgres(root, durable=False, password=False, cron=not WITHOUT_CRON,
+                        statements=True)  # fmt: skip
     pg.start()
     try:
         yield Server(pg)

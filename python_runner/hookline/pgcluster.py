@@ -2,7 +2,8 @@
 
 Uses the system's PostgreSQL binaries. PostgreSQL refuses to run as root, so when the caller
 is root the server runs as the `postgres` OS user (the data directory is handed to it).
-pg_cron is preloaded, with background workers, whenever the binaries have it.
+pg_cron is preloaded, with background workers, whenever the binaries have it; on request,
+pg_stat_statements too (PostgreSQL's contrib, part of Debian's postgresql-NN package).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class LocalPostgres:
         durable: bool = True,
         password: bool = True,
         cron: bool = True,
+        statements: bool = False,
     ) -> None:
         found = bindir or find_bindir()
         if found is None:
@@ -73,6 +75,7 @@ class LocalPostgres:
         self.durable = durable
         self.use_password = password
         self.use_cron = cron
+        self.use_statements = statements
         self.as_root = os.geteuid() == 0
 
     # -- facts ---------------------------------------------------------------------------
@@ -83,14 +86,21 @@ class LocalPostgres:
         out = subprocess.run([exe, flag], capture_output=True, text=True, check=True)
         return Path(out.stdout.strip())
 
-    @property
-    def has_cron(self) -> bool:
+    def _has_extension(self, name: str) -> bool:
         try:
-            return (self._config("--pkglibdir") / "pg_cron.so").is_file() and (
-                self._config("--sharedir") / "extension" / "pg_cron.control"
+            return (self._config("--pkglibdir") / f"{name}.so").is_file() and (
+                self._config("--sharedir") / "extension" / f"{name}.control"
             ).is_file()
         except (OSError, subprocess.CalledProcessError):
             return False
+
+    @property
+    def has_cron(self) -> bool:
+        return self._has_extension("pg_cron")
+
+    @property
+    def has_statements(self) -> bool:
+        return self._has_extension("pg_stat_statements")
 
     @property
     def password_file(self) -> Path:
@@ -164,13 +174,19 @@ class LocalPostgres:
         if self.running:
             return
         options = f"-p {self.port}"
+        preload = []
         if self.has_cron and self.use_cron:
             # On the command line, so a data directory made before these settings gets them
             # too. Background workers: pg_cron needs no login (a password, .pgpass) to run jobs.
+            preload.append("pg_cron")
             options += (
-                " -c shared_preload_libraries=pg_cron -c cron.database_name=postgres"
+                " -c cron.database_name=postgres"
                 " -c cron.use_background_workers=on -c max_worker_processes=24"
             )
+        if self.has_statements and self.use_statements:
+            preload.append("pg_stat_statements")
+        if preload:
+            options += f" -c shared_preload_libraries={','.join(preload)}"
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
             "-o", options, "-w", "-t", "60", "start",

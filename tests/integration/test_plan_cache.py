@@ -1,0 +1,330 @@
+"""Plans that stay good after the fifth call: the hot functions' inner statements are planned a
+few times per session, not on every call (issue 11).
+
+PL/pgSQL caches a plan for each statement of a function per session. For a statement with
+parameters the plan cache makes a custom plan (for these parameter values) for the first five
+executions, then builds the generic plan and keeps it if it does not look costlier than the
+custom plans did. A statement whose custom plans always look cheaper (an array's length is
+known to them, unnest's row estimate; a parameter that looks selective) is planned again on
+every call for the whole life of the session: 0.05 to 0.35 ms of planning per statement per
+call, more than the statement's work on a small batch. `set plan_cache_mode =
+force_generic_plan` on the function stops that (docs/performance.md, "Plans that stay good").
+
+Each case calls one function 40 times in one session, with realistic arguments (batches of
+different sizes, as the runner, the ingress and the jobs send them), and reads
+pg_stat_statements (`track = all`, `track_planning = on`; only the function's calls are
+tracked, the set-up in between is not). A statement that settled on a plan shows about six
+plans (five custom, one generic) plus one per invalidation (an autovacuum's analyze, a new
+partition); one re-planned on every call shows as many plans as calls. A FAILURE names the
+function and its statement: that statement is planned again on (nearly) every call of a
+session; give the function `set plan_cache_mode = force_generic_plan` after checking that its
+generic plan is good at 10k and 1M rows (EXPLAIN of the statement with `plan_cache_mode =
+force_generic_plan` and parameters, docs/performance.md says how), or rewrite the statement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.conftest import Server, require
+
+CALLS = 40
+# Batch sizes cycled through the calls: the runner's claims and the ingress's groups vary.
+SIZES = [1, 7, 32, 3, 16, 2, 25, 5]
+# Plans per statement over CALLS calls: a settled statement has about 6 (+1 per invalidation).
+MAX_PLANS = CALLS // 2
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Session:
+    """One connection: `tracked` calls count in pg_stat_statements, `quiet` ones do not."""
+
+    conn: psycopg.Connection
+
+    def quiet(self, sql: str, params: object = None) -> list[tuple]:
+        cur = self.conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+    def tracked(self, sql: str, params: object = None) -> list[tuple]:
+        self.conn.execute("set pg_stat_statements.track = 'all'")
+        try:
+            return self.quiet(sql, params)
+        finally:
+            self.conn.execute("set pg_stat_statements.track = 'none'")
+
+
+def whatsapp_body(tag: str, messages: int, *, statuses: bool = False) -> str:
+    """A WhatsApp Business Account notification with `messages` text messages, or as many
+    status updates of sent messages (hookline._apply_message_status looks each one up)."""
+    value: dict[str, object] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+        "contacts": [{"profile": {"name": "Zoe"}, "wa_id": "16505551234"}],
+    }
+    if statuses:
+        value["statuses"] = [
+            {"id": f"wamid.{tag}.{i}", "status": "delivered", "timestamp": "1749416501",
+             "recipient_id": "16505551234"}
+            for i in range(messages)
+        ]  # fmt: skip
+    else:
+        value["messages"] = [
+            {"from": "16505551234", "id": f"wamid.{tag}.{i}", "timestamp": "1749416384",
+             "type": "text", "text": {"body": f"hello {i}"}}
+            for i in range(messages)
+        ]  # fmt: skip
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}],
+    })  # fmt: skip
+
+
+def sizes() -> Iterator[int]:
+    return itertools.islice(itertools.cycle(SIZES), CALLS)
+
+
+def ingest_quietly(s: Session, count: int, tag: str) -> None:
+    s.quiet(
+        "select count(*) from generate_series(1, %s::int) i, "
+        "lateral hookline.ingest('acme-wa', %s || '-' || i, 'test.plan', '{\"n\": 1}')",
+        (count, tag),
+    )
+
+
+def results(rows: list[tuple], statuses: Iterator[int]) -> Jsonb:
+    """complete's argument as the runner shapes it, from claim's rows."""
+    return Jsonb([
+        {"delivery_id": r[0], "lease_token": str(r[1]), "runner": "r1", "status_code": next(statuses),
+         "retry_after_s": None, "response_excerpt": "", "duration_ms": 3}
+        for r in rows
+    ])  # fmt: skip
+
+
+CLAIM = "select delivery_id, lease_token from hookline.claim('r1', %s, '30 seconds')"
+COMPLETE = "select * from hookline.complete(%s)"
+
+
+def claim_and_complete(s: Session, tracked: str) -> None:
+    """claim then complete (mostly 2xx, some 5xx and 429 for retries and the breaker)."""
+    statuses = itertools.cycle([200, 200, 503, 200, 429, 200, 200, 500])
+    claimed = 0
+    for n, k in enumerate(sizes()):
+        ingest_quietly(s, k, f"cc{n}")
+        claim = s.tracked if tracked == "claim" else s.quiet
+        rows = claim(CLAIM, (k,))
+        claimed += len(rows)
+        complete = s.tracked if tracked == "complete" else s.quiet
+        complete(COMPLETE, (results(rows, statuses),))
+    assert claimed >= sum(sizes()) // 2, f"only {claimed} deliveries claimed: no real batches"
+
+
+def release_leases(s: Session) -> None:
+    for n, k in enumerate(sizes()):
+        ingest_quietly(s, k, f"rl{n}")
+        rows = s.quiet(CLAIM, (k,))
+        leases = Jsonb([{"delivery_id": r[0], "lease_token": str(r[1])} for r in rows])
+        s.tracked("select hookline.release('r1', %s)", (leases,))
+
+
+def next_due(s: Session) -> None:
+    for n, k in enumerate(sizes()):
+        ingest_quietly(s, k, f"nd{n}")
+        s.tracked("select hookline.next_due()")
+        s.quiet(CLAIM, (1,))
+
+
+def ingest(s: Session) -> None:
+    for n in range(CALLS):
+        s.tracked(
+            "select * from hookline.ingest(source => 'acme-wa', external_id => %s, "
+            "event_type => 'test.plan', payload => %s, occurred_at => %s)",
+            (f"in{n}", Jsonb({"n": n}), T0),
+        )
+
+
+def receive(s: Session) -> None:
+    for n, k in enumerate(sizes()):
+        body = whatsapp_body(f"rc{n}", k)
+        s.tracked(
+            "select * from hookline.receive(source => 'acme-wa', body => %s::jsonb, raw => %s, "
+            "headers => '{}')",
+            (body, body.encode()),
+        )
+
+
+def receive_many(s: Session) -> None:
+    for n, k in enumerate(sizes()):
+        bodies = [whatsapp_body(f"rm{n}.{i}", 1 + i % 3, statuses=i % 2 == 1) for i in range(k)]
+        s.tracked(
+            "select * from hookline.receive_many(sources => %s::text[], bodies => %s::text[], "
+            "raws => %s::bytea[], headers => %s::jsonb[])",
+            (["acme-wa"] * k, bodies, [b.encode() for b in bodies], [Jsonb({})] * k),
+        )
+
+
+def whatsapp_events(s: Session) -> None:
+    for n, k in enumerate(sizes()):
+        s.tracked("select count(*) from hookline.whatsapp_events(%s::jsonb)",
+                  (whatsapp_body(f"we{n}", k),))  # fmt: skip
+
+
+def send_quietly(s: Session, count: int, tag: str, first: int, now: datetime) -> None:
+    """count messages to new recipients (numbers first + 1 ...: the pair limit defers none)."""
+    s.quiet(
+        "select hookline.send_message('acme-wa', '+1650' || lpad((%s::int + i)::text, 7, '0'), "
+        '\'{"type": "text", "text": {"body": "hi"}}\', %s || \'-\' || i, now => %s) '
+        "from generate_series(1, %s::int) i",
+        (first, tag, now, count),
+    )
+
+
+def send_message(s: Session) -> None:
+    for n in range(CALLS):
+        s.tracked(
+            "select hookline.send_message(source => 'acme-wa', \"to\" => %s, message => %s, "
+            "idempotency_key => %s)",
+            (f"+1650555{n:04d}", Jsonb({"type": "text", "text": {"body": "hi"}}), f"sm{n}"),
+        )
+
+
+CLAIM_MESSAGES = (
+    "select message_id, lease_token from hookline.claim_messages('r1', %s, '30 seconds', %s)"
+)
+
+
+def messages(s: Session, tracked: str) -> None:
+    """send, claim_messages, then complete_messages or release_messages; each call one second
+    later on the sender's clock, so the per-second limit has room."""
+    answers = itertools.cycle([
+        {"status_code": 200}, {"status_code": 503}, {"error_class": "timeout"},
+        {"status_code": 400, "error_code": 131026},
+    ])  # fmt: skip
+    claimed = 0
+    for n, k in enumerate(sizes()):
+        now = T0 + timedelta(seconds=n)
+        send_quietly(s, k, f"{tracked}{n}", n * 100, now)
+        claim = s.tracked if tracked == "claim_messages" else s.quiet
+        rows = claim(CLAIM_MESSAGES, (k, now))
+        claimed += len(rows)
+        if tracked == "release_messages":
+            leases = Jsonb([{"message_id": r[0], "lease_token": str(r[1])} for r in rows])
+            s.tracked("select hookline.release_messages('r1', %s, %s)", (leases, now))
+            continue
+        done = Jsonb([
+            {"message_id": r[0], "lease_token": str(r[1]), "wamid": f"wamid.out.{r[0]}"} | next(answers)
+            for r in rows
+        ])  # fmt: skip
+        complete = s.tracked if tracked == "complete_messages" else s.quiet
+        complete("select * from hookline.complete_messages(%s, %s)", (done, now))
+        if tracked == "next_message_due":
+            s.tracked("select hookline.next_message_due(%s)", (now,))
+    assert claimed >= sum(sizes()) // 2, f"only {claimed} messages claimed: no real batches"
+
+
+def job(name: str) -> Callable[[Session], None]:
+    """A scheduled job's function, as if every minute: each run a minute later than the last
+    (from now), so the leases claimed between runs have expired and are rescued, and the
+    deliveries ingested between runs are due."""
+
+    def run(s: Session) -> None:
+        done = 0
+        for n, k in enumerate(sizes()):
+            ingest_quietly(s, k, f"{name}{n}")
+            s.quiet(CLAIM, (k,))
+            answer = s.tracked(
+                f"select hookline.{name}(now() + %s * interval '1 minute')", (n + 1,)
+            )
+            done += answer[0][0] not in ("rescued 0 expired leases", "nothing due")
+        assert done >= CALLS // 2, f"{name} found no work in {CALLS - done} of {CALLS} runs"
+
+    return run
+
+
+# Each hot function, called as its caller calls it; _ingest, _fan_out, _whatsapp_split,
+# _wake and _breaker_results run inside ingest, receive, receive_many and complete.
+WORKLOADS: dict[str, Callable[[Session], None]] = {
+    "claim": lambda s: claim_and_complete(s, "claim"),
+    "complete": lambda s: claim_and_complete(s, "complete"),
+    "release": release_leases,
+    "next_due": next_due,
+    "ingest": ingest,
+    "receive": receive,
+    "receive_many": receive_many,
+    "whatsapp_events": whatsapp_events,
+    "send_message": send_message,
+    "claim_messages": lambda s: messages(s, "claim_messages"),
+    "complete_messages": lambda s: messages(s, "complete_messages"),
+    "release_messages": lambda s: messages(s, "release_messages"),
+    "next_message_due": lambda s: messages(s, "next_message_due"),
+    "rescue_leases": job("rescue_leases"),
+    "wake_due_retries": job("wake_due_retries"),
+}
+# Planned on every call, and left so: snapshot_stats (once a minute, 0.2 ms of planning a run;
+# its custom plan sees the minute's bounds and prunes the attempts' day partitions when it is
+# planned), and the SQL-language functions metric_gauges (once a scrape) and
+# source_credentials (once per source every 5 s: the ingress caches it), whose bodies
+# PostgreSQL 15 plans on every call whatever plan_cache_mode says.
+
+
+# Functions another change of this wave is rewriting (issue 11): their failure here is known
+# and left for the merge, strict, so the test fails once they are fixed and the mark stays.
+@pytest.fixture
+def session(server: Server, db: str) -> Iterator[Session]:
+    require(server.has_statements, "pg_stat_statements (PostgreSQL's contrib)")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("create extension if not exists pg_stat_statements")
+        conn.execute("set pg_stat_statements.track = 'none'")
+        conn.execute("set pg_stat_statements.track_planning = on")
+        conn.execute(
+            "insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme')"
+        )
+        conn.execute("select hookline.add_source('acme', 'acme-wa', 'whatsapp', 'app-secret')")
+        conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token')")
+        conn.execute(
+            "select hookline.add_endpoint(tenant => 'acme', name => 'plans', "
+            "url => 'http://127.0.0.1:9/', retry_schedule => '{0.001 s, 0.001 s, 0.001 s, 0.001 s, 0.001 s}')"
+        )
+        conn.execute(
+            "select hookline.add_subscription(endpoint => 'plans', event_type_pattern => '*')"
+        )
+        conn.execute(  # breaker rows, that completes update, that never open here
+            "select hookline.configure_breaker('endpoint:' || endpoint_id, "
+            "max_consecutive_failures => 1000, failure_rate => 1) "
+            "from hookline.endpoints where name = 'plans'"
+        )
+        conn.execute(
+            "select hookline.configure_breaker('sender:1065', max_consecutive_failures => 1000, "
+            "failure_rate => 1)"
+        )
+        conn.execute(
+            "select pg_stat_statements_reset(0, (select oid from pg_database "
+            "where datname = current_database()), 0)"
+        )
+        yield Session(conn)
+
+
+@pytest.mark.parametrize("function", list(WORKLOADS))
+def test_inner_statements_are_not_planned_on_every_call(session: Session, function: str) -> None:
+    WORKLOADS[function](session)
+    rows = session.quiet(
+        "select plans, calls, mean_plan_time, regexp_replace(left(query, 160), '\\s+', ' ', 'g') "
+        "from pg_stat_statements where not toplevel "
+        "and dbid = (select oid from pg_database where datname = current_database()) "
+        "order by plans desc"
+    )
+    assert rows, "pg_stat_statements saw no statement inside the function"
+    replanned = [r for r in rows if r[0] > MAX_PLANS]
+    assert not replanned, (
+        f"hookline.{function}: {len(replanned)} statement(s) planned again on nearly every one of "
+        f"{CALLS} calls in one session (plans, executions, mean planning time, statement):\n"
+        + "\n".join(f"  {p} plans, {c} runs, {t:.3f} ms: {q}" for p, c, t, q in replanned)
+    )
