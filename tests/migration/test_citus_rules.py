@@ -56,7 +56,6 @@ EXCEPTIONS = {
     ("distribution column", "breaker_transitions", "tenant_id"): "add-tenant-id",
     ("unique key", "deliveries", "deliveries_pkey"): "id-keys",
     ("unique key", "dead_letters", "dead_letters_pkey"): "id-keys",
-    ("unique key", "attempts", "attempts_pkey"): "id-keys",
     ("unique key", "events", "events_pkey"): "id-keys",
     ("unique key", "raw_requests", "raw_requests_pkey"): "id-keys",
     ("unique key", "endpoints", "endpoints_pkey"): "id-keys",
