@@ -135,7 +135,7 @@ begin
     order by d.delivery_id
     for update of d
   ),
-  x as materialized (
+  x as (
     select r.*, d.endpoint_id, d.event_id, d.event_received_at, d.created_at, d.generation, d.tenant_id,
       d.runner as lease_runner, d.next_attempt_at as due_at, d.attempt_count + 1 as attempt,
       d.delivery_id is not null as is_live,
