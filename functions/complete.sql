@@ -66,7 +66,7 @@ begin
         or (r.status_code is null and r.error_class is null) or r.status_code not between 100 and 999) as bad,
       pg_catalog.min(r.delivery_id) filter (where r.delivery_id is null or r.lease_token is null
         or (r.status_code is null and r.error_class is null) or r.status_code not between 100 and 999) as bad_id,
-      pg_catalog.array_agg(distinct d.endpoint_id) filter (where d.delivery_id is not null and r.status_code = 410) as gone,
+      pg_catalog.array_agg(distinct d.endpoint_id) filter (where d.endpoint_id is not null and r.status_code = 410) as gone,
       pg_catalog.array_agg(r.delivery_id) filter (where s.is_signal) as signal_ids,
       pg_catalog.array_agg(r.ord) filter (where s.is_signal) as signal_ords,
       pg_catalog.array_agg('endpoint:' || d.endpoint_id) filter (where s.is_signal) as signal_targets,
@@ -77,13 +77,19 @@ begin
       duration_ms integer, retry_after_s double precision, response_excerpt text, runner text
     )) with ordinality as r(delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s,
       response_excerpt, runner, ord)
-    -- A lease token is set only while in flight (deliveries_lease_iff_in_flight); the state is
-    -- not named here, so the planner reads each delivery by its primary key and never walks
-    -- the in-flight index (whose entries of finished leases stay until vacuum).
-    left join hookline.deliveries d
-      on d.delivery_id = r.delivery_id and d.lease_token = r.lease_token
+    -- Each delivery by its primary key alone, in a subquery of its own: one probe per result,
+    -- its lease token compared after. With the token in the condition (a join or a subquery),
+    -- the generic plan read the leased rows of the partial indexes on lease_token instead (a
+    -- whole index, tiny when analysed), whose entries of finished leases stay until vacuum:
+    -- while a transaction held the xmin horizon back, that read walked every lease finished
+    -- since (535 buffers a result after 20,000 deliveries; by the key, 3).
     cross join lateral (
-      select d.delivery_id is not null and (r.status_code is null or r.status_code not in (408, 409, 425, 429)) as is_signal
+      select (select case when d.lease_token = r.lease_token then d.endpoint_id end
+              from hookline.deliveries d where d.delivery_id = r.delivery_id) as endpoint_id
+      offset 0 -- evaluated once per result, not once per use
+    ) d
+    cross join lateral (
+      select d.endpoint_id is not null and (r.status_code is null or r.status_code not in (408, 409, 425, 429)) as is_signal
     ) s
   ) a;
   if v_n = 0 then
