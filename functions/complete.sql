@@ -182,6 +182,9 @@ begin
         end
       end as next_at
     from x
+    -- In this order every step below reads it: attempts, dead letters and the output come in
+    -- delivery id order, a duplicate result after the first.
+    order by x.delivery_id, x.ord
   ),
   recorded as (
     insert into hookline.attempts (
@@ -234,7 +237,7 @@ begin
     pg_catalog.array_agg(case when o.is_current then o.next_at else o.due_at end) filter (where o.is_live),
     pg_catalog.array_agg(o.ord) filter (where not o.is_live)
   into v_out_ids, v_out_outcomes, v_out_next, v_missing
-  from (select x.* from decided x order by x.delivery_id, x.ord) o;
+  from decided o;
 
   return query select * from unnest(v_out_ids, v_out_outcomes, v_out_next);
 
