@@ -25,6 +25,9 @@ declare
   v_tenants text[];
   v_kinds text[];
   v_bodies jsonb[];
+  v_wa_ords integer[];   -- per whatsapp request (stored): its position in the input, body, sanitized
+  v_wa_bodies jsonb[];
+  v_wa_sanitized jsonb[];
   -- The group's events, one array per column, element i is event i (in input and body order).
   e_reqs integer[];      -- its request's position in the input
   e_sources bigint[];
@@ -108,8 +111,11 @@ begin
     pg_catalog.array_agg(n.source_id order by n.ord) filter (where n.code is null),
     pg_catalog.array_agg(n.tenant_id order by n.ord) filter (where n.code is null),
     pg_catalog.array_agg(n.kind order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null)
-  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies
+    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.ord order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(receive_many.sanitized[n.ord] order by n.ord) filter (where n.code is null and n.kind = 'whatsapp')
+  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies, v_wa_ords, v_wa_bodies, v_wa_sanitized
   from numbered n;
 
   if v_ords is not null then
@@ -131,17 +137,10 @@ begin
       select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
         w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
         w.phone_number_id, w.user_id, w.wa_id, w.payload, pg_catalog.to_jsonb(w.sanitized_fields) as sanitized, w.n
-      from (
-        select pg_catalog.array_agg(v.body order by v.ord) as bodies,
-          pg_catalog.array_agg(receive_many.sanitized[v.ord] order by v.ord) as sanitized,
-          pg_catalog.array_agg(v.ord order by v.ord) as ords
-        from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies)) as v (ord, kind, body)
-        where v.kind = 'whatsapp'
-      ) wa
-      cross join lateral hookline._whatsapp_split(wa.bodies, wa.sanitized)
+      from hookline._whatsapp_split(v_wa_bodies, v_wa_sanitized)
         with ordinality as w (req, external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
       join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_tenants))
-        as v (ord, request_id, source_id, tenant_id) on v.ord = wa.ords[w.req]
+        as v (ord, request_id, source_id, tenant_id) on v.ord = v_wa_ords[w.req]
       union all
       select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
         receive_many.headers[v.ord]->>'webhook-id',
