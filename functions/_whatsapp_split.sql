@@ -290,7 +290,7 @@ end
 $$;
 
 comment on function hookline._whatsapp_split(jsonb[], jsonb[]) is
-  'Private, the one place a WhatsApp notification is split (hookline.whatsapp_events for one body, hookline.receive_many for a group): the events of every body of bodies, each row with req, the position of its body (from 1), in body order and then in the order hookline.whatsapp_events documents. sanitized: element i is a JSON array of the JSON Pointers of strings replaced in body i, or null. Bodies that are not WhatsApp Business Account notifications (object) yield nothing: the callers check them first. Pure: stores nothing. Errors: none of its own.';
+  'Private, the one place a WhatsApp notification is split (hookline.whatsapp_events for one body, hookline.receive_many for a group): the events of every body of bodies, each row with req, the position of its body (from 1); the bodies of the common shape (hookline._whatsapp_one_item) come first, split by a small statement, then the others by the general one, each body''s events in the order hookline.whatsapp_events documents (callers order by req, then by the row''s position). sanitized: element i is a JSON array of the JSON Pointers of strings replaced in body i, or null. Bodies that are not WhatsApp Business Account notifications (object) yield nothing: the callers check them first. Pure: stores nothing. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._whatsapp_split(jsonb[], jsonb[]) from public;
