@@ -2,6 +2,9 @@
 -- instead of a JSON array): drop the older forms on redeploy.
 drop function if exists hookline._ingest(bigint, text, timestamptz, bigint, jsonb, text);
 drop function if exists hookline._ingest(timestamptz, jsonb);
+-- Its deliveries are created by its own statement now (hookline._fan_out is gone; hookline db
+-- deploy drops a function whose file is gone, psql -f functions/index.sql does not).
+drop function if exists hookline._fan_out(bigint[], text[], text[], bigint[], timestamptz);
 
 create or replace function hookline._ingest(
   received_at timestamptz,
@@ -31,10 +34,9 @@ as $$
 declare
   v_bad record;
   v_ids bigint[];
-  v_types text[];
-  v_tenants text[];
   v_sources bigint[];
   v_keys text[];
+  v_delivered boolean;
 begin
   -- The events of one request or of a group of requests (hookline.receive_many): element i of
   -- every array is event i. Arrays, not a JSON document: each statement below reads them as
@@ -93,15 +95,28 @@ begin
       case when i.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then i.traceparent end
     from keys k join numbered i on i.source_id = k.source_id and i.external_id = k.external_id
     returning e.event_id, e.event_type, e.tenant_id, e.source_id, e.external_id
+  ),
+  -- One delivery per new event and endpoint, however many of its subscriptions match. Paused
+  -- endpoints get theirs (they wait); disabled endpoints get none. Due at once.
+  delivered as (
+    insert into hookline.deliveries (endpoint_id, event_id, event_received_at, next_attempt_at, created_at, tenant_id)
+    select distinct e.endpoint_id, st.event_id, _ingest.received_at, _ingest.received_at, _ingest.received_at, e.tenant_id
+    from stored st
+    join hookline.subscriptions s on s.tenant_id = st.tenant_id
+      and (s.source_id is null or s.source_id = st.source_id)
+      and st.event_type ~ s.event_type_regex
+    join hookline.endpoints e on e.endpoint_id = s.endpoint_id
+    where e.state <> 'disabled'
+    returning 1
   )
-  select pg_catalog.array_agg(s.event_id order by s.event_id), pg_catalog.array_agg(s.event_type order by s.event_id),
-    pg_catalog.array_agg(s.tenant_id order by s.event_id), pg_catalog.array_agg(s.source_id order by s.event_id),
-    pg_catalog.array_agg(s.external_id order by s.event_id)
-  into v_ids, v_types, v_tenants, v_sources, v_keys
+  select pg_catalog.array_agg(s.event_id order by s.event_id), pg_catalog.array_agg(s.source_id order by s.event_id),
+    pg_catalog.array_agg(s.external_id order by s.event_id), exists (select from delivered)
+  into v_ids, v_sources, v_keys, v_delivered
   from stored s;
 
-  if v_ids is not null then
-    perform hookline._fan_out(v_ids, v_types, v_tenants, v_sources, _ingest.received_at);
+  -- New deliveries are due now: wake a waiting runner (once per group).
+  if v_delivered then
+    perform hookline._wake('hookline_deliveries');
   end if;
 
   -- A new statement, so a key committed by a concurrent duplicate is visible. A duplicate's
@@ -118,7 +133,7 @@ end
 $$;
 
 comment on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) is
-  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at; element i of every array is event i (its source, tenant, raw request, W3C traceparent (dropped when malformed), external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, and sanitized: null or a JSON array of the JSON Pointers of the strings sanitised in its payload). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events, then their deliveries (hookline._fan_out). Returns (ord, event_id, is_new) per event, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
+  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at; element i of every array is event i (its source, tenant, raw request, W3C traceparent (dropped when malformed), external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, and sanitized: null or a JSON array of the JSON Pointers of the strings sanitised in its payload). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events and their deliveries (one per event and endpoint with a matching subscription: event type pattern and optional source; disabled endpoints get none), in one statement, then a wake-up of the runners when deliveries were created (hookline._wake). Returns (ord, event_id, is_new) per event, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) from public;

@@ -7,7 +7,6 @@
 \ir repair_default_partitions.sql
 \ir _wake.sql
 \ir _register_wait.sql
-\ir _fan_out.sql
 \ir _ingest.sql
 \ir ingest.sql
 \ir _drop_partition.sql
@@ -22,6 +21,7 @@
 \ir _whatsapp_pointer.sql
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
+\ir _whatsapp_one_item.sql
 \ir _whatsapp_split.sql
 \ir whatsapp_events.sql
 \ir _parse_body.sql

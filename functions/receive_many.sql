@@ -25,6 +25,9 @@ declare
   v_tenants text[];
   v_kinds text[];
   v_bodies jsonb[];
+  v_wa_ords integer[];   -- per whatsapp request (stored): its position in the input, body, sanitized
+  v_wa_bodies jsonb[];
+  v_wa_sanitized jsonb[];
   -- The group's events, one array per column, element i is event i (in input and body order).
   e_reqs integer[];      -- its request's position in the input
   e_sources bigint[];
@@ -40,8 +43,7 @@ declare
   e_was text[];
   e_sanitized jsonb[];
   v_new boolean[];       -- per event: is it new?
-  v_counts integer[];    -- per stored request: its events and new events
-  v_new_counts integer[];
+  v_statuses boolean;    -- is any event a message status?
   v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
 begin
   if receive_many.received_at is null
@@ -108,8 +110,11 @@ begin
     pg_catalog.array_agg(n.source_id order by n.ord) filter (where n.code is null),
     pg_catalog.array_agg(n.tenant_id order by n.ord) filter (where n.code is null),
     pg_catalog.array_agg(n.kind order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null)
-  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies
+    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null),
+    pg_catalog.array_agg(n.ord order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(receive_many.sanitized[n.ord] order by n.ord) filter (where n.code is null and n.kind = 'whatsapp')
+  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies, v_wa_ords, v_wa_bodies, v_wa_sanitized
   from numbered n;
 
   if v_ords is not null then
@@ -122,26 +127,19 @@ begin
       pg_catalog.array_agg(e.request_id), pg_catalog.array_agg(e.traceparent), pg_catalog.array_agg(e.external_id),
       pg_catalog.array_agg(e.event_type), pg_catalog.array_agg(e.payload), pg_catalog.array_agg(e.occurred_at),
       pg_catalog.array_agg(e.phone_number_id), pg_catalog.array_agg(e.user_id), pg_catalog.array_agg(e.wa_id),
-      pg_catalog.array_agg(e.sanitized)
+      pg_catalog.array_agg(e.sanitized), pg_catalog.bool_or(e.event_type like 'whatsapp.status.%')
     into e_reqs, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types, e_payloads, e_occurred,
-      e_phones, e_users, e_was, e_sanitized
+      e_phones, e_users, e_was, e_sanitized, v_statuses
     from (select * from (
       -- Every whatsapp body of the group split by one call (hookline._whatsapp_split): one
       -- executor run for the group; w.req is the body's position among the whatsapp requests.
       select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
         w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
         w.phone_number_id, w.user_id, w.wa_id, w.payload, pg_catalog.to_jsonb(w.sanitized_fields) as sanitized, w.n
-      from (
-        select pg_catalog.array_agg(v.body order by v.ord) as bodies,
-          pg_catalog.array_agg(receive_many.sanitized[v.ord] order by v.ord) as sanitized,
-          pg_catalog.array_agg(v.ord order by v.ord) as ords
-        from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies)) as v (ord, kind, body)
-        where v.kind = 'whatsapp'
-      ) wa
-      cross join lateral hookline._whatsapp_split(wa.bodies, wa.sanitized)
+      from hookline._whatsapp_split(v_wa_bodies, v_wa_sanitized)
         with ordinality as w (req, external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
       join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_tenants))
-        as v (ord, request_id, source_id, tenant_id) on v.ord = wa.ords[w.req]
+        as v (ord, request_id, source_id, tenant_id) on v.ord = v_wa_ords[w.req]
       union all
       select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
         receive_many.headers[v.ord]->>'webhook-id',
@@ -159,42 +157,40 @@ begin
                           e_payloads, e_occurred, e_phones, e_users, e_was, e_sanitized) i;
 
     -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
-    perform hookline._apply_message_status(
-      e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}', receive_many.received_at)
-    from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_phones), pg_catalog.unnest(e_payloads),
-                    pg_catalog.unnest(v_new)) with ordinality as e (event_type, phone_number_id, payload, is_new, n)
-    where e.is_new and e.event_type like 'whatsapp.status.%'
-    order by e.n;
-
-    -- 4. The raw requests, with how many events each yielded, and those counts kept for the
-    -- answer: one statement (a data-modifying CTE runs whether or not the query reads it).
-    with counted as (
-      select v.ord, v.request_id, v.source_id, v.tenant_id,
-        coalesce(c.events, 0) as event_count, coalesce(c.new_events, 0) as new_event_count
-      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
-                      pg_catalog.unnest(v_tenants)) as v (ord, request_id, source_id, tenant_id)
-      left join (
-        select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
-        from rows from (pg_catalog.unnest(e_reqs), pg_catalog.unnest(v_new)) as e (req, is_new)
-        group by e.req
-      ) c on c.req = v.ord
-    ),
-    stored as (
-      insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)
-      select c.request_id, receive_many.received_at, c.source_id, c.tenant_id, receive_many.headers[c.ord],
-        receive_many.raws[c.ord], c.event_count, c.new_event_count
-      from counted c
-    )
-    select pg_catalog.array_agg(c.event_count order by c.ord), pg_catalog.array_agg(c.new_event_count order by c.ord)
-    into v_counts, v_new_counts
-    from counted c;
+    if v_statuses then
+      perform hookline._apply_message_status(
+        e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}', receive_many.received_at)
+      from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_phones), pg_catalog.unnest(e_payloads),
+                      pg_catalog.unnest(v_new)) with ordinality as e (event_type, phone_number_id, payload, is_new, n)
+      where e.is_new and e.event_type like 'whatsapp.status.%'
+      order by e.n;
+    end if;
   end if;
 
+  -- 4. The raw requests, with how many events each yielded, and the answer, one row per
+  -- request: one statement (a data-modifying CTE runs whether or not the query reads it; with
+  -- nothing stored it inserts nothing).
   return query
+  with counted as (
+    select v.ord, v.request_id, v.source_id, v.tenant_id,
+      coalesce(c.events, 0) as event_count, coalesce(c.new_events, 0) as new_event_count
+    from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
+                    pg_catalog.unnest(v_tenants)) as v (ord, request_id, source_id, tenant_id)
+    left join (
+      select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
+      from rows from (pg_catalog.unnest(e_reqs), pg_catalog.unnest(v_new)) as e (req, is_new)
+      group by e.req
+    ) c on c.req = v.ord
+  ),
+  stored as (
+    insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)
+    select c.request_id, receive_many.received_at, c.source_id, c.tenant_id, receive_many.headers[c.ord],
+      receive_many.raws[c.ord], c.event_count, c.new_event_count
+    from counted c
+  )
   select c.ord::integer, s.request_id, s.event_count, s.new_event_count, c.code, c.message
   from rows from (pg_catalog.unnest(v_codes), pg_catalog.unnest(v_messages)) with ordinality as c (code, message, ord)
-  left join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_counts), pg_catalog.unnest(v_new_counts))
-    as s (ord, request_id, event_count, new_event_count) on s.ord = c.ord
+  left join counted s on s.ord = c.ord
   order by c.ord;
 end
 $$;

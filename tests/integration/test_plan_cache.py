@@ -249,7 +249,7 @@ def job(name: str) -> Callable[[Session], None]:
     return run
 
 
-# Each hot function, called as its caller calls it; _ingest, _fan_out, _whatsapp_split,
+# Each hot function, called as its caller calls it; _ingest, _whatsapp_split (both paths),
 # _wake and _breaker_results run inside ingest, receive, receive_many and complete.
 WORKLOADS: dict[str, Callable[[Session], None]] = {
     "claim": lambda s: claim_and_complete(s, "claim"),
