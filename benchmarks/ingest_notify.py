@@ -109,13 +109,16 @@ def pgbench(dsn: str, script: str, seconds: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     try:
-        out = subprocess.run(
+        run = subprocess.run(
             ["pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", f.name, dsn],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
     finally:
         Path(f.name).unlink()
-    return float(re.search(r"tps = ([0-9.]+)", out)[1])
+    if run.returncode:
+        errors = [line for line in run.stderr.splitlines() if "error" in line]
+        raise SystemExit(f"pgbench failed: {errors[:3] or run.stderr[-500:]}")
+    return float(re.search(r"tps = ([0-9.]+)", run.stdout)[1])
 
 
 def no_waiter(conn: psycopg.Connection) -> None:
@@ -131,18 +134,19 @@ def signal_rounds(
     prints each setting's tps and its ratio to the first."""
     tps: dict[str, list[float]] = {"no signal": [], "signal": [], "notify per transaction": []}
     notes = 0
+    settings = (("no signal", False, write), ("signal", True, write),
+                ("notify per transaction", False, notify_each))  # fmt: skip
     for _round in range(2):
-        no_waiter(conn)
-        polling = runner(dsn, wake=False)
-        tps["no signal"].append(pgbench(dsn, write, seconds))
-        polling.close()
-        waiting = runner(dsn, wake=True)
-        tps["signal"].append(pgbench(dsn, write, seconds))
-        notes += waiting.close()
-        no_waiter(conn)
-        polling = runner(dsn, wake=False)
-        tps["notify per transaction"].append(pgbench(dsn, notify_each, seconds))
-        polling.close()
+        for name, wake, script in settings:
+            if not wake:
+                no_waiter(conn)
+            draining = runner(dsn, wake=wake)
+            try:  # a failed pgbench must not leave the runner's thread running
+                tps[name].append(pgbench(dsn, script, seconds))
+            finally:
+                drawn = draining.close()
+            if wake:
+                notes += drawn
     base = statistics.mean(tps["no signal"])
     print(f"pgbench -c 8 -j 2 -T {seconds}, one {what} per transaction, 2 runs each:")
     for name, values in tps.items():

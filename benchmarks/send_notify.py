@@ -34,13 +34,15 @@ from ingest_notify import Runner, signal_rounds
 
 from hookline import queries
 
+# Ten digits after +1: every recipient is a valid number (a short one is refused, and pgbench
+# aborts the run on the first error).
 SEND = (
-    "\\set id random(1, 2000000000)\n"
+    "\\set id random(1000000000, 1999999999)\n"
     "select hookline.send_message('bench', '+1' || :id, "
     '\'{"type": "text", "text": {"body": "hi"}}\', \'k-\' || :client_id || \'-\' || :id);\n'
 )
 NOTIFY_EACH = (
-    "\\set id random(1, 2000000000)\n"
+    "\\set id random(1000000000, 1999999999)\n"
     "begin;\n"
     "select hookline.send_message('bench', '+1' || :id, "
     '\'{"type": "text", "text": {"body": "hi"}}\', \'k-\' || :client_id || \'-\' || :id);\n'
