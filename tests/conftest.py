@@ -55,7 +55,7 @@ class Server:
         self.pg = pg
         self.port = pg.port
         self.has_cron = pg.has_cron and pg.use_cron
-        self.has_statements = pg.has_statements
+        self.has_statements = pg.has_statements and pg.use_statements
         self.has_pgtap = (pg._config("--sharedir") / "extension" / "pgtap.control").is_file()
         self.bindir = pg.bindir
 
