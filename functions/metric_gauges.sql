@@ -10,8 +10,9 @@ as $$
   select g.metric, g.labels, g.value
   from (
   -- Cheap by construction: the newest minute of hookline.stats_snapshots (its primary key
-  -- starts with taken_at), the breakers (one row per target) and the last run of each job
-  -- (job_runs_job_name_started_at_idx). Never counts deliveries, dead letters or attempts.
+  -- starts with taken_at), the breakers (one row per target), the last run of each job
+  -- (job_runs_job_name_started_at_idx) and the folded counts of dead letters and replays.
+  -- Never counts deliveries, dead letters, attempts or audit rows.
   with newest as (
     select pg_catalog.max(s.taken_at) as taken_at
     from hookline.stats_snapshots s
@@ -87,13 +88,14 @@ as $$
   left join hookline.stale_jobs(metric_gauges.now) st on st.job_name = j.job_name
   where j.is_enabled
   union all
-  -- Deliveries replayed out of the dead-letter queue, per tenant, ever: each replay call
-  -- writes one audit row per tenant with its count (audit_log_replays_idx).
-  select 'hookline_dlq_replayed_deliveries', pg_catalog.jsonb_build_object('tenant', a.tenant_id),
-    pg_catalog.sum((a.target->>'count')::bigint)::double precision
-  from hookline.audit_log a
-  where a.action = 'delivery.replay'
-  group by a.tenant_id
+  -- Deliveries replayed out of the dead-letter queue, per tenant, ever: the sum of the
+  -- tenant's rows of dlq_replay_counts (appended by a trigger on the audit log's replay rows,
+  -- folded by snapshot_stats into one row per tenant): one row per tenant plus the replays of
+  -- the last minute, whatever the audit log holds.
+  select 'hookline_dlq_replayed_deliveries', pg_catalog.jsonb_build_object('tenant', c.tenant_id),
+    pg_catalog.sum(c.replayed)::double precision
+  from hookline.dlq_replay_counts c
+  group by c.tenant_id
   union all
   select 'hookline_alerts_firing', pg_catalog.jsonb_build_object('rule', r.rule_name),
     (select pg_catalog.count(*) from hookline.alerts a
@@ -112,7 +114,7 @@ as $$
 $$;
 
 comment on function hookline.metric_gauges(timestamptz) is
-  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success, whether its last run failed and whether it is stale (hookline.stale_jobs), the deliveries replayed per tenant (from the audit log), the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table. Errors: none of its own.';
+  'The gauges the runner''s metrics endpoint serves, one row per sample (metric name, labels, value): queue depth by state, oldest due wait and dead letters per tenant and endpoint from the newest stats snapshot of the last hour, the snapshot''s age, circuit breakers by kind and state, whether each endpoint''s circuit is open, and each enabled job''s last success, whether its last run failed and whether it is stale (hookline.stale_jobs), the deliveries replayed per tenant (hookline.dlq_replay_counts), the firing alerts per rule and the dead alert notifications per receiver. Reads no hot table and no history. Errors: none of its own.';
 
 -- SECURITY DEFINER: runners serve these gauges without table privileges; labels carry tenant, endpoint and job names only.
 revoke all on function hookline.metric_gauges(timestamp with time zone) from public;

@@ -24,6 +24,21 @@ begin
   group by f.tenant_id, f.endpoint_id
   having pg_catalog.sum(f.dead_count) <> 0;
 
+  -- The same for the replayed deliveries per tenant (hookline.dlq_replay_counts, appended by
+  -- the audit log's trigger, read by metric_gauges). Never to 0: the sum is a counter.
+  with folded as (
+    delete from hookline.dlq_replay_counts c
+    where c.tenant_id in (
+      select c2.tenant_id from hookline.dlq_replay_counts c2
+      group by c2.tenant_id having pg_catalog.count(*) > 1
+    )
+    returning c.tenant_id, c.replayed
+  )
+  insert into hookline.dlq_replay_counts (tenant_id, replayed)
+  select f.tenant_id, pg_catalog.sum(f.replayed)
+  from folded f
+  group by f.tenant_id;
+
   insert into hookline.stats_snapshots (
     taken_at, endpoint_id, tenant_id, pending_count, in_flight_count, retrying_count, dead_count,
     succeeded_count, failed_count, oldest_due_seconds
@@ -67,7 +82,7 @@ end
 $$;
 
 comment on function hookline.snapshot_stats(timestamptz) is
-  'Job. Writes one hookline.stats_snapshots row per endpoint for the minute of now (idempotent: a minute is written once): live deliveries by state, dead letters, the oldest due delivery''s wait, and the attempts that succeeded or failed in the minute before. Returns a summary. Errors: none of its own.';
+  'Job. Folds the appended counts of dead letters and replays (hookline.dead_letter_counts, hookline.dlq_replay_counts) and writes one hookline.stats_snapshots row per endpoint for the minute of now (idempotent: a minute is written once): live deliveries by state, dead letters, the oldest due delivery''s wait, and the attempts that succeeded or failed in the minute before. Returns a summary. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.snapshot_stats(timestamp with time zone) from public;
