@@ -48,8 +48,11 @@ begin
     coalesce(dl.dead_count, 0), coalesce(a.succeeded_count, 0), coalesce(a.failed_count, 0),
     q.oldest_due_seconds
   from hookline.endpoints e
-  left join lateral (
-    select
+  -- The live backlog by state, in one pass over it grouped by endpoint: a probe per endpoint
+  -- (a lateral by endpoint_id) read each heap page again for every endpoint with a row on it
+  -- (16,000 buffers for 800 pages at a backlog of 50,000 over 20 endpoints).
+  left join (
+    select d.endpoint_id,
       pg_catalog.count(*) filter (where d.state = 'pending')::integer as pending_count,
       pg_catalog.count(*) filter (where d.state = 'in_flight')::integer as in_flight_count,
       pg_catalog.count(*) filter (where d.state = 'retrying')::integer as retrying_count,
@@ -57,8 +60,8 @@ begin
         filter (where d.state in ('pending', 'retrying') and d.next_attempt_at <= v_minute))::double precision
         as oldest_due_seconds
     from hookline.deliveries d
-    where d.endpoint_id = e.endpoint_id
-  ) q on true
+    group by d.endpoint_id
+  ) q on q.endpoint_id = e.endpoint_id
   -- Dead letters per endpoint: the sum of its rows of dead_letter_counts (folded above).
   left join (
     select x.endpoint_id, pg_catalog.sum(x.dead_count)::integer as dead_count
