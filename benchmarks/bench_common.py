@@ -1,15 +1,48 @@
 """What the SQL-core benchmarks share: arguments, the scratch schema and tenant, and the
 baseline they are measured against in the same run (a minimal hand-written SKIP LOCKED queue,
-the "baseline" of the shared peers harness)."""
+the "baseline" of the shared peers harness).
+
+Every benchmark that deploys through this module (prepare() or deploy()) takes
+`--functions OTHER/functions` anywhere on its command line: the functions of that folder
+(another checkout's functions/) are deployed instead of this checkout's, over this checkout's
+migrations, so an A/B of two versions of the functions is two runs of the same script on one
+server. Without it a script measures the functions of the checkout it runs from, whatever
+`hookline db deploy` put in the database before."""
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 
 from hookline.migrator import Migrator
+
+
+def _take_functions_option() -> Path | None:
+    """The folder of `--functions FOLDER`, taken out of sys.argv when this module is imported,
+    so that the scripts' positional arguments stay as documented."""
+    if "--functions" not in sys.argv:
+        return None
+    at = sys.argv.index("--functions")
+    if at + 1 >= len(sys.argv):
+        raise SystemExit("--functions needs a folder: another checkout's functions/")
+    folder = Path(sys.argv[at + 1]).resolve()
+    del sys.argv[at : at + 2]
+    if not (folder / "index.sql").is_file():
+        raise SystemExit(f"--functions {folder}: no index.sql there (a checkout's functions/)")
+    return folder
+
+
+FUNCTIONS = _take_functions_option()
+
+
+def deploy(dsn: str) -> None:
+    """This checkout's migrations, then the functions of --functions or of this checkout."""
+    Migrator(dsn, functions=FUNCTIONS).deploy()
+    if FUNCTIONS:
+        print(f"functions deployed from {FUNCTIONS}", flush=True)
 
 
 def arguments() -> tuple[str, int, int]:
@@ -21,8 +54,8 @@ def arguments() -> tuple[str, int, int]:
 
 
 def prepare(dsn: str, conn: psycopg.Connection) -> None:
-    """Deploy the schema and make the tenant and source 'bench' (idempotent)."""
-    Migrator(dsn).deploy()
+    """Deploy the schema (deploy()) and make the tenant and source 'bench' (idempotent)."""
+    deploy(dsn)
     conn.execute("insert into hookline.tenants values ('bench', 'Bench') on conflict do nothing")
     conn.execute(
         "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "

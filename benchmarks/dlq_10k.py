@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 import psycopg
+from bench_common import deploy
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
-
-from hookline.migrator import Migrator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +51,7 @@ def main() -> None:
     dsn = sys.argv[1]
     dead = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     psql = sys.argv[3] if len(sys.argv) > 3 else "psql"
-    Migrator(dsn).deploy()
+    deploy(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("""do $$ begin
             if not exists (select from pg_roles where rolname = 'bench_ops') then

@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable
 
 import psycopg
+from bench_common import deploy
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from hookline import queries
-from hookline.migrator import Migrator
 
 V01_SHOW = """
 select q.*, ev.payload, ev.source, ev.external_id, ev.wa_id
@@ -158,7 +158,7 @@ def main() -> None:
     dsn = sys.argv[1]
     sizes = [int(s) for s in (sys.argv[2] if len(sys.argv) > 2 else "10000,100000").split(",")]
     repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    Migrator(dsn).deploy()
+    deploy(dsn)
     for dead in sizes:
         run_size(dsn, dead, repeats)
 

@@ -11,8 +11,10 @@ dead letters, outbox messages and breaker transitions past retention. 10x adds n
 history and sets up the same work again; last, nine times the live backlog is added (the queue
 that snapshot_stats counts by state: a cost of the live queue, not of history).
 
-Each job runs once with its work (the "work" column) and then three times more with nothing
-left to do ("idle", the median). Prints ms at 1x and 10x and the ratios.
+Each job runs once with its work (the "work" column) and then five times more with nothing
+left to do ("idle", the median). Prints ms at 1x and 10x and the ratios, then the shared
+buffers the same runs touched (EXPLAIN ANALYZE BUFFERS of the call, its statements included):
+the load of a shared machine moves the milliseconds, not the buffers.
 Use a database you can throw away: it is filled with synthetic rows.
 """
 
@@ -135,21 +137,35 @@ def fill(conn: psycopg.Connection, first: int, last: int, history: bool = True) 
         conn.execute(BACKLOG, params)  # type: ignore[arg-type]
 
 
-def run(conn: psycopg.Connection, job: str, minute: int) -> float:
+def run(conn: psycopg.Connection, job: str, minute: int) -> tuple[float, int]:
+    """ms of one run, and the shared buffers it touched (hit or read, its statements included:
+    EXPLAIN ANALYZE of the call, without timing), which the machine's load does not change."""
     now = f"now() + interval '{minute} minutes'" if job == "snapshot_stats" else "now()"
     started = time.perf_counter()
-    conn.execute(f"select hookline.{job}({now})")  # type: ignore[arg-type]
-    return (time.perf_counter() - started) * 1000
+    row = conn.execute(
+        f"explain (analyze, buffers, timing off, summary off, format json) select hookline.{job}({now})"  # type: ignore[arg-type]
+    ).fetchone()
+    elapsed = (time.perf_counter() - started) * 1000
+    plan = row[0][0]["Plan"]  # type: ignore[index]
+    return elapsed, plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
 
-def measure(conn: psycopg.Connection, round_: int) -> dict[str, tuple[float, float]]:
+Cost = tuple[float, float, int, int]  # work ms, idle ms, work buffers, idle buffers
+
+
+def measure(conn: psycopg.Connection, round_: int) -> dict[str, Cost]:
     psycopg.ClientCursor(conn).execute(WORK, {"round": round_})  # type: ignore[arg-type]  # a script
     conn.execute("vacuum analyze")
-    costs: dict[str, tuple[float, float]] = {}
+    costs: dict[str, Cost] = {}
     for job in JOBS:
-        work = run(conn, job, round_ * 10)
-        idle = statistics.median(run(conn, job, round_ * 10 + k) for k in range(1, 6))
-        costs[job] = (work, idle)
+        work, work_buffers = run(conn, job, round_ * 10)
+        idle = [run(conn, job, round_ * 10 + k) for k in range(1, 6)]
+        costs[job] = (
+            work,
+            statistics.median(ms for ms, _ in idle),
+            work_buffers,
+            int(statistics.median(b for _, b in idle)),
+        )
     return costs
 
 
@@ -186,9 +202,15 @@ def main() -> None:
     )
     print("{:<20} {:>9} {:>9} {:>6} {:>9} {:>9} {:>6} {:>18} {:>6}".format(*head))
     for job in JOBS:
-        (w1, i1), (w10, i10), (_, ib) = one[job], ten[job], backlog[job]
+        (w1, i1, *_), (w10, i10, *_), (_, ib, *_) = one[job], ten[job], backlog[job]
         print(f"{job:<20} {w1:>7.1f}ms {w10:>7.1f}ms {w10 / w1:>6.2f} {i1:>7.1f}ms {i10:>7.1f}ms "
               f"{i10 / i1:>6.2f} {ib:>16.1f}ms {ib / i1:>6.2f}")  # fmt: skip
+    print("shared buffers touched (hit or read) by the same runs: work / median idle")
+    print("{:<20} {:>9} {:>9} {:>6} {:>9} {:>9} {:>6} {:>18} {:>6}".format(*head))
+    for job in JOBS:
+        (*_, w1, i1), (*_, w10, i10), (*_, ib) = one[job], ten[job], backlog[job]
+        print(f"{job:<20} {w1:>9} {w10:>9} {w10 / max(w1, 1):>6.2f} {i1:>9} {i10:>9} "
+              f"{i10 / max(i1, 1):>6.2f} {ib:>18} {ib / max(i1, 1):>6.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

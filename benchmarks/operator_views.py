@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from bench_common import deploy
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
-
-from hookline.migrator import Migrator
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {
@@ -72,7 +71,7 @@ def median_ms(conn: psycopg.Connection, query: sql.Composed) -> float:
 def main() -> None:
     dsn = sys.argv[1]
     dead = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
-    Migrator(dsn).deploy()
+    deploy(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("""do $$ begin
             if not exists (select from pg_roles where rolname = 'bench_ops') then

@@ -9,7 +9,8 @@ choose (`plan_cache_mode = auto`) against generic plans from the first call
 One private PostgreSQL in a temporary directory (not durable), with pg_stat_statements
 (`track = all` around the measured calls only, `track_planning = on`); each mode is set on the
 function with ALTER FUNCTION, and each run of calls is one session (the plan cache is per
-session), rounds alternating the modes. `--functions` deploys another checkout's functions/.
+session), rounds alternating the modes. `--functions` deploys another checkout's functions/
+(bench_common).
 
 The outbox: one source and one sender; the outbox is first given `history` finished messages
 (sent, with a wamid), then each call is one cycle of the outbox runner: send_message of a batch
@@ -40,9 +41,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from bench_common import deploy
 from psycopg.types.json import Jsonb
 
-from hookline.migrator import Migrator
 from hookline.pgcluster import LocalPostgres
 
 SIZES = [1, 7, 32, 3, 16, 2, 25, 5]
@@ -271,7 +272,6 @@ def main() -> None:
     parser.add_argument("--backlog", default="10000,1000000")
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--functions", type=Path, help="another checkout's functions/ folder")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hookline-bench-plan-cache-"))
     root.chmod(0o755)
@@ -286,7 +286,7 @@ def main() -> None:
                 with psycopg.connect(pg.dsn(), autocommit=True) as admin:
                     admin.execute(f"create database {name}")
                 dsn = pg.dsn(name)
-                Migrator(dsn, functions=args.functions and args.functions.resolve()).deploy()
+                deploy(dsn)
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute("create extension pg_stat_statements")
                 part(dsn, args)

@@ -10,25 +10,31 @@ returns table (
   last_status text,
   last_message text
 )
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select j.job_name, j.schedule, j.runs_in, j.is_enabled, j.description,
-    r.started_at, r.finished_at, r.status,
-    -- A run's message counts rows of every tenant (leases rescued, rows dropped): only callers
-    -- who see every tenant read it.
-    case when hookline._sees_all_tenants() then r.message end
-  from hookline.jobs j
-  left join lateral (
-    select r.started_at, r.finished_at, r.status, r.message
-    from hookline.job_runs r
-    where r.job_name = j.job_name
-    order by r.started_at desc
-    limit 1
-  ) r on true
-  order by j.job_name
+begin
+  -- PL/pgSQL, not SQL: PostgreSQL 15 plans the body of a SQL function that is not inlined
+  -- (set search_path, security definer) on every call; PL/pgSQL keeps its plan per session
+  -- (docs/performance.md, "Plans that stay good").
+  return query
+    select j.job_name, j.schedule, j.runs_in, j.is_enabled, j.description,
+      r.started_at, r.finished_at, r.status,
+      -- A run's message counts rows of every tenant (leases rescued, rows dropped): only callers
+      -- who see every tenant read it.
+      case when hookline._sees_all_tenants() then r.message end
+    from hookline.jobs j
+    left join lateral (
+      select r.started_at, r.finished_at, r.status, r.message
+      from hookline.job_runs r
+      where r.job_name = j.job_name
+      order by r.started_at desc
+      limit 1
+    ) r on true
+    order by j.job_name;
+end
 $$;
 
 comment on function hookline.job_status() is

@@ -24,6 +24,21 @@ begin
   group by f.tenant_id, f.endpoint_id
   having pg_catalog.sum(f.dead_count) <> 0;
 
+  -- The same for the replayed deliveries per tenant (hookline.dlq_replay_counts, appended by
+  -- the audit log's trigger, read by metric_gauges). Never to 0: the sum is a counter.
+  with folded as (
+    delete from hookline.dlq_replay_counts c
+    where c.tenant_id in (
+      select c2.tenant_id from hookline.dlq_replay_counts c2
+      group by c2.tenant_id having pg_catalog.count(*) > 1
+    )
+    returning c.tenant_id, c.replayed
+  )
+  insert into hookline.dlq_replay_counts (tenant_id, replayed)
+  select f.tenant_id, pg_catalog.sum(f.replayed)
+  from folded f
+  group by f.tenant_id;
+
   insert into hookline.stats_snapshots (
     taken_at, endpoint_id, tenant_id, pending_count, in_flight_count, retrying_count, dead_count,
     succeeded_count, failed_count, oldest_due_seconds
@@ -33,8 +48,11 @@ begin
     coalesce(dl.dead_count, 0), coalesce(a.succeeded_count, 0), coalesce(a.failed_count, 0),
     q.oldest_due_seconds
   from hookline.endpoints e
-  left join lateral (
-    select
+  -- The live backlog by state, in one pass over it grouped by endpoint: a probe per endpoint
+  -- (a lateral by endpoint_id) read each heap page again for every endpoint with a row on it
+  -- (16,000 buffers for 800 pages at a backlog of 50,000 over 20 endpoints).
+  left join (
+    select d.endpoint_id,
       pg_catalog.count(*) filter (where d.state = 'pending')::integer as pending_count,
       pg_catalog.count(*) filter (where d.state = 'in_flight')::integer as in_flight_count,
       pg_catalog.count(*) filter (where d.state = 'retrying')::integer as retrying_count,
@@ -42,8 +60,8 @@ begin
         filter (where d.state in ('pending', 'retrying') and d.next_attempt_at <= v_minute))::double precision
         as oldest_due_seconds
     from hookline.deliveries d
-    where d.endpoint_id = e.endpoint_id
-  ) q on true
+    group by d.endpoint_id
+  ) q on q.endpoint_id = e.endpoint_id
   -- Dead letters per endpoint: the sum of its rows of dead_letter_counts (folded above).
   left join (
     select x.endpoint_id, pg_catalog.sum(x.dead_count)::integer as dead_count
@@ -67,7 +85,7 @@ end
 $$;
 
 comment on function hookline.snapshot_stats(timestamptz) is
-  'Job. Writes one hookline.stats_snapshots row per endpoint for the minute of now (idempotent: a minute is written once): live deliveries by state, dead letters, the oldest due delivery''s wait, and the attempts that succeeded or failed in the minute before. Returns a summary. Errors: none of its own.';
+  'Job. Folds the appended counts of dead letters and replays (hookline.dead_letter_counts, hookline.dlq_replay_counts) and writes one hookline.stats_snapshots row per endpoint for the minute of now (idempotent: a minute is written once): live deliveries by state, dead letters, the oldest due delivery''s wait, and the attempts that succeeded or failed in the minute before. Returns a summary. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.snapshot_stats(timestamp with time zone) from public;

@@ -1,13 +1,19 @@
 create or replace function hookline.source_credentials(source text)
 returns table (kind text, signing_secrets text[], verify_token text, max_body_bytes integer)
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
+begin
+  -- PL/pgSQL, not SQL: PostgreSQL 15 plans the body of a SQL function that is not inlined
+  -- (set search_path, security definer) on every call; PL/pgSQL keeps its plan per session
+  -- (docs/performance.md, "Plans that stay good").
+  return query
   select s.kind, s.signing_secrets, s.verify_token, s.max_body_bytes
   from hookline.sources s
-  where s.name = source_credentials.source
+  where s.name = source_credentials.source;
+end
 $$;
 
 comment on function hookline.source_credentials(text) is

@@ -6,13 +6,16 @@ as $$
 begin
   -- A backstop only: runners also sleep until hookline.next_due() and poll slowly.
   -- Per endpoint, its oldest entries of (endpoint_id, next_attempt_at): the cost follows the
-  -- endpoints, not the backlog (a scan for a due row read every waiting one first).
+  -- endpoints, not the backlog (a scan for a due row read every waiting one first). The order
+  -- by keeps every plan on that index: without it the generic plan (a runner's session runs
+  -- the job more than five times) read the deliveries in heap order until a due row came.
   if exists (
     select from hookline.endpoints e
     cross join lateral (
       select from hookline.deliveries d
       where d.endpoint_id = e.endpoint_id and d.next_attempt_at <= wake_due_retries.now
         and d.state in ('pending', 'retrying')
+      order by d.next_attempt_at
       limit 1
     ) x
   ) then

@@ -60,7 +60,7 @@ DB_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("job_name",),
     ),
     "hookline_dlq_replayed_deliveries": (
-        "Deliveries replayed out of the dead-letter queue, ever (from the audit log); only grows.",
+        "Deliveries replayed out of the dead-letter queue, ever; only grows.",
         ("tenant",),
     ),
     "hookline_alerts_firing": ("Alerts of hookline.alert_rules firing, by rule.", ("rule",)),

@@ -6,10 +6,12 @@ documented commands working as the SQL API changes under them."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -37,3 +39,34 @@ def test_benchmark_runs_as_documented(db: str, script: str, args: list[str], rat
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert re.search(ratio, result.stdout), result.stdout[-2000:]
+
+
+def test_functions_option_deploys_another_checkouts_functions(db: str, tmp_path: Path) -> None:
+    """`--functions OTHER/functions` (bench_common) anywhere on the command line: the script
+    deploys that folder's functions, not its own checkout's, and its arguments stay as
+    documented. The other checkout here is a copy of functions/ with one comment changed."""
+    other = tmp_path / "functions"
+    shutil.copytree(BENCHMARKS.parent / "functions", other)
+    job = other / "wake_due_retries.sql"
+    job.write_text(job.read_text().replace("'Job. Notifies", "'Other checkout. Job. Notifies"))
+    result = subprocess.run(
+        [sys.executable, "many_endpoints.py", "--functions", str(other), db, "5,20"],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert f"functions deployed from {other}" in result.stdout
+    assert re.search(r"/ 5 endpoints = [0-9.]+", result.stdout), result.stdout[-2000:]
+    with psycopg.connect(db) as conn:
+        comment = conn.execute(
+            "select obj_description('hookline.wake_due_retries(timestamptz)'::regprocedure)"
+        ).fetchone()
+    assert comment and comment[0].startswith("Other checkout. Job."), comment
+
+
+def test_functions_option_refuses_a_folder_without_index_sql(db: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "many_endpoints.py", db, "5", "--functions", str(tmp_path)],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no index.sql there" in result.stderr

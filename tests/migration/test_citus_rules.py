@@ -31,10 +31,12 @@ DOC = ROOT / "docs" / "scaling.md"
 # Replicated to every node: small, read everywhere (RLS policies read role_tenants; the
 # ingress resolves a source by its global name before it knows the tenant).
 REFERENCE = {"tenants", "sources", "role_tenants", "graph_error_codes", "masking_key"}
-# On the coordinator only, outside Citus's metadata: the global audit chain, the job registry.
+# On the coordinator only, outside Citus's metadata: the global audit chain (and the replay
+# counts its trigger appends), the job registry.
 LOCAL = {
     "audit_log",
     "audit_head",
+    "dlq_replay_counts",
     "jobs",
     "job_runs",
     "partition_policies",

@@ -1,5 +1,5 @@
 begin;
-select plan(9);
+select plan(12);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
@@ -68,7 +68,26 @@ select hookline.replay(array(select delivery_id from hookline.dead_letters), rea
 select is(
   (select value from hookline.metric_gauges()
    where metric = 'hookline_dlq_replayed_deliveries' and labels->>'tenant' = 'acme'),
-  1::double precision, 'a replayed dead letter counts once, for its tenant (from the audit log)'
+  1::double precision, 'a replayed dead letter counts once, for its tenant (hookline.dlq_replay_counts)'
+);
+
+-- The replay's audit rows appended the count (a trigger); snapshot_stats folds a tenant's rows
+-- into one, and the sum, a counter, never goes back.
+insert into hookline.audit_log (action, tenant_id, target) values
+  ('delivery.replay', 'acme', '{"count": 4}'), ('delivery.replay', 'acme', '{"count": 2}');
+select is(
+  (select count(*)::int from hookline.dlq_replay_counts where tenant_id = 'acme'), 2,
+  'one row per tenant and statement that wrote replay rows'
+);
+select hookline.snapshot_stats('2026-03-01 10:03:05Z');
+select is(
+  (select count(*)::int from hookline.dlq_replay_counts where tenant_id = 'acme'), 1,
+  'snapshot_stats folds a tenant''s rows into one'
+);
+select is(
+  (select value from hookline.metric_gauges()
+   where metric = 'hookline_dlq_replayed_deliveries' and labels->>'tenant' = 'acme'),
+  7::double precision, 'the folded sum is the replays so far'
 );
 
 select * from finish();
