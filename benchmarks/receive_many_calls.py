@@ -12,7 +12,9 @@ delivery. Every request is `tests/fixtures/text.json` with a wamid of its own (n
 For each group size, alternating between the versions, --rounds times: --calls calls one after
 the other from psycopg (the ingress's query, binary parameters), after 30 warm-up calls (the
 function's plans cached). Printed: the median ms per call and per request of each version,
-the ratio (this checkout / the other: below 1 is faster) and the load average.
+the ratio (this checkout / the other: below 1 is faster), the backend's CPU time per call
+(user + system, from /proc: what the call costs the server's cores, which a loaded machine
+disturbs less than the elapsed time) and its ratio, and the load average.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Version:
         self.conn.execute("select hookline.add_subscription(endpoint => 'sink', event_type_pattern => '*')")  # fmt: skip
         self.sent = 0
         self.times: dict[int, list[float]] = {n: [] for n in SIZES}
+        self.cpu: dict[int, float] = dict.fromkeys(SIZES, 0.0)  # the backend's CPU seconds
 
     def call(self, n: int) -> float:
         bodies = []
@@ -79,10 +82,22 @@ class Version:
     def run(self, n: int, calls: int) -> None:
         for _ in range(30):
             self.call(n)
+        start = backend_cpu(self.conn)
         self.times[n] += [self.call(n) for _ in range(calls)]
+        self.cpu[n] += backend_cpu(self.conn) - start
 
     def median_ms(self, n: int) -> float:
         return statistics.median(self.times[n]) * 1000
+
+    def cpu_ms(self, n: int) -> float:
+        return self.cpu[n] / len(self.times[n]) * 1000
+
+
+def backend_cpu(conn: psycopg.Connection) -> float:
+    """User + system CPU seconds of the connection's server process (fields 14 and 15 of
+    /proc/PID/stat, in clock ticks)."""
+    fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -103,16 +118,16 @@ def main() -> None:
             for n in SIZES:
                 for v in versions:
                     v.run(n, args.calls)
-        head = f"{'group':>5}  {'this: ms/call':>13}  {'ms/request':>10}"
+        head = f"{'group':>5}  {'this: ms/call':>13}  {'ms/request':>10}  {'CPU ms/call':>11}"
         if args.against:
-            head += f"  {'other: ms/call':>14}  {'ms/request':>10}  ratio"
+            head += f"  {'other: ms/call':>14}  {'ms/request':>10}  {'CPU ms/call':>11}  ratio  CPU ratio"
         print(head + "  load")
         for n in SIZES:
-            this = versions[0].median_ms(n)
-            line = f"{n:>5}  {this:>13.3f}  {this / n:>10.3f}"
+            this, this_cpu = versions[0].median_ms(n), versions[0].cpu_ms(n)
+            line = f"{n:>5}  {this:>13.3f}  {this / n:>10.3f}  {this_cpu:>11.3f}"
             if args.against:
-                other = versions[1].median_ms(n)
-                line += f"  {other:>14.3f}  {other / n:>10.3f}  {this / other:.2f}"
+                other, other_cpu = versions[1].median_ms(n), versions[1].cpu_ms(n)
+                line += f"  {other:>14.3f}  {other / n:>10.3f}  {other_cpu:>11.3f}  {this / other:>5.2f}  {this_cpu / other_cpu:>9.2f}"
             print(f"{line}  {os.getloadavg()[0]:.1f}", flush=True)
         for v in versions:
             v.conn.close()
