@@ -2,6 +2,7 @@
 one-message WhatsApp requests, against another version of `functions/` in the same run.
 
     .venv/bin/python benchmarks/receive_many_calls.py [--against OTHER/functions] [--calls 300]
+        [--other-unprepared]
 
 One private PostgreSQL in a temporary directory (not durable: the commit's WAL flush is left
 out, so the figure is the call's own work, what a group costs the server whatever the disk),
@@ -10,8 +11,10 @@ one database per version: this checkout's `functions/` and, with --against, anot
 subscription matching every event, so each request stores a raw request, one event and one
 delivery. Every request is `tests/fixtures/text.json` with a wamid of its own (no duplicates).
 For each group size, alternating between the versions, --rounds times: --calls calls one after
-the other from psycopg (the ingress's query, binary parameters), after 30 warm-up calls (the
-function's plans cached). Printed: the median ms per call and per request of each version,
+the other from psycopg (the ingress's query, binary parameters, a prepared statement as the
+ingress makes it on a connection of its own; with --other-unprepared, the other version's calls
+are not prepared: the ingress before 2026-11-30, or behind a pooler), after 30 warm-up calls
+(the function's plans cached). Printed: the median ms per call and per request of each version,
 the ratio (this checkout / the other: below 1 is faster), the backend's CPU time per call
 (user + system, from /proc: what the call costs the server's cores, which a loaded machine
 disturbs less than the elapsed time) and its ratio, and the load average.
@@ -42,13 +45,17 @@ SIZES = (1, 4, 16)
 class Version:
     """One database deployed with one version of functions/, and its calls' timings."""
 
-    def __init__(self, pg: LocalPostgres, name: str, functions: Path | None) -> None:
+    def __init__(
+        self, pg: LocalPostgres, name: str, functions: Path | None, *, prepared: bool = True
+    ) -> None:
         with psycopg.connect(pg.dsn(), autocommit=True) as admin:
             admin.execute(f"create database {name}")
         dsn = pg.dsn(name)
         Migrator(dsn, functions=functions).deploy()
         self.name = name
-        self.conn = psycopg.connect(dsn, autocommit=True)
+        # Prepared from the first call, as the ingress prepares on a connection of its own;
+        # else never (behind a pooler, and the ingress before 2026-11-30).
+        self.conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=0 if prepared else None)
         self.conn.execute(
             "select hookline.add_source('bench', 'bench', 'whatsapp', 's', null, 65536, true)"
         )
@@ -105,6 +112,10 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout's functions/ folder")
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--other-unprepared", action="store_true",
+        help="call the other version without prepared statements (the ingress before 2026-11-30)",
+    )  # fmt: skip
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hookline-bench-receive-many-"))
     root.chmod(0o755)
@@ -113,7 +124,9 @@ def main() -> None:
         pg.start()
         versions = [Version(pg, "this", None)]
         if args.against:
-            versions.append(Version(pg, "other", args.against.resolve()))
+            versions.append(
+                Version(pg, "other", args.against.resolve(), prepared=not args.other_unprepared)
+            )
         for _ in range(args.rounds):
             for n in SIZES:
                 for v in versions:
