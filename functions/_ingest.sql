@@ -58,29 +58,29 @@ begin
 
   -- The key table decides: a key that exists means a duplicate, whatever partition its event
   -- is in. A concurrent duplicate waits here for the first transaction and then finds its key.
-  -- A key twice in the input: the first occurrence counts. Event ids follow the input order;
+  -- A key twice in the input: the first occurrence counts (keys are inserted in key and then
+  -- input order, and the second finds the first's key). Event ids follow the input order;
   -- keys are inserted in key order, so two groups sharing keys wait for each other in one
   -- order and never deadlock.
-  with input as (
-    select distinct on (i.source_id, i.external_id) i.*
-    from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.tenant_ids), pg_catalog.unnest(_ingest.request_ids),
-                    pg_catalog.unnest(_ingest.traceparents), pg_catalog.unnest(_ingest.external_ids), pg_catalog.unnest(_ingest.event_types),
-                    pg_catalog.unnest(_ingest.payloads), pg_catalog.unnest(_ingest.occurred_ats), pg_catalog.unnest(_ingest.phone_number_ids),
-                    pg_catalog.unnest(_ingest.user_ids), pg_catalog.unnest(_ingest.wa_ids), pg_catalog.unnest(_ingest.sanitized))
-      with ordinality as i (source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
-    order by i.source_id, i.external_id, i.n
-  ),
-  numbered as materialized (
+  with numbered as materialized (
     select i.*, nextval('hookline.events_event_id_seq') as new_id
-    from (select * from input order by n) i
+    from (
+      select *
+      from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.tenant_ids), pg_catalog.unnest(_ingest.request_ids),
+                      pg_catalog.unnest(_ingest.traceparents), pg_catalog.unnest(_ingest.external_ids), pg_catalog.unnest(_ingest.event_types),
+                      pg_catalog.unnest(_ingest.payloads), pg_catalog.unnest(_ingest.occurred_ats), pg_catalog.unnest(_ingest.phone_number_ids),
+                      pg_catalog.unnest(_ingest.user_ids), pg_catalog.unnest(_ingest.wa_ids), pg_catalog.unnest(_ingest.sanitized))
+        with ordinality as i (source_id, tenant_id, request_id, traceparent, external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, sanitized, n)
+      order by i.n
+    ) i
   ),
   keys as (
     insert into hookline.event_keys as k (source_id, external_id, event_id, received_at)
     select i.source_id, i.external_id, i.new_id, _ingest.received_at
     from numbered i
-    order by i.source_id, i.external_id
+    order by i.source_id, i.external_id, i.n
     on conflict do nothing
-    returning k.source_id, k.external_id, k.event_id
+    returning k.event_id
   ),
   stored as (
     insert into hookline.events as e (
@@ -93,7 +93,7 @@ begin
       case when i.sanitized is not null then (select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(i.sanitized) as p (pointer)) end,
       -- A malformed traceparent is dropped, never refused: the event matters, the trace less.
       case when i.traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' then i.traceparent end
-    from keys k join numbered i on i.source_id = k.source_id and i.external_id = k.external_id
+    from keys k join numbered i on i.new_id = k.event_id
     returning e.event_id, e.event_type, e.tenant_id, e.source_id, e.external_id
   ),
   -- One delivery per new event and endpoint, however many of its subscriptions match. Paused
@@ -117,6 +117,12 @@ begin
   -- New deliveries are due now: wake a waiting runner (once per group).
   if v_delivered then
     perform hookline._wake('hookline_deliveries');
+  end if;
+
+  -- Every event new (nearly always): event i is the i-th new one (ids follow the input order).
+  if pg_catalog.cardinality(v_ids) = pg_catalog.cardinality(_ingest.external_ids) then
+    return query select i.n, i.id, true from pg_catalog.unnest(v_ids) with ordinality as i (id, n);
+    return;
   end if;
 
   -- A new statement, so a key committed by a concurrent duplicate is visible. A duplicate's

@@ -6,6 +6,9 @@ create or replace function hookline._parse_body(
 )
 language plpgsql
 immutable
+-- Strict: hookline.receive_many passes null for the bodies it parsed as a group (nearly
+-- always all of them), and a null argument skips the call (its block is a subtransaction).
+strict
 set search_path = ''
 as $$
 begin
@@ -19,7 +22,7 @@ end
 $$;
 
 comment on function hookline._parse_body(text) is
-  'Private, for hookline.receive_many: the body parsed as jsonb, or (null, SQLSTATE, message) when jsonb cannot read it (a data exception such as 22P02 invalid JSON or 22P05 \u0000, or 54001 nested too deeply). Errors: none of its own.';
+  'Private, for hookline.receive_many: the body parsed as jsonb (null: null), or (null, SQLSTATE, message) when jsonb cannot read it (a data exception such as 22P02 invalid JSON or 22P05 \u0000, or 54001 nested too deeply). Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._parse_body(text) from public;

@@ -21,6 +21,8 @@
 \ir _whatsapp_pointer.sql
 \ir _schedule_interval.sql
 \ir stale_jobs.sql
+\ir _whatsapp_one_object.sql
+\ir _whatsapp_one_value.sql
 \ir _whatsapp_one_item.sql
 \ir _whatsapp_split.sql
 \ir whatsapp_events.sql

@@ -19,15 +19,15 @@ as $$
 declare
   v_codes text[];        -- per request, in input order: its error (SQLSTATE), null when stored
   v_messages text[];
-  v_ords integer[];      -- per stored request: its position in the input ...
-  v_requests bigint[];   -- ... its raw request id, source, tenant and kind
-  v_sources bigint[];
+  v_stored integer;      -- how many requests are stored
+  v_requests bigint[];   -- per request, in input order: its raw request id (null when not
+  v_sources bigint[];    -- stored), source and tenant
   v_tenants text[];
-  v_kinds text[];
-  v_bodies jsonb[];
   v_wa_ords integer[];   -- per whatsapp request (stored): its position in the input, body, sanitized
   v_wa_bodies jsonb[];
   v_wa_sanitized jsonb[];
+  v_sw_ords integer[];   -- per standard-webhooks request (stored): its position in the input and body
+  v_sw_bodies jsonb[];
   -- The group's events, one array per column, element i is event i (in input and body order).
   e_reqs integer[];      -- its request's position in the input
   e_sources bigint[];
@@ -104,52 +104,47 @@ begin
     select c.*, case when c.code is null then nextval('hookline.raw_requests_request_id_seq') end as request_id
     from (select * from checked order by ord) c
   )
-  select pg_catalog.array_agg(n.code order by n.ord), pg_catalog.array_agg(n.message order by n.ord),
-    pg_catalog.array_agg(n.ord order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.request_id order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.source_id order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.tenant_id order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.kind order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null),
-    pg_catalog.array_agg(n.ord order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
-    pg_catalog.array_agg(n.body order by n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
-    pg_catalog.array_agg(receive_many.sanitized[n.ord] order by n.ord) filter (where n.code is null and n.kind = 'whatsapp')
-  into v_codes, v_messages, v_ords, v_requests, v_sources, v_tenants, v_kinds, v_bodies, v_wa_ords, v_wa_bodies, v_wa_sanitized
+  -- The rows of numbered come out in input order (it is materialised from a sorted subquery):
+  -- the arrays are aggregated in that order (one sort, not one per array).
+  select pg_catalog.array_agg(n.code), pg_catalog.array_agg(n.message), pg_catalog.count(*) filter (where n.code is null),
+    pg_catalog.array_agg(n.request_id), pg_catalog.array_agg(n.source_id), pg_catalog.array_agg(n.tenant_id),
+    pg_catalog.array_agg(n.ord) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(n.body) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(receive_many.sanitized[n.ord]) filter (where n.code is null and n.kind = 'whatsapp'),
+    pg_catalog.array_agg(n.ord) filter (where n.code is null and n.kind = 'standard-webhooks'),
+    pg_catalog.array_agg(n.body) filter (where n.code is null and n.kind = 'standard-webhooks')
+  into v_codes, v_messages, v_stored, v_requests, v_sources, v_tenants, v_wa_ords, v_wa_bodies, v_wa_sanitized, v_sw_ords, v_sw_bodies
   from numbered n;
 
-  if v_ords is not null then
+  if v_stored > 0 then
     -- 2. Every event of the stored requests, in input and body order; an item without a time
-    -- of its own happened when it arrived. Only the whatsapp requests are split (the kind is
-    -- a filter of the unnested requests, applied before the split). One array per column, not
-    -- a JSON document: the payloads are neither copied into one nor parsed back out of it.
-    -- The rows are aggregated in the order of the sorted subquery (one sort, not one per array).
-    select pg_catalog.array_agg(e.req), pg_catalog.array_agg(e.source_id), pg_catalog.array_agg(e.tenant_id),
-      pg_catalog.array_agg(e.request_id), pg_catalog.array_agg(e.traceparent), pg_catalog.array_agg(e.external_id),
-      pg_catalog.array_agg(e.event_type), pg_catalog.array_agg(e.payload), pg_catalog.array_agg(e.occurred_at),
-      pg_catalog.array_agg(e.phone_number_id), pg_catalog.array_agg(e.user_id), pg_catalog.array_agg(e.wa_id),
-      pg_catalog.array_agg(e.sanitized), pg_catalog.bool_or(e.event_type like 'whatsapp.status.%')
+    -- of its own happened when it arrived. Only the whatsapp requests are split. One array per
+    -- column, not a JSON document: the payloads are neither copied into one nor parsed back
+    -- out of it. A request's source, tenant and raw request are read from the arrays by its
+    -- position (no join). The rows are aggregated in the order of the sorted subquery (one
+    -- sort, not one per array).
+    select pg_catalog.array_agg(e.ord), pg_catalog.array_agg(v_sources[e.ord]), pg_catalog.array_agg(v_tenants[e.ord]),
+      pg_catalog.array_agg(v_requests[e.ord]), pg_catalog.array_agg(receive_many.headers[e.ord]->>'traceparent'),
+      pg_catalog.array_agg(e.external_id), pg_catalog.array_agg(e.event_type), pg_catalog.array_agg(e.payload),
+      pg_catalog.array_agg(e.occurred_at), pg_catalog.array_agg(e.phone_number_id), pg_catalog.array_agg(e.user_id),
+      pg_catalog.array_agg(e.wa_id), pg_catalog.array_agg(e.sanitized), pg_catalog.bool_or(e.event_type like 'whatsapp.status.%')
     into e_reqs, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types, e_payloads, e_occurred,
       e_phones, e_users, e_was, e_sanitized, v_statuses
-    from (select * from (
+    from (
       -- Every whatsapp body of the group split by one call (hookline._whatsapp_split): one
       -- executor run for the group; w.req is the body's position among the whatsapp requests.
-      select v.ord as req, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent' as traceparent,
-        w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
-        w.phone_number_id, w.user_id, w.wa_id, w.payload, pg_catalog.to_jsonb(w.sanitized_fields) as sanitized, w.n
+      select v_wa_ords[w.req] as ord, w.n, w.external_id, w.event_type, coalesce(w.occurred_at, receive_many.received_at) as occurred_at,
+        w.phone_number_id, w.user_id, w.wa_id, w.payload, pg_catalog.to_jsonb(w.sanitized_fields) as sanitized
       from hookline._whatsapp_split(v_wa_bodies, v_wa_sanitized)
         with ordinality as w (req, external_id, event_type, occurred_at, phone_number_id, user_id, wa_id, payload, sanitized_fields, n)
-      join rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_tenants))
-        as v (ord, request_id, source_id, tenant_id) on v.ord = v_wa_ords[w.req]
       union all
-      select v.ord, v.source_id, v.tenant_id, v.request_id, receive_many.headers[v.ord]->>'traceparent',
-        receive_many.headers[v.ord]->>'webhook-id',
-        case when v.body->>'type' ~ '^[a-z0-9_-]+(\.[a-z0-9_-]+)*$' then v.body->>'type' else 'unknown' end,
-        receive_many.received_at, null, null, null, v.body, receive_many.sanitized[v.ord], 1
-      from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
-                      pg_catalog.unnest(v_tenants), pg_catalog.unnest(v_kinds), pg_catalog.unnest(v_bodies))
-        as v (ord, request_id, source_id, tenant_id, kind, body)
-      where v.kind = 'standard-webhooks'
-    ) u order by u.req, u.n) e;
+      -- A Standard Webhooks request is one event, keyed by its webhook-id header.
+      select s.ord, 1, receive_many.headers[s.ord]->>'webhook-id',
+        case when s.body->>'type' ~ '^[a-z0-9_-]+(\.[a-z0-9_-]+)*$' then s.body->>'type' else 'unknown' end,
+        receive_many.received_at, null, null, null, s.body, receive_many.sanitized[s.ord]
+      from rows from (pg_catalog.unnest(v_sw_ords), pg_catalog.unnest(v_sw_bodies)) as s (ord, body)
+      order by 1, 2
+    ) e;
 
     -- 3. The events of the whole group at once (duplicates create nothing).
     select pg_catalog.array_agg(i.is_new order by i.ord) into v_new
@@ -174,13 +169,14 @@ begin
   with counted as (
     select v.ord, v.request_id, v.source_id, v.tenant_id,
       coalesce(c.events, 0) as event_count, coalesce(c.new_events, 0) as new_event_count
-    from rows from (pg_catalog.unnest(v_ords), pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources),
-                    pg_catalog.unnest(v_tenants)) as v (ord, request_id, source_id, tenant_id)
+    from rows from (pg_catalog.unnest(v_requests), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_tenants))
+      with ordinality as v (request_id, source_id, tenant_id, ord)
     left join (
       select e.req, pg_catalog.count(*)::integer as events, pg_catalog.count(*) filter (where e.is_new)::integer as new_events
       from rows from (pg_catalog.unnest(e_reqs), pg_catalog.unnest(v_new)) as e (req, is_new)
       group by e.req
     ) c on c.req = v.ord
+    where v.request_id is not null
   ),
   stored as (
     insert into hookline.raw_requests (request_id, received_at, source_id, tenant_id, headers, body, event_count, new_event_count)

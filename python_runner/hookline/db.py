@@ -17,7 +17,8 @@ LISTEN_DSN_VARIABLE = "HOOKLINE_LISTEN_DSN"
 # Every connection works through a transaction pooler (PgBouncer, docs/scaling.md): no
 # server-side prepared statements, which live in one server session (PgBouncer keeps them
 # across its pool only from 1.21 on, with max_prepared_statements). hookline's statements are
-# function calls whose plans PL/pgSQL caches, so preparing them on the client buys little.
+# function calls whose plans PL/pgSQL caches; the ingress, whose group call is the hot path,
+# turns preparing on for the connections it finds are its own (hookline.ingress).
 CONNECT_KWARGS: dict[str, Any] = {"prepare_threshold": None}
 # Session state the pooled connections need is none: locks are transaction-scoped, SETs are
 # set_config(..., true), and LISTEN has its own session connection (--listen-dsn).

@@ -9,6 +9,8 @@ then the holder lets go."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +19,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hookline.ingress import Ingress, Pending, Settings
 from tests.conftest import Server
 from tests.ingress_helpers import FIXTURES, Proxy, RunningIngress, running_ingress, sign
 from tests.integration.conftest import wait_until
@@ -171,3 +174,37 @@ def test_a_database_lost_mid_group_is_503_for_the_whole_group_and_loses_nothing(
         ).fetchall()
     expected = sorted(["wamid.LOST-SLOW", *(f"wamid.LOST{i}" for i in range(8))])
     assert events == [(w, 1) for w in expected], "each stored exactly once after the retries"
+
+
+def test_a_group_call_is_prepared_once_on_a_connection_of_its_own(groups_db: str) -> None:
+    """On a direct connection (no pooler), the group's call is a prepared statement: parsed
+    and planned once per server session, not once per group. Behind a transaction pooler it
+    is not prepared (tests/integration/test_pgbouncer.py)."""
+
+    async def scenario() -> tuple[list[tuple[int, int, int]], int, int | None]:
+        ingress = Ingress(Settings(dsn=groups_db, pool_size=1))  # one session: the one checked
+        await ingress.pool.open(wait=True)
+        try:
+            loop = asyncio.get_running_loop()
+            answers = []
+            for n in range(3):
+                body = message(f"wamid.PREP{n}").decode()
+                pending = Pending("grp", body, body.encode(), {}, None, time.monotonic(),
+                                  loop.create_future())  # fmt: skip
+                answers.append(await ingress.groups.store(pending))
+
+            async def prepared(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int | None]:
+                cur = await conn.execute(
+                    "select count(*) from pg_prepared_statements where strpos(statement, %s) > 0",
+                    ("from hookline.receive_many(",),
+                )
+                return (await cur.fetchone())[0], conn.prepare_threshold
+
+            count, threshold = await ingress.call("checking", time.monotonic(), prepared)
+            return answers, count, threshold
+        finally:
+            await ingress.pool.close()
+
+    answers, count, threshold = asyncio.run(scenario())
+    assert [new for _request, _events, new in answers] == [1, 1, 1]
+    assert (count, threshold) == (1, 0), "the group call prepared once on the session"
