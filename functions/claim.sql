@@ -49,6 +49,7 @@ declare
   v_leases jsonb;
   v_leased integer[];
   v_leases_at timestamptz;
+  v_token_head text;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -155,6 +156,9 @@ begin
   --    lease or taken at a later now, is counted over its leases by expiry. Then each
   --    endpoint's hint is its oldest unexpired lease, or this claim's number when none is.
   v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
+  -- The lease tokens of this claim: 64 random bits of its own, then each delivery's id (one
+  -- random draw per claim, not per row: a draw costs most of a microsecond).
+  v_token_head := pg_catalog.left(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 16);
   v_leases_at := (v_cursor->>'leased_at')::timestamptz;
   v_leases := case when v_leases_at <= claim.now and v_leases_at > claim.now - claim.lease then v_cursor->'l' end;
   select pg_catalog.array_agg(l.leased order by u.ord),
@@ -193,7 +197,9 @@ begin
   with room as materialized (
     select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
       least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
-        - u.leased as room
+        - u.leased as room,
+      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
+      claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
     from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
     join hookline.endpoints e on e.endpoint_id = u.endpoint_id
     left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
@@ -201,7 +207,7 @@ begin
     order by u.first_due, e.endpoint_id
   ),
   picked as materialized (
-    select p.row_id, r.timeout_ms
+    select p.row_id, r.lease_until
     from room r
     cross join lateral (
       select d.ctid as row_id
@@ -220,11 +226,10 @@ begin
   claimed as (
     update hookline.deliveries d
     set state = 'in_flight',
-      lease_token = pg_catalog.gen_random_uuid(),
+      lease_token = (v_token_head || pg_catalog.lpad(pg_catalog.to_hex(d.delivery_id), 16, '0'))::uuid,
       runner = claim.runner,
       lease_order = v_order,
-      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
-      next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (p.timeout_ms + 1000) / 1000.0))
+      next_attempt_at = p.lease_until
     from picked p
     -- By the row version picked (and locked) above: no second primary-key probe per row. The
     -- lock keeps that version current until this update.
