@@ -49,6 +49,7 @@ declare
   v_leases jsonb;
   v_leased integer[];
   v_leases_at timestamptz;
+  v_commit text;
   v_token_head text;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
@@ -133,6 +134,14 @@ begin
       'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l')::text, false);
     return;
   end if;
+
+  -- The commit of a claim does not wait for its WAL to reach the disk (docs/delivery.md, "A
+  -- claim's commit"): the endpoints stay locked for the claim's work, not for a flush as well,
+  -- and the runner's complete, which waits for its own flush, flushes the claim's with it.
+  -- A claim that a server crash loses leaves its deliveries due again at once, not at the end
+  -- of the lease: they are sent again, as after any crash before complete (at least once).
+  -- For this transaction only: an assignment, evaluated without an executor start.
+  v_commit := pg_catalog.set_config('synchronous_commit', 'off', true);
 
   -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
   --    below (hookline._breaker_room). Closed and half-open breakers are only read.
@@ -257,7 +266,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
