@@ -49,6 +49,8 @@ declare
   v_leases jsonb;
   v_leased integer[];
   v_leases_at timestamptz;
+  v_commit text;
+  v_token_head text;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -133,6 +135,14 @@ begin
     return;
   end if;
 
+  -- The commit of a claim does not wait for its WAL to reach the disk (docs/delivery.md, "A
+  -- claim's commit"): the endpoints stay locked for the claim's work, not for a flush as well,
+  -- and the runner's complete, which waits for its own flush, flushes the claim's with it.
+  -- A claim that a server crash loses leaves its deliveries due again at once, not at the end
+  -- of the lease: they are sent again, as after any crash before complete (at least once).
+  -- For this transaction only: an assignment, evaluated without an executor start.
+  v_commit := pg_catalog.set_config('synchronous_commit', 'off', true);
+
   -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
   --    below (hookline._breaker_room). Closed and half-open breakers are only read.
   if v_cooled then
@@ -155,6 +165,9 @@ begin
   --    lease or taken at a later now, is counted over its leases by expiry. Then each
   --    endpoint's hint is its oldest unexpired lease, or this claim's number when none is.
   v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
+  -- The lease tokens of this claim: 64 random bits of its own, then each delivery's id (one
+  -- random draw per claim, not per row: a draw costs most of a microsecond).
+  v_token_head := pg_catalog.left(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 16);
   v_leases_at := (v_cursor->>'leased_at')::timestamptz;
   v_leases := case when v_leases_at <= claim.now and v_leases_at > claim.now - claim.lease then v_cursor->'l' end;
   select pg_catalog.array_agg(l.leased order by u.ord),
@@ -193,7 +206,9 @@ begin
   with room as materialized (
     select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
       least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
-        - u.leased as room
+        - u.leased as room,
+      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
+      claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
     from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
     join hookline.endpoints e on e.endpoint_id = u.endpoint_id
     left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
@@ -201,7 +216,7 @@ begin
     order by u.first_due, e.endpoint_id
   ),
   picked as materialized (
-    select p.row_id, r.timeout_ms
+    select p.row_id, r.lease_until
     from room r
     cross join lateral (
       select d.ctid as row_id
@@ -220,11 +235,10 @@ begin
   claimed as (
     update hookline.deliveries d
     set state = 'in_flight',
-      lease_token = pg_catalog.gen_random_uuid(),
+      lease_token = (v_token_head || pg_catalog.lpad(pg_catalog.to_hex(d.delivery_id), 16, '0'))::uuid,
       runner = claim.runner,
       lease_order = v_order,
-      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
-      next_attempt_at = claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (p.timeout_ms + 1000) / 1000.0))
+      next_attempt_at = p.lease_until
     from picked p
     -- By the row version picked (and locked) above: no second primary-key probe per row. The
     -- lock keeps that version current until this update.
@@ -252,7 +266,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
