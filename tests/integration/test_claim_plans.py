@@ -4,6 +4,8 @@ claim and complete")."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 
 
@@ -37,3 +39,47 @@ def test_plans_made_on_an_empty_queue_read_the_indexes_later(db: str, conn, tena
         p for p in reads if "Seq Scan on deliveries" in p or "Bitmap Heap Scan on deliveries" in p
     ]
     assert not [p for p in plans if "JIT:" in p]
+
+
+def test_plans_made_while_the_statistics_say_empty_read_events_by_key(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """An ANALYZE that runs while a partition's rows are not yet committed records it as empty
+    (reltuples 0 over its pages), and every index scan of it then looks as cheap as any other:
+    claim's generic plan must still read each claimed row's event by its key, the only index
+    of events the lookup can use (migration index_events_drop_source_received_at)."""
+    conn.execute(
+        "select hookline.add_endpoint(tenant => 'acme', name => 'crm', url => 'http://127.0.0.1:9/crm')"
+    )
+    conn.execute(
+        "select hookline.add_subscription(endpoint => 'crm', event_type_pattern => 'test.*')"
+    )
+    with psycopg.connect(db) as bulk:
+        bulk.execute(
+            "select hookline.ingest('acme-wa', 'e-' || i, 'test.event', '{}') "
+            "from generate_series(1, 3000) i"
+        )
+        conn.execute("analyze hookline.events")
+        conn.execute("analyze hookline.deliveries")
+        bulk.commit()
+    empty = conn.execute(
+        "select count(*) from pg_catalog.pg_class c join pg_catalog.pg_inherits i on i.inhrelid = c.oid "
+        "where i.inhparent = 'hookline.events'::regclass and c.reltuples = 0 and c.relpages > 0"
+    ).fetchone()
+    assert empty == (1,)  # the day's partition: pages, and statistics that say no rows
+    with psycopg.connect(db, autocommit=True) as runner:
+        runner.execute("load 'auto_explain'")
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
+                               ("log_level", "notice")):  # fmt: skip
+            runner.execute(f"set auto_explain.{setting} = {value}")
+        plans: list[str] = []
+        runner.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+        claimed = runner.execute("select * from hookline.claim('r', 10, '30 seconds')").fetchall()
+    assert len(claimed) == 10
+    event_reads = re.findall(r"(\w+ Scan)(?: using (\w+))? on (events_\w+)", "\n".join(plans))
+    assert event_reads  # the lookup, in every partition run-time pruning may keep
+    assert {(kind, index.removeprefix(table)) for kind, index, table in event_reads} == {
+        ("Index Scan", "_pkey")
+    }, event_reads
+    reads = [p for p in plans if "on deliveries" in p]
+    assert not [
+        p for p in reads if "Seq Scan on deliveries" in p or "Bitmap Heap Scan on deliveries" in p
+    ]
