@@ -15,6 +15,17 @@ returns table (
 language plpgsql
 set search_path = ''
 security definer
+-- Every read here is an index range read by design (a sender's due messages, its claims of the
+-- last second, a pair's claims). A plan made while the outbox was small (statistics of a few
+-- rows) read it sequentially, and went on doing so after a burst of messages and the history
+-- of sent ones grew it, until an analyze: so no sequential or bitmap scan, and no JIT (the cost
+-- that enable_seqscan adds to the senders' read would cross jit_above_cost). Generic plans from
+-- the first call: with those settings the plan cache found the custom plans of the blocked
+-- pairs' update (they know the arrays' lengths) cheaper and re-planned it on every call.
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare

@@ -6,7 +6,16 @@ set search_path = ''
 -- Generic plans from the first call: every statement here reads by primary key or from the
 -- given arrays, whatever their length. Left to choose, the plan cache replanned the statements
 -- of small batches on every call (their custom plans looked cheaper), at 0.1-0.35 ms each.
+-- A generic plan is made once per session, with the statistics of that moment: made while the
+-- queue was small (a runner's first completes, most of a healthy queue's life), it read
+-- deliveries sequentially and went on doing so after an outage's backlog arrived, until an
+-- analyze invalidated it (a minute or more). So no sequential or bitmap scan, as in claim, and
+-- no JIT (the cost that enable_seqscan adds to the small tables' reads would cross
+-- jit_above_cost).
 set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare

@@ -6,8 +6,13 @@ security definer
 -- Generic plans from the first call (docs/performance.md, "Plans that stay good"): every
 -- statement reads the results' arrays and the outbox, senders and breakers by key. Left to
 -- choose, the plan cache re-planned the three lock statements on every call (their custom
--- plans know the length of the batch's id array, so they always looked cheaper).
+-- plans know the length of the batch's id array, so they always looked cheaper). A generic
+-- plan made while the outbox was small read it sequentially, and went on doing so once it had
+-- grown, until an analyze: so no sequential or bitmap scan, and no JIT (as in claim_messages).
 set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare
