@@ -3,6 +3,12 @@ returns setof bigint
 language plpgsql
 security definer
 set search_path = ''
+-- Reads deliveries by key only. A plan made while the table was small read it sequentially, and
+-- went on doing so once it had grown, until an analyze (docs/performance.md, "Plans that stay
+-- good"): no sequential or bitmap scan, and no JIT.
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 declare
   v_count integer;
