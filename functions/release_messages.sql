@@ -17,6 +17,12 @@ begin
      or pg_catalog.jsonb_typeof(release_messages.leases) <> 'array' then
     raise exception using errcode = 'HL064', message = 'release_messages needs a runner name and a JSON array of {message_id, lease_token}';
   end if;
+  -- Lock order (docs/outbound.md): the messages by id, as complete_messages does (a late result
+  -- of another runner for the same messages locks them too); nothing else is locked.
+  perform from hookline.outbox o
+  where o.message_id in (select l.message_id from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint))
+  order by o.message_id
+  for update of o;
   return query
   update hookline.outbox o
   set state = 'queued', lease_token = null, runner = null, next_attempt_at = release_messages.now

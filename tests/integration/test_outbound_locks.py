@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import psycopg
 import pytest
@@ -127,3 +128,67 @@ def test_a_result_for_no_such_message_is_unknown_and_a_late_one_stale(conn, tena
     assert conn.execute(
         "select state from hookline.outbox where message_id = %s", (m,)
     ).fetchone() == ("sending",)
+
+
+def blocked(conn: psycopg.Connection, pid: int) -> bool:
+    """Whether the backend pid waits for a lock."""
+    row = conn.execute(
+        "select wait_event_type = 'Lock' from pg_catalog.pg_stat_activity where pid = %s", (pid,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A runner releases its leases (shutting down) while another runner's late results for the
+    same two messages (leased to it before, long expired) arrive, naming them in the other order.
+    A third transaction holds the higher message, so the two queue up in a known order: the
+    release first, then the complete, which locks the lower message on its way. Both lock by
+    id, so the release waits for the complete and nothing deadlocks; a release that locked in
+    the order it was given (the higher message first) would hold it while waiting for the
+    lower one that the complete holds, and one of them would fail with 40P01."""
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)"
+    )
+    queue(conn, ["1065"], 2)
+    x, y = claimed(conn, "r1", 2)["1065"]
+    errors: list[BaseException] = []
+    answers: dict[str, list[tuple]] = {}
+
+    def call(name: str, sql: str, arg: Jsonb, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                answers[name] = c.execute(sql, (arg,)).fetchall()
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (y[0],))
+        started: list[threading.Thread] = []
+        for name, sql, arg in (
+            ("release", "select * from hookline.release_messages('r1', %s)",
+             Jsonb([{"message_id": m, "lease_token": t} for m, t in (y, x)])),
+            ("complete", "select * from hookline.complete_messages(%s)",
+             Jsonb([{"message_id": m, "lease_token": "00000000-0000-0000-0000-000000000000",
+                     "status_code": 200, "wamid": f"wamid.late.{m}"} for m, _ in (x, y)])),
+        ):  # fmt: skip
+            pids: list[int] = []
+            t = threading.Thread(target=call, args=(name, sql, arg, pids))
+            t.start()
+            started.append(t)
+            for _ in range(500):
+                if pids and blocked(conn, pids[0]):
+                    break
+                time.sleep(0.01)
+            assert pids and blocked(conn, pids[0]), f"{name} did not wait for the held message"
+        holder.rollback()
+    for t in started:
+        t.join(timeout=60)
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert not deadlocks, f"deadlock: {deadlocks[0]}"
+    assert not errors, errors[0]
+    assert sorted(answers["release"]) == sorted([(x[0],), (y[0],)])
+    assert sorted(r[1] for r in answers["complete"]) == ["stale", "stale"]
+    assert conn.execute(
+        "select count(*) from hookline.outbox where state = 'queued' and wamid is null"
+    ).fetchone() == (2,)
