@@ -12,6 +12,9 @@ set jit = off
 as $$
 declare
   v_count integer;
+  v_ids bigint[];
+  v_tokens uuid[];
+  v_rows tid[];
 begin
   if coalesce(release_messages.runner, '') = '' or release_messages.leases is null
      or pg_catalog.jsonb_typeof(release_messages.leases) <> 'array' then
@@ -19,16 +22,28 @@ begin
   end if;
   -- Lock order (docs/outbound.md): the messages by id, as complete_messages does (a late result
   -- of another runner for the same messages locks them too); nothing else is locked.
-  perform from hookline.outbox o
-  where o.message_id in (select l.message_id from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint))
-  order by o.message_id
-  for update of o;
+  select pg_catalog.array_agg(l.message_id), pg_catalog.array_agg(l.lease_token) into v_ids, v_tokens
+  from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint, lease_token uuid);
+  -- Locked by id, in a materialized CTE so that its only condition is the ids (the others
+  -- stay outside: pushed into the scan, "in flight" would let the planner read the partial
+  -- index of leases whole instead, with statistics that say the table is empty); of the
+  -- versions locked (the lock keeps them current), those whose lease this runner still holds
+  -- (each id's token by its position). The update then reads them by row version, a TID scan.
+  with locked as materialized (
+    select o.ctid, o.message_id, o.lease_token, o.runner, o.state
+    from hookline.outbox o
+    where o.message_id = any(v_ids)
+    order by o.message_id
+    for update of o
+  )
+  select pg_catalog.array_agg(o.ctid) into v_rows
+  from locked o
+  where o.lease_token = v_tokens[pg_catalog.array_position(v_ids, o.message_id)]
+    and o.runner = release_messages.runner and o.state = 'sending';
   return query
   update hookline.outbox o
   set state = 'queued', lease_token = null, runner = null, next_attempt_at = release_messages.now
-  from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint, lease_token uuid)
-  where o.message_id = l.message_id and o.lease_token = l.lease_token
-    and o.runner = release_messages.runner and o.state = 'sending'
+  where o.ctid = any(v_rows)
   returning o.message_id;
   get diagnostics v_count = row_count;
   if v_count > 0 then
