@@ -199,7 +199,7 @@ class Pending:
 # A group beyond the first in flight leaves only with at least this many requests: one or two
 # requests would pay a group's fixed cost (about 0.45 ms of server CPU with its WAL flush, and
 # the call's round trip) for themselves, where waiting for a running group's end (at most one
-# group's time) lets them join a larger group. At 8 concurrent clients: groups of 3.8 to 4.0
+# group's time) lets them join a larger group. At 8 concurrent clients: groups of 3.8 to 4.1
 # requests instead of 2.9 to 3.1, less CPU per request (docs/performance.md, "Ingress").
 EXTRA_GROUP_MIN = 3
 
