@@ -2,11 +2,14 @@
 `pgbench -N` on the same PostgreSQL server with the same number of clients, in one run.
 
     .venv/bin/python benchmarks/ingress_throughput.py [--seconds 10] [--concurrency 8 32 128]
-        [--rounds 2] [--ingress-args "--groups-in-flight 1"] [--ceiling] [--cpu]
+        [--rounds 2] [--ingress-args "--groups-in-flight 1"] [--ceiling] [--cpu] [--wal]
+        [--server-setting commit_delay=50 ...]
 
 Needs `wrk` (the load tool, `apt-get install wrk`) and `pgbench` (with the PostgreSQL server)
 on PATH. The database is a private PostgreSQL in a temporary directory with durable settings
-(fsync and synchronous_commit on, as in production; pgbench runs against that same server).
+(fsync and synchronous_commit on, as in production; pgbench runs against that same server);
+--server-setting NAME=VALUE (repeatable) adds a line to its postgresql.conf, so the baseline and
+the ingress run with the same server settings.
 The ingress runs as `hookline ingress` (plus --ingress-args) with one source, one endpoint and
 a subscription matching every event, so each POST stores its raw request, one event and one
 delivery (no runner drains them).
@@ -27,8 +30,11 @@ a bare ASGI app on uvicorn with httptools and uvloop (as the ingress runs) that 
 and answers 200 without checking or storing anything, and the ratio of that to pgbench. With
 --cpu, also the CPU time per acknowledged POST (user + system, from /proc, over the wrk runs)
 of the ingress process and of the PostgreSQL server (the postmaster and all its processes:
-the backends, the WAL writer, the checkpointer), and the server's per pgbench transaction, in
-ms. The machine is usually shared (2 cores: the database, the ingress and the load tool
+the backends, the WAL writer, the checkpointer, and those that exited during the run, such as
+pgbench's backends), and the server's per pgbench transaction, in ms; and the load tools' own
+(wrk's per POST, pgbench's per transaction). With --wal, also the WAL each acknowledged POST and each pgbench transaction wrote (bytes,
+from pg_stat_wal) and how many of them one WAL flush (fdatasync) made durable. The machine is
+usually shared (2 cores: the database, the ingress and the load tool
 share them): the ratio of the same run is the figure, not the rates.
 """
 
@@ -38,6 +44,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shlex
 import shutil
 import socket
@@ -126,21 +133,39 @@ def pgbench_tps(pg: LocalPostgres, clients: int, seconds: int) -> tuple[float, i
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (those gone meanwhile count as 0)."""
+def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU time of these processes (those gone meanwhile count as 0); with
+    `reaped`, also that of their children that exited and were waited for."""
     ticks = 0
     for pid in pids:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            if reaped:
+                ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
     return ticks / CLOCK_TICKS
 
 
-def server_pids(pg: LocalPostgres) -> list[int]:
-    """The postmaster and its children."""
+def tools_cpu() -> float:
+    """CPU time of this script's children that exited: the load tools (pgbench, wrk) run so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(pg: LocalPostgres) -> float:
+    """CPU time of the server so far: the postmaster, its live processes and those that exited
+    (a pgbench run's backends exit with it; the postmaster waits for them, which adds their
+    time to its children's)."""
     master = int((pg.data / "postmaster.pid").read_text().split()[0])
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [master, *map(int, children)]
+    return cpu_seconds([master], reaped=True) + cpu_seconds(list(map(int, children)))
+
+
+def wal(dsn: str) -> tuple[int, int]:
+    """(bytes, flushes) of WAL the server wrote so far (pg_stat_wal: wal_bytes, wal_sync)."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("select wal_bytes::bigint, wal_sync from pg_stat_wal").fetchone()
+        return row[0], row[1]
 
 
 def stored(dsn: str) -> int:
@@ -228,6 +253,13 @@ def main() -> None:
     parser.add_argument(
         "--cpu", action="store_true", help="also CPU ms per POST of the ingress and of PostgreSQL"
     )
+    parser.add_argument(
+        "--wal", action="store_true", help="also WAL bytes and requests per WAL flush"
+    )
+    parser.add_argument(
+        "--server-setting", action="append", default=[], metavar="NAME=VALUE",
+        help="a postgresql.conf line for the server of the baseline and the ingress",
+    )  # fmt: skip
     args = parser.parse_args()
     need("wrk", "wrk")
     need("pgbench", "postgresql")
@@ -237,6 +269,9 @@ def main() -> None:
     (root / "sign.lua").write_text(WRK_SCRIPT)
     pg = LocalPostgres(root / "pg", password=False, cron=False, durable=True)
     try:
+        pg.init()
+        with (pg.data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{setting}\n" for setting in args.server_setting)
         pg.start()
         with psycopg.connect(pg.dsn(), autocommit=True) as admin:
             admin.execute("create database bench")
@@ -262,26 +297,40 @@ def main() -> None:
         ):
             url = f"{ingress.url}/webhooks/bench"
             print(f"ingress arguments: {' '.join(extra) or '(defaults)'}; {args.seconds} s runs")
+            print(f"server settings: {', '.join(args.server_setting) or '(durable defaults)'}")
             ceiling = f"  {'bare ASGI':>9}  ratio" if args.ceiling else ""
-            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}  {'per pgbench tx':>14}"
+            cpu = f"  {'CPU ms/POST: ingress':>20}  {'PostgreSQL':>10}  {'wrk':>5}"
+            cpu += f"  {'per pgbench tx: PostgreSQL':>26}  {'pgbench':>7}"
             cpu = cpu if args.cpu else ""
+            wal_head = f"  {'WAL B/POST':>10}  {'/tx':>5}  {'POSTs/flush':>11}  {'tx/flush':>8}"
+            wal_head = wal_head if args.wal else ""
             print(
-                f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}{cpu}  load"
+                f"{'clients':>7}  {'acks/s':>7}  {'pgbench -N tps':>14}  ratio{ceiling}{cpu}{wal_head}  load"
             )
             for c in args.concurrency:
                 acks, tps, bare = 0.0, 0.0, 0.0
-                used, posts, transactions = [0.0, 0.0, 0.0], 0, 0
+                used, posts, transactions = [0.0] * 5, 0, 0  # ingress, server, server, wrk, pgbench
+                written = [0, 0, 0, 0]  # WAL bytes and flushes: the ingress's, pgbench's
                 for r in range(args.rounds):
-                    start = cpu_seconds(server_pids(pg))
+                    start, wal_start, tools = server_cpu(pg), wal(dsn), tools_cpu()
                     rate, done = pgbench_tps(pg, c, args.seconds)
-                    used[2] += cpu_seconds(server_pids(pg)) - start
+                    used[2] += server_cpu(pg) - start
+                    used[4] += tools_cpu() - tools
+                    wal_end = wal(dsn)
+                    written[2] += wal_end[0] - wal_start[0]
+                    written[3] += wal_end[1] - wal_start[1]
                     tps, transactions = max(tps, rate), transactions + done
                     tag = f"{os.getpid()}.{c}.{r}"
                     before = stored(dsn)
-                    start = cpu_seconds([ingress.proc.pid]), cpu_seconds(server_pids(pg))
+                    start = cpu_seconds([ingress.proc.pid]), server_cpu(pg)
+                    wal_start, tools = wal(dsn), tools_cpu()
                     acks = max(acks, wrk_rate(url, dsn, root, c, args.seconds, tag))
                     used[0] += cpu_seconds([ingress.proc.pid]) - start[0]
-                    used[1] += cpu_seconds(server_pids(pg)) - start[1]
+                    used[1] += server_cpu(pg) - start[1]
+                    used[3] += tools_cpu() - tools
+                    wal_end = wal(dsn)
+                    written[0] += wal_end[0] - wal_start[0]
+                    written[1] += wal_end[1] - wal_start[1]
                     posts += stored(dsn) - before
                     if bare_url:
                         bare = max(bare, bare_rate(bare_url, root, c, args.seconds))
@@ -289,9 +338,15 @@ def main() -> None:
                 ceiling = f"  {bare:>9.0f}  {bare / tps:.2f}x" if bare_url else ""
                 if args.cpu:
                     cpu = f"  {used[0] / posts * 1e3:>20.3f}  {used[1] / posts * 1e3:>10.3f}"
-                    cpu += f"  {used[2] / transactions * 1e3:>14.3f}"
+                    cpu += f"  {used[3] / posts * 1e3:>5.3f}  {used[2] / transactions * 1e3:>26.3f}"
+                    cpu += f"  {used[4] / transactions * 1e3:>7.3f}"
+                wal_line = ""
+                if args.wal:
+                    wal_line = f"  {written[0] / posts:>10.0f}  {written[2] / transactions:>5.0f}"
+                    wal_line += f"  {posts / max(written[1], 1):>11.1f}"
+                    wal_line += f"  {transactions / max(written[3], 1):>8.1f}"
                 print(
-                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}{cpu}  {load:.1f}",
+                    f"{c:>7}  {acks:>7.0f}  {tps:>14.0f}  {acks / tps:.2f}x{ceiling}{cpu}{wal_line}  {load:.1f}",
                     flush=True,
                 )
     finally:

@@ -2,10 +2,12 @@
 one-message WhatsApp requests, against another version of `functions/` in the same run.
 
     .venv/bin/python benchmarks/receive_many_calls.py [--against OTHER/functions] [--calls 300]
-        [--other-unprepared]
+        [--other-unprepared] [--durable]
 
 One private PostgreSQL in a temporary directory (not durable: the commit's WAL flush is left
-out, so the figure is the call's own work, what a group costs the server whatever the disk),
+out, so the figure is the call's own work, what a group costs the server whatever the disk;
+with --durable, fsync and synchronous_commit on as in production: each call's commit waits
+for its WAL flush, whose CPU then counts too),
 one database per version: this checkout's `functions/` and, with --against, another checkout's
 (both on this checkout's migrations). Each database has one source, one endpoint and a
 subscription matching every event, so each request stores a raw request, one event and one
@@ -116,10 +118,13 @@ def main() -> None:
         "--other-unprepared", action="store_true",
         help="call the other version without prepared statements (the ingress before 2026-11-30)",
     )  # fmt: skip
+    parser.add_argument(
+        "--durable", action="store_true", help="fsync and synchronous_commit on: the flush counts"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hookline-bench-receive-many-"))
     root.chmod(0o755)
-    pg = LocalPostgres(root / "pg", password=False, cron=False, durable=False)
+    pg = LocalPostgres(root / "pg", password=False, cron=False, durable=args.durable)
     try:
         pg.start()
         versions = [Version(pg, "this", None)]

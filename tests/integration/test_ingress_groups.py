@@ -136,6 +136,35 @@ def test_concurrent_requests_share_a_transaction_and_each_gets_its_own_answer(
     assert events == [(w, 1) for w in wamids], "every good one once; nothing of the bad ones"
 
 
+def test_while_a_group_runs_a_second_leaves_only_with_three_requests(
+    groups_db: str, tmp_path
+) -> None:
+    """One or two requests wait for the running group's end rather than pay a group's fixed
+    cost for themselves; a third lets the three leave as the second group in flight."""
+    with running_ingress(groups_db, tmp_path / "ingress.log", "--groups-in-flight", "2") as ingress:
+        url = f"{ingress.url}/webhooks/grp"
+        blocker = hold_key(groups_db, "wamid.HELD")
+        with ThreadPoolExecutor(4) as pool:
+            held = pool.submit(post, url, message("wamid.HELD"))
+            wait_until(lambda: waits_on_a_lock(groups_db), 30, "the first group to wait")
+            two = [pool.submit(post, url, message(f"wamid.W{i}")) for i in range(2)]
+            wait_until(lambda: waiting(ingress) == 2, 30, "two requests to wait, not to leave")
+            third = pool.submit(post, url, message("wamid.W2"))
+            results = [answer.result() for answer in (*two, third)]
+            assert not held.done(), "the three were answered while the first group still ran"
+            blocker.rollback()
+            blocker.close()
+            assert held.result().status_code == 200
+    assert [r.status_code for r in results] == [200, 200, 200], [r.text for r in results]
+    with psycopg.connect(groups_db) as conn:
+        xmins = conn.execute(
+            "select count(distinct xmin::text), count(*) from hookline.raw_requests "
+            "where request_id = any(%s)",
+            ([r.json()["request_id"] for r in results],),
+        ).fetchone()
+    assert xmins == (1, 3), "the three stored in one transaction"
+
+
 @pytest.mark.slow
 def test_a_database_lost_mid_group_is_503_for_the_whole_group_and_loses_nothing(
     server: Server, groups_db: str, tmp_path
