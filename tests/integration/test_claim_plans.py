@@ -12,6 +12,18 @@ import psycopg
 SCAN = r"((?:Index Only |Index |Tid |Seq |Bitmap Heap )Scan)(?: using (\w+))?"
 
 
+def explained_claim(runner: psycopg.Connection) -> tuple[list[tuple], list[str]]:
+    """A claim of 10 on the runner's session, and the plans of every statement it ran."""
+    runner.execute("load 'auto_explain'")
+    for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
+                           ("log_level", "notice")):  # fmt: skip
+        runner.execute(f"set auto_explain.{setting} = {value}")
+    plans: list[str] = []
+    runner.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+    claimed = runner.execute("select * from hookline.claim('r', 10, '30 seconds')").fetchall()
+    return claimed, plans
+
+
 def test_plans_made_on_an_empty_queue_read_the_indexes_later(db: str, conn, tenant_source) -> None:  # fmt: skip
     conn.execute(
         "select hookline.add_endpoint(tenant => 'acme', name => 'crm', url => 'http://127.0.0.1:9/crm')"
@@ -28,13 +40,7 @@ def test_plans_made_on_an_empty_queue_read_the_indexes_later(db: str, conn, tena
             "select hookline.ingest('acme-wa', 'e-' || i, 'test.event', '{}') "
             "from generate_series(1, 3000) i"
         )
-        runner.execute("load 'auto_explain'")
-        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
-                               ("log_level", "notice")):  # fmt: skip
-            runner.execute(f"set auto_explain.{setting} = {value}")
-        plans: list[str] = []
-        runner.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        claimed = runner.execute("select * from hookline.claim('r', 10, '30 seconds')").fetchall()
+        claimed, plans = explained_claim(runner)
     assert len(claimed) == 10
     reads = [p for p in plans if "on deliveries" in p]
     assert len(reads) >= 3, plans  # the probe, the lease count, the claim statement
@@ -69,13 +75,7 @@ def test_plans_made_while_the_statistics_say_empty_read_events_by_key(db: str, c
     ).fetchone()
     assert empty == (1,)  # the day's partition: pages, and statistics that say no rows
     with psycopg.connect(db, autocommit=True) as runner:
-        runner.execute("load 'auto_explain'")
-        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
-                               ("log_level", "notice")):  # fmt: skip
-            runner.execute(f"set auto_explain.{setting} = {value}")
-        plans: list[str] = []
-        runner.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        claimed = runner.execute("select * from hookline.claim('r', 10, '30 seconds')").fetchall()
+        claimed, plans = explained_claim(runner)
     assert len(claimed) == 10
     event_reads = re.findall(SCAN + r" on (events_\w+)", "\n".join(plans))
     assert event_reads  # the lookup, in every partition run-time pruning may keep
