@@ -90,7 +90,7 @@ def drain(conn: psycopg.Connection, count: int, batch: int) -> float:
     return statistics.median(rates)
 
 
-def case(conn: psycopg.Connection, backlog: int, drained: int, batch: int, history: int = 0, dsn: str = "") -> dict[str, float]:  # fmt: skip
+def case(dsn: str, conn: psycopg.Connection, backlog: int, drained: int, batch: int, history: int = 0) -> dict[str, float]:  # fmt: skip
     conn.execute(SETUP)
     conn.execute("vacuum hookline.deliveries")
     if history:
@@ -165,9 +165,9 @@ def main() -> None:
         small, big = backlogs(conn, 2 * drained, large, drained, batch)
         # Fresh before and after the history case (the mean), so that a change of the machine's
         # load between the phases moves both sides of the ratio alike.
-        fresh = case(conn, 2 * drained, drained, batch)["no vacuum"]
-        aged = case(conn, 2 * drained, drained, batch, history=large, dsn=dsn)
-        fresh = (fresh + case(conn, 2 * drained, drained, batch)["no vacuum"]) / 2
+        fresh = case(dsn, conn, 2 * drained, drained, batch)["no vacuum"]
+        aged = case(dsn, conn, 2 * drained, drained, batch, history=large)
+        fresh = (fresh + case(dsn, conn, 2 * drained, drained, batch)["no vacuum"]) / 2
         conn.execute(SETUP)
     base = baseline(dsn, 20000, 100)
     print(f"batch {batch}, {drained} drained per case; baseline SKIP LOCKED b100: {base:.0f}/s")

@@ -3,10 +3,10 @@ returns timestamptz
 language plpgsql
 security definer
 set search_path = ''
--- It reads each active endpoint's first row in (endpoint_id, next_attempt_at) order, and its in-flight
--- leases: index reads by design. A plan made while the
--- statistics said deliveries was empty (an analyze during a bulk insert) read the whole table
--- instead, until the next analyze: no sequential or bitmap scan, and no JIT.
+-- It reads each active endpoint's first row in (endpoint_id, next_attempt_at) order, and its
+-- in-flight leases: index reads by design. A plan made while the statistics said deliveries
+-- was empty (an analyze during a bulk insert) read the whole table instead, until the next
+-- analyze: no sequential or bitmap scan, and no JIT.
 set enable_seqscan = off
 set enable_bitmapscan = off
 set jit = off

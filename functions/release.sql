@@ -5,9 +5,8 @@ security definer
 set search_path = ''
 -- Reads deliveries by key only. A plan made while the table was small read it sequentially, and
 -- went on doing so once it had grown, until an analyze (docs/performance.md, "Plans that stay
--- good"): no sequential or bitmap scan, and no JIT.
--- Generic plans from the first call: custom plans, which know the arrays' lengths, looked
--- cheaper and were made again on every call.
+-- good"): no sequential or bitmap scan, and no JIT. Generic plans from the first call: custom
+-- plans, which know the arrays' lengths, looked cheaper and were made again on every call.
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_bitmapscan = off

@@ -24,11 +24,10 @@ begin
   -- of another runner for the same messages locks them too); nothing else is locked.
   select pg_catalog.array_agg(l.message_id), pg_catalog.array_agg(l.lease_token) into v_ids, v_tokens
   from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint, lease_token uuid);
-  -- Locked by id, in a materialized CTE so that its only condition is the ids (the others
-  -- stay outside: pushed into the scan, "in flight" would let the planner read the partial
-  -- index of leases whole instead, with statistics that say the table is empty); of the
-  -- versions locked (the lock keeps them current), those whose lease this runner still holds
-  -- (each id's token by its position). The update then reads them by row version, a TID scan.
+  -- Locked by id, as release does: in a materialized CTE whose only condition is the ids (the
+  -- lease conditions stay outside it, where no index can be chosen for them); of the versions
+  -- locked (the lock keeps them current), those whose lease this runner still holds (each id's
+  -- token by its position). The update then reads them by row version, a TID scan.
   with locked as materialized (
     select o.ctid, o.message_id, o.lease_token, o.runner, o.state
     from hookline.outbox o

@@ -2,9 +2,10 @@ create or replace function hookline.rescue_leases(now timestamptz default pg_cat
 returns text
 language plpgsql
 set search_path = ''
--- It reads the in-flight rows (deliveries_in_flight_idx) whose lease has expired: index reads by design. A plan made while the
--- statistics said deliveries was empty (an analyze during a bulk insert) read the whole table
--- instead, until the next analyze: no sequential or bitmap scan, and no JIT.
+-- It reads the in-flight rows (deliveries_in_flight_idx) whose lease has expired: index reads
+-- by design. A plan made while the statistics said deliveries was empty (an analyze during a
+-- bulk insert) read the whole table instead, until the next analyze: no sequential or bitmap
+-- scan, and no JIT.
 set enable_seqscan = off
 set enable_bitmapscan = off
 set jit = off

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,3 +41,16 @@ def psql(bindir: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]
         [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, *args],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
+
+
+def plans_as_notices(conn: psycopg.Connection) -> list[str]:
+    """Loads auto_explain on the session so that every statement's plan, nested ones included,
+    comes back as a notice, and returns the list that collects them. Set
+    auto_explain.log_min_duration to 0 for the statements to explain (-1, the default here,
+    explains none)."""
+    conn.execute("load 'auto_explain'")
+    for setting, value in (("log_nested_statements", "on"), ("log_level", "notice")):
+        conn.execute(f"set auto_explain.{setting} = {value}")
+    plans: list[str] = []
+    conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+    return plans

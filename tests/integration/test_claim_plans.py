@@ -8,18 +8,16 @@ import re
 
 import psycopg
 
+from tests.helpers import plans_as_notices
+
 # A scan node of a plan: its kind and its index.
 SCAN = r"((?:Index Only |Index |Tid |Seq |Bitmap Heap )Scan)(?: using (\w+))?"
 
 
 def explained_claim(runner: psycopg.Connection) -> tuple[list[tuple], list[str]]:
     """A claim of 10 on the runner's session, and the plans of every statement it ran."""
-    runner.execute("load 'auto_explain'")
-    for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
-                           ("log_level", "notice")):  # fmt: skip
-        runner.execute(f"set auto_explain.{setting} = {value}")
-    plans: list[str] = []
-    runner.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+    plans = plans_as_notices(runner)
+    runner.execute("set auto_explain.log_min_duration = 0")
     claimed = runner.execute("select * from hookline.claim('r', 10, '30 seconds')").fetchall()
     return claimed, plans
 

@@ -40,6 +40,13 @@ def claimed(conn: psycopg.Connection, runner: str, n: int) -> dict[str, list[tup
     return out
 
 
+def no_deadlock_nor_error(errors: list[BaseException]) -> None:
+    """What the threads of a test raised: no deadlock (40P01) first, then nothing at all."""
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert not deadlocks, f"{len(deadlocks)} deadlocks: {deadlocks[0]}"
+    assert not errors, errors[0]
+
+
 def test_completes_mixing_numbers_in_opposite_orders_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
     for pnid in ("1065", "2065"):
         conn.execute(
@@ -98,9 +105,7 @@ def test_completes_mixing_numbers_in_opposite_orders_never_deadlock(db: str, con
         t.start()
     for t in threads:
         t.join(timeout=120)
-    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
-    assert not deadlocks, f"{len(deadlocks)} deadlocks: {deadlocks[0]}"
-    assert not errors, errors[0]
+    no_deadlock_nor_error(errors)
     # Every failed send was recorded once: queued for its retry in an hour, one attempt each.
     failed = conn.execute(
         "select count(*), min(attempt_count), max(attempt_count) from hookline.outbox "
@@ -184,9 +189,7 @@ def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: s
         holder.rollback()
     for t in started:
         t.join(timeout=60)
-    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
-    assert not deadlocks, f"deadlock: {deadlocks[0]}"
-    assert not errors, errors[0]
+    no_deadlock_nor_error(errors)
     assert sorted(answers["release"]) == sorted([(x[0],), (y[0],)])
     assert sorted(r[1] for r in answers["complete"]) == ["stale", "stale"]
     assert conn.execute(

@@ -47,6 +47,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.conftest import Server, require
+from tests.helpers import plans_as_notices
 
 CALLS = 40
 # Batch sizes cycled through the calls: the runner's claims and the ingress's groups vary.
@@ -380,11 +381,13 @@ BEFORE_GROWTH = 7
 @dataclass
 class GrowingSession(Session):
     """Tracked calls after the first BEFORE_GROWTH run once the growing tables have 20,000
-    more rows and have their plans read (auto_explain notices). `dsn` set: the rows are added
-    by another session and the tables analysed before it commits, so their statistics say they
-    are empty (what autovacuum's analyze records during a bulk insert); else no analyze."""
+    more rows, added by another session (`dsn`), and have their plans read (auto_explain
+    notices). `empty_statistics`: the tables are analysed before that session commits, so
+    their statistics say they are empty (what autovacuum's analyze records during a bulk
+    insert); else no analyze."""
 
     dsn: str = ""
+    empty_statistics: bool = False
     calls: int = 0
     plans: list[str] = field(default_factory=list)
 
@@ -401,7 +404,7 @@ class GrowingSession(Session):
             self.quiet("set auto_explain.log_min_duration = -1")
 
     def grow(self) -> None:
-        with psycopg.connect(self.dsn or self.conn.info.dsn) as bulk:
+        with psycopg.connect(self.dsn) as bulk:
             # Events, and their deliveries to the session's endpoint ('*'); messages of a
             # sender of another source, paused (they wait, unclaimed).
             bulk.execute(
@@ -413,14 +416,11 @@ class GrowingSession(Session):
                 '\'{"type": "text", "text": {"body": "hi"}}\', \'grow-\' || i, '
                 "phone_number_id => '2065') from generate_series(1, 20000) i"
             )
-            if self.dsn:
+            if self.empty_statistics:
                 for table in ("deliveries", "outbox", "events", "event_keys"):
                     self.quiet(f"analyze hookline.{table}")
             bulk.commit()
-        self.quiet("load 'auto_explain'")
-        for setting, value in (("log_nested_statements", "on"), ("log_level", "notice")):
-            self.quiet(f"set auto_explain.{setting} = {value}")
-        self.conn.add_notice_handler(lambda d: self.plans.append(d.message_primary or ""))
+        self.plans = plans_as_notices(self.conn)
 
 
 @pytest.mark.parametrize("statistics", ["stale", "empty"])
@@ -447,7 +447,7 @@ def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: S
             "where c.relnamespace = 'hookline'::regnamespace"
         ).fetchall()
     )
-    grown = GrowingSession(conn, dsn=db if statistics == "empty" else "")
+    grown = GrowingSession(conn, dsn=db, empty_statistics=statistics == "empty")
     WORKLOADS[function](grown)
     assert grown.calls > BEFORE_GROWTH
     assert grown.plans, "no plan read after the tables grew"
