@@ -88,5 +88,6 @@ def test_plans_made_while_the_statistics_say_empty_read_events_by_key(db: str, c
         ("Index Scan", "deliveries_endpoint_id_next_attempt_at_idx"),
         ("Index Scan", "deliveries_lease_order_idx"),
         ("Index Scan", "deliveries_in_flight_idx"),
+        ("Index Only Scan", "deliveries_in_flight_idx"),
         ("Tid Scan", ""),
     }, delivery_reads

@@ -191,6 +191,27 @@ def test_a_poison_endpoint_goes_dead_and_a_paused_one_waits(conn, tenant_source,
     )
 
 
+def test_endpoints_at_their_limit_do_not_starve_a_newer_one(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
+    # Three slow endpoints, one request at a time each, with the oldest work; then a fast one.
+    # With 4 slots the runner claims 1 or 2 rows at a time: more endpoints have due work than a
+    # claim takes, and the three slow ones, full, are always the oldest due.
+    for i in (1, 2, 3):
+        add_endpoint(conn, f"slow{i}", target.url(f"/slow/4000/{i}"), timeout_ms=10000, max_in_flight=1)  # fmt: skip
+        ingest(conn, f"slow{i}", 2)
+    add_endpoint(conn, "fast", target.url("/ok"), max_in_flight=10)
+    ingest(conn, "fast", 20)
+    runners("r1", "--concurrency", "4", "--batch", "2")
+    wait_until(lambda: queued(conn, "fast") == 0, what="the fast endpoint's 20 deliveries")
+    slow_answered = scalar(
+        conn,
+        "select count(*) from hookline.attempts a join hookline.endpoints e using (endpoint_id) "
+        "where e.name like 'slow%'",
+    )
+    assert slow_answered == 0, "the fast endpoint was served while the slow ones still worked (4 s)"
+    assert len(target.ids("/ok")) == 20
+    assert target.most_at_once_by_path["/slow/4000/1"] == 1, "max_in_flight still holds"
+
+
 @pytest.mark.slow
 def test_sigterm_under_load_exits_in_the_grace_period_and_loses_nothing(conn, tenant_source, target: Target, runners) -> None:  # fmt: skip
     add_endpoint(conn, "crm", target.url("/slow/400"), max_in_flight=10)
