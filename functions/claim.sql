@@ -27,9 +27,10 @@ set search_path = ''
 -- plans know max_rows and look cheaper: 3-4 us of CPU per delivery at batch 100); and a generic
 -- plan made while deliveries was empty (a runner's first claim) read it sequentially, and kept
 -- doing so at 50,000 queued rows until vacuum or analyze invalidated it. Every step below is an
--- index range read by design, so index scans are the right plan at any size (endpoints are
--- still read whole: no index serves "every active endpoint"). The cost that enable_seqscan adds
--- to that read would cross jit_above_cost, and a JIT compile costs 100 ms: no JIT here.
+-- index range read by design, so index scans are the right plan at any size (the active
+-- endpoints through their partial index, endpoints_active_idx). The cost that enable_seqscan adds
+-- to a read that has no index (a small table's, when one is dropped) would cross
+-- jit_above_cost, and a JIT compile costs 100 ms: no JIT here.
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_bitmapscan = off

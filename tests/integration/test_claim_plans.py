@@ -91,3 +91,35 @@ def test_plans_made_while_the_statistics_say_empty_read_events_by_key(db: str, c
         ("Index Only Scan", "deliveries_in_flight_idx"),
         ("Tid Scan", ""),
     }, delivery_reads
+
+
+def test_claim_and_next_due_read_only_the_active_endpoints(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Paused and disabled endpoints cost a claim nothing: the endpoints' read goes through the
+    partial index of active ones (migration index_endpoints_active), not every endpoint row."""
+    conn.execute(
+        "select hookline.add_endpoint(tenant => 'acme', name => 'idle' || i, url => 'http://127.0.0.1:9/i') "
+        "from generate_series(1, 200) i"
+    )
+    conn.execute("update hookline.endpoints set state = 'paused', paused_reason = 'test'")
+    conn.execute(
+        "select hookline.add_endpoint(tenant => 'acme', name => 'crm', url => 'http://127.0.0.1:9/crm')"
+    )
+    conn.execute(
+        "select hookline.add_subscription(endpoint => 'crm', event_type_pattern => 'test.*')"
+    )
+    conn.execute(
+        "select hookline.ingest('acme-wa', 'e-' || i, 'test.event', '{}') from generate_series(1, 20) i"
+    )
+    conn.execute("analyze hookline.endpoints")
+    with psycopg.connect(db, autocommit=True) as runner:
+        claimed, plans = explained_claim(runner)
+        runner.execute("select hookline.next_due()")
+    assert len(claimed) == 10
+    endpoint_reads = set(re.findall(SCAN + r" on endpoints\b", "\n".join(plans)))
+    assert ("Index Scan", "endpoints_active_idx") in endpoint_reads, plans
+    assert endpoint_reads <= {
+        ("Index Scan", "endpoints_active_idx"),
+        ("Index Scan", "endpoints_pkey"),
+    }, endpoint_reads
+    next_due_plans = [p for p in plans if "hookline.endpoints e\n  cross join lateral" in p]
+    assert next_due_plans and all("endpoints_active_idx" in p for p in next_due_plans), plans
