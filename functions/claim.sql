@@ -65,11 +65,11 @@ begin
   -- messages by id.
   --
   -- 1. Endpoints (by id): those with due work, oldest due first, at most max_rows of them (one
-  --    index probe each; with more than max_rows, only those with room). The lock waits (no SKIP LOCKED): a second runner waits for the first
-  --    one's claim to commit, a millisecond, then counts the first one's leases in the fresh
-  --    snapshot of the statement below and fills what room is left. So one hot endpoint serves
-  --    every runner, and max_in_flight holds across runners. NO KEY UPDATE does not block
-  --    ingest's foreign-key checks (KEY SHARE).
+  --    index probe each; with more than max_rows, only those with room). The lock waits (no
+  --    SKIP LOCKED): a second runner waits for the first one's claim to commit, a millisecond,
+  --    then counts the first one's leases in the fresh snapshot of the statement below and
+  --    fills what room is left. So one hot endpoint serves every runner, and max_in_flight holds
+  --    across runners. NO KEY UPDATE does not block ingest's foreign-key checks (KEY SHARE).
   --
   --    Each endpoint's probe starts at its claim cursor (docs/delivery.md, "The claim cursor"):
   --    a hint this session keeps in the setting hookline.claim_cursor ("e"), for each endpoint
@@ -105,9 +105,6 @@ begin
         limit 1
       ) due on true
       where c.state = 'active'
-    ),
-    due as materialized (
-      select p.endpoint_id, p.max_in_flight, p.first_due from probe p where p.first_due is not null
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
       pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled)
@@ -122,8 +119,14 @@ begin
         -- every place and starve the rest (the count is read in first due order until max_rows
         -- endpoints have room: the subquery is sorted, and the filter stays above it).
         select s.endpoint_id, s.first_due
-        from (select d.endpoint_id, d.max_in_flight, d.first_due from due d order by d.first_due offset 0) s
-        where case when (select pg_catalog.count(*) from due) <= claim.max_rows then true
+        from (
+          select p.endpoint_id, p.max_in_flight, p.first_due
+          from probe p
+          where p.first_due is not null
+          order by p.first_due
+          offset 0
+        ) s
+        where case when (select pg_catalog.count(*) from probe p where p.first_due is not null) <= claim.max_rows then true
           else least(s.max_in_flight, (
               select case when b.state = 'open' and (b.is_forced or b.open_until > claim.now) then 0 else b.probes end
               from hookline.circuit_breakers b
@@ -287,7 +290,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners; endpoints are served oldest due first, and when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
