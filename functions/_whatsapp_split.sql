@@ -104,9 +104,13 @@ begin
     select e.req, e.ei, (c.n - 1)::integer as ci, e.entry_base, e.entry_time, nullif(c.change, 'null'::jsonb) as change, v.value,
       v.value->'metadata'->>'phone_number_id' as phone_number_id,
       -- The kinds of item this change is split into. Value-level errors next to calls[] belong
-      -- to the call (a call_terminate that failed) and stay in its payload.
-      pg_catalog.array_remove(array['messages', 'message_echoes', 'statuses', 'calls', 'user_preferences',
-        case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) as kinds,
+      -- to the call (a call_terminate that failed) and stay in its payload. A history change
+      -- (the WhatsApp Business app's past chats, synchronised once) is never split, even when
+      -- Meta lists messages in its value (the media of past messages): they are not live
+      -- traffic, and a handler of whatsapp.message.* must not answer them.
+      case when c.change->>'field' = 'history' then '{}'::text[]
+           else pg_catalog.array_remove(array['messages', 'message_echoes', 'statuses', 'calls', 'user_preferences',
+             case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) end as kinds,
       pg_catalog.jsonb_typeof(v.value->'contacts') = 'array' and pg_catalog.jsonb_array_length(v.value->'contacts') = 1 as one_contact,
       -- A change's digest is computed once, then combined with an item's position: items
       -- without an id of their own never collapse two distinct occurrences, and a retry of the
