@@ -168,6 +168,18 @@ def test_what_a_user_answered_reacted_or_came_from_is_masked(
     assert secret not in json.dumps(masked, ensure_ascii=False)
 
 
+def test_business_scoped_user_ids_keep_only_their_country(conn: psycopg.Connection) -> None:
+    """A BSUID names a person as a number does (event_log leaves it out as a column): in a
+    payload it keeps its country and ENT prefix, as a number keeps its country code."""
+    for fixture in ("messages_many_users", "group_receipts", "edit", "echo_revoke", "call_connect"):
+        body = (FIXTURES / f"{fixture}.json").read_text()
+        (masked,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+        text = json.dumps(masked)
+        assert "US.[masked]" in text, fixture
+        for secret in ("13491208655302741918", "22817719182837465512", "11815799212886844830"):
+            assert secret not in text, fixture
+
+
 @pytest.mark.slow
 def test_no_log_line_and_no_operator_view_shows_personal_data(
     db: str, operator_roles: None, tmp_path: Path, target: Target
