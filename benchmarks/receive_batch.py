@@ -3,7 +3,9 @@ messages (then N delivered statuses), each with its contact, from (to) N differe
 against the same N items of one user (the same-run baseline). Prints, per N: the receive time
 (median of the runs, each with fresh wamids), the bytes stored in events (pg_column_size of the
 payloads) and the ratios of the N-user batch to the 1-user batch. Linear splitting keeps both
-ratios near 1 at every N. Last, the 1000-message batches as Meta sends them: signed POSTs to a
+ratios near 1 at every N. Then the N-user batch with a string sanitised in every item (the
+pointers the ingress passes for characters jsonb cannot hold) against the same batch clean.
+Last, the 1000-message batches as Meta sends them: signed POSTs to a
 `hookline ingress` on a free port, answered 200 (the default statement timeout is 5 s).
 
     .venv/bin/python benchmarks/receive_batch.py "$HOOKLINE_DSN" [runs, default 3]
@@ -68,17 +70,20 @@ def batch(n: int, users: int, kind: str = "messages") -> bytes:
 
 
 def measure(
-    conn: psycopg.Connection, kind: str, n: int, users: int, runs: int
+    conn: psycopg.Connection, kind: str, n: int, users: int, runs: int, sanitized: bool = False
 ) -> tuple[float, int, int]:
-    """(median seconds of receive, bytes of event payloads stored, raw body bytes)."""
+    """(median seconds of receive, bytes of event payloads stored, raw body bytes); sanitized:
+    as if a character of every item's text had been replaced (a pointer per item)."""
     times, stored, raw_size = [], 0, 0
+    pointers = [f"/entry/0/changes/0/value/{kind}/{i}/text/body" for i in range(n)]
     for _ in range(runs):
         raw = batch(n, users, kind)
         raw_size = len(raw)
         t = time.perf_counter()
         request_id, new = conn.execute(
-            "select request_id, new_event_count from hookline.receive('bench', %s::jsonb, %s)",
-            (raw.decode(), raw),
+            "select request_id, new_event_count from hookline.receive('bench', %s::jsonb, %s, "
+            "sanitized => %s)",
+            (raw.decode(), raw, pointers if sanitized else None),
         ).fetchone()
         times.append(time.perf_counter() - t)
         assert new == n, f"expected {n} new events, got {new}"
@@ -135,6 +140,16 @@ def main() -> None:
                     f"{many_t / one_t:>10.2f} {one_b / 1024:>10.1f} {many_b / 1024:>11.1f} "
                     f"{many_b / one_b:>11.2f} {many_t / n * 1e6:>8.0f}"
                 )
+        print(
+            f"receive of N messages from N users, a string sanitised in each, median of {runs} runs"
+        )
+        print(f"{'N':>5} {'clean ms':>9} {'sanitised ms':>13} {'time ratio':>10}")
+        for n in SIZES:
+            clean_t, _, _ = measure(conn, "messages", n, n, runs)
+            dirty_t, _, _ = measure(conn, "messages", n, n, runs, sanitized=True)
+            print(
+                f"{n:>5} {clean_t * 1000:>9.1f} {dirty_t * 1000:>13.1f} {dirty_t / clean_t:>10.2f}"
+            )
     over_http(dsn, runs)
 
 

@@ -104,9 +104,13 @@ begin
     select e.req, e.ei, (c.n - 1)::integer as ci, e.entry_base, e.entry_time, nullif(c.change, 'null'::jsonb) as change, v.value,
       v.value->'metadata'->>'phone_number_id' as phone_number_id,
       -- The kinds of item this change is split into. Value-level errors next to calls[] belong
-      -- to the call (a call_terminate that failed) and stay in its payload.
-      pg_catalog.array_remove(array['messages', 'message_echoes', 'statuses', 'calls', 'user_preferences',
-        case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) as kinds,
+      -- to the call (a call_terminate that failed) and stay in its payload. A history change
+      -- (the WhatsApp Business app's past chats, synchronised once) is never split, even when
+      -- Meta lists messages in its value (the media of past messages): they are not live
+      -- traffic, and a handler of whatsapp.message.* must not answer them.
+      case when c.change->>'field' = 'history' then '{}'::text[]
+           else pg_catalog.array_remove(array['messages', 'message_echoes', 'statuses', 'calls', 'user_preferences',
+             case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) end as kinds,
       pg_catalog.jsonb_typeof(v.value->'contacts') = 'array' and pg_catalog.jsonb_array_length(v.value->'contacts') = 1 as one_contact,
       -- A change's digest is computed once, then combined with an item's position: items
       -- without an id of their own never collapse two distinct occurrences, and a retry of the
@@ -272,6 +276,51 @@ begin
       null::integer as cn, null::text[] as kinds
     from changes ch
     where not exists (select from items it where it.req = ch.req and it.ei = ch.ei and it.ci = ch.ci)
+  ),
+  -- The strings a body had to have sanitised (characters jsonb cannot hold; rare): each JSON
+  -- Pointer once, with the part of its body that holds it (an entry, a change, an item or
+  -- contact of a change) and rebased once onto the payloads that hold it. Events find theirs by
+  -- equality, so the work is linear in pointers and events; trying every pointer of a body
+  -- against each of its events was quadratic (a batch of 1000 messages with a character
+  -- replaced in each took more than the ingress's statement timeout, so every retry of Meta
+  -- failed alike).
+  pointers as (
+    select x.req, x.ei, x.ci, x.arr, x.ai,
+      case when x.ci is null then 'entry'
+           when x.arr = 'contacts' or x.arr = any(ch.kinds) then 'item'
+           else 'change' end as level,
+      hookline._whatsapp_pointer(x.ptr, false) as whole,
+      case when x.arr = 'contacts' or x.arr = any(ch.kinds) then hookline._whatsapp_pointer(x.ptr, true) end as narrowed
+    from (
+      select s.req::integer as req, t.ptr,
+        case when t.a[3] ~ '^(0|[1-9][0-9]{0,8})$' then t.a[3]::integer end as ei,
+        case when t.a[4] = 'changes' and t.a[5] ~ '^(0|[1-9][0-9]{0,8})$' then t.a[5]::integer end as ci,
+        case when t.a[4] = 'changes' and t.a[6] = 'value' then t.a[7] end as arr,
+        case when t.a[8] ~ '^(0|[1-9][0-9]{0,8})$' then t.a[8]::integer end as ai,
+        t.a[4] is distinct from 'changes' as in_entry
+      from pg_catalog.unnest(_whatsapp_split.sanitized) with ordinality as s (list, req)
+      cross join lateral pg_catalog.jsonb_array_elements_text(
+        case when pg_catalog.jsonb_typeof(s.list) = 'array' then s.list else '[]'::jsonb end) as e (ptr)
+      cross join lateral (select e.ptr, pg_catalog.string_to_array(e.ptr, '/')) as t (ptr, a)
+      where t.a[2] = 'entry'
+    ) x
+    left join changes ch on ch.req = x.req and ch.ei = x.ei and ch.ci = x.ci
+    where x.ei is not null and (x.in_entry or x.ci is not null)
+  ),
+  -- Every event of an entry holds its entry's pointers; of a change, the change's pointers
+  -- outside its items and contacts (a change kept whole: all of them); an item's event, those
+  -- of its item and of its contact.
+  entry_pointers as (
+    select p.req, p.ei, pg_catalog.array_agg(p.whole) as ps from pointers p where p.level = 'entry' group by p.req, p.ei
+  ),
+  change_pointers as (
+    select p.req, p.ei, p.ci, pg_catalog.array_agg(p.whole) filter (where p.level = 'change') as outside,
+      pg_catalog.array_agg(p.whole) as whole
+    from pointers p where p.level <> 'entry' group by p.req, p.ei, p.ci
+  ),
+  item_pointers as (
+    select p.req, p.ei, p.ci, p.arr, p.ai, pg_catalog.array_agg(p.narrowed) as ps
+    from pointers p where p.level = 'item' and p.ai is not null group by p.req, p.ei, p.ci, p.arr, p.ai
   )
   -- A key longer than a btree entry can hold (Meta's ids are far shorter) is kept as its digest
   -- rather than failing the whole request.
@@ -281,10 +330,12 @@ begin
     ev.event_type, ev.occurred_at, ev.phone_number_id, ev.user_id, ev.wa_id, ev.payload,
     -- Which strings of this payload were sanitised (JSON Pointers into the payload).
     (select pg_catalog.array_agg(q.p order by q.p)
-     from pg_catalog.jsonb_array_elements_text(_whatsapp_split.sanitized[ev.req]) as s (ptr)
-     cross join lateral (select hookline._whatsapp_pointer(s.ptr, ev.ei, ev.ci, ev.kind, ev.ii, ev.cn, ev.kinds)) as q (p)
-     where q.p is not null)
+     from pg_catalog.unnest(pe.ps || case when ev.kind is null then pc.whole else pc.outside end || pi.ps || pk.ps) as q (p))
   from (select * from item_events union all select * from change_events) ev
+  left join entry_pointers pe on pe.req = ev.req and pe.ei = ev.ei
+  left join change_pointers pc on pc.req = ev.req and pc.ei = ev.ei and pc.ci = ev.ci
+  left join item_pointers pi on pi.req = ev.req and pi.ei = ev.ei and pi.ci = ev.ci and pi.arr = ev.kind and pi.ai = ev.ii
+  left join item_pointers pk on pk.req = ev.req and pk.ei = ev.ei and pk.ci = ev.ci and pk.arr = 'contacts' and pk.ai = ev.cn
   order by ev.req, ev.ei, ev.ci, ev.kind is null, pg_catalog.array_position(ev.kinds, ev.kind), ev.ii;
 end
 $$;

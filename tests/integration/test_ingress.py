@@ -38,6 +38,25 @@ EXPECTED_TYPES = {
     "several": ["whatsapp.message.text", "whatsapp.status.sent", "whatsapp.status.delivered",
                 "whatsapp.status.read", "whatsapp.status.failed", "whatsapp.message.reaction"],
     "account_update": ["whatsapp.change.account_update"],
+    # Shapes taken from other projects' fixtures and Meta's reference pages, moved onto this
+    # suite's fake people: david-lev/pywa tests/data/updates/ (edited_message.json,
+    # deleted_message.json, outgoing_message.json "delete", system.json, flow_completion.json,
+    # message.json "order", "referral" and "interactive_message_with_err",
+    # callback_button.json "quick_reply"), nyaruka/courier handlers/meta/testdata/wac/
+    # group_message.json, and Meta's history and automatic_events references (a copy in
+    # LimaLb01/endpoint-flow docs_whatsappflow/docs_apiwhatsapp/).
+    "edit": ["whatsapp.message.edit"],
+    "revoke": ["whatsapp.message.revoke"],
+    "echo_revoke": ["whatsapp.echo.revoke"],
+    "system_number": ["whatsapp.message.system"],
+    "group_message": ["whatsapp.message.text"],
+    "nfm_reply": ["whatsapp.message.interactive"],
+    "order": ["whatsapp.message.order"],
+    "referral": ["whatsapp.message.text"],
+    "button": ["whatsapp.message.button"],
+    "message_with_errors": ["whatsapp.message.interactive", "whatsapp.error"],
+    "history_media": ["whatsapp.change.history"],
+    "automatic_events": ["whatsapp.change.automatic_events"],
 }  # fmt: skip
 
 

@@ -231,6 +231,24 @@ def test_other_fields_are_typed_and_timed(
         assert got["whatsapp"]["user_id"] == "US.13491208655302741918"
 
 
+def test_the_history_of_past_chats_is_never_a_live_message(
+    ingress: RunningIngress, wired: Wired
+) -> None:
+    """Meta sends the media of past chats (the WhatsApp Business app's history, synchronised
+    once) as messages[] of a change whose field is history (Meta's history webhook reference,
+    "a media message's contents"; a copy in LimaLb01/endpoint-flow,
+    docs_whatsappflow/docs_apiwhatsapp/history.md). They are one whatsapp.change.history event
+    like the history chunks, never a whatsapp.message.image that a bot would answer."""
+    body = BODIES["history_media"]
+    assert wired.post(ingress, body)["new_events"] == 1
+    assert wired.post(ingress, body)["new_events"] == 0, "a retry"
+    (got,) = wired.delivered(1)
+    assert got["type"] == "whatsapp.change.history"
+    assert (got["whatsapp"]["user_id"], got["whatsapp"]["wa_id"]) == (None, None)
+    assert got["data"]["entry"][0]["changes"][0]["field"] == "history"
+    assert item_of(got, "messages")["image"]["id"] == "24230790383178626", "kept whole"
+
+
 def test_without_any_time_an_event_happened_when_it_arrived(
     ingress: RunningIngress, wired: Wired
 ) -> None:

@@ -86,6 +86,7 @@ VARIANTS: dict[str, Callable[[Body], None]] = {
     "a call status": set_items("type", "call"),
     "field calls": lambda b: b["entry"][0]["changes"][0].__setitem__("field", "calls"),
     "no field": lambda b: b["entry"][0]["changes"][0].pop("field"),
+    "field history": lambda b: b["entry"][0]["changes"][0].__setitem__("field", "history"),
     "a group status": set_items("recipient_type", "group"),
     "a group status, no contacts": lambda b: (
         set_items("recipient_type", "group")(b),

@@ -21,7 +21,7 @@ from psycopg import sql
 from hookline import logs, queries
 from hookline.masking import MAYBE_PHONE, Masker
 from tests.helpers import hookline
-from tests.ingress_helpers import running_ingress, sign
+from tests.ingress_helpers import FIXTURES, running_ingress, sign
 from tests.integration.conftest import RunnerProcess, wait_until
 from tests.security.conftest import Tenants, as_role, whatsapp_message
 from tests.target import Target
@@ -140,6 +140,44 @@ def test_payloads_are_masked_by_key_and_by_pattern(conn: psycopg.Connection) -> 
     assert masked["contacts"] == [{"profile": "[name]", "wa_id": "+49******78"}]
     assert masked["messages"][0] == {"from": "+49******78", "id": "wamid.[masked]", "timestamp": "1764000000",
                                      "type": "text", "text": "[text]"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fixture", "secret", "path"),
+    [
+        ("nfm_reply", "Comment Text", ["interactive", "nfm_reply", "response_json"]),
+        ("reaction", "\U0001f44d", ["reaction", "emoji"]),
+        ("button", "callback_data", ["button", "payload"]),
+        ("referral", "CTWA_CLID", ["referral", "ctwa_clid"]),
+        ("referral", "AD_TITLE", ["referral", "headline"]),
+        ("referral", "AD_OR_POST_FB_URL", ["referral", "source_url"]),
+    ],
+)
+def test_what_a_user_answered_reacted_or_came_from_is_masked(
+    conn: psycopg.Connection, fixture: str, secret: str, path: list[str]
+) -> None:
+    """A Flow's answers (a JSON string: names, addresses, dates of birth), a reaction, a
+    quick-reply button's payload and the click-to-WhatsApp ad a user came from are message
+    content: [text] in event_log, like the text itself."""
+    body = (FIXTURES / f"{fixture}.json").read_text()
+    (masked,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+    message = masked["entry"][0]["changes"][0]["value"]["messages"][0]
+    for key in path:
+        message = message[key]
+    assert message == "[text]"
+    assert secret not in json.dumps(masked, ensure_ascii=False)
+
+
+def test_business_scoped_user_ids_keep_only_their_country(conn: psycopg.Connection) -> None:
+    """A BSUID names a person as a number does (event_log leaves it out as a column): in a
+    payload it keeps its country and ENT prefix, as a number keeps its country code."""
+    for fixture in ("messages_many_users", "group_receipts", "edit", "echo_revoke", "call_connect"):
+        body = (FIXTURES / f"{fixture}.json").read_text()
+        (masked,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+        text = json.dumps(masked)
+        assert "US.[masked]" in text, fixture
+        for secret in ("13491208655302741918", "22817719182837465512", "11815799212886844830"):
+            assert secret not in text, fixture
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 begin;
-select plan(6);
+select plan(7);
 
 select results_eq(
   $$select event_type, occurred_at from hookline.whatsapp_events('{"object":"whatsapp_business_account","entry":[{"id":"W","time":1739321024,"changes":[
@@ -45,6 +45,15 @@ select is(
   ) x),
   1,
   'the same unknown change re-delivered has the same key, so it is stored once'
+);
+
+select results_eq(
+  $$select event_type, external_id like 'sha256:%', user_id, wa_id, payload #>> '{entry,0,changes,0,value,messages,0,image,id}'
+    from hookline.whatsapp_events('{"object":"whatsapp_business_account","entry":[{"id":"W","changes":[{"field":"history",
+      "value":{"metadata":{"phone_number_id":"P"},"messages":[{"from":"16505551234","id":"wamid.H","timestamp":"1738796547",
+        "type":"image","image":{"id":"24230790383178626"}}]}}]}]}')$$,
+  $$values ('whatsapp.change.history', true, null::text, null::text, '24230790383178626')$$,
+  'a history change is kept whole even with messages in its value (the media of past chats): not a live message'
 );
 
 select * from finish();
