@@ -21,7 +21,7 @@ import click
 import psycopg
 
 from hookline import __version__, queries
-from hookline.db import connect, resolve_dsn
+from hookline.db import connect, resolve_dsn, wait_for_database
 from hookline.errors import HooklineError, SchemaTooNew, one_line, wrap_errors
 from hookline.migrator import Migrator
 from hookline.sealing import KEY_FILE_ENV, KEYS_ENV, new_key_line, sealer
@@ -519,6 +519,7 @@ def ingress(
     --metrics-host:--metrics-port."""
     from hookline.ingress import Settings, serve
 
+    wait_for_database(resolve_dsn(dsn))
     Migrator(resolve_dsn(dsn)).require_current()
     settings = Settings(
         resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,

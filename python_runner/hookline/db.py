@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import time
 from typing import Any
 
 import psycopg
@@ -54,6 +56,45 @@ def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg
         )
     except psycopg.Error as exc:
         raise DatabaseUnavailable(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
+
+
+# How long `hookline runner` and `hookline ingress` wait at their start for a database that
+# does not answer (docs/resilience.md, "Starting while the database is down").
+START_WAIT_S = 60.0
+
+
+def wait_for_database(dsn: str, limit_s: float = START_WAIT_S) -> None:
+    """At a long-running process's start: wait up to limit_s for a database that refuses or
+    drops connections, trying every RECONNECT_S, as a running process does after a restart; a
+    supervisor that restarts the process during a database restart (or starts it before the
+    database) would otherwise see it exit at once, again and again, and may give up on it.
+    One line when it starts waiting and one when the database answers; after limit_s, the
+    last error (exit status 1, as without the wait). A connection that fails for another
+    reason (a wrong password, an unknown database) fails the same way to libpq, so it too
+    exits after limit_s."""
+    from hookline.resilience import RECONNECT_S  # resilience imports this module
+
+    started = time.monotonic()
+    waiting = False
+    while True:
+        try:
+            connect(dsn, autocommit=True).close()
+        except DatabaseUnavailable as exc:
+            if time.monotonic() - started >= limit_s:
+                raise
+            if not waiting:
+                print(
+                    f"hookline: {exc}; waiting up to {limit_s:.0f} s for it",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                waiting = True
+            time.sleep(RECONNECT_S)
+            continue
+        if waiting:
+            print(f"hookline: {describe(dsn)} answered after {time.monotonic() - started:.2f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        return
 
 
 def through_pooler(conn: psycopg.Connection | psycopg.AsyncConnection, server_pid: int) -> bool:

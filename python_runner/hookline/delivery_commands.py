@@ -20,7 +20,7 @@ from hookline.cli import (
     run_sql,
     secret_options,
 )
-from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, resolve_dsn
+from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, resolve_dsn, wait_for_database
 from hookline.errors import UnknownEndpoint
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
@@ -93,6 +93,7 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     from hookline import runner as runner_module
 
     dsn = resolve_dsn(dsn)
+    wait_for_database(dsn)
     Migrator(dsn).require_current()
 
     check_runner_dsns(dsn, listen_dsn)

@@ -10,9 +10,13 @@ delivery row the complete has locked.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,8 +29,9 @@ import pytest
 from psycopg import sql
 
 from hookline.migrator import Migrator
-from hookline.pgcluster import LocalPostgres
-from tests.ingress_helpers import FIXTURES, announced_metrics_url, running_ingress, sign
+from hookline.pgcluster import LocalPostgres, free_port
+from tests.conftest import Server
+from tests.ingress_helpers import FIXTURES, Proxy, announced_metrics_url, running_ingress, sign
 from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.integration.test_runner import add_endpoint, ingest, queued, successes_per_delivery
 from tests.target import Target
@@ -279,3 +284,50 @@ def test_an_immediate_postgresql_restart_under_load_loses_nothing_acknowledged(o
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ", runner_log), (
         "timestamp and level"
     )
+
+
+@pytest.mark.slow
+def test_a_runner_and_an_ingress_started_while_the_database_is_down_wait_for_it(server: Server, db: str, conn, tenant_source, target: Target, tmp_path: Path) -> None:  # fmt: skip
+    # A supervisor restarts a process killed during a database restart while the database is
+    # still down: both used to exit at once with "cannot connect" (the crash ledger's runs hit
+    # it twice in six), again at each restart, and a supervisor may give up on them.
+    add_endpoint(conn, "crm", target.url("/ok"))
+    conn.execute("select hookline.add_subscription(endpoint => 'crm', event_type_pattern => '*')")
+    proxy = Proxy(server.port)
+    proxy.down()  # accepts connections and closes them, as a server shutting down does
+    dsn = db.replace(f":{server.port}/", f":{proxy.port}/")
+    port = free_port()
+    log = tmp_path / "ingress.log"
+    env = {**os.environ, "HOOKLINE_DSN": dsn}
+    with log.open("wb") as out:
+        ingress = subprocess.Popen(
+            [sys.executable, "-m", "hookline", "ingress", "--port", str(port), "--metrics-port", "0"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    runner = RunnerProcess(dsn, "r1")
+    try:
+        for proc, output in ((runner.proc, runner.output), (ingress, log.read_text)):
+            wait_until(lambda proc=proc, output=output: "waiting up to 60 s for it" in output() or proc.poll() is not None, what="a wait or an exit")  # fmt: skip
+        time.sleep(1)  # still down, a second later: still waiting, not exited
+        assert runner.proc.poll() is None, runner.output()
+        assert ingress.poll() is None, log.read_text()
+        proxy.up()
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            with contextlib.suppress(httpx.TransportError):
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            return False
+
+        wait_until(healthy, what="the ingress to serve once the database answers")
+        body = (FIXTURES / "text.json").read_bytes()
+        headers = {"content-type": "application/json", "x-hub-signature-256": sign("app-secret", body)}  # fmt: skip
+        assert httpx.post(f"{url}/webhooks/acme-wa", content=body, headers=headers, timeout=30).status_code == 200  # fmt: skip
+        wait_until(lambda: len(target.requests) == 1, what="the delivery")
+        assert b"wamid.HBgL1" in target.requests[0].body
+        assert "answered after" in runner.output() and "answered after" in log.read_text()
+    finally:
+        ingress.terminate()
+        ingress.wait(30)
+        runner.stop()
+        proxy.close()
