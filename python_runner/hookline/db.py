@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 from hookline import queries
 from hookline.errors import DatabaseUnavailable, HooklineError, ReadOnlyDatabase, one_line
@@ -69,9 +70,10 @@ def wait_for_database(dsn: str, limit_s: float = START_WAIT_S) -> None:
     supervisor that restarts the process during a database restart (or starts it before the
     database) would otherwise see it exit at once, again and again, and may give up on it.
     One line when it starts waiting and one when the database answers; after limit_s, the
-    last error (exit status 1, as without the wait). A connection that fails for another
-    reason (a wrong password, an unknown database) fails the same way to libpq, so it too
-    exits after limit_s."""
+    last error (exit status 1, as without the wait). A server that answers and refuses this
+    connection (a wrong password, an unknown database or role; libpq's ping tells it from a
+    server that is down, starting or shutting down) is an error at once: waiting would not
+    mend it."""
     from hookline.resilience import RECONNECT_S  # resilience imports this module
 
     started = time.monotonic()
@@ -80,7 +82,7 @@ def wait_for_database(dsn: str, limit_s: float = START_WAIT_S) -> None:
         try:
             connect(dsn, autocommit=True).close()
         except DatabaseUnavailable as exc:
-            if time.monotonic() - started >= limit_s:
+            if time.monotonic() - started >= limit_s or server_answers(dsn):
                 raise
             if not waiting:
                 print(
@@ -95,6 +97,18 @@ def wait_for_database(dsn: str, limit_s: float = START_WAIT_S) -> None:
             print(f"hookline: {describe(dsn)} answered after {time.monotonic() - started:.2f} s",
                   file=sys.stderr, flush=True)  # fmt: skip
         return
+
+
+def server_answers(dsn: str, timeout: int = 10) -> bool:
+    """Whether a server answers at the DSN's address and would take connections (libpq's
+    PQping: it answers OK even when it refuses these credentials or this database), or the DSN
+    cannot be used at all; false while nothing answers or the server is starting or shutting
+    down."""
+    try:
+        conninfo = psycopg.conninfo.make_conninfo(dsn, connect_timeout=timeout)
+    except psycopg.ProgrammingError:
+        return True
+    return pq.Ping(pq.PGconn.ping(conninfo.encode())) in (pq.Ping.OK, pq.Ping.NO_ATTEMPT)
 
 
 def through_pooler(conn: psycopg.Connection | psycopg.AsyncConnection, server_pid: int) -> bool:

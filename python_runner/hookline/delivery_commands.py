@@ -92,16 +92,15 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     or SIGINT."""
     from hookline import runner as runner_module
 
-    dsn = resolve_dsn(dsn)
-    wait_for_database(dsn)
-    Migrator(dsn).require_current()
-
-    check_runner_dsns(dsn, listen_dsn)
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
     try:
         parse_networks(networks)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
+    dsn = resolve_dsn(dsn)
+    wait_for_database(dsn)
+    Migrator(dsn).require_current()
+    check_runner_dsns(dsn, listen_dsn)
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,

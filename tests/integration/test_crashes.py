@@ -331,3 +331,21 @@ def test_a_runner_and_an_ingress_started_while_the_database_is_down_wait_for_it(
         ingress.wait(30)
         runner.stop()
         proxy.close()
+
+
+@pytest.mark.parametrize("command", [["runner", "--name", "r1"], ["ingress", "--metrics-port", "0"]])  # fmt: skip
+def test_a_server_that_refuses_the_database_is_an_error_at_once_not_a_wait(server: Server, command: list[str]) -> None:  # fmt: skip
+    # The wait at the start is for a server that is down, starting or shutting down. One that
+    # answers and refuses (an unknown database, a wrong role or password) would refuse as well
+    # after 60 s: the user sees the error at once, not a wait.
+    for dsn in (
+        server.dsn("no_such_database"),
+        server.dsn("postgres").replace("postgres@", "nobody@"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "hookline", *command], env={**os.environ, "HOOKLINE_DSN": dsn},
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert run.returncode == 1, run.stderr
+        assert run.stderr.startswith("hookline: cannot connect to 127.0.0.1:"), run.stderr
+        assert "does not exist" in run.stderr and "waiting" not in run.stderr, run.stderr
