@@ -65,11 +65,13 @@ begin
   -- messages by id.
   --
   -- 1. Endpoints (by id): those with due work, oldest due first, at most max_rows of them (one
-  --    index probe each; with more than max_rows, only those with room). The lock waits (no
-  --    SKIP LOCKED): a second runner waits for the first one's claim to commit, a millisecond,
-  --    then counts the first one's leases in the fresh snapshot of the statement below and
-  --    fills what room is left. So one hot endpoint serves every runner, and max_in_flight holds
-  --    across runners. NO KEY UPDATE does not block ingest's foreign-key checks (KEY SHARE).
+  --    index probe each). When at most max_rows have due work, the lock waits (no SKIP
+  --    LOCKED): a second runner waits for the first one's claim to commit, a millisecond, then
+  --    counts the first one's leases in the fresh snapshot of the statement below and fills
+  --    what room is left. So one hot endpoint serves every runner, and max_in_flight holds
+  --    across runners. When more have due work, it takes only those with room and skips those
+  --    another claim holds (the "skipped" step below). NO KEY UPDATE does not block ingest's
+  --    foreign-key checks (KEY SHARE).
   --
   --    Each endpoint's probe starts at its claim cursor (docs/delivery.md, "The claim cursor"):
   --    a hint this session keeps in the setting hookline.claim_cursor ("e"), for each endpoint
@@ -105,48 +107,67 @@ begin
         limit 1
       ) due on true
       where c.state = 'active'
+    ),
+    crowded as (
+      select pg_catalog.count(*) > claim.max_rows as is_crowded from probe p where p.first_due is not null
+    ),
+    -- At most max_rows endpoints with due work: every one, locked in id order, waiting for a
+    -- claim that holds one (see above). (The LIMIT takes nothing away; it tells the planner
+    -- how few rows come, so that each endpoint is read by its key, not all of them hashed.)
+    waited as (
+      select e.endpoint_id, p.first_due,
+        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
+      from (
+        select p.endpoint_id, p.first_due
+        from probe p
+        where p.first_due is not null and not (select c.is_crowded from crowded c)
+        limit claim.max_rows
+      ) p
+      join hookline.endpoints e on e.endpoint_id = p.endpoint_id
+      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+      order by e.endpoint_id
+      for no key update of e
+    ),
+    -- More: only those with room, by an unlocked count, so that endpoints at their
+    -- max_in_flight or behind an open breaker do not take every place and starve the rest; and
+    -- none that another claim holds (SKIP LOCKED: that claim is filling it, and the others
+    -- have work too), so that concurrent claims spread over the due endpoints instead of
+    -- queueing for the same ones and finding them full. In first due order until max_rows are
+    -- locked: the subquery is sorted, and the count (a filter above it) and the locks are
+    -- taken row by row, only as far as needed. SKIP LOCKED never waits, so this order cannot
+    -- deadlock with the id order of every other lock of endpoints.
+    skipped as (
+      select e.endpoint_id, s.first_due,
+        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
+      from (
+        select p.endpoint_id, p.max_in_flight, p.first_due
+        from probe p
+        where p.first_due is not null and (select c.is_crowded from crowded c)
+        order by p.first_due
+        offset 0
+      ) s
+      join hookline.endpoints e on e.endpoint_id = s.endpoint_id
+      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+      where least(s.max_in_flight, (
+          select case when o.state = 'open' and (o.is_forced or o.open_until > claim.now) then 0 else o.probes end
+          from hookline.circuit_breakers o
+          where o.target = 'endpoint:' || s.endpoint_id and o.state <> 'closed'
+        )) > (
+          select pg_catalog.count(*)
+          from (
+            select from hookline.deliveries f
+            where f.endpoint_id = s.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now
+            limit s.max_in_flight
+          ) f
+        )
+      order by s.first_due
+      limit claim.max_rows
+      for no key update of e skip locked
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
       pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled)
     into v_endpoints, v_first_due, v_cursors, v_cooled
-    from (
-      select e.endpoint_id, c.first_due,
-        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
-      from hookline.endpoints e
-      join (
-        -- More endpoints with due work than max_rows: only those with room, by an unlocked
-        -- count, so that endpoints at their max_in_flight or behind an open breaker do not take
-        -- every place and starve the rest (the count is read in first due order until max_rows
-        -- endpoints have room: the subquery is sorted, and the filter stays above it).
-        select s.endpoint_id, s.first_due
-        from (
-          select p.endpoint_id, p.max_in_flight, p.first_due
-          from probe p
-          where p.first_due is not null
-          order by p.first_due
-          offset 0
-        ) s
-        where case when (select pg_catalog.count(*) from probe p where p.first_due is not null) <= claim.max_rows then true
-          else least(s.max_in_flight, (
-              select case when b.state = 'open' and (b.is_forced or b.open_until > claim.now) then 0 else b.probes end
-              from hookline.circuit_breakers b
-              where b.target = 'endpoint:' || s.endpoint_id and b.state <> 'closed'
-            )) > (
-              select pg_catalog.count(*)
-              from (
-                select from hookline.deliveries f
-                where f.endpoint_id = s.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now
-                limit s.max_in_flight
-              ) f
-            )
-        end
-        order by s.first_due
-        limit claim.max_rows
-      ) c on c.endpoint_id = e.endpoint_id
-      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-      order by e.endpoint_id
-      for no key update of e
-    ) x;
+    from (select * from waited union all select * from skipped) x;
     exit when v_endpoints is not null or v_hint is null;
     v_hint := null;
     v_from := null;
@@ -290,7 +311,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

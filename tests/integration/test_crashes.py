@@ -91,7 +91,8 @@ def test_a_complete_cancelled_by_statement_timeout_is_retried_and_recorded_once(
     set_for_new_sessions(conn, "statement_timeout", "300ms")
     ingest(conn, "crm", 3)
     runner = runners("r1")
-    wait_until(lambda: queued(conn) == 0, what="the results to be recorded")
+    wait_until(lambda: queued(conn) == 0 or runner.proc.poll() is not None, what="the results to be recorded")  # fmt: skip
+    assert runner.proc.poll() is None, f"the runner exited:\n{runner.output()}"
     assert "(57014): canceling statement due to statement timeout" in runner.output()
     assert_recorded_once(conn, target, 3)
 

@@ -132,6 +132,25 @@ def test_a_second_runner_claiming_from_a_hot_endpoint_waits_briefly_and_gets_the
     assert got == {"first": 20, "second": 10}, "both runners get rows; together max_in_flight"
 
 
+def test_when_more_endpoints_are_due_than_a_claim_takes_a_second_claim_skips_the_held_ones(db: str, conn, tenant_source) -> None:  # fmt: skip
+    # Four endpoints with due work and claims of 2: crowded. The first claim holds the two
+    # oldest until it commits; a second claim no longer queues for them (to find them full
+    # afterwards, and come back empty while the others have room): it takes the other two.
+    names = ["a", "b", "c", "d"]
+    ids = {name: add_endpoint(conn, name, max_in_flight=1) for name in names}
+    ingest_alternating(conn, names, 2)
+    with psycopg.connect(db) as first:  # a transaction: its claim holds its endpoints
+        taken = first.execute("select endpoint_id from hookline.claim('r1', 2, '1 minute')").fetchall()  # fmt: skip
+        assert sorted(e for (e,) in taken) == [ids["a"], ids["b"]]
+        with psycopg.connect(db, autocommit=True) as second:
+            second.execute("set lock_timeout = '5s'")  # the old claim waited for the first one
+            rows = second.execute("select endpoint_id from hookline.claim('r2', 2, '1 minute')").fetchall()  # fmt: skip
+        assert sorted(e for (e,) in rows) == [ids["c"], ids["d"]], "the endpoints nobody holds"
+        first.commit()
+    # Every endpoint is at its max_in_flight (1) now: nothing more, by any claim.
+    assert conn.execute("select * from hookline.claim('r3', 2, '1 minute')").fetchall() == []
+
+
 def test_max_in_flight_holds_under_concurrent_claims(db: str, conn, tenant_source) -> None:
     add_endpoint(conn, "tight", max_in_flight=7)
     add_endpoint(conn, "loose", max_in_flight=1000)
