@@ -289,11 +289,14 @@ def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: 
 
     with psycopg.connect(db) as holder:
         holder.execute("select hookline.pause_endpoint('other')")  # holds the audit lock
-        first = threading.Thread(target=run, args=(f"select hookline.{operation}(array[%s]::bigint[])",))
+        first = threading.Thread(
+            target=run, args=(f"select hookline.{operation}(array[%s]::bigint[])",)
+        )
         first.start()
         wait_until(lambda: waiting_for_the_audit_lock() == 1, what=f"the {operation} to wait")
         second = threading.Thread(
-            target=run, args=("select hookline.set_endpoint('crm', max_in_flight => 3) where %s > 0",)
+            target=run,
+            args=("select hookline.set_endpoint('crm', max_in_flight => 3) where %s > 0",),
         )
         second.start()
         wait_until(lambda: waiting_for_the_audit_lock() == 2, what="set_endpoint to wait")
@@ -304,5 +307,7 @@ def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: 
     assert deadlocks == [], f"deadlocked: {deadlocks[0]}"
     assert errors == []
     assert scalar(conn, "select max_in_flight from hookline.endpoints where name = 'crm'") == 3
-    live = scalar(conn, "select count(*) from hookline.deliveries where delivery_id = %s", (delivery_id,))
+    live = scalar(
+        conn, "select count(*) from hookline.deliveries where delivery_id = %s", (delivery_id,)
+    )
     assert live == (1 if operation == "replay" else 0)
