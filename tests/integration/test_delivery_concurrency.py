@@ -251,6 +251,45 @@ def test_a_long_writing_transaction_stalls_neither_the_idle_runner_nor_other_wri
     assert scalar(conn, "select count(*) from hookline.deliveries") == 4
 
 
+def test_a_long_writing_transaction_that_woke_the_runner_stalls_no_other_writer(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A runner waits; a writer clears its flag and stays open. The next writer used to wait for
+    that writer's commit on the flag's row (the ingress stalled behind one open transaction);
+    it now goes on and wakes the runner itself, before the open one commits."""
+    add_endpoint(conn, "crm")
+    with psycopg.connect(db, autocommit=True) as runner:
+        runner.execute("listen hookline_deliveries")
+        assert scalar(runner, "select hookline.next_due()") is None  # waits: nothing queued
+        with psycopg.connect(db) as long_tx:
+            long_tx.execute("select hookline.ingest('acme-wa', 'long-1', 'test.crm', '{}')")
+            other_pid = scalar(conn, "select pg_backend_pid()")
+            done = threading.Event()
+
+            def other_writer() -> None:
+                conn.execute("select hookline.ingest('acme-wa', 'other-1', 'test.crm', '{}')")
+                done.set()
+
+            t = threading.Thread(target=other_writer)
+            t.start()
+            with psycopg.connect(db, autocommit=True) as watcher:
+                wait_until(
+                    lambda: (
+                        done.is_set()
+                        or scalar(
+                            watcher,
+                            "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                            (other_pid,),
+                        )
+                    ),
+                    what="the other writer to finish or wait",
+                )
+            assert done.is_set(), "the other writer waits for the open transaction"
+            t.join()
+            notes = list(runner.notifies(timeout=5, stop_after=1))
+            assert [n.channel for n in notes] == ["hookline_deliveries"], "the runner is woken"
+            long_tx.commit()
+    assert scalar(conn, "select count(*) from hookline.deliveries") == 2
+
+
 @pytest.mark.parametrize("operation", ["replay", "discard"])
 def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: str, conn, tenant_source, operation: str) -> None:  # fmt: skip
     """A replay (or discard) writes its audit row, under the audit chain's lock, before the
