@@ -4,8 +4,8 @@ select plan(4);
 -- A batch that holds a late result of an earlier lease and then the result of the current
 -- lease of the same delivery: the current one decides. "The first result for a delivery" took
 -- the late one, so both were stale, and the answer of the current request was dropped: the
--- delivery stayed in flight until its lease expired and was sent again. Found by a
--- concurrency fuzz of the delivery functions (stale tokens in shuffled batches).
+-- delivery stayed in flight until its lease expired and was sent again. Found while
+-- writing a concurrency fuzz of the delivery functions (late tokens in shuffled batches).
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
 select hookline.add_endpoint('acme', 'crm', 'http://127.0.0.1:9/crm', max_in_flight => 100);

@@ -4,8 +4,8 @@ select plan(5);
 -- A batch that holds a late answer of an earlier lease of a message and then the answer of the
 -- current lease: the current one decides ("the first result of a message" took the late one,
 -- so the message stayed sending until its lease expired and was sent again). The same for
--- release_messages. Found by a concurrency fuzz of the delivery functions (complete and
--- release had the same rule).
+-- release_messages. Found while writing a concurrency fuzz of the delivery functions
+-- (complete and release had the same rule).
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret');
 select hookline.add_sender('wa', '1065', 'EAAG-token-1');

@@ -3,8 +3,8 @@ select plan(3);
 
 -- A list that names a delivery twice, an earlier lease of it first and then the current one:
 -- the current one is released. The token of the first entry for a delivery was the only one
--- compared, so it stayed leased (as complete did with results; both found by a concurrency
--- fuzz of the delivery functions).
+-- compared, so it stayed leased (as complete did with results; both found while writing a
+-- concurrency fuzz of the delivery functions).
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
 select hookline.add_endpoint('acme', 'crm', 'http://127.0.0.1:9/crm', max_in_flight => 100);
