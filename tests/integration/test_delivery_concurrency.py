@@ -290,6 +290,47 @@ def test_a_long_writing_transaction_that_woke_the_runner_stalls_no_other_writer(
     assert scalar(conn, "select count(*) from hookline.deliveries") == 2
 
 
+def test_an_ingest_during_remove_endpoint_stores_its_event_without_that_endpoint(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """An ingest that matched a subscription of an endpoint being removed waits for the removal
+    and leaves that endpoint out (its foreign-key check failed with 23503 once the removal
+    committed, and the request was refused)."""
+    add_endpoint(conn, "gone")
+    add_endpoint(conn, "stays")
+    conn.execute(
+        "select hookline.add_subscription(endpoint => 'stays', event_type_pattern => 'test.gone')"
+    )
+    with psycopg.connect(db) as remover:
+        remover.execute("select hookline.remove_endpoint('gone')")
+        pid = scalar(conn, "select pg_backend_pid()")
+        errors: list[BaseException] = []
+
+        def ingest() -> None:
+            try:
+                conn.execute(
+                    "select hookline.ingest('acme-wa', 'during-removal', 'test.gone', '{}')"
+                )
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+
+        t = threading.Thread(target=ingest)
+        t.start()
+        with psycopg.connect(db, autocommit=True) as watcher:
+            wait_until(
+                lambda: scalar(
+                    watcher,
+                    "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                    (pid,),
+                ),
+                what="the ingest to wait for the removal",
+            )
+        remover.commit()
+        t.join()
+    assert errors == []
+    assert conn.execute(
+        "select e.name from hookline.deliveries d join hookline.endpoints e using (endpoint_id)"
+    ).fetchall() == [("stays",)]
+
+
 @pytest.mark.parametrize("operation", ["replay", "discard"])
 def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: str, conn, tenant_source, operation: str) -> None:  # fmt: skip
     """A replay (or discard) writes its audit row, under the audit chain's lock, before the
