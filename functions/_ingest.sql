@@ -98,15 +98,23 @@ begin
   ),
   -- One delivery per new event and endpoint, however many of its subscriptions match. Paused
   -- endpoints get theirs (they wait); disabled endpoints get none. Due at once.
+  -- The endpoints are read FOR KEY SHARE, the lock the deliveries' foreign-key check takes
+  -- anyway: an endpoint that remove_endpoint is deleting is waited for and then left out (a
+  -- plain read saw it, and the check failed with 23503 once the removal committed: the whole
+  -- request was refused). Other endpoint locks (claim, pause, set_endpoint) do not conflict.
   delivered as (
     insert into hookline.deliveries (endpoint_id, event_id, event_received_at, next_attempt_at, created_at, tenant_id)
-    select distinct e.endpoint_id, st.event_id, _ingest.received_at, _ingest.received_at, _ingest.received_at, e.tenant_id
-    from stored st
-    join hookline.subscriptions s on s.tenant_id = st.tenant_id
-      and (s.source_id is null or s.source_id = st.source_id)
-      and st.event_type ~ s.event_type_regex
-    join hookline.endpoints e on e.endpoint_id = s.endpoint_id
-    where e.state <> 'disabled'
+    select distinct m.endpoint_id, m.event_id, _ingest.received_at, _ingest.received_at, _ingest.received_at, m.tenant_id
+    from (
+      select e.endpoint_id, st.event_id, e.tenant_id
+      from stored st
+      join hookline.subscriptions s on s.tenant_id = st.tenant_id
+        and (s.source_id is null or s.source_id = st.source_id)
+        and st.event_type ~ s.event_type_regex
+      join hookline.endpoints e on e.endpoint_id = s.endpoint_id
+      where e.state <> 'disabled'
+      for key share of e
+    ) m
     returning 1
   )
   select pg_catalog.array_agg(s.event_id order by s.event_id), pg_catalog.array_agg(s.source_id order by s.event_id),

@@ -134,11 +134,13 @@ begin
 
   -- 4. One statement locks the batch's deliveries (by id; the first thing it does) and decides
   --    and applies every outcome. Guarded compare-and-set: only the holder of the current lease
-  --    (the first result for a delivery) moves the state; a late result (lease expired and
-  --    claimed again, or discarded) is kept as a stale attempt and changes nothing. A result
-  --    whose delivery has no live row (finished, or never there) is left to step 5.
+  --    (the first result with that lease's token: a repeated result is stale) moves the state;
+  --    a late result (lease expired and claimed again, or discarded) is kept as a stale attempt
+  --    and changes nothing, wherever it stands in the batch (first by delivery alone, a late
+  --    result listed before the current one made both stale). A result whose delivery has no
+  --    live row (finished, or never there) is left to step 5.
   with r as (
-    select u.*, u.ord = pg_catalog.min(u.ord) over (partition by u.delivery_id) as is_first
+    select u.*, u.ord = pg_catalog.min(u.ord) over (partition by u.delivery_id, u.lease_token) as is_first
     from unnest(v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners, v_ords)
       as u(delivery_id, lease_token, status_code, error_class, duration_ms, retry_after_s, response_excerpt, runner, ord)
   ),

@@ -20,6 +20,7 @@ declare
   v_ids bigint[];
   v_outcomes text[];
   v_wamids text[];
+  v_ns bigint[];
   v_targets text[];
   v_successes boolean[];
   v_state hookline.outbox_state;
@@ -63,12 +64,14 @@ begin
 
   -- Each result's class, in one statement. Guarded compare-and-set: only the holder of the
   -- current lease moves the state; a late result (lease expired, or a status webhook got
-  -- there first) is stale and changes nothing. The first result of a message counts.
+  -- there first) is stale and changes nothing. One result of a message counts: the first with
+  -- the current lease's token, else the first (a late result listed before the current one
+  -- made the current one stale too); `n` says which, for the failures below.
   select pg_catalog.array_agg(c.message_id order by c.message_id), pg_catalog.array_agg(c.outcome order by c.message_id),
-    pg_catalog.array_agg(c.wamid order by c.message_id)
-  into v_ids, v_outcomes, v_wamids
+    pg_catalog.array_agg(c.wamid order by c.message_id), pg_catalog.array_agg(c.n order by c.message_id)
+  into v_ids, v_outcomes, v_wamids, v_ns
   from (
-    select distinct on (r.message_id) r.message_id, r.wamid,
+    select distinct on (r.message_id) r.message_id, r.wamid, r.n,
       case
         when o.message_id is null then null  -- no such message: answered unknown
         when o.state <> 'sending' or o.lease_token <> r.lease_token then 'stale'
@@ -87,7 +90,7 @@ begin
     )) with ordinality as r(message_id, lease_token, status_code, error_class, error_code, is_transient, wamid, n)
     -- The outbox by key (= any: an index scan whatever the plan's guess of the results' count).
     left join hookline.outbox o on o.message_id = r.message_id and o.message_id = any (v_ids)
-    order by r.message_id, r.n
+    order by r.message_id, (o.state = 'sending' and o.lease_token = r.lease_token) is true desc, r.n
   ) c;
 
   -- Successes, one statement for the batch; after throttling, each success gives one message
@@ -122,15 +125,15 @@ begin
   for v_r in
     select x.i, x.message_id, x.outcome, r.status_code, r.error_class, r.error_code, r.error_title,
       r.fbtrace_id, r.retry_after_s
-    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) with ordinality as x(message_id, outcome, i)
+    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes), pg_catalog.unnest(v_ns))
+      with ordinality as x(message_id, outcome, n, i)
     join lateral (
       select y.*
-      from pg_catalog.jsonb_to_recordset(complete_messages.results) as y(
+      from rows from (pg_catalog.jsonb_to_recordset(complete_messages.results) as (
         message_id bigint, status_code integer, error_class text, error_code integer, error_title text,
         fbtrace_id text, retry_after_s double precision
-      )
-      where y.message_id = x.message_id
-      limit 1
+      )) with ordinality as y(message_id, status_code, error_class, error_code, error_title, fbtrace_id, retry_after_s, n)
+      where y.n = x.n
     ) r on true
     where x.outcome not in ('sent', 'stale')
     order by x.message_id

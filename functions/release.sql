@@ -28,7 +28,8 @@ begin
   -- stay outside: pushed into the scan, "in flight" would let the planner read the partial
   -- index of leases whole instead, with statistics that say the table is empty); of the
   -- versions locked (the lock keeps them current), those whose lease this runner still holds
-  -- (each id's token by its position). The update then reads them by row version, a TID scan.
+  -- (any of the tokens given for the id: a list may name an earlier lease of it too). The
+  -- update then reads them by row version, a TID scan.
   with locked as materialized (
     select d.ctid, d.delivery_id, d.lease_token, d.runner, d.state
     from hookline.deliveries d
@@ -38,7 +39,7 @@ begin
   )
   select pg_catalog.array_agg(d.ctid) into v_rows
   from locked d
-  where d.lease_token = v_tokens[pg_catalog.array_position(v_ids, d.delivery_id)]
+  where (d.delivery_id, d.lease_token) in (select u.id, u.token from unnest(v_ids, v_tokens) as u(id, token))
     and d.runner = release.runner and d.state = 'in_flight';
   return query
   update hookline.deliveries d

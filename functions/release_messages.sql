@@ -26,8 +26,9 @@ begin
   from pg_catalog.jsonb_to_recordset(release_messages.leases) as l(message_id bigint, lease_token uuid);
   -- Locked by id, as release does: in a materialized CTE whose only condition is the ids (the
   -- lease conditions stay outside it, where no index can be chosen for them); of the versions
-  -- locked (the lock keeps them current), those whose lease this runner still holds (each id's
-  -- token by its position). The update then reads them by row version, a TID scan.
+  -- locked (the lock keeps them current), those whose lease this runner still holds (any of the
+  -- tokens given for the id: a list may name an earlier lease of it too). The update then reads
+  -- them by row version, a TID scan.
   with locked as materialized (
     select o.ctid, o.message_id, o.lease_token, o.runner, o.state
     from hookline.outbox o
@@ -37,7 +38,7 @@ begin
   )
   select pg_catalog.array_agg(o.ctid) into v_rows
   from locked o
-  where o.lease_token = v_tokens[pg_catalog.array_position(v_ids, o.message_id)]
+  where (o.message_id, o.lease_token) in (select u.id, u.token from unnest(v_ids, v_tokens) as u(id, token))
     and o.runner = release_messages.runner and o.state = 'sending';
   return query
   update hookline.outbox o

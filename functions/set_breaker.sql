@@ -29,12 +29,17 @@ begin
   on conflict do nothing;
   select b.* into strict v_b from hookline.circuit_breakers b where b.target = set_breaker.target for update;
   v_state := case set_breaker.mode when 'auto' then v_b.state else set_breaker.mode end;
-  update hookline.circuit_breakers b set is_forced = (set_breaker.mode <> 'auto'), cooldown = null
+  -- The cool-down starts again from base_cooldown; the state changes before the breaker is
+  -- forced, so that a half-open breaker can be forced open or closed (a forced breaker is never
+  -- half-open: a check constraint, tested per statement).
+  update hookline.circuit_breakers b set cooldown = null
   where b.target = set_breaker.target;
   -- Every operator call is recorded, a change of state or not: it is the audit of who forced what.
   perform hookline._breaker_transition(set_breaker.target, v_state,
     format('%s (%s)', coalesce(set_breaker.reason, 'set by an operator'), set_breaker.mode),
     session_user, set_breaker.now);
+  update hookline.circuit_breakers b set is_forced = (set_breaker.mode <> 'auto')
+  where b.target = set_breaker.target;
   select b.* into strict v_b from hookline.circuit_breakers b where b.target = set_breaker.target;
   -- breaker_transitions is pruned and not chained: the operator's call goes to the audit log too.
   insert into hookline.audit_log (action, tenant_id, target, reason, after)

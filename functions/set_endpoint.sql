@@ -16,7 +16,12 @@ declare
   v_tenant text;
   v_constraint text;
 begin
-  select e.tenant_id into v_tenant from hookline.endpoints e where e.endpoint_id = v_id for update;
+  -- FOR NO KEY UPDATE, the lock of the update below: the key does not change, so inserts that
+  -- reference the endpoint (their foreign-key checks take KEY SHARE) go on. FOR UPDATE made
+  -- them wait, and this function then waits for the audit log's lock (the update's audit
+  -- trigger): a replay, discard or complete that held that lock and checked a row of this
+  -- endpoint deadlocked with it.
+  select e.tenant_id into v_tenant from hookline.endpoints e where e.endpoint_id = v_id for no key update;
   if set_endpoint.url is not null then
     perform hookline._check_endpoint_url(v_tenant, set_endpoint.url);
   end if;

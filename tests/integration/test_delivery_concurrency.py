@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.integration.conftest import scalar, wait_until
@@ -267,3 +268,145 @@ def test_a_long_writing_transaction_stalls_neither_the_idle_runner_nor_other_wri
         ingest_alternating(conn, ["crm"], 3)  # another writer is not queued behind anything
         long_tx.commit()
     assert scalar(conn, "select count(*) from hookline.deliveries") == 4
+
+
+def test_a_long_writing_transaction_that_woke_the_runner_stalls_no_other_writer(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A runner waits; a writer clears its flag and stays open. The next writer used to wait for
+    that writer's commit on the flag's row (the ingress stalled behind one open transaction);
+    it now goes on and wakes the runner itself, before the open one commits."""
+    add_endpoint(conn, "crm")
+    with psycopg.connect(db, autocommit=True) as runner:
+        runner.execute("listen hookline_deliveries")
+        assert scalar(runner, "select hookline.next_due()") is None  # waits: nothing queued
+        with psycopg.connect(db) as long_tx:
+            long_tx.execute("select hookline.ingest('acme-wa', 'long-1', 'test.crm', '{}')")
+            other_pid = scalar(conn, "select pg_backend_pid()")
+            done = threading.Event()
+
+            def other_writer() -> None:
+                conn.execute("select hookline.ingest('acme-wa', 'other-1', 'test.crm', '{}')")
+                done.set()
+
+            t = threading.Thread(target=other_writer)
+            t.start()
+            with psycopg.connect(db, autocommit=True) as watcher:
+                wait_until(
+                    lambda: (
+                        done.is_set()
+                        or scalar(
+                            watcher,
+                            "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                            (other_pid,),
+                        )
+                    ),
+                    what="the other writer to finish or wait",
+                )
+            assert done.is_set(), "the other writer waits for the open transaction"
+            t.join()
+            notes = list(runner.notifies(timeout=5, stop_after=1))
+            assert [n.channel for n in notes] == ["hookline_deliveries"], "the runner is woken"
+            long_tx.commit()
+    assert scalar(conn, "select count(*) from hookline.deliveries") == 2
+
+
+def test_an_ingest_during_remove_endpoint_stores_its_event_without_that_endpoint(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """An ingest that matched a subscription of an endpoint being removed waits for the removal
+    and leaves that endpoint out (its foreign-key check failed with 23503 once the removal
+    committed, and the request was refused)."""
+    add_endpoint(conn, "gone")
+    add_endpoint(conn, "stays")
+    conn.execute(
+        "select hookline.add_subscription(endpoint => 'stays', event_type_pattern => 'test.gone')"
+    )
+    with psycopg.connect(db) as remover:
+        remover.execute("select hookline.remove_endpoint('gone')")
+        pid = scalar(conn, "select pg_backend_pid()")
+        errors: list[BaseException] = []
+
+        def ingest() -> None:
+            try:
+                conn.execute(
+                    "select hookline.ingest('acme-wa', 'during-removal', 'test.gone', '{}')"
+                )
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+
+        t = threading.Thread(target=ingest)
+        t.start()
+        with psycopg.connect(db, autocommit=True) as watcher:
+            wait_until(
+                lambda: scalar(
+                    watcher,
+                    "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                    (pid,),
+                ),
+                what="the ingest to wait for the removal",
+            )
+        remover.commit()
+        t.join()
+    assert errors == []
+    assert conn.execute(
+        "select e.name from hookline.deliveries d join hookline.endpoints e using (endpoint_id)"
+    ).fetchall() == [("stays",)]
+
+
+@pytest.mark.parametrize("operation", ["replay", "discard"])
+def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: str, conn, tenant_source, operation: str) -> None:  # fmt: skip
+    """A replay (or discard) writes its audit row, under the audit chain's lock, before the
+    foreign-key check of the row it inserts locks the endpoint (KEY SHARE); set_endpoint locks
+    the endpoint, then writes its audit row. With FOR UPDATE, which KEY SHARE waits for, the two
+    deadlocked (found by a concurrency fuzz of the delivery functions). An operator's open
+    transaction holds the audit lock so that the two queue behind it in that order."""
+    add_endpoint(conn, "crm")
+    add_endpoint(conn, "other")
+    ingest_alternating(conn, ["crm"], 1)
+    delivery_id, token = conn.execute(
+        "select delivery_id, lease_token from hookline.claim('r1', 1, '1 minute')"
+    ).fetchone()
+    if operation == "replay":
+        conn.execute(
+            "select hookline.complete(%s)",
+            (Jsonb([{"delivery_id": delivery_id, "lease_token": str(token), "status_code": 404}]),),
+        )
+    errors: list[BaseException] = []
+
+    def run(query: str) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                c.execute(query, (delivery_id,))
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    def waiting_for_the_audit_lock() -> int:
+        return int(
+            scalar(
+                conn,
+                "select count(*) from pg_stat_activity "
+                "where wait_event_type = 'Lock' and wait_event = 'advisory'",
+            )
+        )
+
+    with psycopg.connect(db) as holder:
+        holder.execute("select hookline.pause_endpoint('other')")  # holds the audit lock
+        first = threading.Thread(
+            target=run, args=(f"select hookline.{operation}(array[%s]::bigint[])",)
+        )
+        first.start()
+        wait_until(lambda: waiting_for_the_audit_lock() == 1, what=f"the {operation} to wait")
+        second = threading.Thread(
+            target=run,
+            args=("select hookline.set_endpoint('crm', max_in_flight => 3) where %s > 0",),
+        )
+        second.start()
+        wait_until(lambda: waiting_for_the_audit_lock() == 2, what="set_endpoint to wait")
+        holder.commit()
+        first.join()
+        second.join()
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert deadlocks == [], f"deadlocked: {deadlocks[0]}"
+    assert errors == []
+    assert scalar(conn, "select max_in_flight from hookline.endpoints where name = 'crm'") == 3
+    live = scalar(
+        conn, "select count(*) from hookline.deliveries where delivery_id = %s", (delivery_id,)
+    )
+    assert live == (1 if operation == "replay" else 0)
