@@ -24,6 +24,7 @@ CASES = [
     ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
     ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),
     ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
+    ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
     ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
     ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
@@ -70,3 +71,14 @@ def test_functions_option_refuses_a_folder_without_index_sql(db: str, tmp_path: 
     )  # fmt: skip
     assert result.returncode != 0
     assert "no index.sql there" in result.stderr
+
+
+def test_the_delivery_fuzz_runs_as_documented() -> None:
+    """docs/delivery.md's fuzz of the delivery functions (its own PostgreSQL), for seconds and
+    with a fixed seed: it exits 0 and reports no finding."""
+    result = subprocess.run(
+        [sys.executable, "delivery_fuzz.py", "--sessions", "2", "--seconds", "3", "--endpoints", "5", "--seed", "1"],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "findings: 0" in result.stdout, result.stdout[-3000:]
