@@ -17,40 +17,14 @@ Use a database you can throw away: it truncates hookline's queue tables.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import statistics
 import sys
-import time
-from datetime import timedelta
 
 import psycopg
 from bench_common import prepare
 from delivery_backlog import SETUP
+from hot_endpoint import drain
 from many_endpoints import QUEUE
-from psycopg.types.json import Jsonb
-
-from hookline import queries
-
-
-def worker(dsn: str, batch: int, ready, go, out) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        params = {"runner": f"w{mp.current_process().pid}", "max_rows": batch, "lease": timedelta(seconds=30)}  # fmt: skip
-        conn.execute("select 1")
-        ready.release()
-        go.wait()
-        done = claims = empty = 0
-        while True:
-            rows = conn.execute(queries.CLAIM, params).fetchall()
-            claims += 1
-            if not rows:
-                if not conn.execute("select exists (select from hookline.deliveries)").fetchone()[0]:  # fmt: skip
-                    break
-                empty += 1
-                continue
-            results = [{"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows]  # fmt: skip
-            conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
-            done += len(rows)
-        out.put((done, claims, empty, time.perf_counter()))
 
 
 def run(dsn: str, endpoints: int, per: int, batch: int, procs: int) -> tuple[float, float]:
@@ -59,21 +33,8 @@ def run(dsn: str, endpoints: int, per: int, batch: int, procs: int) -> tuple[flo
         conn.execute(SETUP)
         conn.execute(QUEUE, {"k": per * endpoints, "n": endpoints})
         conn.execute("vacuum analyze hookline.deliveries")
-    ctx = mp.get_context("fork")
-    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=worker, args=(dsn, batch, ready, go, out)) for _ in range(procs)]
-    for w in workers:
-        w.start()
-    for _ in workers:
-        ready.acquire()
-    started = time.perf_counter()
-    go.set()
-    ends = [out.get() for _ in workers]
-    for w in workers:
-        w.join()
-    done = sum(e[0] for e in ends)
-    claims, empty = sum(e[1] for e in ends), sum(e[2] for e in ends)
-    return done / (max(e[3] for e in ends) - started), empty / claims
+    rate, ends = drain(dsn, batch, procs)
+    return rate, sum(e[2] for e in ends) / sum(e[1] for e in ends)
 
 
 def main() -> None:

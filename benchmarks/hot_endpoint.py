@@ -22,6 +22,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
@@ -40,9 +41,10 @@ def worker(dsn: str, batch: int, ready, go, out) -> None:
         conn.execute("select 1")
         ready.release()
         go.wait()
-        done = empty = 0
+        done = claims = empty = 0
         while True:
             rows = conn.execute(queries.CLAIM, params).fetchall()
+            claims += 1
             if not rows:
                 # The endpoint's room may be taken by the others: look again until nothing is queued.
                 if not conn.execute("select exists (select from hookline.deliveries)").fetchone()[
@@ -56,7 +58,34 @@ def worker(dsn: str, batch: int, ready, go, out) -> None:
             ]
             conn.execute(queries.COMPLETE, {"results": Jsonb(results)}).fetchall()
             done += len(rows)
-        out.put((done, empty, time.perf_counter()))
+        out.put((done, claims, empty, time.perf_counter()))
+
+
+def drain(dsn: str, batch: int, procs: int, during: Callable[[threading.Event], None] | None = None) -> tuple[float, list[tuple]]:  # fmt: skip
+    """Start procs worker processes, release them together, and wait until the queue is empty:
+    deliveries per second from their common start to the last one's end, and what each one
+    reported (done, claims, empty claims, end). during(stop), when given, runs in a thread
+    meanwhile, until stop is set."""
+    ctx = mp.get_context("fork")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=worker, args=(dsn, batch, ready, go, out)) for _ in range(procs)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.acquire()
+    stop = threading.Event()
+    side = threading.Thread(target=during, args=(stop,)) if during else None
+    if side:
+        side.start()
+    start = time.perf_counter()
+    go.set()
+    ends = [out.get() for _ in workers]
+    for w in workers:
+        w.join()
+    stop.set()
+    if side:
+        side.join()
+    return sum(e[0] for e in ends) / (max(e[3] for e in ends) - start), ends
 
 
 def run(dsn: str, backlog: int, batch: int, procs: int) -> tuple[float, int]:
@@ -66,17 +95,9 @@ def run(dsn: str, backlog: int, batch: int, procs: int) -> tuple[float, int]:
         conn.execute(QUEUE, {"tag": f"h{procs}-{batch}-{time.time()}", "n": backlog, "endpoint": "bench"})  # fmt: skip
         conn.execute("vacuum analyze hookline.deliveries")
         conn.execute("checkpoint")
-    ctx = mp.get_context("fork")
-    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=worker, args=(dsn, batch, ready, go, out)) for _ in range(procs)]
-    for w in workers:
-        w.start()
-    for _ in workers:
-        ready.acquire()
     most = [0]
-    stop = threading.Event()
 
-    def sample() -> None:
+    def sample(stop: threading.Event) -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             while not stop.is_set():
                 n = conn.execute(
@@ -85,17 +106,8 @@ def run(dsn: str, backlog: int, batch: int, procs: int) -> tuple[float, int]:
                 most[0] = max(most[0], n)
                 time.sleep(0.002)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start = time.perf_counter()
-    go.set()
-    ends = [out.get() for _ in workers]
-    for w in workers:
-        w.join()
-    stop.set()
-    sampler.join()
-    done = sum(e[0] for e in ends)
-    return done / (max(e[2] for e in ends) - start), most[0]
+    rate, _ = drain(dsn, batch, procs, sample)
+    return rate, most[0]
 
 
 def main() -> None:
