@@ -133,12 +133,16 @@ begin
     -- none that another claim holds (SKIP LOCKED: that claim is filling it, and the others
     -- have work too), so that concurrent claims spread over the due endpoints instead of
     -- queueing for the same ones and finding them full. In first due order until max_rows are
-    -- locked: the subquery is sorted, and the count (a filter above it) and the locks are
-    -- taken row by row, only as far as needed. SKIP LOCKED never waits, so this order cannot
-    -- deadlock with the id order of every other lock of endpoints.
+    -- locked, row by row, only as far as needed: the candidates are sorted below the count's
+    -- filter (OFFSET 0), and each is locked by a lateral lookup of its own, which the planner
+    -- can neither hash nor sort again. SKIP LOCKED never waits, so this order cannot deadlock
+    -- with the id order of every other lock of endpoints.
     skipped as (
-      select e.endpoint_id, s.first_due,
-        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
+      select s.endpoint_id, s.first_due, (
+          select b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+          from hookline.circuit_breakers b
+          where b.target = 'endpoint:' || s.endpoint_id
+        ) as is_cooled
       from (
         select p.endpoint_id, p.max_in_flight, p.first_due
         from probe p
@@ -146,8 +150,11 @@ begin
         order by p.first_due
         offset 0
       ) s
-      join hookline.endpoints e on e.endpoint_id = s.endpoint_id
-      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+      cross join lateral (
+        select from hookline.endpoints e
+        where e.endpoint_id = s.endpoint_id
+        for no key update skip locked
+      ) e
       where least(s.max_in_flight, (
           select case when o.state = 'open' and (o.is_forced or o.open_until > claim.now) then 0 else o.probes end
           from hookline.circuit_breakers o
@@ -160,9 +167,7 @@ begin
             limit s.max_in_flight
           ) f
         )
-      order by s.first_due
       limit claim.max_rows
-      for no key update of e skip locked
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
       pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled)
