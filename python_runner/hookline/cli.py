@@ -519,10 +519,11 @@ def ingress(
     --metrics-host:--metrics-port."""
     from hookline.ingress import Settings, serve
 
-    wait_for_database(resolve_dsn(dsn))
-    Migrator(resolve_dsn(dsn)).require_current()
+    dsn = resolve_dsn(dsn)
+    wait_for_database(dsn)
+    Migrator(dsn).require_current()
     settings = Settings(
-        resolve_dsn(dsn), db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
+        dsn, db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
         groups_in_flight=groups_in_flight, metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,
         log_level=getattr(logging, log_level.upper()),
     )  # fmt: skip
