@@ -211,7 +211,7 @@ begin
           'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
             m.digest || ':' || m.kind || ':' || m.ii, 'UTF8')), 'hex')
         when m.kind = 'calls' then 'call:' || (m.item->>'id') || ':' || pg_catalog.lower(coalesce(m.item->>'event', ''))
-        when m.kind = 'statuses' and (m.item->>'type' = 'call' or m.field = 'calls') then
+        when sk.kind = 'call' then
           'call:' || (m.item->>'id') || ':status:' || pg_catalog.lower(coalesce(m.item->>'status', ''))
         -- A payment's status (Payments API India: captured, pending, failed) is not a message
         -- status: one payment reports the same status again for each new transaction (a user
@@ -219,7 +219,7 @@ begin
         -- status do not tell two notifications apart. Keyed by the whole item's digest (its
         -- transaction, amounts and times): a retry of the same notification keeps its key, any
         -- new one gets another. It starts with the id, so event_log hashes a wamid in it.
-        when m.kind = 'statuses' and m.item->>'type' = 'payment' then
+        when sk.kind = 'payment' then
           (m.item->>'id') || ':payment:' || coalesce(m.item->>'status', '') || ':'
           || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(m.item::text, 'UTF8')), 'hex')
         when m.kind = 'statuses' then
@@ -230,9 +230,8 @@ begin
       case
         when m.kind = 'messages' then 'whatsapp.message.' || t.word
         when m.kind = 'message_echoes' then 'whatsapp.echo.' || t.word
-        when m.kind = 'statuses' and (m.item->>'type' = 'call' or m.field = 'calls') then
-          'whatsapp.call.status.' || t.word
-        when m.kind = 'statuses' and m.item->>'type' = 'payment' then 'whatsapp.payment.' || t.word
+        when sk.kind = 'call' then 'whatsapp.call.status.' || t.word
+        when sk.kind = 'payment' then 'whatsapp.payment.' || t.word
         when m.kind = 'statuses' then 'whatsapp.status.' || t.word
         when m.kind = 'calls' then 'whatsapp.call.' || t.word
         when m.kind = 'user_preferences' then 'whatsapp.user_preferences'
@@ -262,6 +261,12 @@ begin
       ) as payload,
       m.cn, m.kinds
     from matched m
+    -- What a status is about: a message, a call (field calls, or type call) or a payment.
+    cross join lateral (
+      select case when m.kind = 'statuses' then
+        case when m.item->>'type' = 'call' or m.field = 'calls' then 'call' when m.item->>'type' = 'payment' then 'payment'
+             else 'message' end end
+    ) as sk (kind)
     -- The word Meta sends (a message type, status, call event) as the last part of the event
     -- type: lower-cased, or unknown when missing or not a plain word (letters, digits,
     -- underscore, at most 40).
