@@ -23,6 +23,6 @@ as $$
 $$;
 
 comment on function hookline._whatsapp_one_item(jsonb, jsonb) is
-  'Inlinable (no SET clause), private, for hookline._whatsapp_split: true when body is a WhatsApp Business Account notification of the common shape (one entry, one change, not a history change, whose value has one message or one status with an id, at most one contact, and no message_echoes, calls, user_preferences or errors) and sanitized (its sanitised strings'' pointers) is null. Pure. Errors: none of its own.';
+  'Inlinable (no SET clause), private, for hookline._whatsapp_split: true when body is a WhatsApp Business Account notification of the common shape (one entry, one change, not a history change, whose value has one message or one status with an id, at most one contact, and no message_echoes, calls, user_preferences, user_actions or errors) and sanitized (its sanitised strings'' pointers) is null. Pure. Errors: none of its own.';
 
 revoke all on function hookline._whatsapp_one_item(jsonb, jsonb) from public;

@@ -33,6 +33,7 @@ begin
          else x.external_id end,
     case when x.is_message then 'whatsapp.message.' || t.word
          when x.is_call then 'whatsapp.call.status.' || t.word
+         when x.is_payment then 'whatsapp.payment.' || t.word
          else 'whatsapp.status.' || t.word end,
     coalesce(
       case when x.item->>'timestamp' ~ '^[0-9]{1,12}$' then pg_catalog.to_timestamp((x.item->>'timestamp')::bigint) end,
@@ -53,11 +54,14 @@ begin
     select y.*,
       case when y.is_message then y.item->>'id'
            when y.is_call then 'call:' || (y.item->>'id') || ':status:' || pg_catalog.lower(coalesce(y.item->>'status', ''))
+           when y.is_payment then (y.item->>'id') || ':payment:' || coalesce(y.item->>'status', '') || ':'
+             || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(y.item::text, 'UTF8')), 'hex')
            else (y.item->>'id') || ':' || coalesce(y.item->>'status', '')
                 || coalesce(':' || coalesce(y.item->>'recipient_participant_id', y.item->>'recipient_participant_user_id'), '')
       end as external_id
     from (
-      select z.*, not z.is_message and (z.item->>'type' = 'call' or z.change->>'field' = 'calls') as is_call
+      select z.*, not z.is_message and (z.item->>'type' = 'call' or z.change->>'field' = 'calls') as is_call,
+        not z.is_message and z.item->>'type' = 'payment' as is_payment
       from (
         select b.body#>'{entry,0}' as entry, b.body#>'{entry,0,changes,0}' as change, b.body#>'{entry,0,changes,0,value}' as value,
           coalesce(b.body#>'{entry,0,changes,0,value,messages,0}', b.body#>'{entry,0,changes,0,value,statuses,0}') as item,
@@ -110,7 +114,7 @@ begin
       -- traffic, and a handler of whatsapp.message.* must not answer them.
       case when c.change->>'field' = 'history' then '{}'::text[]
            else pg_catalog.array_remove(array['messages', 'message_echoes', 'statuses', 'calls', 'user_preferences',
-             case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) end as kinds,
+             'user_actions', case when pg_catalog.jsonb_typeof(v.value->'calls') is distinct from 'array' then 'errors' end], null) end as kinds,
       pg_catalog.jsonb_typeof(v.value->'contacts') = 'array' and pg_catalog.jsonb_array_length(v.value->'contacts') = 1 as one_contact,
       -- A change's digest is computed once, then combined with an item's position: items
       -- without an id of their own never collapse two distinct occurrences, and a retry of the
@@ -203,12 +207,21 @@ begin
   item_events as (
     select m.req, m.ei, m.ci, m.kind, m.ii,
       case
-        when coalesce(m.item->>'id', '') = '' or m.kind in ('errors', 'user_preferences') then
+        when coalesce(m.item->>'id', '') = '' or m.kind in ('errors', 'user_preferences', 'user_actions') then
           'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
             m.digest || ':' || m.kind || ':' || m.ii, 'UTF8')), 'hex')
         when m.kind = 'calls' then 'call:' || (m.item->>'id') || ':' || pg_catalog.lower(coalesce(m.item->>'event', ''))
-        when m.kind = 'statuses' and (m.item->>'type' = 'call' or m.field = 'calls') then
+        when sk.kind = 'call' then
           'call:' || (m.item->>'id') || ':status:' || pg_catalog.lower(coalesce(m.item->>'status', ''))
+        -- A payment's status (Payments API India: captured, pending, failed) is not a message
+        -- status: one payment reports the same status again for each new transaction (a user
+        -- who retries after a failed attempt: pending, then pending again), so the id and the
+        -- status do not tell two notifications apart. Keyed by the whole item's digest (its
+        -- transaction, amounts and times): a retry of the same notification keeps its key, any
+        -- new one gets another. It starts with the id, so event_log hashes a wamid in it.
+        when sk.kind = 'payment' then
+          (m.item->>'id') || ':payment:' || coalesce(m.item->>'status', '') || ':'
+          || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(m.item::text, 'UTF8')), 'hex')
         when m.kind = 'statuses' then
           (m.item->>'id') || ':' || coalesce(m.item->>'status', '')
           || coalesce(':' || coalesce(m.item->>'recipient_participant_id', m.item->>'recipient_participant_user_id'), '')
@@ -217,11 +230,14 @@ begin
       case
         when m.kind = 'messages' then 'whatsapp.message.' || t.word
         when m.kind = 'message_echoes' then 'whatsapp.echo.' || t.word
-        when m.kind = 'statuses' and (m.item->>'type' = 'call' or m.field = 'calls') then
-          'whatsapp.call.status.' || t.word
+        when sk.kind = 'call' then 'whatsapp.call.status.' || t.word
+        when sk.kind = 'payment' then 'whatsapp.payment.' || t.word
         when m.kind = 'statuses' then 'whatsapp.status.' || t.word
         when m.kind = 'calls' then 'whatsapp.call.' || t.word
         when m.kind = 'user_preferences' then 'whatsapp.user_preferences'
+        -- What a user did with a marketing message (field messages, value.user_actions[]: a
+        -- click on its link), typed by its action_type.
+        when m.kind = 'user_actions' then 'whatsapp.user_action.' || t.word
         else 'whatsapp.error'
       end as event_type,
       coalesce(
@@ -245,12 +261,19 @@ begin
       ) as payload,
       m.cn, m.kinds
     from matched m
+    -- What a status is about: a message, a call (field calls, or type call) or a payment.
+    cross join lateral (
+      select case when m.kind = 'statuses' then
+        case when m.item->>'type' = 'call' or m.field = 'calls' then 'call' when m.item->>'type' = 'payment' then 'payment'
+             else 'message' end end
+    ) as sk (kind)
     -- The word Meta sends (a message type, status, call event) as the last part of the event
     -- type: lower-cased, or unknown when missing or not a plain word (letters, digits,
     -- underscore, at most 40).
     cross join lateral (
       select pg_catalog.lower(case m.kind when 'messages' then m.item->>'type' when 'message_echoes' then m.item->>'type'
-                                          when 'statuses' then m.item->>'status' when 'calls' then m.item->>'event' end)
+                                          when 'statuses' then m.item->>'status' when 'calls' then m.item->>'event'
+                                          when 'user_actions' then m.item->>'action_type' end)
     ) as tw (raw)
     cross join lateral (select case when tw.raw ~ '^[a-z0-9_]{1,40}$' then tw.raw else 'unknown' end) as t (word)
   ),

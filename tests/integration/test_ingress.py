@@ -57,6 +57,20 @@ EXPECTED_TYPES = {
     "message_with_errors": ["whatsapp.message.interactive", "whatsapp.error"],
     "history_media": ["whatsapp.change.history"],
     "automatic_events": ["whatsapp.change.automatic_events"],
+    # Every other field of a WhatsApp Business Account (tests/fixtures/README.md says where
+    # each shape comes from).
+    "payment_status": ["whatsapp.payment.pending"],
+    "user_actions": ["whatsapp.user_action.marketing_messages_link_click"],
+    "smb_app_state_sync": ["whatsapp.change.smb_app_state_sync"],
+    "account_alerts": ["whatsapp.change.account_alerts"],
+    "account_review_update": ["whatsapp.change.account_review_update"],
+    "message_template_components_update": ["whatsapp.change.message_template_components_update"],
+    "partner_solutions": ["whatsapp.change.partner_solutions"],
+    "payment_configuration_update": ["whatsapp.change.payment_configuration_update"],
+    "phone_number_name_update": ["whatsapp.change.phone_number_name_update"],
+    "phone_number_quality_update": ["whatsapp.change.phone_number_quality_update"],
+    "security": ["whatsapp.change.security"],
+    "group_participants_update": ["whatsapp.change.group_participants_update"],
 }  # fmt: skip
 
 

@@ -217,6 +217,10 @@ def test_calls_are_typed_call_events_keyed_per_call_and_event(
         ("history", "whatsapp.change.history", 1749417600),
         ("user_preferences", "whatsapp.user_preferences", 1749417000),
         ("message_echo", "whatsapp.echo.text", 1749416900),
+        ("payment_status", "whatsapp.payment.pending", 1749417830),
+        ("user_actions", "whatsapp.user_action.marketing_messages_link_click", 1749418200),
+        ("phone_number_quality_update", "whatsapp.change.phone_number_quality_update", 1748454394),
+        ("account_alerts", "whatsapp.change.account_alerts", 1745612159),
     ],
 )
 def test_other_fields_are_typed_and_timed(
@@ -226,9 +230,53 @@ def test_other_fields_are_typed_and_timed(
     assert wired.post(ingress, BODIES[name])["new_events"] == 0
     (got,) = wired.delivered(1)
     assert (got["type"], got["occurred_at"]) == (event_type, at(occurred))
-    if name in ("user_preferences", "message_echo"):
+    if name in ("user_preferences", "message_echo", "payment_status"):
         assert got["whatsapp"]["wa_id"] == "16505551234"
         assert got["whatsapp"]["user_id"] == "US.13491208655302741918"
+
+
+# What makes a later notification of each field distinct from a retry of the earlier one: the
+# entry's time (every field whose Meta reference has one), else the timestamp inside the change
+# (smb_app_state_sync, group_* and user_actions have no entry time in Meta's references).
+LATER = {
+    "account_update": (b'"time":1749416383', b'"time":1749416443'),
+    "template_status": (b'"time":1749417100', b'"time":1749417160'),
+    "template_quality": (b'"time":1749417200', b'"time":1749417260'),
+    "template_category": (b'"time":1749417300', b'"time":1749417360'),
+    "message_template_components_update": (b'"time":1751250234', b'"time":1751250294'),
+    "account_alerts": (b'"time":1745612159', b'"time":1745612219'),
+    "account_review_update": (b'"time":1739321024', b'"time":1739321084'),
+    "partner_solutions": (b'"time":1739321024', b'"time":1739321084'),
+    "payment_configuration_update": (b'"time":1739321024', b'"time":1739321084'),
+    "phone_number_name_update": (b'"time":1739321024', b'"time":1739321084'),
+    "phone_number_quality_update": (b'"time":1748454394', b'"time":1748454454'),
+    "security": (b'"time":1748811473', b'"time":1748811533'),
+    "smb_app_state_sync": (b'"timestamp":"1749418000"', b'"timestamp":"1749418060"'),
+    "group_participants_update": (b'"timestamp":1749418100', b'"timestamp":1749418160'),
+    "user_actions": (b'"timestamp":"1749418200"', b'"timestamp":"1749418260"'),
+    "user_preferences": (b'"timestamp":1749417000', b'"timestamp":1749417060'),
+    "automatic_events": (b'"timestamp":1749069131', b'"timestamp":1749069191'),
+    # Payments: the same payment pending again, for the user's next transaction.
+    "payment_status": (b'"pay_txn_a"', b'"pay_txn_b"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATER))
+def test_a_later_notification_is_new_and_a_retry_is_not(
+    name: str, ingress: RunningIngress, wired: Wired
+) -> None:
+    """Two distinct notifications of one field never share a key (the second would be dropped
+    as a duplicate: a lost webhook), and a retry of either always does."""
+    old, new = LATER[name]
+    body = BODIES[name]
+    later = body.replace(old, new)
+    assert later != body and body.count(old) == 1
+    assert wired.post(ingress, body)["new_events"] == 1
+    assert wired.post(ingress, body)["new_events"] == 0, "a retry"
+    assert wired.post(ingress, later)["new_events"] == 1, "the same update, later"
+    assert wired.post(ingress, later)["new_events"] == 0, "its retry"
+    first, second = wired.delivered(2)
+    assert first["type"] == second["type"]
 
 
 def test_the_history_of_past_chats_is_never_a_live_message(

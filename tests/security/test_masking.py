@@ -180,6 +180,48 @@ def test_business_scoped_user_ids_keep_only_their_country(conn: psycopg.Connecti
             assert secret not in text, fixture
 
 
+@pytest.mark.parametrize(
+    ("fixture", "secret", "path", "masked"),
+    [
+        (
+            "smb_app_state_sync",
+            "Zo\u00eb \u00c4rger",
+            ["state_sync", 0, "contact", "full_name"],
+            "[name]",
+        ),
+        ("history", "16505551234", ["history", 0, "threads", 0, "id"], "+1******34"),
+        ("call_connect", "wacid.HBgLcall1", ["calls", 0, "id"], "wacid.[masked]"),
+        ("call_status", "wacid.HBgLcall2", ["statuses", 0, "id"], "wacid.[masked]"),
+    ],
+)
+def test_other_fields_name_nobody_in_a_payload(
+    conn: psycopg.Connection, fixture: str, secret: str, path: list, masked: str
+) -> None:
+    """A contact the WhatsApp Business app synchronises (its full_name), a chat of its history
+    (named by the user's number) and a call id (it encodes the caller's number, as a wamid
+    does) are masked in event_log like a message's sender."""
+    body = (FIXTURES / f"{fixture}.json").read_text()
+    (got,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+    value = got["entry"][0]["changes"][0]["value"]
+    for key in path:
+        value = value[key]
+    assert value == masked
+    assert secret not in json.dumps(got, ensure_ascii=False)
+
+
+def test_a_call_key_is_hashed_like_a_message_key(conn: psycopg.Connection) -> None:
+    """event_log.external_id of a call (call:<call id>:<event>) would show the call id, and
+    with it the caller's number: it is a keyed hash, the same for every row of the call."""
+    (one, again, other, status) = conn.execute(
+        "select hookline.mask_external_id('call:wacid.HBgLMTY1MDU1NTEyMzQVAgASGCA:connect'),"
+        " hookline.mask_external_id('call:wacid.HBgLMTY1MDU1NTEyMzQVAgASGCA:connect'),"
+        " hookline.mask_external_id('call:wacid.HBgLMTY1MDU1NTEyMzQVAgASGCA:terminate'),"
+        " hookline.mask_external_id('wamid.HBgLpay1:payment:pending:00ff')"
+    ).fetchone()
+    assert one == again and one != other and one.startswith("call:wacid.#")
+    assert "HBgL" not in one + other + status and status.startswith("wamid.#")
+
+
 @pytest.mark.slow
 def test_no_log_line_and_no_operator_view_shows_personal_data(
     db: str, operator_roles: None, tmp_path: Path, target: Target
