@@ -90,13 +90,14 @@ def test_a_complete_cancelled_by_statement_timeout_is_retried_and_recorded_once(
     # under heavy load a check could take longer and the runner exited at its start (the
     # queue never drained: the flake); start-up checks are now retried like every other call,
     # and 1 s is far from any statement's real work while the stalled complete (5 s) still
-    # meets it every time.
-    add_endpoint(conn, "crm", target.url("/ok"))
+    # meets it every time. The request's own timeout (2 s by default here) and the wait are
+    # far from a loaded machine's pace too: a request that timed out would be sent again.
+    add_endpoint(conn, "crm", target.url("/ok"), timeout_ms=30_000)
     install_fault(conn, sleep_s=5.0)
     set_for_new_sessions(conn, "statement_timeout", "1s")
     ingest(conn, "crm", 3)
     runner = runners("r1")
-    wait_until(lambda: queued(conn) == 0 or runner.proc.poll() is not None, what="the results to be recorded")  # fmt: skip
+    wait_until(lambda: queued(conn) == 0 or runner.proc.poll() is not None, timeout=180, what="the results to be recorded")  # fmt: skip
     assert runner.proc.poll() is None, f"the runner exited:\n{runner.output()}"
     assert re.search(
         r"recording \d+ deliveries results failed \(57014\): canceling statement due to "
