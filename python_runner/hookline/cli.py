@@ -21,7 +21,7 @@ import click
 import psycopg
 
 from hookline import __version__, queries
-from hookline.db import connect, resolve_dsn, wait_for_database
+from hookline.db import START_WAIT_S, START_WAIT_VARIABLE, connect, resolve_dsn
 from hookline.errors import HooklineError, SchemaTooNew, one_line, wrap_errors
 from hookline.migrator import Migrator
 from hookline.sealing import KEY_FILE_ENV, KEYS_ENV, new_key_line, sealer
@@ -32,6 +32,14 @@ dsn_option = click.option(
 
 
 reason_option = click.option("--reason", help="Why; recorded in the audit log.")
+
+database_wait_option = click.option(
+    "--database-wait", type=click.FloatRange(0, 86400), default=START_WAIT_S,
+    envvar=START_WAIT_VARIABLE, show_default=True, metavar="SECONDS",
+    help="At the start, how long to wait for a database that is down, starting or shutting "
+    "down, or fails the start-up checks in a way that may pass (0: fail at once). See "
+    "docs/resilience.md.",
+)  # fmt: skip
 
 
 # Exit statuses other than 1 (docs/errors.md): 57 = the database is newer than this package.
@@ -509,19 +517,21 @@ def stop_on_signals() -> threading.Event:
     "--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
     show_default=True, help="debug adds one line per stored request (docs/observability.md).",
 )  # fmt: skip
+@database_wait_option
 @metrics_options(9464)
 @fails_cleanly
 def ingress(
     dsn: str | None, host: str, port: int, db_timeout: float, cache_seconds: float, pool_size: int,
-    groups_in_flight: int, log_level: str, metrics_host: str, metrics_port: int, log_format: str,
+    groups_in_flight: int, log_level: str, database_wait: float, metrics_host: str,
+    metrics_port: int, log_format: str,
 ) -> None:  # fmt: skip
     """Serve the webhook ingress (POST/GET /webhooks/{source}, /healthz, /readyz); metrics on
     --metrics-host:--metrics-port."""
     from hookline.ingress import Settings, serve
+    from hookline.resilience import at_start
 
     dsn = resolve_dsn(dsn)
-    wait_for_database(dsn)
-    Migrator(dsn).require_current()
+    at_start(Migrator(dsn).require_current, [dsn], database_wait)
     settings = Settings(
         dsn, db_timeout=db_timeout, cache_seconds=cache_seconds, pool_size=pool_size,
         groups_in_flight=groups_in_flight, metrics_host=metrics_host, metrics_port=metrics_port, log_format=log_format,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
-import time
 from typing import Any
 
 import psycopg
@@ -59,44 +57,11 @@ def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg
         raise DatabaseUnavailable(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
 
 
-# How long `hookline runner` and `hookline ingress` wait at their start for a database that
-# does not answer (docs/resilience.md, "Starting while the database is down").
+# How long `hookline runner` and `hookline ingress` wait at their start, by default, for a
+# database that does not answer (--database-wait; docs/resilience.md, "Starting while the
+# database is down"). The wait itself is hookline.resilience.at_start.
 START_WAIT_S = 60.0
-
-
-def wait_for_database(dsn: str, limit_s: float = START_WAIT_S) -> None:
-    """At a long-running process's start: wait up to limit_s for a database that refuses or
-    drops connections, trying every RECONNECT_S, as a running process does after a restart; a
-    supervisor that restarts the process during a database restart (or starts it before the
-    database) would otherwise see it exit at once, again and again, and may give up on it.
-    One line when it starts waiting and one when the database answers; after limit_s, the
-    last error (exit status 1, as without the wait). A server that answers and refuses this
-    connection (a wrong password, an unknown database or role; libpq's ping tells it from a
-    server that is down, starting or shutting down) is an error at once: waiting would not
-    mend it."""
-    from hookline.resilience import RECONNECT_S  # resilience imports this module
-
-    started = time.monotonic()
-    waiting = False
-    while True:
-        try:
-            connect(dsn, autocommit=True).close()
-        except DatabaseUnavailable as exc:
-            if time.monotonic() - started >= limit_s or server_answers(dsn):
-                raise
-            if not waiting:
-                print(
-                    f"hookline: {exc}; waiting up to {limit_s:.0f} s for it",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                waiting = True
-            time.sleep(RECONNECT_S)
-            continue
-        if waiting:
-            print(f"hookline: {describe(dsn)} answered after {time.monotonic() - started:.2f} s",
-                  file=sys.stderr, flush=True)  # fmt: skip
-        return
+START_WAIT_VARIABLE = "HOOKLINE_DATABASE_WAIT"
 
 
 def server_answers(dsn: str, timeout: int = 10) -> bool:

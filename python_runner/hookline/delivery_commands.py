@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 
 from hookline import queries
 from hookline.cli import (
+    database_wait_option,
     dsn_option,
     fails_cleanly,
     metrics_options,
@@ -20,7 +21,7 @@ from hookline.cli import (
     run_sql,
     secret_options,
 )
-from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, resolve_dsn, wait_for_database
+from hookline.db import LISTEN_DSN_VARIABLE, check_runner_dsns, resolve_dsn
 from hookline.errors import UnknownEndpoint
 from hookline.migrator import Migrator
 from hookline.netguard import DEFAULT_ALLOWED, parse_networks
@@ -82,15 +83,17 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -
               envvar="HOOKLINE_ALLOW_NETWORKS", help="Networks endpoints may resolve to (repeat; "
               "env: comma-separated). Default: loopback, 10/8, 172.16/12, 192.168/16, fc00::/7. "
               "Link-local and metadata addresses are always refused.")  # fmt: skip
+@database_wait_option
 @metrics_options(9465)
 @fails_cleanly
 def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrency: int,
            batch: int, lease: float, poll: float, grace: float, graph_url: str, graph_version: str,
-           allow_networks: tuple[str, ...], metrics_host: str, metrics_port: int,
-           log_format: str) -> None:  # fmt: skip
+           allow_networks: tuple[str, ...], database_wait: float, metrics_host: str,
+           metrics_port: int, log_format: str) -> None:  # fmt: skip
     """Deliver due deliveries to their endpoints and send the WhatsApp outbox, until SIGTERM
     or SIGINT."""
     from hookline import runner as runner_module
+    from hookline.resilience import at_start
 
     networks = tuple(n for value in allow_networks for n in value.split(",") if n.strip())
     try:
@@ -98,9 +101,12 @@ def runner(dsn: str | None, listen_dsn: str | None, name: str | None, concurrenc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-network") from exc
     dsn = resolve_dsn(dsn)
-    wait_for_database(dsn)
-    Migrator(dsn).require_current()
-    check_runner_dsns(dsn, listen_dsn)
+
+    def checks() -> None:
+        Migrator(dsn).require_current()
+        check_runner_dsns(dsn, listen_dsn)
+
+    at_start(checks, [dsn, listen_dsn] if listen_dsn else [dsn], database_wait)
 
     settings = runner_module.Settings(
         dsn=dsn, name=name or runner_module.default_name(), concurrency=concurrency, batch=batch,

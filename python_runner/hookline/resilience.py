@@ -4,7 +4,8 @@
 names (a lost connection, a deadlock, a statement timeout, too many connections ...) with a
 short, capped, jittered backoff, until it succeeds, the caller's deadline passes or the caller
 stops; any other error is raised at once. The ingress, the runners and the job scheduler all
-go through it, so each SQLSTATE is retried the same way everywhere.
+go through it, so each SQLSTATE is retried the same way everywhere. `at_start` is the same rule
+(`next_retry`) for the synchronous checks a runner or an ingress makes before it starts.
 
 `Pool` is psycopg_pool's pool with a reconnect policy for restarts: while the database is
 down it tries a new connection every RECONNECT_S (psycopg_pool's default doubles the delay up
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,8 +27,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from hookline.db import POOL_KWARGS
-from hookline.errors import is_connection_error, is_transient, one_line
+from hookline.db import POOL_KWARGS, describe, server_answers
+from hookline.errors import DatabaseUnavailable, is_connection_error, is_transient, one_line
 
 T = TypeVar("T")
 log = logging.getLogger("hookline.db")
@@ -51,6 +53,17 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempts = 0
+
+
+def next_retry(exc: BaseException, backoff: Backoff, deadline: float | None) -> float | None:
+    """The one rule of retrying: the delay before trying `exc`'s call again, or None when it
+    must be raised now (not transient, or the next try would start after `deadline`)."""
+    if not is_transient(exc):
+        return None
+    delay = backoff.next()
+    if deadline is not None and time.monotonic() + delay >= deadline:
+        return None
+    return delay
 
 
 class Outage:
@@ -140,15 +153,11 @@ async def retrying(
             async with pool.connection() as conn:
                 return await call(conn)
         except psycopg.Error as exc:
-            if not is_transient(exc):
-                raise
-            lost = is_connection_error(exc)
+            delay = next_retry(exc, backoff, deadline)
+            lost = is_connection_error(exc)  # (a transient error)
             if lost:  # said once per outage by the pool, not by every call
                 await pool.lost(exc)
-            delay = backoff.next()
-            if (deadline is not None and time.monotonic() + delay >= deadline) or (
-                stop is not None and stop.is_set()
-            ):
+            if delay is None or (stop is not None and stop.is_set()):
                 raise
             if backoff.attempts & (backoff.attempts - 1) == 0:  # 1st, 2nd, 4th, 8th ... retry
                 log.log(
@@ -161,3 +170,43 @@ async def retrying(
             else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
+
+
+def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
+    """`checks()`, a long-running command's checks at its start (schema, replica, pooler),
+    retried by `next_retry` for up to wait_s seconds (--database-wait): while the database is
+    down, starting or shutting down, or answers with an error that asking again may cure (a
+    statement timeout, a lock timeout, too many connections ...). A supervisor that restarts
+    the process during a database restart (or starts it before the database) would otherwise
+    see it exit at once, again and again, and may give up on it. One line on stderr when it
+    starts waiting, one when the checks pass; after wait_s, the last error is raised (exit
+    status 1, as with --database-wait 0). A connection refused by a server that answers (a
+    wrong password, an unknown database or role: libpq's ping tells it from a server that is
+    down, starting or shutting down) is raised at once: waiting would not mend it."""
+    started = time.monotonic()
+    backoff = Backoff(cap=RECONNECT_S)  # after a restart, a try every RECONNECT_S at most
+    waiting = False
+    while True:
+        try:
+            result = checks()
+        except (DatabaseUnavailable, psycopg.Error) as exc:
+            cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+            if not isinstance(cause, psycopg.Error):
+                raise
+            delay = next_retry(cause, backoff, started + wait_s)
+            if delay is None or (cause.sqlstate is None and all(map(server_answers, dsns))):
+                raise
+            if not waiting:
+                failed = str(exc) if isinstance(exc, DatabaseUnavailable) else (
+                    f"{describe(dsns[0])}: the start-up checks failed "
+                    f"({cause.sqlstate or 'connection'}): {one_line(cause)}"
+                )  # fmt: skip
+                print(f"hookline: {failed}; waiting up to {wait_s:g} s for it",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                waiting = True
+            time.sleep(delay)
+            continue
+        if waiting:
+            print(f"hookline: {describe(dsns[0])} answered after {time.monotonic() - started:.2f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        return result

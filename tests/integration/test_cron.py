@@ -304,6 +304,11 @@ def test_in_pg_crons_database_registration_follows_runs_in(cron_server: Server) 
 def test_cron_list_shows_pg_crons_failed_calls(cron_server: Server, db: str) -> None:
     """pg_cron's own record (cron.job_run_details) is shown: a call that never reached the
     database (the run history of hookline cannot know) is named on stderr."""
+    # Registered at a minute 12 h away: a real call of rescue_leases (every minute by default)
+    # after the failed one below would be the last call listed.
+    now = dt.datetime.now(dt.UTC)
+    away = f"{now.minute} {(now.hour + 12) % 24} * * *"
+    assert hookline("cron", "schedule", "rescue_leases", away, "--dsn", db).returncode == 0
     assert hookline("cron", "register", "--dsn", db).returncode == 0
     name = f"hookline-{dbname(db)}-rescue_leases"
     with psycopg.connect(cron_server.dsn("postgres"), autocommit=True) as cron:
