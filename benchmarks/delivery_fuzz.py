@@ -141,6 +141,13 @@ def sqlstate(e: BaseException) -> str:
 
 
 class Session(threading.Thread):
+    """One fuzzing session: calls its class's OPS at random (weights WEIGHTS; only SAFE ones
+    once faults stop), reconnecting after a restart; an error but a documented HLxxx is a finding."""
+
+    OPS: list = []
+    WEIGHTS: list[float] = []
+    SAFE: set[str] = set()
+
     def __init__(self, idx: int, dsn: str, st: State, seed: int) -> None:
         super().__init__(daemon=True)
         self.idx = idx
@@ -159,8 +166,8 @@ class Session(threading.Thread):
 
     def loop(self, c: psycopg.Connection) -> None:
         while not self.st.stop:
-            op = self.rng.choices(OPS, weights=WEIGHTS)[0]
-            if not self.st.faults and op.__name__ not in SAFE:
+            op = self.rng.choices(self.OPS, weights=self.WEIGHTS)[0]
+            if not self.st.faults and op.__name__ not in self.SAFE:
                 continue
             try:
                 op(self)
@@ -458,6 +465,7 @@ OPS = [Session.ingest, Session.claim, Session.complete, Session.stale_complete, 
        Session.breaker, Session.set_endpoint, Session.add_endpoint]  # fmt: skip
 WEIGHTS = [6, 30, 30, 4, 4, 2, 1, 3, 3, 2, 2, 3, 3, 3, 0.3]
 SAFE = {"ingest", "claim", "complete", "stale_complete", "next_due"}
+Session.OPS, Session.WEIGHTS, Session.SAFE = OPS, WEIGHTS, SAFE
 
 
 def drain(dsn: str, st: State) -> None:
@@ -556,15 +564,22 @@ def audit(dsn: str, st: State) -> None:
     )
 
 
-def main() -> None:
+def arguments(endpoints: str = "endpoints") -> argparse.Namespace:
+    """The options every fuzz takes (`--endpoints` is named after what it adds)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--endpoints", type=int, default=40)
+    ap.add_argument(f"--{endpoints}", type=int, default=40, dest="targets")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--root", default=None, help="the server's folder (default: a temporary one)")
     ap.add_argument("--restart-every", type=float, default=0)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def run(args: argparse.Namespace, st: State, setup_fn, session_cls, drain_fn, audit_fn) -> None:
+    """Starts a private server, deploys this checkout, calls setup_fn(dsn, n, rng, st), runs
+    the sessions (with crashes every --restart-every seconds), stops the faults, drains and
+    audits; prints the counts and exits 1 on any finding."""
     rng = random.Random(args.seed)
     root = Path(args.root or tempfile.mkdtemp(prefix="hookline-fuzz-"))
     pg = LocalPostgres(root, durable=bool(args.restart_every), password=False, cron=False)
@@ -572,20 +587,19 @@ def main() -> None:
     with (pg.data / "postgresql.conf").open("a") as f:
         f.write("track_commit_timestamp = on\ndeadlock_timeout = '200ms'\n")
     pg.start()
-    st = State()
     try:
         with psycopg.connect(pg.dsn(), autocommit=True) as c:
             c.execute("create database fuzz")
         dsn = pg.dsn("fuzz")
         Migrator(dsn).deploy()
-        setup(dsn, args.endpoints, rng, st)
-        sessions = [Session(i, dsn, st, args.seed) for i in range(args.sessions)]
+        setup_fn(dsn, args.targets, rng, st)
+        sessions = [session_cls(i, dsn, st, args.seed) for i in range(args.sessions)]
         for s in sessions:
             s.start()
         t0 = time.monotonic()
         last_restart = t0
         while time.monotonic() - t0 < args.seconds:
-            time.sleep(10)
+            time.sleep(min(10, args.seconds))
             if args.restart_every and time.monotonic() - last_restart >= args.restart_every:
                 st.restarting = True
                 pg.stop("immediate")
@@ -605,8 +619,8 @@ def main() -> None:
         st.stop = True
         for s in sessions:
             s.join(timeout=60)
-        drain(dsn, st)
-        audit(dsn, st)
+        drain_fn(dsn, st)
+        audit_fn(dsn, st)
         print("ops:", json.dumps(dict(st.ops)))
         print("errors:", json.dumps(dict(st.errs)))
         print(f"findings: {len(st.findings)}")
@@ -617,6 +631,10 @@ def main() -> None:
         if not args.root:
             shutil.rmtree(root, ignore_errors=True)
     sys.exit(1 if st.findings else 0)
+
+
+def main() -> None:
+    run(arguments(), State(), setup, Session, drain, audit)
 
 
 if __name__ == "__main__":
