@@ -15,7 +15,12 @@ transaction that began up to 0.3 s earlier), complete (batches of 1 to 60 leases
 session, 2xx/4xx/5xx/410/429/timeouts/refused, Retry-After, repeated results, late tokens of
 earlier leases, unknown ids, shuffled), release (sometimes by the wrong runner), rescue_leases,
 wake_due_retries, next_due, replay and discard of random ids, pause and resume, set_breaker
-(open, closed, auto), set_endpoint (max_in_flight, timeout) and add_endpoint (up to 200).
+(open, closed, auto), set_endpoint (max_in_flight, timeout), add_endpoint (up to 200),
+remove_endpoint (mostly of endpoints added while running), remove_subscription (then adding it
+again), the source `tmp` added, subscribed to and removed while events of it are ingested, and,
+as the operator role of one of two tenants (`grant_tenant`; endpoints of both, events of each
+tenant's source), replay, discard, pause, resume, set_endpoint and dead_letter_page of rows of
+either tenant.
 With `--restart-every N` it stops the server immediately (a crash) every N seconds and starts
 it again (the server is then durable; sessions reconnect).
 
@@ -24,7 +29,8 @@ finding); in each claim's own transaction, while it still holds its endpoints' l
 endpoint it leased from is active, has no more unexpired leases than max_in_flight, is not
 behind an open breaker (one that did not change for 50 ms before the claim) and, half-open, has
 no more than its probes; a complete of a late or random token, its row locked first, changes
-nothing and answers stale or unknown. At the end, faults stop, every endpoint is resumed and
+nothing and answers stale or unknown; a tenant's operator never acts on (nor pages) the
+other tenant's rows, and every audit row its transaction writes is of its tenant. At the end, faults stop, every endpoint is resumed and
 its breaker forced closed, and one session claims and completes 2xx until the queue is empty
 (a claim that returns nothing for more than 1.5 s while a delivery is due at an endpoint with
 room is a finding); then every delivery the sessions saw created must be delivered, dead or
@@ -75,6 +81,8 @@ class State:
         self.ops: collections.Counter[str] = collections.Counter()
         self.errs: collections.Counter[str] = collections.Counter()
         self.endpoints: list[tuple[int, str]] = []
+        self.tenant_of: dict[int | str, str] = {}  # endpoint id and name -> tenant
+        self.removed: set[int] = set()  # endpoints removed
         self.rows_claimed = 0
         self.stop = False
         self.restarting = False
@@ -87,23 +95,37 @@ class State:
         print("FINDING:", msg, flush=True)
 
 
+# Two tenants, each with its source, endpoints and an operator role mapped to it alone.
+TENANTS = {"acme": "src", "beta": "srcb"}
+ROLES = {"acme": "fuzz_acme_ops", "beta": "fuzz_beta_ops"}
+
+
+def add_source(c: psycopg.Connection, tenant: str, name: str) -> None:
+    c.execute(
+        "select hookline.add_source(tenant_id => %s, name => %s, kind => 'standard-webhooks', "
+        "secret => %s, create_tenant => true)",
+        (tenant, name, "whsec_" + base64.b64encode(os.urandom(24)).decode()),
+    )
+
+
 def setup(dsn: str, n_endpoints: int, rng: random.Random, st: State) -> None:
     with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(
-            "select hookline.add_source(tenant_id => 'acme', name => 'src', kind => 'standard-webhooks', "
-            "secret => %s, create_tenant => true)",
-            ("whsec_" + base64.b64encode(os.urandom(24)).decode(),),
-        )
+        for tenant, source in TENANTS.items():
+            add_source(c, tenant, source)
+            c.execute(f"create role {ROLES[tenant]} nologin in role hookline_operator")
+            c.execute("select hookline.grant_tenant(%s, %s, 'fuzz')", (ROLES[tenant], tenant))
         for i in range(n_endpoints):
             add_endpoint(c, rng, st, i)
 
 
 def add_endpoint(c: psycopg.Connection, rng: random.Random, st: State, i: int | str) -> None:
     name = f"e{i}"
+    tenant = "beta" if rng.random() < 0.3 else "acme"
     eid = c.execute(
-        "select endpoint_id from hookline.add_endpoint(tenant => 'acme', name => %s, url => %s, "
+        "select endpoint_id from hookline.add_endpoint(tenant => %s, name => %s, url => %s, "
         "timeout_ms => %s, max_in_flight => %s, retry_schedule => %s::interval[])",
         (
+            tenant,
             name,
             f"http://127.0.0.1:9/{name}",
             rng.choice([100, 300, 1000]),
@@ -134,6 +156,7 @@ def add_endpoint(c: psycopg.Connection, rng: random.Random, st: State, i: int | 
     )
     with st.lock:
         st.endpoints.append((eid, name))
+        st.tenant_of[eid] = st.tenant_of[name] = tenant
 
 
 def sqlstate(e: BaseException) -> str:
@@ -205,17 +228,26 @@ class Session(threading.Thread):
         eps = list(self.st.endpoints)
         n = rng.choice([1, 1, 2, 4])
         types = ["fz.all" if rng.random() < 0.05 else f"fz.{rng.choice(eps)[1]}" for _ in range(n)]
+        # The events of an endpoint's tenant's source; fz.all and fz.tmp from any source.
+        sources = [
+            rng.choice([*TENANTS.values(), "tmp"])
+            if t == "fz.all"
+            else TENANTS[self.st.tenant_of.get(t[3:], "acme")]
+            for t in types
+        ]
+        if rng.random() < 0.1:
+            types, sources = ["fz.tmp"] * n, ["tmp"] * n  # the source remove_source removes
         keys = [
             f"k{rng.randrange(10**9)}" if rng.random() > 0.05 else f"dup{rng.randrange(50)}"
             for _ in range(n)
         ]
         with self.c.transaction():
             ids = []
-            for k, t in sorted(zip(keys, types, strict=True)):
+            for src, k, t in sorted(zip(sources, keys, types, strict=True)):
                 ev, new = self.c.execute(
-                    "select event_id, is_new from hookline.ingest(source => 'src', external_id => %s, "
+                    "select event_id, is_new from hookline.ingest(source => %s, external_id => %s, "
                     "event_type => %s, payload => '{\"x\": 1}')",
-                    (k, t),
+                    (src, k, t),
                 ).fetchone()
                 if new:
                     ids.append(ev)
@@ -459,11 +491,127 @@ class Session(threading.Thread):
             return
         add_endpoint(self.c, self.rng, self.st, f"{self.idx}_{self.rng.randrange(10**9)}")
 
+    # --- removals (docs/sql-api.md): refused (HL023) while deliveries or dead letters refer to
+    # the endpoint; racing ingest, claim, complete, replay and discard they must never surface
+    # a foreign key violation (23503) nor lose a delivery.
+
+    def remove_endpoint(self) -> None:
+        with self.st.lock:
+            added = [e for e in self.st.endpoints if "_" in e[1]]  # added while running
+            eid, name = self.rng.choice(
+                added if added and self.rng.random() < 0.7 else self.st.endpoints
+            )
+        self.c.execute("select hookline.remove_endpoint(%s)", (name,))
+        with self.st.lock:
+            self.st.removed.add(eid)
+            if (eid, name) in self.st.endpoints:
+                self.st.endpoints.remove((eid, name))
+
+    def remove_subscription(self) -> None:
+        """Removes a random subscription and, mostly, adds it again (traffic goes on)."""
+        row = self.c.execute(
+            "select s.subscription_id, e.name, s.event_type_pattern, src.name from hookline.subscriptions s "
+            "join hookline.endpoints e using (endpoint_id) left join hookline.sources src using (source_id) "
+            "order by random() limit 1"
+        ).fetchone()
+        if row is None:
+            return
+        self.c.execute("select hookline.remove_subscription(%s)", (row[0],))
+        if self.rng.random() < 0.8:
+            self.c.execute("select hookline.add_subscription(%s, %s, %s)", row[1:])
+
+    def source_churn(self) -> None:
+        """Adds the source `tmp` (and subscribes an endpoint to its fz.tmp) or removes it."""
+        if self.rng.random() < 0.5:
+            add_source(self.c, "acme", "tmp")
+        elif self.rng.random() < 0.5:
+            _, name = self.rng.choice(self.st.endpoints)
+            if self.st.tenant_of[name] == "acme":
+                self.c.execute("select hookline.add_subscription(%s, 'fz.tmp', 'tmp')", (name,))
+        else:
+            self.c.execute("select hookline.remove_source('tmp')")
+
+    # --- a tenant's operator (docs/security.md): another tenant's rows are as unknown (the
+    # same error, nothing changes); every audit row of its transaction is of its tenant.
+
+    def as_tenant(self) -> None:
+        rng = self.rng
+        tenant = rng.choice(list(ROLES))
+        what = rng.choice(
+            ["replay", "discard", "pause", "resume", "set_endpoint", "dead_letter_page"]
+        )
+        with self.st.lock:
+            ids = (
+                [rng.choice(self.st.created_list) for _ in range(rng.choice([1, 2, 5]))]
+                if self.st.created_list
+                else []
+            )
+            owners = {self.st.tenant_of.get(self.st.created.get(d)) for d in ids}
+        _, name = rng.choice(self.st.endpoints)
+        foreign = self.st.tenant_of[name] != tenant
+        with self.c.transaction():
+            self.c.execute(f"set local role {ROLES[tenant]}")
+            if what in ("replay", "discard"):
+                if what == "replay":
+                    ids = [
+                        r[0] for r in self.c.execute(
+                            "select delivery_id from hookline.dead_letter_page(page_size => 20)"
+                        )
+                    ] if rng.random() < 0.5 else ids  # fmt: skip
+                    with self.st.lock:
+                        owners = {self.st.tenant_of.get(self.st.created.get(d)) for d in ids}
+                    sql = "select hookline.replay(%s)"
+                else:
+                    sql = "select hookline.discard(%s, reason => 'fuzz')"
+                if not ids:
+                    return
+                done = self.c.execute(sql, (ids,)).fetchall()
+                if done and owners - {tenant}:
+                    self.st.find(f"{tenant}'s {what} of {ids} (tenants {owners}) acted: {done}")
+            elif what == "dead_letter_page":
+                got = [
+                    r[0]
+                    for r in self.c.execute("select delivery_id from hookline.dead_letter_page()")
+                ]
+                self.c.execute("reset role")
+                other = self.c.execute(
+                    "select count(*) from hookline.dead_letters d join hookline.endpoints e using (endpoint_id) "
+                    "where d.delivery_id = any(%s) and e.tenant_id <> %s",
+                    (got, tenant),
+                ).fetchone()[0]
+                if other:
+                    self.st.find(
+                        f"{tenant}'s dead_letter_page returned {other} rows of another tenant"
+                    )
+            else:
+                if what == "pause":
+                    self.c.execute("select hookline.pause_endpoint(%s, 'fuzz')", (name,))
+                elif what == "resume":
+                    self.c.execute("select hookline.resume_endpoint(%s, 'fuzz')", (name,))
+                else:
+                    self.c.execute(
+                        "select hookline.set_endpoint(%s, max_in_flight => %s, reason => 'fuzz')",
+                        (name, rng.choice([1, 2, 5])),
+                    )
+                if foreign:
+                    self.st.find(
+                        f"{tenant}'s {what} of {name}, an endpoint of another tenant, succeeded"
+                    )
+            self.c.execute("reset role")
+            wrong = self.c.execute(
+                "select action, tenant_id from hookline.audit_log where xmin::text = "
+                "(pg_current_xact_id()::xid)::text and tenant_id is distinct from %s",
+                (tenant,),
+            ).fetchall()
+            if wrong:
+                self.st.find(f"{tenant}'s {what} wrote audit rows of other tenants: {wrong}")
+
 
 OPS = [Session.ingest, Session.claim, Session.complete, Session.stale_complete, Session.release, Session.rescue,
        Session.wake, Session.next_due, Session.replay, Session.discard, Session.pause, Session.resume,
-       Session.breaker, Session.set_endpoint, Session.add_endpoint]  # fmt: skip
-WEIGHTS = [6, 30, 30, 4, 4, 2, 1, 3, 3, 2, 2, 3, 3, 3, 0.3]
+       Session.breaker, Session.set_endpoint, Session.add_endpoint, Session.remove_endpoint,
+       Session.remove_subscription, Session.source_churn, Session.as_tenant]  # fmt: skip
+WEIGHTS = [6, 30, 30, 4, 4, 2, 1, 3, 3, 2, 2, 3, 3, 3, 1, 1, 1, 1, 4]
 SAFE = {"ingest", "claim", "complete", "stale_complete", "next_due"}
 Session.OPS, Session.WEIGHTS, Session.SAFE = OPS, WEIGHTS, SAFE
 
