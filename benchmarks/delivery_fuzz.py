@@ -3,7 +3,7 @@ from many sessions at once would find (docs/delivery.md, "Lock order"). Not a te
 minutes, its operations are random, and it is not part of the suite.
 
     python benchmarks/delivery_fuzz.py [--sessions 8] [--seconds 180] [--endpoints 40]
-        [--seed 1] [--restart-every 0]
+        [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
 It starts a private PostgreSQL of its own (`hookline.pgcluster.LocalPostgres`, in a temporary
 folder, with `track_commit_timestamp` on), deploys this checkout, adds `--endpoints` endpoints
@@ -22,7 +22,9 @@ as the operator role of one of two tenants (`grant_tenant`; endpoints of both, e
 tenant's source), replay, discard, pause, resume, set_endpoint and dead_letter_page of rows of
 either tenant.
 With `--restart-every N` it stops the server immediately (a crash) every N seconds and starts
-it again (the server is then durable; sessions reconnect).
+it again (the server is then durable; sessions reconnect). `--functions OTHER/functions`
+deploys another version's functions over this checkout's migrations (to see a finding on the
+code before its fix, as docs/performance.md's A/B does).
 
 Checked while it runs: no error but a documented HLxxx (a 40P01, 40001, 23xxx or XX000 is a
 finding); in each claim's own transaction, while it still holds its endpoints' locks, every
@@ -721,6 +723,9 @@ def arguments(endpoints: str = "endpoints") -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--root", default=None, help="the server's folder (default: a temporary one)")
     ap.add_argument("--restart-every", type=float, default=0)
+    ap.add_argument(
+        "--functions", default=None, help="deploy this folder's functions (an older version's)"
+    )
     return ap.parse_args()
 
 
@@ -739,7 +744,7 @@ def run(args: argparse.Namespace, st: State, setup_fn, session_cls, drain_fn, au
         with psycopg.connect(pg.dsn(), autocommit=True) as c:
             c.execute("create database fuzz")
         dsn = pg.dsn("fuzz")
-        Migrator(dsn).deploy()
+        Migrator(dsn, functions=Path(args.functions) if args.functions else None).deploy()
         setup_fn(dsn, args.targets, rng, st)
         sessions = [session_cls(i, dsn, st, args.seed) for i in range(args.sessions)]
         for s in sessions:

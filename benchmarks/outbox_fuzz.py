@@ -3,7 +3,7 @@ delivery_fuzz.py (docs/outbound.md, "Lock order"): the same harness (private ser
 crashes, findings), other operations. Not a test: it runs for minutes and is not in the suite.
 
     python benchmarks/outbox_fuzz.py [--sessions 6] [--seconds 120] [--senders 8]
-        [--seed 1] [--restart-every 0]
+        [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
 It adds a WhatsApp source and `--senders` senders (1 to 5 messages per second, pair limits of
 1 to 3 per 0.2 to 1 s, retry schedules of 0.05 to 0.5 s, unconfirmed waits of 0.3 s, breakers
