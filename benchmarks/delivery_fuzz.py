@@ -3,7 +3,7 @@ from many sessions at once would find (docs/delivery.md, "Lock order"). Not a te
 minutes, its operations are random, and it is not part of the suite.
 
     python benchmarks/delivery_fuzz.py [--sessions 8] [--seconds 180] [--endpoints 40]
-        [--seed 1] [--restart-every 0]
+        [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
 It starts a private PostgreSQL of its own (`hookline.pgcluster.LocalPostgres`, in a temporary
 folder, with `track_commit_timestamp` on), deploys this checkout, adds `--endpoints` endpoints
@@ -15,16 +15,24 @@ transaction that began up to 0.3 s earlier), complete (batches of 1 to 60 leases
 session, 2xx/4xx/5xx/410/429/timeouts/refused, Retry-After, repeated results, late tokens of
 earlier leases, unknown ids, shuffled), release (sometimes by the wrong runner), rescue_leases,
 wake_due_retries, next_due, replay and discard of random ids, pause and resume, set_breaker
-(open, closed, auto), set_endpoint (max_in_flight, timeout) and add_endpoint (up to 200).
+(open, closed, auto), set_endpoint (max_in_flight, timeout), add_endpoint (up to 200),
+remove_endpoint (mostly of endpoints added while running), remove_subscription (then adding it
+again), the source `tmp` added, subscribed to and removed while events of it are ingested, and,
+as the operator role of one of two tenants (`grant_tenant`; endpoints of both, events of each
+tenant's source), replay, discard, pause, resume, set_endpoint and dead_letter_page of rows of
+either tenant.
 With `--restart-every N` it stops the server immediately (a crash) every N seconds and starts
-it again (the server is then durable; sessions reconnect).
+it again (the server is then durable; sessions reconnect). `--functions OTHER/functions`
+deploys another version's functions over this checkout's migrations (to see a finding on the
+code before its fix, as docs/performance.md's A/B does).
 
 Checked while it runs: no error but a documented HLxxx (a 40P01, 40001, 23xxx or XX000 is a
 finding); in each claim's own transaction, while it still holds its endpoints' locks, every
 endpoint it leased from is active, has no more unexpired leases than max_in_flight, is not
 behind an open breaker (one that did not change for 50 ms before the claim) and, half-open, has
 no more than its probes; a complete of a late or random token, its row locked first, changes
-nothing and answers stale or unknown. At the end, faults stop, every endpoint is resumed and
+nothing and answers stale or unknown; a tenant's operator never acts on (nor pages) the
+other tenant's rows, and every audit row its transaction writes is of its tenant. At the end, faults stop, every endpoint is resumed and
 its breaker forced closed, and one session claims and completes 2xx until the queue is empty
 (a claim that returns nothing for more than 1.5 s while a delivery is due at an endpoint with
 room is a finding); then every delivery the sessions saw created must be delivered, dead or
@@ -75,6 +83,8 @@ class State:
         self.ops: collections.Counter[str] = collections.Counter()
         self.errs: collections.Counter[str] = collections.Counter()
         self.endpoints: list[tuple[int, str]] = []
+        self.tenant_of: dict[int | str, str] = {}  # endpoint id and name -> tenant
+        self.removed: set[int] = set()  # endpoints removed
         self.rows_claimed = 0
         self.stop = False
         self.restarting = False
@@ -87,23 +97,37 @@ class State:
         print("FINDING:", msg, flush=True)
 
 
+# Two tenants, each with its source, endpoints and an operator role mapped to it alone.
+TENANTS = {"acme": "src", "beta": "srcb"}
+ROLES = {"acme": "fuzz_acme_ops", "beta": "fuzz_beta_ops"}
+
+
+def add_source(c: psycopg.Connection, tenant: str, name: str) -> None:
+    c.execute(
+        "select hookline.add_source(tenant_id => %s, name => %s, kind => 'standard-webhooks', "
+        "secret => %s, create_tenant => true)",
+        (tenant, name, "whsec_" + base64.b64encode(os.urandom(24)).decode()),
+    )
+
+
 def setup(dsn: str, n_endpoints: int, rng: random.Random, st: State) -> None:
     with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(
-            "select hookline.add_source(tenant_id => 'acme', name => 'src', kind => 'standard-webhooks', "
-            "secret => %s, create_tenant => true)",
-            ("whsec_" + base64.b64encode(os.urandom(24)).decode(),),
-        )
+        for tenant, source in TENANTS.items():
+            add_source(c, tenant, source)
+            c.execute(f"create role {ROLES[tenant]} nologin in role hookline_operator")
+            c.execute("select hookline.grant_tenant(%s, %s, 'fuzz')", (ROLES[tenant], tenant))
         for i in range(n_endpoints):
             add_endpoint(c, rng, st, i)
 
 
 def add_endpoint(c: psycopg.Connection, rng: random.Random, st: State, i: int | str) -> None:
     name = f"e{i}"
+    tenant = "beta" if rng.random() < 0.3 else "acme"
     eid = c.execute(
-        "select endpoint_id from hookline.add_endpoint(tenant => 'acme', name => %s, url => %s, "
+        "select endpoint_id from hookline.add_endpoint(tenant => %s, name => %s, url => %s, "
         "timeout_ms => %s, max_in_flight => %s, retry_schedule => %s::interval[])",
         (
+            tenant,
             name,
             f"http://127.0.0.1:9/{name}",
             rng.choice([100, 300, 1000]),
@@ -134,6 +158,7 @@ def add_endpoint(c: psycopg.Connection, rng: random.Random, st: State, i: int | 
     )
     with st.lock:
         st.endpoints.append((eid, name))
+        st.tenant_of[eid] = st.tenant_of[name] = tenant
 
 
 def sqlstate(e: BaseException) -> str:
@@ -141,6 +166,13 @@ def sqlstate(e: BaseException) -> str:
 
 
 class Session(threading.Thread):
+    """One fuzzing session: calls its class's OPS at random (weights WEIGHTS; only SAFE ones
+    once faults stop), reconnecting after a restart; an error but a documented HLxxx is a finding."""
+
+    OPS: list = []
+    WEIGHTS: list[float] = []
+    SAFE: set[str] = set()
+
     def __init__(self, idx: int, dsn: str, st: State, seed: int) -> None:
         super().__init__(daemon=True)
         self.idx = idx
@@ -159,8 +191,8 @@ class Session(threading.Thread):
 
     def loop(self, c: psycopg.Connection) -> None:
         while not self.st.stop:
-            op = self.rng.choices(OPS, weights=WEIGHTS)[0]
-            if not self.st.faults and op.__name__ not in SAFE:
+            op = self.rng.choices(self.OPS, weights=self.WEIGHTS)[0]
+            if not self.st.faults and op.__name__ not in self.SAFE:
                 continue
             try:
                 op(self)
@@ -198,17 +230,26 @@ class Session(threading.Thread):
         eps = list(self.st.endpoints)
         n = rng.choice([1, 1, 2, 4])
         types = ["fz.all" if rng.random() < 0.05 else f"fz.{rng.choice(eps)[1]}" for _ in range(n)]
+        # The events of an endpoint's tenant's source; fz.all and fz.tmp from any source.
+        sources = [
+            rng.choice([*TENANTS.values(), "tmp"])
+            if t == "fz.all"
+            else TENANTS[self.st.tenant_of.get(t[3:], "acme")]
+            for t in types
+        ]
+        if rng.random() < 0.1:
+            types, sources = ["fz.tmp"] * n, ["tmp"] * n  # the source remove_source removes
         keys = [
             f"k{rng.randrange(10**9)}" if rng.random() > 0.05 else f"dup{rng.randrange(50)}"
             for _ in range(n)
         ]
         with self.c.transaction():
             ids = []
-            for k, t in sorted(zip(keys, types, strict=True)):
+            for src, k, t in sorted(zip(sources, keys, types, strict=True)):
                 ev, new = self.c.execute(
-                    "select event_id, is_new from hookline.ingest(source => 'src', external_id => %s, "
+                    "select event_id, is_new from hookline.ingest(source => %s, external_id => %s, "
                     "event_type => %s, payload => '{\"x\": 1}')",
-                    (k, t),
+                    (src, k, t),
                 ).fetchone()
                 if new:
                     ids.append(ev)
@@ -452,12 +493,129 @@ class Session(threading.Thread):
             return
         add_endpoint(self.c, self.rng, self.st, f"{self.idx}_{self.rng.randrange(10**9)}")
 
+    # --- removals (docs/sql-api.md): refused (HL023) while deliveries or dead letters refer to
+    # the endpoint; racing ingest, claim, complete, replay and discard they must never surface
+    # a foreign key violation (23503) nor lose a delivery.
+
+    def remove_endpoint(self) -> None:
+        with self.st.lock:
+            added = [e for e in self.st.endpoints if "_" in e[1]]  # added while running
+            eid, name = self.rng.choice(
+                added if added and self.rng.random() < 0.7 else self.st.endpoints
+            )
+        self.c.execute("select hookline.remove_endpoint(%s)", (name,))
+        with self.st.lock:
+            self.st.removed.add(eid)
+            if (eid, name) in self.st.endpoints:
+                self.st.endpoints.remove((eid, name))
+
+    def remove_subscription(self) -> None:
+        """Removes a random subscription and, mostly, adds it again (traffic goes on)."""
+        row = self.c.execute(
+            "select s.subscription_id, e.name, s.event_type_pattern, src.name from hookline.subscriptions s "
+            "join hookline.endpoints e using (endpoint_id) left join hookline.sources src using (source_id) "
+            "order by random() limit 1"
+        ).fetchone()
+        if row is None:
+            return
+        self.c.execute("select hookline.remove_subscription(%s)", (row[0],))
+        if self.rng.random() < 0.8:
+            self.c.execute("select hookline.add_subscription(%s, %s, %s)", row[1:])
+
+    def source_churn(self) -> None:
+        """Adds the source `tmp` (and subscribes an endpoint to its fz.tmp) or removes it."""
+        if self.rng.random() < 0.5:
+            add_source(self.c, "acme", "tmp")
+        elif self.rng.random() < 0.5:
+            _, name = self.rng.choice(self.st.endpoints)
+            if self.st.tenant_of[name] == "acme":
+                self.c.execute("select hookline.add_subscription(%s, 'fz.tmp', 'tmp')", (name,))
+        else:
+            self.c.execute("select hookline.remove_source('tmp')")
+
+    # --- a tenant's operator (docs/security.md): another tenant's rows are as unknown (the
+    # same error, nothing changes); every audit row of its transaction is of its tenant.
+
+    def as_tenant(self) -> None:
+        rng = self.rng
+        tenant = rng.choice(list(ROLES))
+        what = rng.choice(
+            ["replay", "discard", "pause", "resume", "set_endpoint", "dead_letter_page"]
+        )
+        with self.st.lock:
+            ids = (
+                [rng.choice(self.st.created_list) for _ in range(rng.choice([1, 2, 5]))]
+                if self.st.created_list
+                else []
+            )
+            owners = {self.st.tenant_of.get(self.st.created.get(d)) for d in ids}
+        _, name = rng.choice(self.st.endpoints)
+        foreign = self.st.tenant_of[name] != tenant
+        with self.c.transaction():
+            self.c.execute(f"set local role {ROLES[tenant]}")
+            if what in ("replay", "discard"):
+                if what == "replay":
+                    ids = [
+                        r[0] for r in self.c.execute(
+                            "select delivery_id from hookline.dead_letter_page(page_size => 20)"
+                        )
+                    ] if rng.random() < 0.5 else ids  # fmt: skip
+                    with self.st.lock:
+                        owners = {self.st.tenant_of.get(self.st.created.get(d)) for d in ids}
+                    sql = "select hookline.replay(%s)"
+                else:
+                    sql = "select hookline.discard(%s, reason => 'fuzz')"
+                if not ids:
+                    return
+                done = self.c.execute(sql, (ids,)).fetchall()
+                if done and owners - {tenant}:
+                    self.st.find(f"{tenant}'s {what} of {ids} (tenants {owners}) acted: {done}")
+            elif what == "dead_letter_page":
+                got = [
+                    r[0]
+                    for r in self.c.execute("select delivery_id from hookline.dead_letter_page()")
+                ]
+                self.c.execute("reset role")
+                other = self.c.execute(
+                    "select count(*) from hookline.dead_letters d join hookline.endpoints e using (endpoint_id) "
+                    "where d.delivery_id = any(%s) and e.tenant_id <> %s",
+                    (got, tenant),
+                ).fetchone()[0]
+                if other:
+                    self.st.find(
+                        f"{tenant}'s dead_letter_page returned {other} rows of another tenant"
+                    )
+            else:
+                if what == "pause":
+                    self.c.execute("select hookline.pause_endpoint(%s, 'fuzz')", (name,))
+                elif what == "resume":
+                    self.c.execute("select hookline.resume_endpoint(%s, 'fuzz')", (name,))
+                else:
+                    self.c.execute(
+                        "select hookline.set_endpoint(%s, max_in_flight => %s, reason => 'fuzz')",
+                        (name, rng.choice([1, 2, 5])),
+                    )
+                if foreign:
+                    self.st.find(
+                        f"{tenant}'s {what} of {name}, an endpoint of another tenant, succeeded"
+                    )
+            self.c.execute("reset role")
+            wrong = self.c.execute(
+                "select action, tenant_id from hookline.audit_log where xmin::text = "
+                "(pg_current_xact_id()::xid)::text and tenant_id is distinct from %s",
+                (tenant,),
+            ).fetchall()
+            if wrong:
+                self.st.find(f"{tenant}'s {what} wrote audit rows of other tenants: {wrong}")
+
 
 OPS = [Session.ingest, Session.claim, Session.complete, Session.stale_complete, Session.release, Session.rescue,
        Session.wake, Session.next_due, Session.replay, Session.discard, Session.pause, Session.resume,
-       Session.breaker, Session.set_endpoint, Session.add_endpoint]  # fmt: skip
-WEIGHTS = [6, 30, 30, 4, 4, 2, 1, 3, 3, 2, 2, 3, 3, 3, 0.3]
+       Session.breaker, Session.set_endpoint, Session.add_endpoint, Session.remove_endpoint,
+       Session.remove_subscription, Session.source_churn, Session.as_tenant]  # fmt: skip
+WEIGHTS = [6, 30, 30, 4, 4, 2, 1, 3, 3, 2, 2, 3, 3, 3, 1, 1, 1, 1, 4]
 SAFE = {"ingest", "claim", "complete", "stale_complete", "next_due"}
+Session.OPS, Session.WEIGHTS, Session.SAFE = OPS, WEIGHTS, SAFE
 
 
 def drain(dsn: str, st: State) -> None:
@@ -556,15 +714,25 @@ def audit(dsn: str, st: State) -> None:
     )
 
 
-def main() -> None:
+def arguments(endpoints: str = "endpoints") -> argparse.Namespace:
+    """The options every fuzz takes (`--endpoints` is named after what it adds)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=6)
     ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--endpoints", type=int, default=40)
+    ap.add_argument(f"--{endpoints}", type=int, default=40, dest="targets")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--root", default=None, help="the server's folder (default: a temporary one)")
     ap.add_argument("--restart-every", type=float, default=0)
-    args = ap.parse_args()
+    ap.add_argument(
+        "--functions", default=None, help="deploy this folder's functions (an older version's)"
+    )
+    return ap.parse_args()
+
+
+def run(args: argparse.Namespace, st: State, setup_fn, session_cls, drain_fn, audit_fn) -> None:
+    """Starts a private server, deploys this checkout, calls setup_fn(dsn, n, rng, st), runs
+    the sessions (with crashes every --restart-every seconds), stops the faults, drains and
+    audits; prints the counts and exits 1 on any finding."""
     rng = random.Random(args.seed)
     root = Path(args.root or tempfile.mkdtemp(prefix="hookline-fuzz-"))
     pg = LocalPostgres(root, durable=bool(args.restart_every), password=False, cron=False)
@@ -572,20 +740,19 @@ def main() -> None:
     with (pg.data / "postgresql.conf").open("a") as f:
         f.write("track_commit_timestamp = on\ndeadlock_timeout = '200ms'\n")
     pg.start()
-    st = State()
     try:
         with psycopg.connect(pg.dsn(), autocommit=True) as c:
             c.execute("create database fuzz")
         dsn = pg.dsn("fuzz")
-        Migrator(dsn).deploy()
-        setup(dsn, args.endpoints, rng, st)
-        sessions = [Session(i, dsn, st, args.seed) for i in range(args.sessions)]
+        Migrator(dsn, functions=Path(args.functions) if args.functions else None).deploy()
+        setup_fn(dsn, args.targets, rng, st)
+        sessions = [session_cls(i, dsn, st, args.seed) for i in range(args.sessions)]
         for s in sessions:
             s.start()
         t0 = time.monotonic()
         last_restart = t0
         while time.monotonic() - t0 < args.seconds:
-            time.sleep(10)
+            time.sleep(min(10, args.seconds))
             if args.restart_every and time.monotonic() - last_restart >= args.restart_every:
                 st.restarting = True
                 pg.stop("immediate")
@@ -605,8 +772,8 @@ def main() -> None:
         st.stop = True
         for s in sessions:
             s.join(timeout=60)
-        drain(dsn, st)
-        audit(dsn, st)
+        drain_fn(dsn, st)
+        audit_fn(dsn, st)
         print("ops:", json.dumps(dict(st.ops)))
         print("errors:", json.dumps(dict(st.errs)))
         print(f"findings: {len(st.findings)}")
@@ -617,6 +784,10 @@ def main() -> None:
         if not args.root:
             shutil.rmtree(root, ignore_errors=True)
     sys.exit(1 if st.findings else 0)
+
+
+def main() -> None:
+    run(arguments(), State(), setup, Session, drain, audit)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,13 @@ begin
     raise exception using errcode = 'HL064', message = format('unknown error class %L', _message_outcome.error_class);
   end if;
 
+  -- Never again within a second of its last claim: a number's sends are counted through each
+  -- message's last_claimed_at (claim_messages), so a retry claimed sooner would erase its first
+  -- send from the number's last second and let one more message through.
+  if v_next is not null then
+    v_next := greatest(v_next, v_m.last_claimed_at + interval '1 second');
+  end if;
+
   update hookline.outbox o
   set state = v_state, lease_token = null, runner = null, next_attempt_at = v_next,
     attempt_count = v_attempt, throttle_count = v_throttles,
@@ -105,7 +112,7 @@ end
 $$;
 
 comment on function hookline._message_outcome(bigint, text, integer, text, double precision, timestamptz) is
-  'Private. Applies a failed send to a locked outbox message by class: permanent_message and permanent_recipient fail it; transient and unknown retry on the sender''s schedule (unknown at most 3 attempts) and count against the breaker; ambiguous waits unconfirmed_wait for a status webhook before a retry; sender_throttle and maintenance delay the whole number (Retry-After, else the code''s delay) without counting an attempt, throttling also halves its rate; recipient_throttle delays only that recipient by 4^(n-1) s; account pauses the sender and opens its breaker, the message waiting queued. Errors: HL064 unknown class.';
+  'Private. Applies a failed send to a locked outbox message by class: permanent_message and permanent_recipient fail it; transient and unknown retry on the sender''s schedule (unknown at most 3 attempts) and count against the breaker; ambiguous waits unconfirmed_wait for a status webhook before a retry; sender_throttle and maintenance delay the whole number (Retry-After, else the code''s delay) without counting an attempt, throttling also halves its rate; recipient_throttle delays only that recipient by 4^(n-1) s; account pauses the sender and opens its breaker, the message waiting queued. A retry is never due within a second of the message''s last claim (the number''s rate counts each message''s latest claim). Errors: HL064 unknown class.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._message_outcome(bigint,text,integer,text,double precision,timestamp with time zone) from public;

@@ -17,7 +17,9 @@ declare
   v_source hookline.sources;
   v_constraint text;
 begin
-  select s.* into v_source from hookline.sources s where s.name = add_sender.source;
+  -- Key share: a concurrent remove_source waits for this call (and then counts the sender), or
+  -- this call waits for it and finds no source.
+  select s.* into v_source from hookline.sources s where s.name = add_sender.source for key share;
   if not found then
     raise exception using errcode = 'HL001', message = format('unknown source %L', add_sender.source);
   end if;

@@ -20,11 +20,18 @@ begin
       message = format('invalid event type pattern %L', add_subscription.event_type_pattern),
       hint = 'Dotted lowercase words; a * segment matches one or more segments: whatsapp.message.*, *.';
   end if;
-  select e.tenant_id into v_tenant_id from hookline.endpoints e where e.endpoint_id = v_endpoint_id;
+  -- Key share on the endpoint and the source: a concurrent remove_endpoint or remove_source
+  -- waits for this call, or this call waits for it and finds them gone (HL020, HL001), never a
+  -- foreign key violation at the insert.
+  select e.tenant_id into v_tenant_id from hookline.endpoints e where e.endpoint_id = v_endpoint_id for key share;
+  if not found then
+    raise exception using errcode = 'HL020', message = format('unknown endpoint %L', add_subscription.endpoint);
+  end if;
   if add_subscription.source is not null then
     select s.source_id into v_source_id
     from hookline.sources s
-    where s.name = add_subscription.source and s.tenant_id = v_tenant_id;
+    where s.name = add_subscription.source and s.tenant_id = v_tenant_id
+    for key share;
     if not found then
       raise exception using
         errcode = 'HL001',

@@ -9,6 +9,9 @@ declare
   v_dead bigint;
 begin
   perform from hookline.endpoints e where e.endpoint_id = v_id for update;
+  if not found then  -- removed by a concurrent call since the lookup
+    raise exception using errcode = 'HL020', message = format('unknown endpoint %L', remove_endpoint.name);
+  end if;
   select pg_catalog.count(*) into v_live from hookline.deliveries d where d.endpoint_id = v_id;
   select pg_catalog.count(*) into v_dead from hookline.dead_letters d where d.endpoint_id = v_id;
   if v_live + v_dead > 0 then

@@ -7,13 +7,17 @@ declare
   v_target text := 'sender:' || resume_sender.phone_number_id;
 begin
   perform hookline._sender(resume_sender.phone_number_id);
+  -- Lock order (docs/outbound.md): the sender, then its breaker, and only then the update,
+  -- whose audit trigger takes the audit chain's lock. Locking the breaker after the update
+  -- deadlocked with set_breaker, which holds the breaker when it writes its audit row.
+  perform from hookline.senders s where s.phone_number_id = resume_sender.phone_number_id for no key update;
+  perform from hookline.circuit_breakers b where b.target = v_target for update;
   update hookline.senders s
   set state = 'active', paused_reason = null, throttled_until = null, updated_at = resume_sender.now
   where s.phone_number_id = resume_sender.phone_number_id and s.state = 'paused';
   if found then
     -- The operator fixed what paused it (a token, a permission): an automatic breaker that the
     -- pause opened closes with it; a forced one stays as the operator set it.
-    perform from hookline.circuit_breakers b where b.target = v_target for update;
     if exists (select from hookline.circuit_breakers b where b.target = v_target and b.state <> 'closed' and not b.is_forced) then
       perform hookline._breaker_transition(v_target, 'closed', 'sender resumed', session_user, resume_sender.now);
     end if;

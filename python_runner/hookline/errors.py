@@ -44,6 +44,10 @@ class SourceExists(HooklineError):
     """A source of that name exists."""
 
 
+class SourceInUse(HooklineError):
+    """Senders refer to the source: it cannot be removed."""
+
+
 class InvalidSource(HooklineError):
     """The source's name, kind, secret or size limit is invalid."""
 
@@ -146,6 +150,7 @@ _CODES: dict[str, type[HooklineError]] = {
     "HL042": SourceExists,
     "HL043": InvalidSource,
     "HL044": UnknownTenant,
+    "HL045": SourceInUse,
     "HL020": UnknownEndpoint,
     "HL021": InvalidEndpoint,
     "HL022": InvalidPattern,

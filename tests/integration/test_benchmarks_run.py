@@ -82,3 +82,14 @@ def test_the_delivery_fuzz_runs_as_documented() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "findings: 0" in result.stdout, result.stdout[-3000:]
+
+
+def test_the_outbox_fuzz_runs_as_documented() -> None:
+    """docs/outbound.md's fuzz of the outbox functions (its own PostgreSQL), for seconds and
+    with a fixed seed: it exits 0 and reports no finding."""
+    result = subprocess.run(
+        [sys.executable, "outbox_fuzz.py", "--sessions", "2", "--seconds", "3", "--senders", "3", "--seed", "1"],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "findings: 0" in result.stdout, result.stdout[-3000:]

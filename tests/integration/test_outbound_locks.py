@@ -195,3 +195,50 @@ def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: s
     assert conn.execute(
         "select count(*) from hookline.outbox where state = 'queued' and wamid is null"
     ).fetchone() == (2,)
+
+
+def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """set_breaker locks the breaker, then writes its audit row (the audit chain's lock).
+    resume_sender updated the sender first, whose audit trigger took the chain's lock, and
+    locked the breaker after: with a set_breaker of that breaker between its two steps, each
+    waited for the other (40P01, found by benchmarks/outbox_fuzz.py). Here a transaction holds
+    the breaker as set_breaker's first step does, the resume starts, then the transaction
+    calls set_breaker: resume_sender now locks the breaker before the update, so it waits
+    without the chain's lock and both finish."""
+    conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
+    conn.execute("select hookline.set_breaker('sender:1065', 'open', 'test')")
+    conn.execute("select hookline.set_breaker('sender:1065', 'auto', 'test')")
+    conn.execute("select hookline.pause_sender('1065', 'test')")
+    errors: list[BaseException] = []
+    pids: list[int] = []
+
+    def resume() -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute("select hookline.resume_sender('1065')")
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    with psycopg.connect(db) as holder:
+        holder.execute(
+            "select from hookline.circuit_breakers where target = 'sender:1065' for update"
+        )
+        t = threading.Thread(target=resume)
+        t.start()
+        for _ in range(500):
+            if pids and blocked(conn, pids[0]):
+                break
+            time.sleep(0.01)
+        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held breaker"
+        try:
+            holder.execute("select hookline.set_breaker('sender:1065', 'closed', 'test')")
+            holder.commit()
+        except BaseException as exc:
+            errors.append(exc)
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select s.state::text, b.state::text, b.is_forced from hookline.senders s "
+        "join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id"
+    ).fetchone() == ("active", "closed", True)
