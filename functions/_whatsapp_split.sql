@@ -32,9 +32,7 @@ begin
          then 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(x.external_id, 'UTF8')), 'hex')
          else x.external_id end,
     case when x.is_message then 'whatsapp.message.' || t.word
-         when x.is_call then 'whatsapp.call.status.' || t.word
-         when x.is_payment then 'whatsapp.payment.' || t.word
-         else 'whatsapp.status.' || t.word end,
+         else hookline._whatsapp_status_type(x.item, x.change->>'field', t.word) end,
     coalesce(
       case when x.item->>'timestamp' ~ '^[0-9]{1,12}$' then pg_catalog.to_timestamp((x.item->>'timestamp')::bigint) end,
       case when x.entry->>'time' ~ '^[0-9]{1,12}$' then pg_catalog.to_timestamp((x.entry->>'time')::bigint) end),
@@ -52,22 +50,12 @@ begin
   from pg_catalog.unnest(_whatsapp_split.bodies) with ordinality as b (body, req)
   cross join lateral (
     select y.*,
-      case when y.is_message then y.item->>'id'
-           when y.is_call then 'call:' || (y.item->>'id') || ':status:' || pg_catalog.lower(coalesce(y.item->>'status', ''))
-           when y.is_payment then (y.item->>'id') || ':payment:' || coalesce(y.item->>'status', '') || ':'
-             || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(y.item::text, 'UTF8')), 'hex')
-           else (y.item->>'id') || ':' || coalesce(y.item->>'status', '')
-                || coalesce(':' || coalesce(y.item->>'recipient_participant_id', y.item->>'recipient_participant_user_id'), '')
-      end as external_id
+      case when y.is_message then y.item->>'id' else hookline._whatsapp_status_key(y.item, y.change->>'field') end as external_id
     from (
-      select z.*, not z.is_message and (z.item->>'type' = 'call' or z.change->>'field' = 'calls') as is_call,
-        not z.is_message and z.item->>'type' = 'payment' as is_payment
-      from (
-        select b.body#>'{entry,0}' as entry, b.body#>'{entry,0,changes,0}' as change, b.body#>'{entry,0,changes,0,value}' as value,
-          coalesce(b.body#>'{entry,0,changes,0,value,messages,0}', b.body#>'{entry,0,changes,0,value,statuses,0}') as item,
-          b.body#>'{entry,0,changes,0,value}' ? 'messages' as is_message
-        offset 0
-      ) z
+      select b.body#>'{entry,0}' as entry, b.body#>'{entry,0,changes,0}' as change, b.body#>'{entry,0,changes,0,value}' as value,
+        coalesce(b.body#>'{entry,0,changes,0,value,messages,0}', b.body#>'{entry,0,changes,0,value,statuses,0}') as item,
+        b.body#>'{entry,0,changes,0,value}' ? 'messages' as is_message
+      offset 0
     ) y
   ) x
   cross join lateral (
@@ -211,28 +199,13 @@ begin
           'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
             m.digest || ':' || m.kind || ':' || m.ii, 'UTF8')), 'hex')
         when m.kind = 'calls' then 'call:' || (m.item->>'id') || ':' || pg_catalog.lower(coalesce(m.item->>'event', ''))
-        when sk.kind = 'call' then
-          'call:' || (m.item->>'id') || ':status:' || pg_catalog.lower(coalesce(m.item->>'status', ''))
-        -- A payment's status (Payments API India: captured, pending, failed) is not a message
-        -- status: one payment reports the same status again for each new transaction (a user
-        -- who retries after a failed attempt: pending, then pending again), so the id and the
-        -- status do not tell two notifications apart. Keyed by the whole item's digest (its
-        -- transaction, amounts and times): a retry of the same notification keeps its key, any
-        -- new one gets another. It starts with the id, so event_log hashes a wamid in it.
-        when sk.kind = 'payment' then
-          (m.item->>'id') || ':payment:' || coalesce(m.item->>'status', '') || ':'
-          || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(m.item::text, 'UTF8')), 'hex')
-        when m.kind = 'statuses' then
-          (m.item->>'id') || ':' || coalesce(m.item->>'status', '')
-          || coalesce(':' || coalesce(m.item->>'recipient_participant_id', m.item->>'recipient_participant_user_id'), '')
+        when m.kind = 'statuses' then hookline._whatsapp_status_key(m.item, m.field)
         else m.item->>'id'
       end as external_id,
       case
         when m.kind = 'messages' then 'whatsapp.message.' || t.word
         when m.kind = 'message_echoes' then 'whatsapp.echo.' || t.word
-        when sk.kind = 'call' then 'whatsapp.call.status.' || t.word
-        when sk.kind = 'payment' then 'whatsapp.payment.' || t.word
-        when m.kind = 'statuses' then 'whatsapp.status.' || t.word
+        when m.kind = 'statuses' then hookline._whatsapp_status_type(m.item, m.field, t.word)
         when m.kind = 'calls' then 'whatsapp.call.' || t.word
         when m.kind = 'user_preferences' then 'whatsapp.user_preferences'
         -- What a user did with a marketing message (field messages, value.user_actions[]: a
@@ -261,12 +234,6 @@ begin
       ) as payload,
       m.cn, m.kinds
     from matched m
-    -- What a status is about: a message, a call (field calls, or type call) or a payment.
-    cross join lateral (
-      select case when m.kind = 'statuses' then
-        case when m.item->>'type' = 'call' or m.field = 'calls' then 'call' when m.item->>'type' = 'payment' then 'payment'
-             else 'message' end end
-    ) as sk (kind)
     -- The word Meta sends (a message type, status, call event) as the last part of the event
     -- type: lower-cased, or unknown when missing or not a plain word (letters, digits,
     -- underscore, at most 40).

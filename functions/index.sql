@@ -24,6 +24,8 @@
 \ir _whatsapp_one_object.sql
 \ir _whatsapp_one_value.sql
 \ir _whatsapp_one_item.sql
+\ir _whatsapp_status_key.sql
+\ir _whatsapp_status_type.sql
 \ir _whatsapp_split.sql
 \ir whatsapp_events.sql
 \ir _parse_body.sql
