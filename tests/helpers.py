@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,26 @@ def plans_as_notices(conn: psycopg.Connection) -> list[str]:
     plans: list[str] = []
     conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
     return plans
+
+
+def doc_commands(text: str) -> list[str]:
+    """The lines of a Markdown text's indented code blocks (a block follows a blank line and is
+    indented deeper than the text around it), continuation lines joined."""
+    found: list[str] = []
+    lines = text.splitlines()
+    in_block, indent = False, 0
+    for i, line in enumerate(lines):
+        depth = len(line) - len(line.lstrip(" "))
+        if not line.strip():
+            continue
+        previous = lines[i - 1] if i else ""
+        if not in_block and not previous.strip() and line.strip() and depth >= 4:
+            text_indent = next(
+                (len(p) - len(p.lstrip(" ")) for p in reversed(lines[:i - 1]) if p.strip()), 0
+            )  # fmt: skip
+            in_block, indent = depth >= text_indent + 4, depth
+        elif in_block and depth < indent:
+            in_block = False
+        if in_block:
+            found.append(line.strip())
+    return re.sub(r"\\\n\s*", "", "\n".join(found)).splitlines()

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -450,6 +451,7 @@ def up(
             # Announced once the children are started, so a reader can use all of it at once.
             click.echo(f"hookline is up. Database: {server_dsn}")
             click.echo(f'  psql "{server_dsn}"')
+            click.echo(f"For the other commands, in another shell:\n  {shell_exports(server_dsn)}")
             click.echo(f"Ingress: {url}/webhooks/{{source}}")
             click.echo(
                 f"Metrics: ingress http://127.0.0.1:{ingress_metrics_port}/metrics, "
@@ -458,6 +460,15 @@ def up(
             click.echo(f"A runner (pid {runner.pid}) delivers to the endpoints. Ctrl-C stops all.")
             stop.wait()
             click.echo("stopping")
+
+
+def shell_exports(dsn: str) -> str:
+    """The export line that gives another shell this database and, when `up` made it, the key
+    that seals its secrets (a key given as HOOKLINE_SECRET_KEYS is not printed)."""
+    names = {"HOOKLINE_DSN": dsn}
+    if os.environ.get(KEY_FILE_ENV):
+        names[KEY_FILE_ENV] = os.environ[KEY_FILE_ENV]
+    return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in names.items())
 
 
 def ensure_secret_key(data_dir: Path) -> None:

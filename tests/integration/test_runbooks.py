@@ -7,7 +7,6 @@ output, so the pages cannot drift from the commands."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,33 +18,10 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.conftest import require
-from tests.helpers import ROOT
+from tests.helpers import ROOT, doc_commands
 
 PAGES = sorted((ROOT / "docs" / "runbooks").glob("*.md"))
 SENDER = "106540352242922"
-
-
-def commands(page: Path) -> list[str]:
-    """The lines of the page's indented code blocks (a block follows a blank line and is
-    indented deeper than the text around it), continuation lines joined."""
-    found: list[str] = []
-    lines = page.read_text().splitlines()
-    in_block, indent = False, 0
-    for i, line in enumerate(lines):
-        depth = len(line) - len(line.lstrip(" "))
-        if not line.strip():
-            continue
-        previous = lines[i - 1] if i else ""
-        if not in_block and not previous.strip() and line.strip() and depth >= 4:
-            text_indent = next(
-                (len(p) - len(p.lstrip(" ")) for p in reversed(lines[:i - 1]) if p.strip()), 0
-            )  # fmt: skip
-            in_block, indent = depth >= text_indent + 4, depth
-        elif in_block and depth < indent:
-            in_block = False
-        if in_block:
-            found.append(line.strip())
-    return re.sub(r"\\\n\s*", "", "\n".join(found)).splitlines()
 
 
 def seed(dsn: str, with_source: bool) -> list[int]:
@@ -78,7 +54,7 @@ def seed(dsn: str, with_source: bool) -> list[int]:
 def test_every_command_of_the_runbook_runs(db: str, server, page: Path) -> None:
     require(shutil.which("openssl") is not None, "openssl")
     dead = seed(db, with_source=page.stem != "add-a-whatsapp-source")
-    script = "\n".join(commands(page))
+    script = "\n".join(doc_commands(page.read_text()))
     assert script, f"{page.name} has no commands"
     # Placeholders: the delivery ids the page uses as examples are dead deliveries here.
     script = script.replace("4711", str(dead[0])).replace("4712", str(dead[1]))
@@ -105,7 +81,7 @@ def test_every_command_of_the_runbook_runs(db: str, server, page: Path) -> None:
 
 
 def test_the_block_reader_finds_the_pages_commands() -> None:
-    found = commands(ROOT / "docs" / "runbooks" / "rotate-a-source-secret.md")
+    found = doc_commands((ROOT / "docs" / "runbooks" / "rotate-a-source-secret.md").read_text())
     assert found == [
         "hookline sources rotate-secret acme-wa --secret-file ./new-secret",
         "hookline sources show acme-wa        # secrets: 2 (rotating)",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,8 @@ import psycopg
 import pytest
 
 from hookline.pgcluster import LocalPostgres, free_port
-from tests.helpers import hookline
+from tests.conftest import require
+from tests.helpers import ROOT, doc_commands, hookline
 from tests.target import Target
 
 
@@ -31,7 +34,8 @@ def data_dir() -> Path:
 
 
 def start_up(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
+    # As a new user: no database and no key of the test run's in the environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOOKLINE_", "DATABASE_URL"))}
     return subprocess.Popen(
         [sys.executable, "-m", "hookline", "up", "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -150,3 +154,56 @@ def test_up_with_a_dsn_only_deploys(empty_db: str) -> None:
     assert run.returncode == 0, run.stderr
     assert "schema deployed" in run.stdout
     assert "nothing to deploy" in hookline("db", "deploy", "--dsn", empty_db).stdout
+
+
+def test_the_readmes_tour_runs_as_written(data_dir: Path) -> None:
+    """The README's tour, in one bash -e beside a running `hookline up`: the export line it
+    prints stands for the tour's, and the second runner runs for a few seconds."""
+    require(shutil.which("psql") is not None, "psql")
+    readme = (ROOT / "README.md").read_text()
+    tour = readme[readme.index("## A short tour") : readme.index("## How it works")]
+    lines = doc_commands(tour)
+    assert lines[0].startswith("hookline up "), "the tour starts with hookline up"
+    assert lines[1].startswith("export HOOKLINE_DSN="), "then the line up prints"
+    runner = next(i for i, line in enumerate(lines) if line.startswith("hookline runner "))
+    ports = ["--port", str(free_port()), "--ingress-port", str(free_port()),
+             "--ingress-metrics-port", str(free_port()), "--runner-metrics-port", str(free_port())]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOOKLINE_", "DATABASE_URL"))}
+    # The runner's default metrics port is taken, as it is by the runner `hookline up` runs
+    # with its defaults (taken already, by whatever holds it, is the same case).
+    taken = socket.socket()
+    with contextlib.suppress(OSError):
+        taken.bind(("127.0.0.1", 9465))
+        taken.listen()
+    with taken, start_up(data_dir, *ports) as proc:
+        try:
+            wait_for_dsn(proc)
+            assert next(proc.stdout).startswith("  psql ")
+            assert next(proc.stdout) == "For the other commands, in another shell:\n"
+            exports = next(proc.stdout).strip()
+            assert (
+                exports.startswith("export HOOKLINE_DSN=")
+                and "HOOKLINE_SECRET_KEY_FILE=" in exports
+            )
+            names = [re.findall(r"(\w+)=", line) for line in (lines[1], exports)]
+            assert names[0] == names[1], "the tour exports what up prints"
+            lines[1] = exports
+            lines[runner] = f"timeout -s INT --preserve-status 5 {lines[runner]}"
+            run = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", "\n".join(lines[1:])], cwd=ROOT,
+                env={**env, "APP_SECRET": "app-secret", "WA_VERIFY_TOKEN": "verify-token",
+                     "WA_TOKEN": "EAAG-token", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
+                capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+    assert run.returncode == 0, f"--- stderr:\n{run.stderr}\n--- stdout:\n{run.stdout}"
+    assert "Traceback" not in run.stderr
+    # What the tour says the two ingests return: a new event, then the same one again.
+    news = [
+        line.split("|")[-1].strip()
+        for line in run.stdout.splitlines()
+        if "| t" in line or "| f" in line
+    ]
+    assert news[:2] == ["t", "f"], run.stdout
