@@ -270,7 +270,10 @@ class Runner:
                     task.cancel()
                 await asyncio.gather(*side, return_exceptions=True)
         log.info(
-            "runner %s stopped; %d %s results recorded", self.s.name, self.stats.recorded, self.WHAT
+            "runner %s stopped; the results of %d %s recorded",
+            self.s.name,
+            self.stats.recorded,
+            self.WHAT,
         )
 
     async def _claim(self, conn: psycopg.AsyncConnection[Any], max_rows: int) -> tuple[list[Any], float | None]:  # fmt: skip
