@@ -126,6 +126,10 @@ class Proxy:
 
     def down(self) -> None:
         self.is_up = False
+        self.cut()
+
+    def cut(self) -> None:
+        """Close every open connection (new ones are accepted as before)."""
         with self.lock:
             for s in self.open:
                 with contextlib.suppress(OSError):
@@ -138,3 +142,63 @@ class Proxy:
     def close(self) -> None:
         self.down()
         self.listener.close()
+
+
+class DroppingProxy(Proxy):
+    """A TCP proxy to the database that, for its first `drops` connections, lets the connection
+    be made (startup and authentication, up to the server's first ReadyForQuery) and closes
+    both sides when the client sends its first statement; later connections pass. What a client
+    sees when the server restarts, or a pooler drops the connection, between its connect and
+    its query: the connection closed, no SQLSTATE, and a server that answers again at once."""
+
+    READY = b"Z\x00\x00\x00\x05"  # ReadyForQuery: type, length 5 (then the status byte)
+
+    def __init__(self, target_port: int, drops: int) -> None:
+        self.drops, self.dropped = drops, 0
+        super().__init__(target_port)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self.lock:
+                self.open += [client, upstream]
+                drop = self.dropped < self.drops
+                self.dropped += drop
+            if not drop:
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+                continue
+            ready = threading.Event()
+            threading.Thread(target=self._from_server, args=(upstream, client, ready), daemon=True).start()  # fmt: skip
+            threading.Thread(target=self._from_client, args=(client, upstream, ready), daemon=True).start()  # fmt: skip
+
+    @classmethod
+    def _from_server(cls, src: socket.socket, dst: socket.socket, ready: threading.Event) -> None:
+        tail = b""
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if cls.READY in tail + data:
+                    ready.set()
+                tail = data[-len(cls.READY) :]
+                dst.sendall(data)
+        cls._close(src, dst)
+
+    @classmethod
+    def _from_client(cls, src: socket.socket, dst: socket.socket, ready: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if ready.is_set():
+                    break  # the first statement after the connect: the connection is dropped
+                dst.sendall(data)
+        cls._close(src, dst)
+
+    @staticmethod
+    def _close(*sockets: socket.socket) -> None:
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()

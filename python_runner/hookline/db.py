@@ -10,7 +10,7 @@ import psycopg
 from psycopg import pq
 
 from hookline import queries
-from hookline.errors import DatabaseUnavailable, HooklineError, ReadOnlyDatabase, one_line
+from hookline.errors import ConnectFailed, HooklineError, ReadOnlyDatabase, one_line
 
 DSN_VARIABLES = ("HOOKLINE_DSN", "DATABASE_URL")
 LISTEN_DSN_VARIABLE = "HOOKLINE_LISTEN_DSN"
@@ -48,13 +48,14 @@ def describe(dsn: str) -> str:
 
 
 def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg.Connection:
-    """Open a connection; any failure becomes one DatabaseUnavailable line naming the target."""
+    """Open a connection; any failure becomes one ConnectFailed (a DatabaseUnavailable) line
+    naming the target."""
     try:
         return psycopg.connect(
             dsn, autocommit=autocommit, connect_timeout=timeout, **CONNECT_KWARGS
         )
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
+        raise ConnectFailed(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
 
 
 # How long `hookline runner` and `hookline ingress` wait at their start, by default, for a

@@ -20,6 +20,11 @@ class DatabaseUnavailable(HooklineError):
     """The database cannot be reached, or failed in a way that asking again may cure."""
 
 
+class ConnectFailed(DatabaseUnavailable):
+    """No connection could be made: the error came while connecting, not from a statement
+    on a connection that was made (hookline.db.connect raises it)."""
+
+
 class PlanError(HooklineError):
     """The migration plan is invalid."""
 

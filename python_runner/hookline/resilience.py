@@ -28,7 +28,13 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from hookline.db import POOL_KWARGS, describe, server_answers
-from hookline.errors import DatabaseUnavailable, is_connection_error, is_transient, one_line
+from hookline.errors import (
+    ConnectFailed,
+    DatabaseUnavailable,
+    is_connection_error,
+    is_transient,
+    one_line,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("hookline.db")
@@ -172,6 +178,13 @@ async def retrying(
                     await asyncio.wait_for(stop.wait(), delay)
 
 
+def refused_at_connect(exc: BaseException, cause: psycopg.Error) -> bool:
+    """Whether a start-up check failed while connecting, with no SQLSTATE: what a server that
+    answers does when it refuses the credentials or the database (at_start asks libpq's ping
+    whether it answers). A statement's error without a SQLSTATE is a lost connection."""
+    return isinstance(exc, ConnectFailed) and cause.sqlstate is None
+
+
 def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
     """`checks()`, a long-running command's checks at its start (schema, replica, pooler),
     retried by `next_retry` for up to wait_s seconds (--database-wait): while the database is
@@ -182,7 +195,12 @@ def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
     starts waiting, one when the checks pass; after wait_s, the last error is raised (exit
     status 1, as with --database-wait 0). A connection refused by a server that answers (a
     wrong password, an unknown database or role: libpq's ping tells it from a server that is
-    down, starting or shutting down) is raised at once: waiting would not mend it."""
+    down, starting or shutting down) is raised at once: waiting would not mend it. Only a
+    failure to connect can be such a refusal (libpq gives its SQLSTATE, 28P01, 3D000, 28000,
+    to no one: psycopg's error has none): a connection that was made and then lost without a
+    SQLSTATE (the server restarted, or a pooler or proxy dropped it, between the connect and
+    a check's query) is waited for like a server that is down, even when the server answers
+    again by then."""
     started = time.monotonic()
     backoff = Backoff(cap=RECONNECT_S)  # after a restart, a try every RECONNECT_S at most
     waiting = False
@@ -194,7 +212,7 @@ def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
             if not isinstance(cause, psycopg.Error):
                 raise
             delay = next_retry(cause, backoff, started + wait_s)
-            if delay is None or (cause.sqlstate is None and all(map(server_answers, dsns))):
+            if delay is None or (refused_at_connect(exc, cause) and all(map(server_answers, dsns))):
                 raise
             if not waiting:
                 failed = str(exc) if isinstance(exc, DatabaseUnavailable) else (

@@ -31,7 +31,14 @@ from psycopg import sql
 from hookline.migrator import Migrator
 from hookline.pgcluster import LocalPostgres, free_port
 from tests.conftest import Server
-from tests.ingress_helpers import FIXTURES, Proxy, announced_metrics_url, running_ingress, sign
+from tests.ingress_helpers import (
+    FIXTURES,
+    DroppingProxy,
+    Proxy,
+    announced_metrics_url,
+    running_ingress,
+    sign,
+)
 from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.integration.test_runner import add_endpoint, ingest, queued, successes_per_delivery
 from tests.target import Target
@@ -419,6 +426,88 @@ def test_a_runner_and_an_ingress_started_while_the_database_is_down_wait_for_it(
     finally:
         ingress.terminate()
         ingress.wait(30)
+        runner.stop()
+        proxy.close()
+
+
+@pytest.mark.slow
+def test_a_connection_lost_during_a_start_up_check_is_waited_for_not_taken_for_a_refusal(server: Server, db: str, conn, tenant_source, target: Target, tmp_path: Path) -> None:  # fmt: skip
+    # The server restarts, or a pooler drops the connection, between a start-up check's
+    # connect and its query: the connection closes with no SQLSTATE while the server already
+    # answers again. The runner and the ingress took that for a server refusing them and
+    # exited at once (status 1) with
+    #   hookline: consuming input failed: server closed the connection unexpectedly
+    # Now the user sees
+    #   hookline: 127.0.0.1:PORT/DB: the start-up checks failed (connection): consuming input
+    #   failed: server closed the connection unexpectedly; waiting up to 60 s for it
+    #   hookline: 127.0.0.1:PORT/DB answered after 0.05 s
+    # and both run: a webhook posted to the ingress is delivered by the runner.
+    add_endpoint(conn, "crm", target.url("/ok"))
+    conn.execute("select hookline.add_subscription(endpoint => 'crm', event_type_pattern => '*')")
+    proxies = [DroppingProxy(server.port, drops=2), DroppingProxy(server.port, drops=2)]
+    dsns = [db.replace(f":{server.port}/", f":{p.port}/") for p in proxies]
+    port = free_port()
+    log = tmp_path / "ingress.log"
+    with log.open("wb") as out:
+        ingress = subprocess.Popen(
+            [sys.executable, "-m", "hookline", "ingress", "--port", str(port), "--metrics-port", "0"],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HOOKLINE_DSN": dsns[0]},
+        )  # fmt: skip
+    runner = RunnerProcess(dsns[1], "r1")
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            with contextlib.suppress(httpx.TransportError):
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            return ingress.poll() is not None  # exited: the assertions below say why
+
+        wait_until(healthy, what="the ingress to serve (or exit)")
+        assert ingress.poll() is None, log.read_text()
+        body = (FIXTURES / "text.json").read_bytes()
+        headers = {"content-type": "application/json", "x-hub-signature-256": sign("app-secret", body)}  # fmt: skip
+        assert httpx.post(f"{url}/webhooks/acme-wa", content=body, headers=headers, timeout=30).status_code == 200  # fmt: skip
+        wait_until(lambda: len(target.requests) == 1 or runner.proc.poll() is not None, what="the delivery (or an exit)")  # fmt: skip
+        assert runner.proc.poll() is None, runner.output()
+        assert b"wamid.HBgL1" in target.requests[0].body
+        for output in (log.read_text(), runner.output()):
+            lines = output.splitlines()
+            assert re.fullmatch(
+                r"hookline: 127\.0\.0\.1:\d+/\w+: the start-up checks failed \(connection\): "
+                r".*server closed the connection unexpectedly; waiting up to 60 s for it",
+                lines[0],
+            ), output  # fmt: skip
+            assert re.fullmatch(r"hookline: 127\.0\.0\.1:\d+/\w+ answered after \d+\.\d\d s", lines[1]), output  # fmt: skip
+        assert [p.dropped for p in proxies] == [2, 2], (
+            "each check's first two connections were dropped"
+        )
+    finally:
+        ingress.terminate()
+        ingress.wait(30)
+        runner.stop()
+        for p in proxies:
+            p.close()
+
+
+@pytest.mark.slow
+def test_a_running_runner_retries_connections_lost_mid_query(server: Server, db: str, conn, tenant_source, target: Target) -> None:  # fmt: skip
+    # The main loop's retry (hookline.resilience.retrying) has no refusal rule: a statement's
+    # error without a SQLSTATE is transient there. Every connection is cut while the runner
+    # runs, and the next three it makes are dropped at their first statement: it delivers.
+    add_endpoint(conn, "crm", target.url("/ok"))
+    proxy = DroppingProxy(server.port, drops=0)
+    runner = RunnerProcess(db.replace(f":{server.port}/", f":{proxy.port}/"), "r1")
+    try:
+        wait_until(lambda: "runner r1 started" in runner.output() or runner.proc.poll() is not None, what="the start")  # fmt: skip
+        with proxy.lock:
+            proxy.drops = proxy.dropped + 3
+        proxy.cut()
+        ingest(conn, "crm", 1)
+        wait_until(lambda: len(target.requests) == 1 or runner.proc.poll() is not None, what="the delivery (or an exit)")  # fmt: skip
+        assert runner.proc.poll() is None, runner.output()
+        assert proxy.dropped == proxy.drops, "three connections were dropped mid-query"
+        assert_recorded_once(conn, target, 1)
+    finally:
         runner.stop()
         proxy.close()
 

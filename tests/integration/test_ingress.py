@@ -71,6 +71,13 @@ EXPECTED_TYPES = {
     "phone_number_quality_update": ["whatsapp.change.phone_number_quality_update"],
     "security": ["whatsapp.change.security"],
     "group_participants_update": ["whatsapp.change.group_participants_update"],
+    # The fixtures of the masking of SDP, group subjects and UPI ids (tests/fixtures/README.md).
+    "call_connect_sdp": ["whatsapp.call.connect"],
+    "call_connect_answer": ["whatsapp.call.connect"],
+    "group_lifecycle_update": ["whatsapp.change.group_lifecycle_update"],
+    "group_settings_update": ["whatsapp.change.group_settings_update"],
+    "group_status_update": ["whatsapp.change.group_status_update"],
+    "payment_status_upi": ["whatsapp.payment.failed"],
 }  # fmt: skip
 
 

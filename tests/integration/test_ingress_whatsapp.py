@@ -253,6 +253,9 @@ LATER = {
     "security": (b'"time":1748811473', b'"time":1748811533'),
     "smb_app_state_sync": (b'"timestamp":"1749418000"', b'"timestamp":"1749418060"'),
     "group_participants_update": (b'"timestamp":1749418100', b'"timestamp":1749418160'),
+    "group_lifecycle_update": (b'"timestamp":"1749418300"', b'"timestamp":"1749418360"'),
+    "group_settings_update": (b'"timestamp":"1749418400"', b'"timestamp":"1749418460"'),
+    "group_status_update": (b'"timestamp":"1749418500"', b'"timestamp":"1749418560"'),
     "user_actions": (b'"timestamp":"1749418200"', b'"timestamp":"1749418260"'),
     "user_preferences": (b'"timestamp":1749417000', b'"timestamp":1749417060'),
     "automatic_events": (b'"timestamp":1749069131', b'"timestamp":1749069191'),
@@ -277,6 +280,36 @@ def test_a_later_notification_is_new_and_a_retry_is_not(
     assert wired.post(ingress, later)["new_events"] == 0, "its retry"
     first, second = wired.delivered(2)
     assert first["type"] == second["type"]
+
+
+# What each of these fixtures carries that only handlers may read (migration
+# function_masking_sdp_groups_upi masks it in event_log).
+PRIVATE = {
+    "call_connect_sdp": ["203.0.113.45", "192.168.1.23", "a=ice-pwd:Qk8yV3nX2pL9mZ4wB7cD1fG5"],
+    "call_connect_answer": ["203.0.113.88", "10.20.30.40", "a=ice-ufrag:Mq2Z"],
+    "group_lifecycle_update": ["https://chat.whatsapp.com/KxQ2mZp8Rw4LtVb9", "Geburtstag 12.7."],
+    "group_settings_update": ["running club"],
+    "payment_status_upi": ["payer VPA zoe.arger@okhdfcbank"],
+}
+
+
+def test_handlers_get_sdp_groups_and_upi_ids_whole_while_event_log_masks_them(
+    ingress: RunningIngress, wired: Wired, module_db: str
+) -> None:
+    """Masking is for operators: the delivery carries the payload as Meta sent it (a handler
+    answers the call with the SDP), event_log shows it masked."""
+    for name in PRIVATE:
+        assert wired.post(ingress, BODIES[name])["new_events"] == 1
+    delivered = json.dumps([d["data"] for d in wired.delivered(len(PRIVATE))], ensure_ascii=False)
+    with psycopg.connect(module_db) as conn:
+        shown = json.dumps(conn.execute("select payload from hookline.event_log where source = %s",
+                                        (wired.source,)).fetchall(), ensure_ascii=False)  # fmt: skip
+    for name, values in PRIVATE.items():
+        for value in values:
+            assert value in delivered, (name, value)
+            assert value not in shown, (name, value)
+    assert shown.count("a=ice-pwd:[masked]") == 2 and "https://chat.whatsapp.com/[masked]" in shown
+    assert "payer VPA [upi]" in shown
 
 
 def test_the_history_of_past_chats_is_never_a_live_message(

@@ -209,6 +209,153 @@ def test_other_fields_name_nobody_in_a_payload(
     assert secret not in json.dumps(got, ensure_ascii=False)
 
 
+# What a call's SDP, a group's settings and a UPI payment carry that names or locates a person
+# (migration function_masking_sdp_groups_upi), per fixture: the values that must not show.
+SDP_SECRETS = {
+    "call_connect_sdp": ["203.0.113.45", "192.168.1.23", "2001:db8:85a3::8a2e:370:7334", "198.51.100.17",
+                         "4f2c1a6e-9b3d-4e0a-8c21-7d5e6f1a2b3c.local", "Rt6v", "Qk8yV3nX2pL9mZ4wB7cD1fG5",
+                         "4A:AD:B9:B1"],
+    "call_connect_answer": ["198.51.100.201", "203.0.113.88", "10.20.30.40", "Mq2Z",
+                            "tW9xC4vB6nM1kL3jH8gF2dS5", "9F:1E:2D:3C"],
+}  # fmt: skip
+
+
+def sdp_of(payload: dict) -> str:
+    return payload["entry"][0]["changes"][0]["value"]["calls"][0]["session"]["sdp"]
+
+
+@pytest.mark.parametrize("fixture", sorted(SDP_SECRETS))
+def test_a_calls_sdp_keeps_its_lines_and_loses_its_addresses_and_credentials(
+    conn: psycopg.Connection, fixture: str
+) -> None:
+    """A call's SDP (a user-initiated call's offer, a business-initiated call's answer) names
+    the caller's addresses (c=, o=, every a=candidate: a host candidate is the device's LAN
+    address, a srflx one its public address, raddr the address behind it) and the session's
+    ICE credentials and DTLS fingerprint. Those values are replaced; every line, codec,
+    direction, candidate type, port and priority stays for whoever debugs the call."""
+    body = (FIXTURES / f"{fixture}.json").read_text()
+    (got,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+    original, masked = sdp_of(json.loads(body)).split("\r\n"), sdp_of(got).split("\r\n")
+    assert len(masked) == len(original)
+    for before, after in zip(original, masked, strict=True):
+        assert after.split(":")[0].split(" ")[0] == before.split(":")[0].split(" ")[0]
+        if before.startswith("a=candidate:"):  # foundation ... priority, then port and type stay
+            b, a = before.split(" "), after.split(" ")
+            assert (a[:4], a[4], a[5:8]) == (b[:4], "[ip]", b[5:8])
+    text = json.dumps(got)
+    assert [s for s in SDP_SECRETS[fixture] if s in text] == []
+    assert "a=ice-pwd:[masked]" in sdp_of(got) and "a=fingerprint:sha-256 [masked]" in sdp_of(got)
+    assert "c=IN IP4 [ip]" in sdp_of(got) and "a=rtpmap:111 opus/48000/2" in sdp_of(got)
+
+
+def test_every_address_and_free_text_line_of_an_sdp_is_masked(conn: psycopg.Connection) -> None:
+    """Beyond WebRTC's usual lines: IPv6 connection addresses, a=remote-candidates, SDES keys
+    (a=crypto), and the lines RFC 8866 gives to people (o='s user name, s=, i=, u=, e= an
+    e-mail address, p= a phone number). 0.0.0.0 and 127.0.0.1, WebRTC's placeholders, stay."""
+    sdp = ("v=0\r\no=greta 1 2 IN IP6 2001:db8::1\r\ns=Greta Beispiel\r\ni=call with Greta\r\n"
+           "u=https://example.com/greta\r\ne=greta@example.com\r\np=+49 151 12345678\r\n"
+           "c=IN IP6 2001:db8::2\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+           "a=remote-candidates:1 192.0.2.5 5000 2 fe80::1ff:fe23:4567:890a 5001\r\n"
+           "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n")  # fmt: skip
+    (got,) = conn.execute(
+        "select hookline.mask_payload(%s)->>'sdp'", (json.dumps({"sdp": sdp}),)
+    ).fetchone()
+    assert got == ("v=0\r\no=[masked] 1 2 IN IP6 [ip]\r\ns=[masked]\r\ni=[masked]\r\nu=[masked]\r\n"
+                   "e=[masked]\r\np=[masked]\r\nc=IN IP6 [ip]\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+                   "a=remote-candidates:1 [ip] 5000 2 [ip] 5001\r\na=crypto:[masked]\r\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fixture", "secrets", "masked"),
+    [
+        ("group_lifecycle_update", ["Geburtstag", "Hauptstrasse", "KxQ2mZp8Rw4LtVb9"],
+         {"subject": "[text]", "description": "[text]", "invite_link": "https://chat.whatsapp.com/[masked]",
+          "group_id": "120363025311111111", "join_approval_mode": "auto_approve"}),
+        ("group_settings_update", ["Zo\u00eb", "running club"],
+         {"group_subject": {"text": "[text]", "update_successful": True},
+          "group_description": {"text": "[text]", "update_successful": True}}),
+        ("group_status_update", [], {"type": "group_suspend", "group_id": "120363025311111111"}),
+    ],
+)  # fmt: skip
+def test_group_subjects_descriptions_and_invite_links_are_masked(
+    conn: psycopg.Connection, fixture: str, secrets: list[str], masked: dict
+) -> None:
+    """A group's subject and description are chosen by people and name them (a family, a
+    birthday, an address); its invite link lets anyone join and read the members' numbers. The
+    subject becomes [text] like a description, the link keeps only its host."""
+    body = (FIXTURES / f"{fixture}.json").read_text()
+    (got,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+    group = got["entry"][0]["changes"][0]["value"]["groups"][0]
+    assert {k: group[k] for k in masked} == masked
+    text = json.dumps(got, ensure_ascii=False)
+    assert [s for s in secrets if s in text] == []
+
+
+def test_upi_ids_are_masked_wherever_they_are_written(conn: psycopg.Connection) -> None:
+    """A UPI id (VPA, handle@bank) names its holder's bank account, often with the holder's
+    name or number as the handle: a payment's error reason quoting the payer's, a payment
+    configuration's merchantVpa (a sole trader's own) and a upi://pay link's payee address and
+    name (Meta's "Receive UPI payments" page) become [upi] and [name]; e-mail addresses stay
+    [email]."""
+    body = (FIXTURES / "payment_status_upi.json").read_text()
+    (got,) = conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()
+    status = got["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert (
+        status["payment"]["transaction"]["error"]["reason"]
+        == "Risk threshold exceeded for payer VPA [upi]"
+    )
+    assert "zoe.arger" not in json.dumps(got)
+    configuration = {"payment_configuration": [{"name": "unique name 1", "merchantVpa": "zoe.arger@okhdfcbank"}],
+                     "upi_intent_link": "upi://pay?pa=cfsukoonaa%40yesbank&pn=Sukoon%20Store&am=10.00&cu=INR",
+                     "note": "pay 9876543210@ybl or mail a.b@example.co.uk"}  # fmt: skip
+    (got,) = conn.execute(
+        "select hookline.mask_payload(%s)", (json.dumps(configuration),)
+    ).fetchone()
+    assert got == {"payment_configuration": [{"name": "[name]", "merchantVpa": "[upi]"}],
+                   "upi_intent_link": "upi://pay?pa=[upi]&pn=[name]&am=10.00&cu=INR",
+                   "note": "pay [upi] or mail [email]"}  # fmt: skip
+
+
+REVERT = Path(__file__).parents[2] / "migrations" / "revert" / "function_masking_sdp_groups_upi.sql"
+# The leaves this migration masks (or masks otherwise), per fixture; nothing else may change.
+CHANGED = {
+    "call_connect_sdp": {("entry", 0, "changes", 0, "value", "calls", 0, "session", "sdp")},
+    "call_connect_answer": {("entry", 0, "changes", 0, "value", "calls", 0, "session", "sdp")},
+    "group_lifecycle_update": {("entry", 0, "changes", 0, "value", "groups", 0, "subject"),
+                               ("entry", 0, "changes", 0, "value", "groups", 0, "invite_link")},
+    "payment_status_upi": {("entry", 0, "changes", 0, "value", "statuses", 0, "payment", "transaction",
+                            "error", "reason")},
+}  # fmt: skip
+
+
+def leaves(value: object, path: tuple = ()) -> dict[tuple, object]:
+    if isinstance(value, dict):
+        return {p: v for k, x in value.items() for p, v in leaves(x, (*path, k)).items()}
+    if isinstance(value, list):
+        return {p: v for i, x in enumerate(value) for p, v in leaves(x, (*path, i)).items()}
+    return {path: value}
+
+
+def test_nothing_else_in_any_fixture_is_masked_otherwise(conn: psycopg.Connection) -> None:
+    """Every fixture masked by the previous definition (the revert script's, loaded in a
+    transaction that is rolled back) and by this one: they differ only at the leaves above."""
+    fixtures = {p.stem: p.read_text() for p in sorted(FIXTURES.glob("*.json"))}
+    new = {name: conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
+           for name, body in fixtures.items()}  # fmt: skip
+    script = REVERT.read_text().replace("BEGIN;", "").replace("COMMIT;", "")
+    with conn.transaction(force_rollback=True):
+        conn.execute(script)
+        old = {name: conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
+               for name, body in fixtures.items()}  # fmt: skip
+    changed = {}
+    for name in fixtures:
+        a, b = leaves(old[name]), leaves(new[name])
+        assert a.keys() == b.keys(), name
+        if diff := {p for p in a if a[p] != b[p]}:
+            changed[name] = diff
+    assert changed == CHANGED
+
+
 def test_a_call_key_is_hashed_like_a_message_key(conn: psycopg.Connection) -> None:
     """event_log.external_id of a call (call:<call id>:<event>) would show the call id, and
     with it the caller's number: it is a keyed hash, the same for every row of the call."""
