@@ -18,8 +18,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -27,6 +29,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from hookline.pgcluster import LocalPostgres, free_port
+from tests import pgbouncer as bouncer
 from tests.conftest import require
 from tests.helpers import ROOT, doc_blocks
 from tests.integration.test_cron import cron_server  # noqa: F401  (a fixture)
@@ -164,16 +167,17 @@ def seed_delivery(dsn: str) -> dict[str, str]:
     return {"endpoint": str(crm), "dead1": str(dead[0]), "dead2": str(dead[1])}
 
 
-def tenant(dsn: str) -> None:
+def seed_tenant(dsn: str) -> dict[str, str]:
+    """Tenant acme, which the pages' commands name."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme')"
         )
+    return {}
 
 
 def seed_tenant_delivery(dsn: str) -> dict[str, str]:
-    tenant(dsn)
-    return seed_delivery(dsn)
+    return {**seed_tenant(dsn), **seed_delivery(dsn)}
 
 
 def seed_outbound(dsn: str) -> dict[str, str]:
@@ -185,7 +189,8 @@ def seed_outbound(dsn: str) -> dict[str, str]:
     return found
 
 
-OWN_TESTS = {"docs/migrations.md", "docs/scaling.md", "docs/security.md"}  # run by their own tests, below
+# Pages run by tests of their own, below (sections on different databases, PgBouncer, a new server)
+OWN_TESTS = {"docs/migrations.md", "docs/scaling.md", "docs/security.md"}
 
 PAGES = {
     "docs/delivery.md": Page(
@@ -193,41 +198,53 @@ PAGES = {
         placeholders=[
             ("where endpoint_id = 7", "where endpoint_id = {endpoint}"),
             ("array[123, 124]", "array[{dead1}, {dead2}]"),
-            ('hookline runner --dsn "$HOOKLINE_DSN" --concurrency 32',
-             RUN_FOR + 'hookline runner --dsn "$HOOKLINE_DSN" --concurrency 32 --metrics-port 0'),
-        ],  # fmt: skip
+            (
+                'hookline runner --dsn "$HOOKLINE_DSN" --concurrency 32',
+                RUN_FOR + 'hookline runner --dsn "$HOOKLINE_DSN" --concurrency 32 --metrics-port 0',
+            ),
+        ],
         prints=["Index Scan using deliveries_"],  # the plans the page shows (abridged)
-        before=[(  # "On a scratch database with due deliveries":
-            "psql \"$HOOKLINE_DSN\" -c \"load 'auto_explain'\"",
-            "psql \"$HOOKLINE_DSN\" -c \"select count(*) from generate_series(1, 40) i, "
-            "hookline.ingest('acme-wa', 'due' || i, 'whatsapp.message.text', '{}')\"",
-        )],
+        before=[
+            (  # "On a scratch database with due deliveries":
+                'psql "$HOOKLINE_DSN" -c "load \'auto_explain\'"',
+                'psql "$HOOKLINE_DSN" -c "select count(*) from generate_series(1, 40) i, '
+                "hookline.ingest('acme-wa', 'due' || i, 'whatsapp.message.text', '{}')\"",
+            )
+        ],
         seed=seed_tenant_delivery,
     ),
     "docs/ingress.md": Page(
         "docs/ingress.md",
         placeholders=[
-            ("hookline ingress --host 0.0.0.0 --port 8788",
-             RUN_FOR + "hookline ingress --host 127.0.0.1 --port {port} --metrics-port 0"),
+            (
+                "hookline ingress --host 0.0.0.0 --port 8788",
+                RUN_FOR + "hookline ingress --host 0.0.0.0 --port {port} --metrics-port 0",
+            ),
             (".venv/bin/python", sys.executable),
             ("-n 2000", "-n 50"),
-        ],  # fmt: skip
+        ],
         files={"new-secret.txt": "new-app-secret\n"},
         prints=["50 POSTs: median "],
     ),
     "docs/observability.md": Page(
         "docs/observability.md",
         placeholders=[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 hookline runner",
-             RUN_FOR + "env OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port} "
-                       "hookline runner --metrics-port 0"),
-        ],  # fmt: skip
-        prints=["  SUCCESS: ", " rules found", "Unit Testing:  docs/prometheus/alerts.test.yml\n  SUCCESS"],
-        seed=lambda dsn: (tenant(dsn), {})[1],
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 hookline runner",
+                RUN_FOR + "env OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{otlp_port} "
+                "hookline runner --metrics-port 0",
+            ),
+        ],
+        prints=[
+            "  SUCCESS: ",
+            " rules found",
+            "Unit Testing:  docs/prometheus/alerts.test.yml\n  SUCCESS",
+        ],
+        seed=seed_tenant,
     ),
     "docs/operations.md": Page(
         "docs/operations.md",
-        seed=lambda dsn: (tenant(dsn), {})[1],
+        seed=seed_tenant,
         epilogue='hookline cron unregister --dsn "$HOOKLINE_DSN"',
     ),
     "docs/outbound.md": Page(
@@ -244,6 +261,13 @@ PAGES = {
 }
 
 
+def fill(text: str, found: dict[str, str]) -> str:
+    """text with each {name} of found replaced (and nothing else: SQL has braces too)."""
+    for name, value in found.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 def promised(script: str) -> list[str]:
     """What the page's `# prints: ...` comments promise, as patterns (`...` stands for anything)."""
     return [
@@ -254,19 +278,19 @@ def promised(script: str) -> list[str]:
 
 
 def run_page(page: Page, dsn: str, bindir: Path, cwd: Path | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+             otlp_port: int = 0) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """The page's commands in one bash -e, HOOKLINE_DSN set to dsn, in a directory with the
     checkout's sql/, docs/, benchmarks/, functions/ and migrations/ and the page's files."""
     found = page.seed(dsn) if page.seed else {}
-    found["port"] = str(free_port())
+    found["port"], found["otlp_port"] = str(free_port()), str(otlp_port)
     script, _left_out = page_script(page.path)
     for start, commands in page.before:
         assert f"\n{start}" in f"\n{script}", f"{page.path} no longer has {start!r}"
-        commands = commands.format(**found)
+        commands = fill(commands, found)
         script = f"\n{script}".replace(f"\n{start}", f"\n{commands}\n{start}", 1)[1:]
     for placeholder, value in page.placeholders:
         assert placeholder in script, f"{page.path} no longer has {placeholder!r}"
-        script = script.replace(placeholder, value.format(**found))
+        script = script.replace(placeholder, fill(value, found))
     work = Path(tempfile.mkdtemp(prefix="hookline-doc-"))
     try:
         for name in ("sql", "docs", "benchmarks", "functions", "migrations"):
@@ -277,7 +301,6 @@ def run_page(page: Page, dsn: str, bindir: Path, cwd: Path | None = None,
             **{k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")},
             "HOOKLINE_DSN": dsn, "ADMIN_DSN": dsn, "APP_SECRET": "app-secret", "WA_VERIFY_TOKEN": "verify-token",
             "WA_TOKEN": "EAAG-token", "PATH": f"{BIN}:{bindir}:{os.environ['PATH']}",
-            **(env or {}),
         }  # fmt: skip
         run = subprocess.run(
             ["bash", "-e", "-o", "pipefail", "-c", script + "\n" + page.epilogue],
@@ -299,12 +322,32 @@ def run_page(page: Page, dsn: str, bindir: Path, cwd: Path | None = None,
     return run
 
 
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that takes every export (observability.md's runner sends there)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
 @pytest.mark.parametrize("path", sorted(PAGES), ids=lambda p: Path(p).stem)
 def test_every_command_of_the_page_runs(request, db: str, server, path: str) -> None:
     require(shutil.which("promtool") is not None, "promtool")
     if path == "docs/operations.md":  # `hookline cron register`: pg_cron in another database
         request.getfixturevalue("cron_server")
-    run_page(PAGES[path], db, server.bindir)
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    try:
+        run_page(PAGES[path], db, server.bindir, otlp_port=collector.server_address[1])
+    finally:
+        collector.shutdown()
+        collector.server_close()
 
 
 ALL_PAGES = ["README.md"] + [
@@ -395,13 +438,22 @@ SECURITY = Page(
         ("/etc/hookline/secret.keys", "./secret.keys"),
     ],
     # What the page talks about besides: tenant acme and endpoint crm, made as the owner.
-    before=[("hookline tenants grant acme_ops", "printf 'app-secret\\n' | hookline sources add "
-             "acme-wa --tenant acme --create-tenant\nhookline endpoints add crm --tenant acme "
-             "--url https://handler.invalid/ >/dev/null")],
-    prints=[r"^\+ schema_hookline$", r"^acme_ops acts for acme", r"^owner: hookline_owner$",
-            r"^#\d+ sha256:[0-9a-f]{64} rows=\d+ at=\S+$",  # the line `audit anchor` appends
-            r"new signing secret whsec_\S+; both sign"],
-    epilogue="cat ./audit-anchors\npsql \"$ADMIN_DSN\" -X -At -c \"select 'owner: ' || "
+    before=[
+        (
+            "hookline tenants grant acme_ops",
+            "printf 'app-secret\\n' | hookline sources add "
+            "acme-wa --tenant acme --create-tenant\nhookline endpoints add crm --tenant acme "
+            "--url https://handler.invalid/ >/dev/null",
+        )
+    ],
+    prints=[
+        r"^\+ schema_hookline$",
+        r"^acme_ops acts for acme",
+        r"^owner: hookline_owner$",
+        r"^#\d+ sha256:[0-9a-f]{64} rows=\d+ at=\S+$",  # the line `audit anchor` appends
+        r"new signing secret whsec_\S+; both sign",
+    ],
+    epilogue='cat ./audit-anchors\npsql "$ADMIN_DSN" -X -At -c "select \'owner: \' || '
     "nspowner::regrole from pg_namespace where nspname = 'hookline'\"",
 )
 
@@ -415,14 +467,45 @@ def test_every_command_of_security_md_runs_on_a_new_server() -> None:
     pg.start()
     try:
         with psycopg.connect(pg.dsn(), autocommit=True) as conn:
-            assert conn.execute(
-                "select count(*) from pg_roles where rolname like 'hookline%'"
-            ).fetchone()[0] == 0
+            assert (
+                conn.execute(
+                    "select count(*) from pg_roles where rolname like 'hookline%'"
+                ).fetchone()[0]
+                == 0
+            )
             conn.execute("create database hookline")
         found = {"port": str(pg.port)}
-        page = Page(SECURITY.path, [(a, b.format(**found)) for a, b in SECURITY.placeholders],
+        page = Page(SECURITY.path, [(a, fill(b, found)) for a, b in SECURITY.placeholders],
                     SECURITY.prints, None, SECURITY.files, SECURITY.epilogue, SECURITY.before)  # fmt: skip
         run_page(page, pg.dsn("hookline"), pg.bindir)
     finally:
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_every_command_of_scaling_md_runs_through_pgbouncer(server, db: str) -> None:
+    """docs/scaling.md's one command, the multi-runner benchmark with its fourth argument a
+    PgBouncer in transaction mode (`default_pool_size = 20`, as the page says) in front of the
+    same database; fewer events than the page's 1,500, to stay fast. Nothing is timed."""
+    require(bouncer.available(), "pgbouncer")
+    path = "docs/scaling.md"
+    script, _left_out = page_script(path)
+    with bouncer.pgbouncer(server.port, pool_size=20) as pooled:
+        for placeholder, value in [
+            ('"postgresql://...:6432/scratch"', f'"{pooled.dsn(db.rsplit("/", 1)[1])}"'),
+            ('"postgresql://.../scratch"', f'"{db}"'),
+            (" 1500 10 ", " 120 10 "),  # each of its 49 cold endpoints gets deliveries
+        ]:
+            assert placeholder in script, f"{path} no longer has {placeholder!r}"
+            script = script.replace(placeholder, value)
+        env = {**{k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")},
+               "PATH": f"{BIN}:{server.bindir}:{os.environ['PATH']}"}  # fmt: skip
+        run = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert run.returncode == 0, f"{script}\n--- stderr:\n{run.stderr}\n--- stdout:\n{run.stdout}"
+    assert "Traceback" not in run.stderr
+    # the table the page shows, with the rounds through PgBouncer
+    assert re.search(r"^runners +deliveries/s +vs 1 runner", run.stdout, re.M), run.stdout
+    assert re.search(r"^ *4 via the pooler +\d+ ", run.stdout, re.M), run.stdout
