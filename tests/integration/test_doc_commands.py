@@ -40,8 +40,13 @@ RUN_FOR = "timeout -s INT --preserve-status 5 "  # a server or runner runs 5 s, 
 
 # Fenced blocks in these languages are not commands: diagrams, configuration, example payloads
 # and outputs.
-NOT_COMMANDS = {"mermaid": "a diagram", "yaml": "a configuration file", "ini": "a configuration file",
-                "json": "an example payload", "text": "what a command prints"}  # fmt: skip
+NOT_COMMANDS = {
+    "mermaid": "a diagram",
+    "yaml": "a configuration file (observability.md's two: checked below)",
+    "ini": "a configuration file",
+    "json": "an example payload",
+    "text": "what a command prints",
+}
 
 # page -> the start of a block's first line -> why the whole block is not run
 SKIPPED_BLOCKS: dict[str, dict[str, str]] = {
@@ -509,3 +514,19 @@ def test_every_command_of_scaling_md_runs_through_pgbouncer(server, db: str) -> 
     # the table the page shows, with the rounds through PgBouncer
     assert re.search(r"^runners +deliveries/s +vs 1 runner", run.stdout, re.M), run.stdout
     assert re.search(r"^ *4 via the pooler +\d+ ", run.stdout, re.M), run.stdout
+
+
+def test_observability_mds_configuration_files_are_valid(tmp_path: Path) -> None:
+    """The Prometheus scrape configuration (its rule file as the page names it, from the
+    checkout) passes `promtool check config`, the Alertmanager route `amtool check-config`."""
+    for tool in ("promtool", "amtool"):
+        require(shutil.which(tool) is not None, tool)
+    blocks = [b for lang, b in doc_blocks(page_text("docs/observability.md")) if lang == "yaml"]
+    scrape, route = ("\n".join(b) for b in blocks)  # the page's two YAML blocks, in order
+    (tmp_path / "docs").symlink_to(ROOT / "docs")
+    (tmp_path / "prometheus.yml").write_text(scrape)
+    (tmp_path / "alertmanager.yml").write_text(route)
+    for args in (["promtool", "check", "config", "prometheus.yml"],
+                 ["amtool", "check-config", "alertmanager.yml"]):  # fmt: skip
+        run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, f"{args}: {run.stdout}{run.stderr}"
