@@ -25,6 +25,11 @@ begin
       message = format('invalid receiver name %L', add_alert_receiver.name),
       hint = 'Lowercase letters, digits, - and _; at most 41 characters.';
   end if;
+  if not exists (select from hookline.tenants t where t.tenant_id = add_alert_receiver.tenant) then
+    raise exception using errcode = 'HL044',
+      message = format('unknown tenant %L', add_alert_receiver.tenant),
+      hint = 'Add the tenant first (as the owner: insert into hookline.tenants).';
+  end if;
   -- The source alert events are ingested under: one per tenant, never posted to (its
   -- secret is random and never shown).
   insert into hookline.sources (tenant_id, name, kind, signing_secrets)
@@ -50,7 +55,7 @@ end
 $$;
 
 comment on function hookline.add_alert_receiver(text, text, text, text, text) is
-  'Adds a receiver of the alerts of hookline.evaluate_alerts: an endpoint alert-<name> of the tenant (delivering the event payload as is) subscribed to hookline.alert.<name> from the tenant''s <tenant>-alerts source (created on first use). format pagerduty takes the PagerDuty Events API v2 URL and the integration''s routing key; opsgenie the URL of an Opsgenie Prometheus integration (its key in the URL). Errors: HL110 invalid format, routing key or name; those of add_endpoint and add_subscription.';
+  'Adds a receiver of the alerts of hookline.evaluate_alerts: an endpoint alert-<name> of the tenant (delivering the event payload as is) subscribed to hookline.alert.<name> from the tenant''s <tenant>-alerts source (created on first use). format pagerduty takes the PagerDuty Events API v2 URL and the integration''s routing key; opsgenie the URL of an Opsgenie Prometheus integration (its key in the URL). Errors: HL110 invalid format, routing key or name; HL044 unknown tenant; those of add_endpoint and add_subscription.';
 
 -- Owner only (admin): no grants.
 revoke all on function hookline.add_alert_receiver(text, text, text, text, text) from public;

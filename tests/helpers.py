@@ -78,3 +78,52 @@ def doc_commands(text: str) -> list[str]:
         if in_block:
             found.append(line.strip())
     return re.sub(r"\\\n\s*", "", "\n".join(found)).splitlines()
+
+
+def doc_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """The code blocks of a Markdown text, in order: ("", lines) for an indented block (as
+    doc_commands reads them, continuation lines joined), (language, lines) for a fenced one ("text" without a language)."""
+    blocks: list[tuple[str, list[str]]] = []
+    lines = text.splitlines()
+    fence: str | None = None
+    indented: list[str] = []
+    in_block, indent = False, 0
+
+    def close() -> None:
+        if indented:
+            joined = re.sub(r"\\\n\s*", "", "\n".join(indented)).splitlines()
+            blocks.append(("", joined))
+            indented.clear()
+
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if fence is not None:
+            if stripped.startswith("```"):
+                fence = None
+            else:
+                blocks[-1][1].append(line)
+            continue
+        if stripped.startswith("```"):
+            close()
+            in_block, fence = False, stripped[3:].strip() or "text"
+            blocks.append((fence, []))
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        if not stripped:
+            continue
+        previous = lines[i - 1] if i else ""
+        if not in_block and not previous.strip() and depth >= 4:
+            text_indent = next(
+                (len(p) - len(p.lstrip(" ")) for p in reversed(lines[:i - 1]) if p.strip()), 0
+            )  # fmt: skip
+            in_block, indent = depth >= text_indent + 4, depth
+        elif in_block and depth < indent:
+            in_block = False
+        elif in_block and not previous.strip():
+            close()  # a blank line between two blocks at the same depth: a new block
+        if in_block:
+            indented.append(stripped)
+        else:
+            close()
+    close()
+    return blocks
