@@ -52,6 +52,7 @@ COLD_LIMIT = 4  # and of each of the others
 # it twice more, in the middle.
 ROUNDS = (1, 2, 4, 4, 2, 1)
 CHUNK = 40  # events per ingest transaction (a webhook carries one or a few)
+MIN_EVENTS = 98  # the first event of the last cold endpoint is number 97
 
 
 class Target(ThreadingHTTPServer):
@@ -208,6 +209,9 @@ def round_of(dsn: str, target: Target, runners: int, events: int, logs: Path,
 def main() -> None:
     dsn = sys.argv[1]
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 4000
+    if events < MIN_EVENTS:  # event i goes to endpoint 0 when i % 4 = 0, else to 1 + i % 49
+        sys.exit(f"multi_runner.py: EVENTS must be at least {MIN_EVENTS}, so that every cold "
+                 f"endpoint gets some (got {events})")  # fmt: skip
     latency_ms = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     pooled = sys.argv[4] if len(sys.argv) > 4 else None
     plan = [(n, None) for n in ROUNDS]

@@ -93,3 +93,16 @@ def test_the_outbox_fuzz_runs_as_documented() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "findings: 0" in result.stdout, result.stdout[-3000:]
+
+
+def test_multi_runner_refuses_too_few_events_for_its_endpoints(db: str) -> None:
+    """Fewer events than reach every cold endpoint: a usage line, not a KeyError after the
+    drain (it was, for 60 events). Nothing is deployed or started before the check."""
+    result = subprocess.run(
+        [sys.executable, "multi_runner.py", db, "97"],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "multi_runner.py: EVENTS must be at least 98, so that every cold endpoint gets some (got 97)"
+    )
