@@ -506,6 +506,8 @@ def test_a_running_runner_retries_connections_lost_mid_query(server: Server, db:
         wait_until(lambda: len(target.requests) == 1 or runner.proc.poll() is not None, what="the delivery (or an exit)")  # fmt: skip
         assert runner.proc.poll() is None, runner.output()
         assert proxy.dropped == proxy.drops, "three connections were dropped mid-query"
+        # The handler has the request; its result is recorded after it (through the proxy).
+        wait_until(lambda: scalar(conn, "select count(*) from hookline.deliveries") == 0 or runner.proc.poll() is not None, what="the result recorded")  # fmt: skip
         assert_recorded_once(conn, target, 1)
     finally:
         runner.stop()
