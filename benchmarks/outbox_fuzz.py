@@ -5,11 +5,15 @@ crashes, findings), other operations. Not a test: it runs for minutes and is not
     python benchmarks/outbox_fuzz.py [--sessions 6] [--seconds 120] [--senders 8]
         [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
-It adds a WhatsApp source and `--senders` senders (1 to 5 messages per second, pair limits of
+It adds two tenants, each with a WhatsApp source and a handler role (in hookline_sender,
+mapped to its tenant alone), `--senders` senders for the first and a quarter as many (at least
+2) for the second (1 to 5 messages per second, pair limits of
 1 to 3 per 0.2 to 1 s, retry schedules of 0.05 to 0.5 s, unconfirmed waits of 0.3 s, breakers
 that open after 3 failures and cool down in 0.3 or 1 s, 1 or 2 probes), and runs sessions that
 call, at random: send_message (1 to 4 messages to 12 recipients, some idempotency keys
-repeated), claim_messages (runners r1-r4, max_rows 1 to 200, leases of 0.2 to 5 s, some in a
+repeated; and as either tenant's handler role, through its own or the other tenant's source
+and numbers), status webhooks through receive and receive_many (`statuses`, below),
+claim_messages (runners r1-r4, max_rows 1 to 200, leases of 0.2 to 5 s, some in a
 transaction that began up to 0.3 s earlier), complete_messages (batches of 1 to 40 leases of
 any session: 2xx with and without wamid, 5xx, 429, 400 with Graph codes, timeouts, refused
 connections, Retry-After, repeated and late results, unknown ids, shuffled), release_messages
@@ -26,7 +30,30 @@ at t saw, and no recipient got more than pair_burst messages (other than the sam
 again) within pair_interval * pair_burst. At the end, faults stop, every sender is resumed,
 its limits raised and its breaker closed, and one session claims and completes 2xx until no
 message is queued, sending or unconfirmed; then every message the sessions saw queued must be
-sent, failed or dead, and no message may have been answered `sent` twice.
+sent, delivered, read, failed or dead, and no message may have been answered `sent` twice
+(but once more after each failed status of its current copy that queued it again).
+
+Status webhooks (`statuses`): bodies shaped as Meta sends them, signed with the source's app
+secret and handed over as the ingress does (text, raw bytes, headers), one request per source
+or one per status, several requests per receive_many call, or one receive per request and
+transaction; 1 to 6 statuses (sent, delivered, read, played, failed with transient, unknown,
+permanent, pair-limit, throttling and account codes, timestamps in any order) for the copies
+WhatsApp got (each accepted send's wamid; 70 % of ambiguous sends as a wamid hookline never
+learnt, with the outbox id in biz_opaque_callback_data), for unknown wamids, with an outbox
+id and another number, through the other tenant's source (its number or the message's), and
+earlier requests again (duplicates). In 40 % of the calls the watched messages (those named,
+and 3 others) are locked first in the outbox's lock order and compared after the call: a
+message no status is about is unchanged; failed and read ones do not move; sent < delivered
+< read never goes back; a delivered one is not failed; a message in flight or queued is never
+due sooner; a sent one is queued again only by a failed status of its own wamid (those calls
+key their statuses apart, with a group participant, so that no other call waits for their
+keys while they hold messages). No call may refuse a request; at the end every status stored
+is an event of its source (`(source, wamid:status[:participant])`).
+
+Handler roles (`as_sender`): send_message as either tenant's role through a random source and
+number, in a transaction: its own source and number queue a message of its tenant; the
+other tenant's source fails with HL001 `unknown source '...'`, another source's number with
+HL060; a refused call writes no outbox row; no audit row of another tenant is written.
 """
 
 from __future__ import annotations
