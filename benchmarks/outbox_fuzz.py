@@ -5,11 +5,15 @@ crashes, findings), other operations. Not a test: it runs for minutes and is not
     python benchmarks/outbox_fuzz.py [--sessions 6] [--seconds 120] [--senders 8]
         [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
-It adds a WhatsApp source and `--senders` senders (1 to 5 messages per second, pair limits of
+It adds two tenants, each with a WhatsApp source and a handler role (in hookline_sender,
+mapped to its tenant alone), `--senders` senders for the first and a quarter as many (at least
+2) for the second (1 to 5 messages per second, pair limits of
 1 to 3 per 0.2 to 1 s, retry schedules of 0.05 to 0.5 s, unconfirmed waits of 0.3 s, breakers
 that open after 3 failures and cool down in 0.3 or 1 s, 1 or 2 probes), and runs sessions that
 call, at random: send_message (1 to 4 messages to 12 recipients, some idempotency keys
-repeated), claim_messages (runners r1-r4, max_rows 1 to 200, leases of 0.2 to 5 s, some in a
+repeated; and as either tenant's handler role, through its own or the other tenant's source
+and numbers), status webhooks through receive and receive_many (`statuses`, below),
+claim_messages (runners r1-r4, max_rows 1 to 200, leases of 0.2 to 5 s, some in a
 transaction that began up to 0.3 s earlier), complete_messages (batches of 1 to 40 leases of
 any session: 2xx with and without wamid, 5xx, 429, 400 with Graph codes, timeouts, refused
 connections, Retry-After, repeated and late results, unknown ids, shuffled), release_messages
@@ -26,13 +30,39 @@ at t saw, and no recipient got more than pair_burst messages (other than the sam
 again) within pair_interval * pair_burst. At the end, faults stop, every sender is resumed,
 its limits raised and its breaker closed, and one session claims and completes 2xx until no
 message is queued, sending or unconfirmed; then every message the sessions saw queued must be
-sent, failed or dead, and no message may have been answered `sent` twice.
+sent, delivered, read, failed or dead, and no message may have been answered `sent` twice
+(but once more after each failed status of its current copy that queued it again).
+
+Status webhooks (`statuses`): bodies shaped as Meta sends them, signed with the source's app
+secret and handed over as the ingress does (text, raw bytes, headers), one request per source
+or one per status, several requests per receive_many call, or one receive per request and
+transaction; 1 to 6 statuses (sent, delivered, read, played, failed with transient, unknown,
+permanent, pair-limit, throttling and account codes, timestamps in any order) for the copies
+WhatsApp got (each accepted send's wamid; 70 % of ambiguous sends as a wamid hookline never
+learnt, with the outbox id in biz_opaque_callback_data), for unknown wamids, with an outbox
+id and another number, through the other tenant's source (its number or the message's), and
+earlier requests again (duplicates). In 40 % of the calls the watched messages (those named,
+and 3 others) are locked first in the outbox's lock order and compared after the call: a
+message no status is about is unchanged; failed and read ones do not move; sent < delivered
+< read never goes back; a delivered one is not failed; a message in flight or queued is never
+due sooner; a sent one is queued again only by a failed status of its own wamid (those calls
+key their statuses apart, with a group participant, so that no other call waits for their
+keys while they hold messages). No call may refuse a request; at the end every status stored
+is an event of its source (`(source, wamid:status[:participant])`).
+
+Handler roles (`as_sender`): send_message as either tenant's role through a random source and
+number, in a transaction: its own source and number queue a message of its tenant; the
+other tenant's source fails with HL001 `unknown source '...'`, another source's number with
+HL060; a refused call writes no outbox row; no audit row of another tenant is written.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime
+import hashlib
+import hmac
+import json
 import os
 import random
 import time
@@ -46,6 +76,23 @@ RECIPIENTS = [f"+1555000{i:04d}" for i in range(12)]
 TEXT = {"type": "text", "text": {"body": "fuzz"}}
 # (status_code or error_class, Graph error code): 2xx with and without wamid, transient,
 # throttling (429 and 130429), the pair limit (131056), permanent (131026), unknown codes.
+STATUS_WORDS = ["sent", "delivered", "read", "played", "failed"]
+# A failed status's error.code: transient, unknown, permanent (message and recipient), the pair
+# limit, the number's throughput, an account error (pauses the number).
+FAILED_CODES = [
+    131000,
+    131000,
+    1,
+    131016,
+    999999,
+    131026,
+    131047,
+    131049,
+    131051,
+    131056,
+    130429,
+    190,
+]
 ANSWERS = [(200, None), (200, None), (200, None), (200, "nowamid"), (500, None), (503, None),
            (429, None), (400, 130429), (400, 131056), (400, 131026), (400, 131000), (400, 1),
            ("timeout", None), ("connect", None), ("network", None)]  # fmt: skip
@@ -59,22 +106,46 @@ class OutboxState(State):
         # lease token)
         self.claims: list[tuple] = []
         self.released: set[str] = set()  # lease tokens given back unsent
+        self.tenant_of: dict[str, str] = {}  # phone_number_id -> tenant
+        self.source_of: dict[str, str] = {}  # phone_number_id -> source
+        self.secrets: dict[str, str] = {}  # source -> app secret
+        self.msg: dict[int, tuple[str, str, str]] = {}  # message_id -> (pnid, tenant, recipient)
+        self.wamids: dict[int, list[str]] = collections.defaultdict(list)  # copies Meta "got"
+        self.posted: list[tuple[str, bytes]] = []  # status webhooks stored, for duplicates
+        self.expected: set[tuple[str, str]] = set()  # (source, event key) of stored statuses
+        self.requeued: collections.Counter[int] = collections.Counter()  # new sends by a status
+        self.touched: set[int] = set()  # messages a status may have moved
+
+
+# Two tenants, each with its WhatsApp source (app), senders and a handler role mapped to it
+# alone (docs/outbound.md: `grant hookline_sender to ...`, `hookline tenants grant`).
+TENANTS = {"acme": "wa", "beta": "wb"}
+SENDER_ROLES = {"acme": "fuzz_acme_send", "beta": "fuzz_beta_send"}
 
 
 def setup(dsn: str, n_senders: int, rng: random.Random, st: OutboxState) -> None:
     with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(
-            "select hookline.add_source(tenant_id => 'acme', name => 'wa', kind => 'whatsapp', "
-            "secret => %s, verify_token => 'v', create_tenant => true)",
-            (os.urandom(16).hex(),),
-        )
-        for i in range(n_senders):
-            pnid = str(1000 + i)
+        for tenant, source in TENANTS.items():
+            st.secrets[source] = os.urandom(16).hex()
             c.execute(
-                "select hookline.add_sender('wa', %s, 'EAAG-fuzz', messages_per_second => %s, "
+                "select hookline.add_source(tenant_id => %s, name => %s, kind => 'whatsapp', "
+                "secret => %s, verify_token => 'v', create_tenant => true)",
+                (tenant, source, st.secrets[source]),
+            )
+            c.execute(f"create role {SENDER_ROLES[tenant]} nologin in role hookline_sender")
+            c.execute(
+                "select hookline.grant_tenant(%s, %s, 'fuzz')", (SENDER_ROLES[tenant], tenant)
+            )
+        # --senders numbers of acme, a quarter as many (at least 2) of beta.
+        numbers = [(str(1000 + i), "acme") for i in range(n_senders)]
+        numbers += [(str(2000 + i), "beta") for i in range(max(2, n_senders // 4))]
+        for pnid, tenant in numbers:
+            c.execute(
+                "select hookline.add_sender(%s, %s, 'EAAG-fuzz', messages_per_second => %s, "
                 "pair_interval => %s::interval, pair_burst => %s, unconfirmed_wait => '0.3 s', "
                 "timeout_ms => %s, retry_schedule => %s::interval[])",
                 (
+                    TENANTS[tenant],
                     pnid,
                     rng.choice([1, 2, 3, 5]),
                     rng.choice(["0.2 s", "0.5 s", "1 s"]),
@@ -92,7 +163,13 @@ def setup(dsn: str, n_senders: int, rng: random.Random, st: OutboxState) -> None
                 (f"sender:{pnid}", rng.choice(["0.3 s", "1 s"]), rng.choice([1, 2])),
             )
             st.endpoints.append((pnid, pnid))
+            st.tenant_of[pnid], st.source_of[pnid] = tenant, TENANTS[tenant]
         c.execute("create sequence fuzz_claims")
+
+
+def due(row: dict) -> datetime.datetime:
+    """A message row's (to_jsonb) next_attempt_at."""
+    return datetime.datetime.fromisoformat(row["next_attempt_at"])
 
 
 class OutboxSession(Session):
@@ -115,16 +192,24 @@ class OutboxSession(Session):
             # another order wait on each other by design).
             for key, pnid, to in sorted(picks):
                 ids.append(
-                    self.c.execute(
-                        "select hookline.send_message('wa', %s, %s, %s, phone_number_id => %s)",
-                        (to, Jsonb(TEXT), key, pnid),
-                    ).fetchone()[0]
+                    (
+                        self.c.execute(
+                            "select hookline.send_message(%s, %s, %s, %s, phone_number_id => %s)",
+                            (self.st.source_of[pnid], to, Jsonb(TEXT), key, pnid),
+                        ).fetchone()[0],
+                        pnid,
+                        to,
+                    )
                 )
+        self.created(ids)
+
+    def created(self, ids: list[tuple[int, str, str]]) -> None:
         with self.st.lock:
-            for m in ids:
+            for m, pnid, to in ids:
                 if m not in self.st.created:
                     self.st.created[m] = 0
                     self.st.created_list.append(m)
+                    self.st.msg[m] = (pnid, self.st.tenant_of[pnid], to)
 
     def claim(self) -> None:
         rng = self.rng
@@ -230,10 +315,22 @@ class OutboxSession(Session):
         ).fetchall()
         if len(out) != len({r["message_id"] for r in results}):
             self.st.find(f"complete_messages returned {len(out)} rows for {len(results)} results")
+        outcome = dict(out)
         with self.st.lock:
             for m, o in out:
                 if o == "sent":
                     self.st.succeeded[m] += 1
+            # The copies WhatsApp got, that status webhooks may report on: each accepted send's
+            # wamid, and most ambiguous sends (they did go, their answer was lost).
+            for r in results:
+                if outcome.get(r["message_id"]) in (None, "stale", "unknown"):
+                    continue
+                if r.get("wamid"):
+                    self.st.wamids[r["message_id"]].append(r["wamid"])
+                elif (
+                    r.get("status_code") == 200 or r.get("error_class") in ("timeout", "network")
+                ) and rng.random() < 0.7:
+                    self.st.wamids[r["message_id"]].append(f"wamid.g{uuid.uuid4().hex[:12]}")
 
     def stale_complete(self) -> None:
         """A result with an old or random token, its row locked first: nothing may change."""
@@ -322,13 +419,365 @@ class OutboxSession(Session):
             ),
         )
 
+    # --- status webhooks (docs/outbound.md, "States"): what WhatsApp reports on the copies it
+    # got, through hookline.receive / receive_many as the ingress hands them over (the raw bytes
+    # signed with the source's app secret), while the same messages are claimed, completed,
+    # released, retried or final; unknown wamids, duplicates, any order, failed after
+    # delivered, and statuses of one tenant's messages posted through the other's source.
+
+    def status_item(self, wamid: str, word: str, m: int | None, to: str) -> dict:
+        rng = self.rng
+        item: dict = {
+            "id": wamid,
+            "status": word,
+            "timestamp": str(1764000000 + rng.randrange(10**6)),  # any order
+            "recipient_id": to.lstrip("+"),
+        }
+        if m is not None and rng.random() < 0.9:
+            item["biz_opaque_callback_data"] = f"hookline:{m}"
+        if word == "failed":
+            code = rng.choice(FAILED_CODES)
+            # A title of letters only (last_error masks digit runs): it tells whether this
+            # status is the one that moved the message.
+            tag = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(12))
+            item["errors"] = [
+                {"code": code, "title": f"fuzz {tag}", "error_data": {"details": "fuzz"}}
+            ]
+        elif rng.random() < 0.3:
+            item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility"}
+        return item
+
+    def statuses(self) -> None:
+        rng = self.rng
+        st = self.st
+        with st.lock:
+            recent = st.created_list[-400:]
+            cands = [m for m in recent if st.wamids.get(m)]
+            others = rng.sample(recent, min(3, len(recent)))
+            replays = rng.sample(st.posted, min(len(st.posted), rng.choice([0, 0, 0, 1, 2])))
+        # Checked: the rows locked first, in the outbox's lock order, and compared after the
+        # call. The locks come before the call's event keys then (receive_many takes the keys
+        # first): its statuses are keyed apart (a group participant each, no duplicates), so
+        # that no other call waits for its keys while it waits for their messages.
+        checked = rng.random() < 0.4
+        if checked:
+            replays = []
+        numbers = [p for p, _ in st.endpoints]
+        items: list[tuple[str, str, dict, int | None]] = []  # (source, phone, item, message)
+        for _ in range(rng.choice([1, 1, 2, 3, 6])):
+            word = rng.choices(STATUS_WORDS, weights=[3, 3, 3, 0.3, 2])[0]
+            r = rng.random()
+            if cands and r < 0.7:  # a copy of one of our messages, through its source
+                m = rng.choice(cands)
+                pnid, tenant, to = st.msg[m]
+                items.append(
+                    (
+                        TENANTS[tenant],
+                        pnid,
+                        self.status_item(rng.choice(st.wamids[m]), word, m, to),
+                        m,
+                    )
+                )
+            elif cands and r < 0.85:  # the same, posted through the other tenant's source
+                m = rng.choice(cands)
+                pnid, tenant, to = st.msg[m]
+                other = "beta" if tenant == "acme" else "acme"
+                phone = (
+                    pnid
+                    if rng.random() < 0.6
+                    else rng.choice([p for p in numbers if st.tenant_of[p] == other])
+                )
+                items.append(
+                    (
+                        TENANTS[other],
+                        phone,
+                        self.status_item(rng.choice(st.wamids[m]), word, m, to),
+                        m,
+                    )
+                )
+            elif cands and r < 0.9:  # our outbox id with another number, or an id we never had
+                m = rng.choice(cands)
+                pnid, tenant, to = st.msg[m]
+                phone = rng.choice([p for p in numbers if st.tenant_of[p] == tenant])
+                mid = m if phone != pnid else 10**12 + rng.randrange(1000)
+                items.append(
+                    (
+                        TENANTS[tenant],
+                        phone,
+                        self.status_item(f"wamid.u{uuid.uuid4().hex[:12]}", word, mid, to),
+                        m,
+                    )
+                )
+            else:  # another system's message: stored as an event, nothing else
+                phone = rng.choice(numbers)
+                items.append(
+                    (
+                        st.source_of[phone],
+                        phone,
+                        self.status_item(
+                            f"wamid.x{uuid.uuid4().hex[:12]}", word, None, RECIPIENTS[0]
+                        ),
+                        None,
+                    )
+                )
+        if checked:
+            for *_, it, _m in items:
+                it["recipient_participant_id"] = f"p{uuid.uuid4().hex[:12]}"
+        requests: list[tuple[str, bytes]] = []
+        for source in sorted({src for src, *_ in items}):
+            mine = [(phone, item) for src, phone, item, _ in items if src == source]
+            # One request, or one per item (the ingress groups requests in one receive_many).
+            for part in [mine] if rng.random() < 0.6 else [[x] for x in mine]:
+                by_phone: dict[str, list[dict]] = collections.defaultdict(list)
+                for phone, item in part:
+                    by_phone[phone].append(item)
+                body = {
+                    "object": "whatsapp_business_account",
+                    "entry": [
+                        {
+                            "id": f"waba-{source}",
+                            "changes": [
+                                {
+                                    "field": "messages",
+                                    "value": {
+                                        "messaging_product": "whatsapp",
+                                        "metadata": {
+                                            "display_phone_number": "15550001000",
+                                            "phone_number_id": phone,
+                                        },
+                                        "statuses": its,
+                                    },
+                                }
+                                for phone, its in by_phone.items()
+                            ],
+                        }
+                    ],
+                }
+                requests.append((source, json.dumps(body, separators=(",", ":")).encode()))
+        requests += replays  # duplicates (Meta's retries, or a copy per subscribed app)
+        rng.shuffle(requests)
+        targets = sorted({m for *_, m in items if m is not None})
+        watched = sorted(set(targets) | set(others))
+        # A failed status of the message's current copy (its wamid, learnt from the status
+        # when it had none) that queued it again: the next send is no duplicate. Not one of
+        # another copy: that one's send would be.
+        titles = collections.defaultdict(list)
+        for *_, it, m in items:
+            if m is not None and "errors" in it:
+                titles[m].append((it["errors"][0]["title"], it["id"]))
+        if not checked and rng.random() < 0.2:
+            # One request per call and transaction (as the ingress stores a lone request).
+            for source, raw in requests:
+                with self.c.transaction():
+                    self.c.execute(
+                        "select * from hookline.receive(%s, %s::jsonb, %s, %s)",
+                        (source, raw.decode(), raw, Jsonb(self.headers(source, raw))),
+                    )
+                    self.requeued(watched, titles)
+                self.stored(items, [(source, raw)], [], targets)
+            return
+        with self.c.transaction():
+            before = {}
+            if checked:
+                # The outbox's lock order (senders, breakers, messages), then the rows as they
+                # were: the call must change only what the statuses are about.
+                self.c.execute(
+                    "select from hookline.senders s where s.phone_number_id in (select phone_number_id "
+                    "from hookline.outbox where message_id = any(%s)) order by s.phone_number_id for no key update",
+                    (watched,),
+                )
+                self.c.execute(
+                    "select from hookline.circuit_breakers b where b.target in (select 'sender:' || "
+                    "phone_number_id from hookline.outbox where message_id = any(%s)) order by b.target for update",
+                    (watched,),
+                )
+                before = dict(
+                    self.c.execute(
+                        "select message_id, to_jsonb(o) from hookline.outbox o where message_id = any(%s) "
+                        "order by message_id for update",
+                        (watched,),
+                    ).fetchall()
+                )
+            rows = self.c.execute(
+                "select ord, error_code, error_message from hookline.receive_many("
+                "sources => %s::text[], bodies => %s::text[], raws => %s::bytea[], headers => %s::jsonb[])",
+                (
+                    [src for src, _ in requests],
+                    [raw.decode() for _, raw in requests],
+                    [raw for _, raw in requests],
+                    [Jsonb(self.headers(src, raw)) for src, raw in requests],
+                ),
+            ).fetchall()
+            bad = [r for r in rows if r[1] is not None]
+            if bad:
+                st.find(f"receive_many refused status webhooks: {bad}")
+            after = self.requeued(watched, titles)
+            if checked:
+                self.check_statuses(items, before, after)
+        self.stored(items, requests, replays, targets)
+
+    def requeued(self, watched: list[int], titles: dict) -> dict:
+        """The watched rows, read in the call's transaction (the rows it moved are locked
+        until the commit); counts the messages a failed status of their current copy queued
+        again."""
+        after = dict(
+            self.c.execute(
+                "select message_id, to_jsonb(o) from hookline.outbox o where message_id = any(%s)",
+                (watched,),
+            ).fetchall()
+        )
+        with self.st.lock:
+            for m, row in after.items():
+                last = row["last_error"] or ""
+                if row["state"] in ("queued", "unconfirmed") and any(
+                    t in last and w == row["wamid"] for t, w in titles[m]
+                ):
+                    self.st.requeued[m] += 1
+        return after
+
+    def stored(self, items: list, requests: list, replays: list, targets: list[int]) -> None:
+        """Committed: every status of these requests is an event now."""
+        with self.st.lock:
+            for source, raw in requests:
+                for entry in json.loads(raw)["entry"]:
+                    for change in entry["changes"]:
+                        for it in change["value"]["statuses"]:
+                            key = f"{it['id']}:{it['status']}"
+                            if "recipient_participant_id" in it:
+                                key += f":{it['recipient_participant_id']}"
+                            self.st.expected.add((source, key))
+            self.st.posted += [r for r in requests if r not in replays]
+            self.st.posted = self.st.posted[-300:]
+            self.st.touched.update(targets)
+
+    def headers(self, source: str, raw: bytes) -> dict:
+        sig = hmac.new(self.st.secrets[source].encode(), raw, hashlib.sha256).hexdigest()
+        return {"content-type": "application/json", "x-hub-signature-256": f"sha256={sig}"}
+
+    def check_statuses(self, items: list, before: dict, after: dict) -> None:
+        """Under the locks taken before the call: a message no status is about (another
+        tenant's source, another number, another message's wamid) is unchanged; a final message
+        does not move; sent < delivered < read never goes back; a message in flight is never
+        due sooner (its runner may be sending it: not before its lease ends), nor a queued one
+        (a throttle's or the pair limit's wait); a sent message is queued again only by a
+        failed status of its current copy (its wamid)."""
+        rank = {"sent": 1, "delivered": 2, "read": 3}
+        for m, b in before.items():
+            a = after.get(m)
+            if a is None:
+                self.st.find(f"message {m} vanished under a status webhook")
+                continue
+            about = [
+                it
+                for src, phone, it, _ in items
+                if TENANTS[b["tenant_id"]] == src
+                and phone == b["phone_number_id"]
+                and (
+                    it["id"] == b["wamid"] or it.get("biz_opaque_callback_data") == f"hookline:{m}"
+                )
+            ]
+            if a == b:
+                continue
+            bs, as_ = b["state"], a["state"]
+            if not about:
+                near = [
+                    (src, phone, it["id"], it.get("biz_opaque_callback_data"))
+                    for src, phone, it, mm in items
+                    if mm == m
+                ]
+                self.st.find(
+                    f"statuses of other messages changed message {m} of {b['tenant_id']}/"
+                    f"{b['phone_number_id']} ({b['wamid']}): {bs} -> {as_} ({a['last_error']}); "
+                    f"statuses {near}"
+                )
+            elif bs in ("failed", "read"):
+                self.st.find(f"a status moved final message {m}: {bs} -> {as_}")
+            elif bs in rank and as_ in rank and rank[as_] < rank[bs]:
+                self.st.find(f"a status moved message {m} back: {bs} -> {as_}")
+            elif bs == "delivered" and as_ not in rank:
+                self.st.find(f"a status moved delivered message {m} to {as_}")
+            elif (
+                bs in ("sending", "queued")
+                and as_ in ("queued", "unconfirmed", "sending")
+                and (as_ == "sending" or due(a) < due(b))
+            ):
+                self.st.find(
+                    f"a status made message {m} ({bs} until {b['next_attempt_at']}) due sooner "
+                    f"({as_} at {a['next_attempt_at']}: {a['last_error']})"
+                )
+            elif (
+                bs == "sent"
+                and as_ in ("queued", "unconfirmed")
+                and not any(it["status"] == "failed" and it["id"] == b["wamid"] for it in about)
+            ):
+                self.st.find(
+                    f"a failed status of another copy queued sent message {m} again ({b['wamid']}: {a['last_error']})"
+                )
+
+    # --- a handler's role (docs/outbound.md, docs/security.md): hookline_sender, mapped to
+    # one tenant, sends only through its tenant's sources; the other tenant's source is
+    # unknown (HL001) and the other tenant's number is no sender of its source (HL060);
+    # a refused call writes nothing; every audit row of its transaction is of its tenant.
+
+    def as_sender(self) -> None:
+        rng = self.rng
+        st = self.st
+        tenant = rng.choice(list(SENDER_ROLES))
+        pnid = rng.choice(st.endpoints)[0]
+        source = st.source_of[pnid] if rng.random() < 0.7 else rng.choice(list(TENANTS.values()))
+        to, key = rng.choice(RECIPIENTS), f"role{rng.randrange(10**9)}"
+        err: psycopg.Error | None = None
+        mid = None
+        with self.c.transaction():
+            self.c.execute(f"set local role {SENDER_ROLES[tenant]}")
+            try:
+                with self.c.transaction():
+                    mid = self.c.execute(
+                        "select hookline.send_message(%s, %s, %s, %s, phone_number_id => %s)",
+                        (source, to, Jsonb(TEXT), key, pnid),
+                    ).fetchone()[0]
+            except psycopg.Error as e:
+                err = e
+            self.c.execute("reset role")
+            wrong = self.c.execute(
+                "select action, tenant_id from hookline.audit_log where xmin::text = "
+                "(pg_current_xact_id()::xid)::text and tenant_id is distinct from %s",
+                (tenant,),
+            ).fetchall()
+            if wrong:
+                st.find(f"{tenant}'s send_message wrote audit rows of other tenants: {wrong}")
+        rows = self.c.execute(
+            "select message_id, tenant_id, phone_number_id from hookline.outbox where idempotency_key = %s",
+            (key,),
+        ).fetchall()
+        what = f"{tenant}'s send_message through {source} ({pnid})"
+        if TENANTS[tenant] != source:
+            if (
+                err is None
+                or err.sqlstate != "HL001"
+                or err.diag.message_primary != f"unknown source '{source}'"
+            ):
+                st.find(f"{what}, another tenant's source: {err.sqlstate if err else mid} ({err})")
+        elif st.source_of[pnid] != source:
+            if err is None or err.sqlstate != "HL060":
+                st.find(f"{what}, another source's number: {err.sqlstate if err else mid} ({err})")
+        elif err is not None:
+            raise err
+        if err is not None and rows:
+            st.find(f"{what} was refused ({err.sqlstate}) and wrote {rows}")
+        if err is None:
+            if rows != [(mid, tenant, pnid)]:
+                st.find(f"{what} returned {mid} and wrote {rows}")
+            self.created([(mid, pnid, to)])
+
 
 OutboxSession.OPS = [OutboxSession.send, OutboxSession.claim, OutboxSession.complete, OutboxSession.stale_complete,
                      OutboxSession.release, OutboxSession.next_due, OutboxSession.pause, OutboxSession.resume,
-                     OutboxSession.breaker, OutboxSession.set_sender]  # fmt: skip
+                     OutboxSession.breaker, OutboxSession.set_sender, OutboxSession.statuses,
+                     OutboxSession.as_sender]  # fmt: skip
 # Sends at about what the senders' limits let out, so that seconds are full at times, not always.
-OutboxSession.WEIGHTS = [1.5, 30, 30, 4, 4, 3, 2, 3, 3, 3]
-OutboxSession.SAFE = {"send", "claim", "complete", "stale_complete", "next_due"}
+OutboxSession.WEIGHTS = [1.5, 30, 30, 4, 4, 3, 2, 3, 3, 3, 12, 1]
+OutboxSession.SAFE = {"send", "claim", "complete", "stale_complete", "next_due", "as_sender"}
 
 LEFT = "select count(*) from hookline.outbox where state in ('queued', 'sending', 'unconfirmed')"
 
@@ -393,25 +842,42 @@ def drain(dsn: str, st: OutboxState) -> None:
 def audit(dsn: str, st: OutboxState) -> None:
     with psycopg.connect(dsn, autocommit=True) as c:
         states = dict(c.execute("select message_id, state::text from hookline.outbox").fetchall())
+        stored = set(
+            c.execute(
+                "select s.name, e.external_id from hookline.events e join hookline.sources s using (source_id) "
+                "where e.event_type like 'whatsapp.status.%'"
+            ).fetchall()
+        )
     lost = [m for m in st.created if m not in states]
     if lost:
         st.find(f"{len(lost)} messages vanished: {lost[:10]}")
     unfinished = collections.Counter(
-        states[m] for m in st.created if states.get(m) not in (None, "sent", "failed", "dead")
+        states[m]
+        for m in st.created
+        if states.get(m) not in (None, "sent", "delivered", "read", "failed", "dead")
     )
     if unfinished:
         st.find(f"messages not in a final state after the drain: {dict(unfinished)}")
-    twice = [m for m, n in st.succeeded.items() if n > 1]
+    # Sent once, or once more after each failed status of its current copy that queued it again.
+    twice = [m for m, n in st.succeeded.items() if n > 1 + st.requeued[m]]
     if twice:
         st.find(f"{len(twice)} messages answered sent twice: {twice[:10]}")
-    wrong = [m for m, n in st.succeeded.items() if n == 1 and states.get(m) != "sent"]
+    wrong = [
+        m
+        for m, n in st.succeeded.items()
+        if n == 1 and states.get(m) not in ("sent", "delivered", "read") and m not in st.touched
+    ]
     if wrong:
         st.find(
             f"{len(wrong)} messages answered sent but now {[states.get(m) for m in wrong[:5]]}: {wrong[:5]}"
         )
+    missing = st.expected - stored
+    if missing:
+        st.find(f"{len(missing)} status webhooks stored without their event: {sorted(missing)[:5]}")
     check_limits(st)
     print(
-        f"audit: created {len(st.created)}, claims {len(st.claims)}, "
+        f"audit: created {len(st.created)}, claims {len(st.claims)}, status events {len(st.expected)}, "
+        f"sent again after a failed status {sum(st.requeued.values())}, "
         f"states {dict(collections.Counter(states.values()))}"
     )
 
@@ -420,9 +886,10 @@ def check_limits(st: OutboxState) -> None:
     """The sliding-second rate and the pair limit, over every claim seen. A claim at `now` t
     (its transaction's start, the database clock it counts from) that saw limit L, and the
     claims of its sender made before it (under the sender's lock): no more than L of them,
-    itself included, after t - 1 s; no more than pair_burst messages to its recipient
-    (the same message again counts once) after t - pair_interval * pair_burst. Claims
-    given back by release_messages were not sent and do not count."""
+    itself included, after t - 1 s; no more than pair_burst sends to its recipient (a retry
+    of a message counts as one more: WhatsApp counts what reaches it) after
+    t - pair_interval * pair_burst. Claims given back by release_messages were not sent and
+    do not count."""
     second = datetime.timedelta(seconds=1)
     by_sender: dict[str, list[tuple]] = collections.defaultdict(list)
     for claim in st.claims:
@@ -442,14 +909,14 @@ def check_limits(st: OutboxState) -> None:
                     )
             if to is None:
                 continue
-            pair = {
+            pair = [
                 x[2] for x in claims if x[7] <= seq and x[3] == to and x[1] > at - pint * pburst
-            }
+            ]
             if len(pair) > pburst:
                 over_pair += 1
                 if over_pair <= 5:
                     st.find(
-                        f"sender {pnid} to {to}: {len(pair)} messages within {pint * pburst} up to {at} > pair_burst {pburst}"
+                        f"sender {pnid} to {to}: {len(pair)} sends within {pint * pburst} up to {at} > pair_burst {pburst}: {pair}"
                     )
     print(f"limits: {over_rate} claims over the rate, {over_pair} over the pair limit")
 

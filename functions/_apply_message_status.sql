@@ -1,33 +1,30 @@
-create or replace function hookline._apply_message_status(phone_number_id text, status jsonb, now timestamptz)
+-- The signature changed (the caller finds and locks the message): drop the older form on redeploy.
+drop function if exists hookline._apply_message_status(text, jsonb, timestamptz);
+
+create or replace function hookline._apply_message_status(message_id bigint, status jsonb, now timestamptz)
 returns text
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_m hookline.outbox;
+  v_wamid text := _apply_message_status.status->>'id';
   v_rank integer;
   v_new hookline.outbox_state;
   v_code integer;
 begin
-  select o.* into v_m from hookline.outbox o where o.wamid = _apply_message_status.status->>'id';
-  if not found and _apply_message_status.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$' then
-    -- The send's answer was lost: the outbox id echoed back finds the message.
-    select o.* into v_m from hookline.outbox o
-    where o.message_id = pg_catalog.substr(_apply_message_status.status->>'biz_opaque_callback_data', 10)::bigint
-      and o.phone_number_id = _apply_message_status.phone_number_id;
-  end if;
-  if not found then
-    return null;  -- not ours (another system's message): the event is kept, nothing else
-  end if;
-  -- The lock order (docs/outbound.md): a failed status may touch the sender and its breaker,
-  -- so they are locked before the message; other statuses touch the message alone.
-  if _apply_message_status.status->>'status' = 'failed' then
-    perform from hookline.senders s where s.phone_number_id = v_m.phone_number_id for no key update;
-    perform from hookline.circuit_breakers b where b.target = 'sender:' || v_m.phone_number_id for update;
-  end if;
-  select o.* into v_m from hookline.outbox o where o.message_id = v_m.message_id for update;
+  -- The caller (receive_many) found the message among those of the notification's tenant and
+  -- number, and holds its lock and, for a failed status, its sender's and breaker's (the lock
+  -- order of docs/outbound.md).
+  select o.* into v_m from hookline.outbox o where o.message_id = _apply_message_status.message_id;
   if not found then
     return null;  -- pruned meanwhile
+  end if;
+  -- A message whose answer was lost learns its wamid from the status; never one that another
+  -- message has (a wamid is one copy of one message).
+  if v_m.wamid is null
+     and (v_wamid is null or exists (select from hookline.outbox o where o.wamid = v_wamid)) then
+    return v_m.state::text;
   end if;
 
   if _apply_message_status.status->>'status' in ('sent', 'delivered', 'read', 'played') then
@@ -35,12 +32,13 @@ begin
              else 'read' end;
     v_rank := case v_m.state when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'failed' then 4 else 0 end;
     -- Statuses arrive out of order: keep the highest (sent < delivered < read), never go back.
-    -- A status beats a guess: an unconfirmed, queued or dead message that did go is updated.
+    -- A status beats a guess: an unconfirmed, queued, sending or dead message that did go is
+    -- updated (a runner's answer after it is stale).
     if (case v_new when 'sent' then 1 when 'delivered' then 2 else 3 end) <= v_rank then
       return v_m.state::text;
     end if;
     update hookline.outbox o
-    set state = v_new, wamid = coalesce(o.wamid, _apply_message_status.status->>'id'),
+    set state = v_new, wamid = coalesce(o.wamid, v_wamid),
       lease_token = null, runner = null, next_attempt_at = null, finished_at = null,
       sent_at = coalesce(o.sent_at, _apply_message_status.now),
       delivered_at = case when v_new in ('delivered', 'read') then coalesce(o.delivered_at, _apply_message_status.now) end,
@@ -49,23 +47,37 @@ begin
     return v_new::text;
   end if;
 
-  if _apply_message_status.status->>'status' = 'failed' and v_m.state in ('queued', 'sending', 'unconfirmed', 'sent') then
+  -- A failed status is classified by its error code like a send's answer, except when it
+  -- cannot be about the copy that counts: a sent message whose wamid is another (an earlier
+  -- copy failed, one sent since was accepted: queued again, it went twice), or a final one.
+  -- A queued message's retry, or a leased one's, is never due before the message was (a
+  -- throttle's or the pair limit's wait), nor before its lease ends: the status may be of the
+  -- copy its runner is sending now, or of an earlier one, and its runner may be sending it at
+  -- this moment (made claimable at once, it was sent twice at the same time). That runner's
+  -- answer is then stale; a status of the copy it sent moves the message on as any status.
+  if _apply_message_status.status->>'status' = 'failed'
+     and (v_m.state in ('queued', 'sending', 'unconfirmed') or (v_m.state = 'sent' and v_m.wamid = v_wamid)) then
     v_code := case when _apply_message_status.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
                    then (_apply_message_status.status#>>'{errors,0,code}')::integer end;
-    update hookline.outbox o set wamid = coalesce(o.wamid, _apply_message_status.status->>'id')
+    update hookline.outbox o set wamid = coalesce(o.wamid, v_wamid)
     where o.message_id = v_m.message_id;
-    return (select x.state::text from hookline._message_outcome(
+    v_new := (select x.state from hookline._message_outcome(
       v_m.message_id,
       case when v_code is null then 'unknown' else hookline._graph_error_class(v_code, false) end,
       v_code, 'failed status: ' || coalesce(_apply_message_status.status#>>'{errors,0,title}', 'no title'),
       null, _apply_message_status.now) x);
+    if v_m.state in ('queued', 'sending') and v_new in ('queued', 'unconfirmed') then
+      update hookline.outbox o set next_attempt_at = greatest(o.next_attempt_at, v_m.next_attempt_at)
+      where o.message_id = v_m.message_id;
+    end if;
+    return v_new::text;
   end if;
   return v_m.state::text;
 end
 $$;
 
-comment on function hookline._apply_message_status(text, jsonb, timestamptz) is
-  'Private, called by receive for each new whatsapp.status.* event. Finds the outbox message by wamid, else by the outbox id in biz_opaque_callback_data (hookline:<id>) of the same number, and moves it forward: sent, delivered, read (played counts as read), never backwards; failed is classified by its error code like a send''s answer (permanent fails, transient retries as a new send). Returns the message''s state, or null for a status of a message hookline did not send. Errors: none of its own.';
+comment on function hookline._apply_message_status(bigint, jsonb, timestamptz) is
+  'Private, called by receive_many for each new whatsapp.status.* event whose message it found (by wamid, else by the outbox id in biz_opaque_callback_data, hookline:<id>, among the messages of the notification''s tenant and number) and locked. Moves the message forward: sent, delivered, read (played counts as read), never backwards; a failed status is classified by its error code like a send''s answer (permanent fails, transient sends it again), except of a sent message whose wamid is another (an earlier copy: nothing changes); a queued or leased message''s retry is never due before it was (nor before the lease ends). A wamid another message has is never learnt. Returns the message''s state, or null when it is gone. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
-revoke all on function hookline._apply_message_status(text,jsonb,timestamp with time zone) from public;
+revoke all on function hookline._apply_message_status(bigint,jsonb,timestamp with time zone) from public;

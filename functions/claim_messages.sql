@@ -93,19 +93,29 @@ begin
     -- pair_interval), always into the future, so
     -- they leave the due set (no claim rescans them, next_message_due stays meaningful) and
     -- the messages behind them are reached.
+    -- A retry counts like any other message (WhatsApp counts what reaches it: a send that
+    -- timed out may have, and a retry right after it would be a second message within the
+    -- interval, answered 131056 or delivered twice): the message's own recent claim is one of
+    -- its recipient's, and the message is not claimed again while that claim is in the window,
+    -- so a message's claims in any window are at most one and its last_claimed_at holds them
+    -- all (claimed again sooner, it would erase its first send from the window).
     select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
-                      filter (where j.n <= v_s.pair_burst - j.recent), '{}'),
-           coalesce(pg_catalog.array_agg(j.message_id) filter (where j.n > v_s.pair_burst - j.recent), '{}'),
-           coalesce(pg_catalog.array_agg(case
+                      filter (where j.own_at is null and j.n <= v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(j.message_id)
+                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent), '{}'),
+           coalesce(pg_catalog.array_agg(greatest(case
                       when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
-                      else claim_messages.now + v_s.pair_interval end)
-                      filter (where j.n > v_s.pair_burst - j.recent), '{}')
+                      when j.own_at is null then claim_messages.now + v_s.pair_interval end,
+                      j.own_at + v_s.pair_interval * v_s.pair_burst))
+                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent), '{}')
     into v_allowed, v_blocked, v_until
     from (
       select c.message_id, c.next_attempt_at, r.recent, r.first_at,
+        case when c.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+             then c.last_claimed_at end as own_at,
         pg_catalog.row_number() over (partition by c.recipient order by c.next_attempt_at, c.message_id) as n
       from (
-        select o.message_id, o.recipient, o.next_attempt_at
+        select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
         from hookline.outbox o
         where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
         order by o.next_attempt_at
@@ -116,7 +126,6 @@ begin
         from hookline.outbox p
         where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
           and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
-          and p.message_id <> c.message_id
       ) r
     ) j;
 
@@ -166,7 +175,7 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;

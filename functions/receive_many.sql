@@ -45,6 +45,9 @@ declare
   v_new boolean[];       -- per event: is it new?
   v_statuses boolean;    -- is any event a message status?
   v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
+  v_status_messages bigint[];  -- per status of a message hookline sent, in event order: its
+  v_status_items jsonb[];      -- message and the status item
+  v_i integer;
 begin
   if receive_many.received_at is null
      or coalesce(pg_catalog.cardinality(receive_many.bodies), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
@@ -151,14 +154,59 @@ begin
     from hookline._ingest(receive_many.received_at, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types,
                           e_payloads, e_occurred, e_phones, e_users, e_was, e_sanitized) i;
 
-    -- A new status of a message hookline sent moves its outbox row (docs/outbound.md).
+    -- A new status of a message hookline sent moves its outbox row (docs/outbound.md). Its
+    -- message is one of the notification's tenant and number (another tenant's source, or
+    -- another number, cannot touch it): by wamid, else by the outbox id hookline sent as
+    -- biz_opaque_callback_data (the send's answer was lost). Found before any lock (a message's
+    -- tenant and number never change), then locked in the outbox's lock order for the whole
+    -- group: the senders and breakers a failed status may touch, then the messages, each
+    -- sorted. Locked one status at a time, in the group's order, two groups (or a group and
+    -- complete_messages) naming the same messages in other orders deadlocked.
     if v_statuses then
-      perform hookline._apply_message_status(
-        e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}', receive_many.received_at)
-      from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_phones), pg_catalog.unnest(e_payloads),
-                      pg_catalog.unnest(v_new)) with ordinality as e (event_type, phone_number_id, payload, is_new, n)
-      where e.is_new and e.event_type like 'whatsapp.status.%'
-      order by e.n;
+      select pg_catalog.array_agg(s.message_id order by s.n), pg_catalog.array_agg(s.status order by s.n)
+      into v_status_messages, v_status_items
+      from (
+        select e.n, e.status,
+          coalesce(
+            (select o.message_id from hookline.outbox o
+             where o.wamid = e.status->>'id' and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
+            (select o.message_id from hookline.outbox o
+             where o.message_id = case when e.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$'
+                                       then pg_catalog.substr(e.status->>'biz_opaque_callback_data', 10)::bigint end
+               and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id)
+          ) as message_id
+        from (
+          select e.n, e.tenant_id, e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}' as status
+          from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_tenants), pg_catalog.unnest(e_phones),
+                          pg_catalog.unnest(e_payloads), pg_catalog.unnest(v_new))
+            with ordinality as e (event_type, tenant_id, phone_number_id, payload, is_new, n)
+          where e.is_new and e.event_type like 'whatsapp.status.%'
+        ) e
+      ) s
+      where s.message_id is not null;
+
+      if v_status_messages is not null then
+        perform from hookline.senders s
+        where s.phone_number_id in (
+          select o.phone_number_id
+          from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
+          join hookline.outbox o on o.message_id = x.message_id
+          where x.status->>'status' = 'failed')
+        order by s.phone_number_id
+        for no key update;
+        perform from hookline.circuit_breakers b
+        where b.target in (
+          select 'sender:' || o.phone_number_id
+          from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
+          join hookline.outbox o on o.message_id = x.message_id
+          where x.status->>'status' = 'failed')
+        order by b.target
+        for update;
+        perform from hookline.outbox o where o.message_id = any (v_status_messages) order by o.message_id for update;
+        for v_i in 1 .. pg_catalog.cardinality(v_status_messages) loop
+          perform hookline._apply_message_status(v_status_messages[v_i], v_status_items[v_i], receive_many.received_at);
+        end loop;
+      end if;
     end if;
   end if;
 

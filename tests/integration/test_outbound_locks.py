@@ -242,3 +242,70 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
         "select s.state::text, b.state::text, b.is_forced from hookline.senders s "
         "join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id"
     ).fetchone() == ("active", "closed", True)
+
+
+def statuses(items: list[tuple[str, str]]) -> str:
+    """A notification of the statuses (wamid, status) of messages of number 1065."""
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234"}
+                         for w, s in items]}}]}],
+    })  # fmt: skip
+
+
+RECEIVE = "select * from hookline.receive('acme-wa', %s::jsonb, convert_to(%s, 'UTF8'))"
+
+
+def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Statuses of a group were applied one at a time in their order, each locking its
+    message: a notification reporting on B then A, while another transaction had reported on A
+    and then went on to B, waited for A holding B, and the other for B holding A (40P01, found
+    by benchmarks/outbox_fuzz.py; complete_messages, which locks by id, deadlocked with it
+    alike). The group's messages are now locked by id before any status is applied, so the
+    notification waits for A without holding B and both finish."""
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)"
+    )
+    queue(conn, ["1065"], 2)
+    a, b = claimed(conn, "r1", 2)["1065"]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": f"wamid.{m}"}
+                for m, t in (a, b)]),),
+    )  # fmt: skip
+    errors: list[BaseException] = []
+    pids: list[int] = []
+
+    def notify() -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                body = statuses([(f"wamid.{b[0]}", "delivered"), (f"wamid.{a[0]}", "read")])
+                c.execute(RECEIVE, (body, body))
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    with psycopg.connect(db) as holder:
+        body = statuses([(f"wamid.{a[0]}", "delivered")])
+        holder.execute(RECEIVE, (body, body))
+        t = threading.Thread(target=notify)
+        t.start()
+        for _ in range(500):
+            if pids and blocked(conn, pids[0]):
+                break
+            time.sleep(0.01)
+        assert pids and blocked(conn, pids[0]), "the notification did not wait for message A"
+        try:
+            body = statuses([(f"wamid.{b[0]}", "read")])
+            holder.execute(RECEIVE, (body, body))
+            holder.commit()
+        except BaseException as exc:
+            errors.append(exc)
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select array_agg(state::text order by message_id) from hookline.outbox"
+    ).fetchone() == (["read", "read"],)
