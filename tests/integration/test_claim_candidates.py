@@ -90,9 +90,11 @@ def test_each_session_keeps_its_own_candidates(db: str, conn, endpoints) -> None
         assert sorted(int(x) for x in cursor["c"].strip("{}").split(",")) == sorted(
             [endpoints["busy"], endpoints["late"]]
         )
-        assert json.loads(scalar(one, CURSOR))["c"] == "{%d}" % endpoints["busy"]
+        assert json.loads(scalar(one, CURSOR))["c"] == f"{{{endpoints['busy']}}}"
         got, scans = claim(one, 5, at + timedelta(seconds=1))
-        assert scans > IDLE, "a second after its full probe, the first session probes every endpoint"
+        assert scans > IDLE, (
+            "a second after its full probe, the first session probes every endpoint"
+        )
         assert got == ["busy"] * 5, "and late's work is taken already: nothing twice"
 
 
@@ -106,7 +108,7 @@ def test_a_hint_left_by_another_client_stays_a_hint(db: str, conn, endpoints) ->
     with psycopg.connect(db, autocommit=True) as runner:
         # As another client would have left it: candidates tight and an endpoint that is no
         # more, a full probe a moment ago that took a second (a hint for the next second).
-        left = {"at": None, "e": None, "c": "{%d,999999}" % tight, "ca": at.isoformat(), "cd": 1000}
+        left = {"at": None, "e": None, "c": f"{{{tight},999999}}", "ca": at.isoformat(), "cd": 1000}
         runner.execute("select set_config('hookline.claim_cursor', %s, false)", (json.dumps(left),))
         got, scans = claim(runner, 5, at)
         assert got == ["tight", "tight"], "the candidates, within tight's max_in_flight"
@@ -127,7 +129,9 @@ def test_a_hint_left_by_another_client_stays_a_hint(db: str, conn, endpoints) ->
         # A full probe at a later now than this claim's (another client's clock in a test, or
         # its now argument): no hint.
         later = dict(left, ca=(at + timedelta(minutes=5)).isoformat())
-        runner.execute("select set_config('hookline.claim_cursor', %s, false)", (json.dumps(later),))
+        runner.execute(
+            "select set_config('hookline.claim_cursor', %s, false)", (json.dumps(later),)
+        )
         ingest(conn, "late", 1, T0 - timedelta(hours=2))
         got, scans = claim(runner, 5, at)
         assert got.count("late") == 1 and scans > IDLE
