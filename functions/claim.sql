@@ -71,10 +71,11 @@ begin
   -- messages by id.
   --
   -- 1. Endpoints (by id): those with due work, oldest due first, at most max_rows of them (one
-  --    index probe each). When at most max_rows have due work, the lock waits (no SKIP
-  --    LOCKED): a second runner waits for the first one's claim to commit, a millisecond, then
-  --    counts the first one's leases in the fresh snapshot of the statement below and fills
-  --    what room is left. So one hot endpoint serves every runner, and max_in_flight holds
+  --    index probe each, of every active endpoint in a full probe, of the candidates between
+  --    full probes: see "The candidates" below). When at most max_rows have due work, the
+  --    lock waits (no SKIP LOCKED): a second runner waits for the first one's claim to commit,
+  --    a millisecond, then counts the first one's leases in the fresh snapshot of the
+  --    statement below and fills what room is left. So one hot endpoint serves every runner, and max_in_flight holds
   --    across runners. When more have due work, it takes only those with room and skips those
   --    another claim holds (the "skipped" step below). NO KEY UPDATE does not block ingest's
   --    foreign-key checks (KEY SHARE).
@@ -100,14 +101,24 @@ begin
     v_hint := null;
   end if;
   v_from := v_hint->'e';
-  -- The candidates (docs/delivery.md, "Idle endpoints and the full probe"): the one place
-  -- that says when a claim probes every active endpoint. It probes only the candidates, the
-  -- endpoints that this session's last full probe found with due work ("c", those still found
-  -- so since), while all of these hold: the last claim was not short ("c" is null after a
+  -- The candidates (docs/delivery.md, "Idle endpoints and the full probe"): an idle active
+  -- endpoint's probe costs as much as a busy one's, so a claim beside 10,000 idle endpoints
+  -- spent most of its time finding them idle. This is the one place that says when a claim
+  -- probes every active endpoint. It probes only the candidates, the endpoints that this
+  -- session's last full probe found with due work ("c", those still found so since), while all of these hold: the last claim was not short ("c" is null after a
   -- claim that returned fewer than max_rows, and after none), the full probe ran at an earlier
   -- or the same now ("ca") and less than ten times its own duration ago ("cd", in ms), and
-  -- less than a second ago. Otherwise, and whenever the candidates give nothing, it probes
-  -- every active endpoint.
+  -- less than a second ago. Otherwise, and whenever the candidates give no endpoint with due
+  -- work, it probes every active endpoint (before an empty answer). So new work on an idle
+  -- endpoint waits at most a second (about ten full probes' time) behind a runner whose
+  -- claims come back full, and a runner that keeps up probes every endpoint on every claim.
+  -- Like the cursor, the candidates are a hint: a claim from them locks, counts and claims as
+  -- one from a full probe; a paused or removed candidate is not found; a setting another
+  -- client left (a pooled server connection) is as good a hint. When every candidate with due
+  -- work is full, the claim finds no room and answers empty (a full probe then would lock
+  -- other endpoints after these, out of the id order); that leaves no candidates, so the next
+  -- claim, after next_due (a full probe that sees claimable work and wakes the runner), probes
+  -- every endpoint.
   v_probed_at := (v_cursor->>'ca')::timestamptz;
   v_probe_ms := (v_cursor->>'cd')::double precision;
   if v_probed_at <= claim.now
@@ -369,7 +380,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. A claim probes every active endpoint only in a full probe: after a claim of this session that returned fewer than max_rows (or none), ten times the last full probe''s duration or a second after it (by now), or when the candidates give no endpoint with due work; otherwise only the candidates, the endpoints the last full probe found with due work (a hint: new work on an idle endpoint waits for the next full probe, at most a second behind full claims). Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); all three are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
