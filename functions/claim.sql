@@ -52,6 +52,12 @@ declare
   v_leases_at timestamptz;
   v_commit text;
   v_token_head text;
+  v_candidates bigint[];
+  v_next_candidates bigint[];
+  v_probed_at timestamptz;
+  v_probe_ms double precision;
+  v_started timestamptz;
+  v_rows integer;
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -65,10 +71,11 @@ begin
   -- messages by id.
   --
   -- 1. Endpoints (by id): those with due work, oldest due first, at most max_rows of them (one
-  --    index probe each). When at most max_rows have due work, the lock waits (no SKIP
-  --    LOCKED): a second runner waits for the first one's claim to commit, a millisecond, then
-  --    counts the first one's leases in the fresh snapshot of the statement below and fills
-  --    what room is left. So one hot endpoint serves every runner, and max_in_flight holds
+  --    index probe each, of every active endpoint in a full probe, of the candidates between
+  --    full probes: see "The candidates" below). When at most max_rows have due work, the
+  --    lock waits (no SKIP LOCKED): a second runner waits for the first one's claim to commit,
+  --    a millisecond, then counts the first one's leases in the fresh snapshot of the
+  --    statement below and fills what room is left. So one hot endpoint serves every runner, and max_in_flight holds
   --    across runners. When more have due work, it takes only those with room and skips those
   --    another claim holds (the "skipped" step below). NO KEY UPDATE does not block ingest's
   --    foreign-key checks (KEY SHARE).
@@ -94,10 +101,48 @@ begin
     v_hint := null;
   end if;
   v_from := v_hint->'e';
+  -- The candidates (docs/delivery.md, "Idle endpoints and the full probe"): an idle active
+  -- endpoint's probe costs as much as a busy one's, so a claim beside 10,000 idle endpoints
+  -- spent most of its time finding them idle. This is the one place that says when a claim
+  -- probes every active endpoint. It probes only the candidates, the endpoints that this
+  -- session's last full probe found with due work ("c", those still found so since), while all of these hold: the last claim was not short ("c" is null after a
+  -- claim that returned fewer than max_rows, and after none), the full probe ran at an earlier
+  -- or the same now ("ca") and less than ten times its own duration ago ("cd", in ms), and
+  -- less than a second ago. Otherwise, and whenever the candidates give no endpoint with due
+  -- work, it probes every active endpoint (before an empty answer). So new work on an idle
+  -- endpoint waits at most a second (about ten full probes' time) behind a runner whose
+  -- claims come back full, and a runner that keeps up probes every endpoint on every claim.
+  -- Like the cursor, the candidates are a hint: a claim from them locks, counts and claims as
+  -- one from a full probe; a paused or removed candidate is not found; a setting another
+  -- client left (a pooled server connection) is as good a hint. When every candidate with due
+  -- work is full, the claim finds no room and answers empty (a full probe then would lock
+  -- other endpoints after these, out of the id order); that leaves no candidates, so the next
+  -- claim, after next_due (a full probe that sees claimable work and wakes the runner), probes
+  -- every endpoint.
+  v_probed_at := (v_cursor->>'ca')::timestamptz;
+  v_probe_ms := (v_cursor->>'cd')::double precision;
+  if v_probed_at <= claim.now
+     and claim.now - v_probed_at < least(interval '1 second', v_probe_ms * interval '10 milliseconds') then
+    v_candidates := (v_cursor->>'c')::bigint[];
+  end if;
   loop
+    if v_candidates is null then
+      v_started := pg_catalog.clock_timestamp();
+    end if;
     with probe as materialized (
       select c.endpoint_id, c.max_in_flight, due.next_attempt_at as first_due
-      from hookline.endpoints c
+      from (
+        -- Every active endpoint, or the candidates alone: one branch runs (a one-time filter
+        -- in the generic plan), each through an index.
+        select c.endpoint_id, c.max_in_flight
+        from hookline.endpoints c
+        where v_candidates is null and c.state = 'active'
+        union all
+        select c.endpoint_id, c.max_in_flight
+        from pg_catalog.unnest(v_candidates) as u(endpoint_id)
+        join hookline.endpoints c on c.endpoint_id = u.endpoint_id
+        where v_candidates is not null and c.state = 'active'
+      ) c
       left join lateral (
         select d.next_attempt_at
         from hookline.deliveries d
@@ -106,7 +151,6 @@ begin
         order by d.next_attempt_at
         limit 1
       ) due on true
-      where c.state = 'active'
     ),
     crowded as (
       select pg_catalog.count(*) > claim.max_rows as is_crowded from probe p where p.first_due is not null
@@ -170,18 +214,33 @@ begin
       limit claim.max_rows
     )
     select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
-      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled)
-    into v_endpoints, v_first_due, v_cursors, v_cooled
+      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled),
+      -- The next candidates: the probed endpoints with due work, at most the oldest due
+      -- greatest(128, 4 * max_rows) of them (no sort while they are fewer).
+      (select case when pg_catalog.count(*) <= greatest(128, 4 * claim.max_rows)
+                then pg_catalog.array_agg(p.endpoint_id)
+                else (select pg_catalog.array_agg(q.endpoint_id)
+                      from (select q.endpoint_id from probe q where q.first_due is not null
+                            order by q.first_due limit greatest(128, 4 * claim.max_rows)) q) end
+       from probe p where p.first_due is not null)
+    into v_endpoints, v_first_due, v_cursors, v_cooled, v_next_candidates
     from (select * from waited union all select * from skipped) x;
-    exit when v_endpoints is not null or v_hint is null;
+    exit when v_endpoints is not null or (v_hint is null and v_candidates is null);
     v_hint := null;
     v_from := null;
+    v_candidates := null;
   end loop;
   v_at := case when v_hint is null then claim.now else v_at end;
+  if v_candidates is null then
+    v_probed_at := claim.now;
+    v_probe_ms := extract(epoch from pg_catalog.clock_timestamp() - v_started) * 1000;
+  end if;
   if v_endpoints is null then
     -- An assignment, not PERFORM: a simple expression, evaluated without an executor start.
+    -- No candidates: the next claim probes every endpoint.
     v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
-      'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l')::text, false);
+      'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l',
+      'c', null, 'ca', v_probed_at, 'cd', v_probe_ms)::text, false);
     return;
   end if;
 
@@ -244,8 +303,6 @@ begin
         and f.next_attempt_at > claim.now
     ) f
   ) l;
-  v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
-    'at', v_at, 'e', v_cursors, 'leased_at', claim.now, 'l', v_leases)::text, false);
 
   -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
   --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
@@ -312,11 +369,18 @@ begin
     where x.event_id = c.event_id and x.received_at = c.event_received_at
     limit 1
   ) ev;
+  -- The setting, once per claim, after the batch is known: a short batch (fewer rows than
+  -- max_rows) leaves no candidates, so the next claim probes every endpoint.
+  get diagnostics v_rows = row_count;
+  v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
+    'at', v_at, 'e', v_cursors, 'leased_at', claim.now, 'l', v_leases,
+    'c', case when v_rows >= claim.max_rows then v_next_candidates::text end,
+    'ca', v_probed_at, 'cd', v_probe_ms)::text, false);
 end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); both are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. A claim probes every active endpoint only in a full probe: after a claim of this session that returned fewer than max_rows (or none), ten times the last full probe''s duration or a second after it (by now), or when the candidates give no endpoint with due work; otherwise only the candidates, the endpoints the last full probe found with due work (a hint: new work on an idle endpoint waits for the next full probe, at most a second behind full claims). Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); all three are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;

@@ -24,6 +24,7 @@ CASES = [
     ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
     ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),
     ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
+    ("many_endpoints.py", ["--idle", "0,5", "--busy", "2"], r"mean / 0 idle = [0-9.]+"),
     ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
     ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
     ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
@@ -32,7 +33,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("script", "args", "ratio"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("script", "args", "ratio"),
+    CASES,
+    ids=[" ".join([c[0], *c[1][:1]]) if c[1][0].startswith("--") else c[0] for c in CASES],
+)
 def test_benchmark_runs_as_documented(db: str, script: str, args: list[str], ratio: str) -> None:
     result = subprocess.run(
         [sys.executable, script, db, *args],
