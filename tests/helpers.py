@@ -59,30 +59,14 @@ def plans_as_notices(conn: psycopg.Connection) -> list[str]:
 
 def doc_commands(text: str) -> list[str]:
     """The lines of a Markdown text's indented code blocks (a block follows a blank line and is
-    indented deeper than the text around it), continuation lines joined."""
-    found: list[str] = []
-    lines = text.splitlines()
-    in_block, indent = False, 0
-    for i, line in enumerate(lines):
-        depth = len(line) - len(line.lstrip(" "))
-        if not line.strip():
-            continue
-        previous = lines[i - 1] if i else ""
-        if not in_block and not previous.strip() and line.strip() and depth >= 4:
-            text_indent = next(
-                (len(p) - len(p.lstrip(" ")) for p in reversed(lines[:i - 1]) if p.strip()), 0
-            )  # fmt: skip
-            in_block, indent = depth >= text_indent + 4, depth
-        elif in_block and depth < indent:
-            in_block = False
-        if in_block:
-            found.append(line.strip())
-    return re.sub(r"\\\n\s*", "", "\n".join(found)).splitlines()
+    indented deeper than the text around it), continuation lines joined (doc_blocks reads them)."""
+    return [line for language, block in doc_blocks(text) if language == "" for line in block]
 
 
 def doc_blocks(text: str) -> list[tuple[str, list[str]]]:
-    """The code blocks of a Markdown text, in order: ("", lines) for an indented block (as
-    doc_commands reads them, continuation lines joined), (language, lines) for a fenced one ("text" without a language)."""
+    """The code blocks of a Markdown text, in order: ("", lines) for an indented block (a block
+    follows a blank line and is indented deeper than the text around it; continuation lines
+    joined), (language, lines) for a fenced one ("text" without a language)."""
     blocks: list[tuple[str, list[str]]] = []
     lines = text.splitlines()
     fence: str | None = None
