@@ -57,6 +57,22 @@ def plans_as_notices(conn: psycopg.Connection) -> list[str]:
     return plans
 
 
+def promised(script: str) -> list[str]:
+    """What a doc's `# prints: ...` comments promise, as patterns (`...` stands for anything)
+    that a line of the commands' output must start with."""
+    return [
+        "^" + re.escape(line.split("# prints: ", 1)[1].strip()).replace(r"\.\.\.", ".*")
+        for line in script.splitlines()
+        if "# prints: " in line
+    ]
+
+
+def assert_prints(script: str, output: str, where: str) -> None:
+    """Each `# prints: ...` comment of script is kept by a line of output."""
+    for pattern in promised(script):
+        assert re.search(pattern, output, re.M), f"{where}: no {pattern!r} in\n{output}"
+
+
 def doc_commands(text: str) -> list[str]:
     """The lines of a Markdown text's indented code blocks (a block follows a blank line and is
     indented deeper than the text around it), continuation lines joined (doc_blocks reads them)."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import secrets
+import select
+import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -49,13 +54,92 @@ def describe(dsn: str) -> str:
 
 def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg.Connection:
     """Open a connection; any failure becomes one ConnectFailed (a DatabaseUnavailable) line
-    naming the target."""
+    naming the target, with the SQLSTATE of the server's refusal when it answered with one
+    (refusal_sqlstate: psycopg's error has none)."""
+    started = time.monotonic()
     try:
         return psycopg.connect(
             dsn, autocommit=autocommit, connect_timeout=timeout, **CONNECT_KWARGS
         )
     except psycopg.Error as exc:
-        raise ConnectFailed(f"cannot connect to {describe(dsn)}: {one_line(exc)}") from exc
+        # An attempt that took the whole timeout met no server: nothing to ask it.
+        answered = time.monotonic() - started < timeout
+        raise ConnectFailed(
+            f"cannot connect to {describe(dsn)}: {one_line(exc)}",
+            sqlstate=refusal_sqlstate(dsn, timeout) if answered else None,
+        ) from exc
+
+
+# libpq's PQERRORS_SQLSTATE: an error message says its severity and SQLSTATE only.
+_ERRORS_SQLSTATE = 3
+_SQLSTATE_LINE = re.compile(r":  ([0-9A-Z]{5})$", re.MULTILINE)
+
+
+def _libpq_set_error_verbosity() -> Callable[[int, int], int] | None:
+    """libpq's PQsetErrorVerbosity, from the libpq psycopg uses (psycopg does not wrap it), or
+    None when that library cannot be told for sure: it must be the one already loaded
+    (RTLD_NOLOAD), and the only libpq of the process."""
+    if pq.__impl__ == "python":
+        from psycopg.pq import _pq_ctypes
+
+        lib = _pq_ctypes.pq
+    else:
+        try:
+            with open("/proc/self/maps", encoding="utf-8") as maps:
+                loaded = {line.split()[-1] for line in maps if _LIBPQ.search(line)}
+        except OSError:
+            return None
+        if len(loaded) != 1:
+            return None
+        try:
+            lib = ctypes.CDLL(loaded.pop(), mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        except OSError:
+            return None
+    function = lib.PQsetErrorVerbosity
+    function.argtypes, function.restype = [ctypes.c_void_p, ctypes.c_int], ctypes.c_int
+    return function
+
+
+_LIBPQ = re.compile(r"/libpq[^/]*\.so[.\d]*$")
+
+
+def refusal_sqlstate(dsn: str, timeout: float = 10) -> str | None:
+    """The SQLSTATE with which the server refuses a connection to `dsn` now (53300 when every
+    slot is taken, 57P03 while it starts, 28P01, 3D000 ...), or None: it took the connection,
+    did not answer, or libpq cannot be asked. libpq keeps the SQLSTATE of a refused connection
+    to itself, so psycopg's error has none; told to write error messages in its SQLSTATE
+    verbosity, it writes it where the message was. One more connection attempt."""
+    set_verbosity = _libpq_set_error_verbosity()
+    if set_verbosity is None:
+        return None
+    try:
+        conninfo = psycopg.conninfo.make_conninfo(dsn, connect_timeout=int(timeout))
+    except psycopg.ProgrammingError:
+        return None
+    pgconn = pq.PGconn.connect_start(conninfo.encode())
+    try:
+        set_verbosity(pgconn.pgconn_ptr, _ERRORS_SQLSTATE)
+        deadline = time.monotonic() + timeout
+        while (status := pgconn.connect_poll()) not in (
+            pq.PollingStatus.OK,
+            pq.PollingStatus.FAILED,
+        ):
+            left = deadline - time.monotonic()
+            waits = (
+                ([pgconn.socket], [])
+                if status == pq.PollingStatus.READING
+                else ([], [pgconn.socket])
+            )
+            if left <= 0 or select.select(*waits, [], left) == ([], [], []):
+                return None  # no answer in time
+        if status == pq.PollingStatus.OK:
+            return None
+        found = _SQLSTATE_LINE.findall(pgconn.error_message.decode("utf-8", "replace"))
+        return found[-1] if found else None
+    except psycopg.Error:
+        return None
+    finally:
+        pgconn.finish()
 
 
 # How long `hookline runner` and `hookline ingress` wait at their start, by default, for a

@@ -24,6 +24,12 @@ class ConnectFailed(DatabaseUnavailable):
     """No connection could be made: the error came while connecting, not from a statement
     on a connection that was made (hookline.db.connect raises it)."""
 
+    def __init__(self, message: str | None = None, *, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        # The SQLSTATE of the server's refusal, when it answered with one (psycopg's error
+        # has none; hookline.db.refusal_sqlstate asks the server again).
+        self.sqlstate = sqlstate
+
 
 class PlanError(HooklineError):
     """The migration plan is invalid."""
@@ -193,12 +199,19 @@ _TRANSIENT_STATES = ("40P01", "40001", "55P03")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for a database error that the same call may not meet again: retry it."""
-    if not isinstance(exc, psycopg.Error):
+    """True for a database error that the same call may not meet again: retry it. A failed
+    connection is classified by the SQLSTATE of the server's refusal when it is known (53300:
+    every slot taken; 57P03: starting or shutting down; 28P01, 3D000 ... are not transient)."""
+    if isinstance(exc, ConnectFailed):
+        if exc.sqlstate is None:
+            return exc.__cause__ is not None and is_transient(exc.__cause__)
+        state: str | None = exc.sqlstate
+    elif isinstance(exc, psycopg.Error):
+        state = exc.sqlstate
+        if state is None:
+            return isinstance(exc, psycopg.OperationalError)
+    else:
         return False
-    state = exc.sqlstate
-    if state is None:
-        return isinstance(exc, psycopg.OperationalError)
     return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES
 
 

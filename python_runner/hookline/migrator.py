@@ -38,6 +38,16 @@ _INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$")
 _BODY = re.compile(r"\bas\s+\$(\w*)\$(.*?)\$\1\$", re.IGNORECASE | re.DOTALL)
 # The first change that records itself in hookline.schema_changes (it backfills the ones before).
 VERSION_CHANGE = "table_schema_changes"
+# The first change (it creates the schema) and the changes that create group roles when they
+# are missing (roles are cluster-wide; a DBA creates them for a non-superuser owner).
+SCHEMA_CHANGE = "schema_hookline"
+GROUP_ROLES: dict[str, tuple[str, ...]] = {
+    "role_hookline": (
+        "hookline_owner", "hookline_ingest", "hookline_runner", "hookline_operator",
+        "hookline_readonly",
+    ),
+    "role_hookline_sender": ("hookline_sender",),
+}  # fmt: skip
 
 Say = Callable[[str], None]
 
@@ -235,11 +245,17 @@ class Migrator:
             try:
                 version, source = self._version(conn)
                 self._refuse_newer([n for n, _at in version if n not in self.plan.names])
-                if source not in (None, "hookline_registry") and not self._deployed(conn):
+                # (a sqitch registry without changes, as a failed `sqitch deploy` leaves it, is
+                # a database nothing was deployed to)
+                if version and source != "hookline_registry" and not self._deployed(conn):
                     raise MigrationError(
                         f"{len(version)} change(s) were deployed by another tool (sqitch): "
                         "keep deploying this database with it (docs/migrations.md)"
                     )
+                done = {n for n, _at in version}
+                self._preflight(
+                    conn, [c.name for c in self.plan.changes[: last + 1] if c.name not in done]
+                )
                 conn.execute(queries.CREATE_REGISTRY)
                 deployed = self._deployed(conn)
                 self._check_prefix(deployed)
@@ -267,6 +283,37 @@ class Migrator:
             finally:
                 conn.execute(queries.DEPLOY_UNLOCK)
         return [c.name for c in pending]
+
+    def _preflight(self, conn: psycopg.Connection, pending: list[str]) -> None:
+        """Refuse, before anything runs, a deploy that would stop half-way for want of what only
+        a DBA gives (docs/security.md, "Granting roles to people and services (DBA)"): the
+        group roles, when the deploying role may not create roles; the right to create the
+        schema in the database. Without this, a non-superuser owner's deploy failed at
+        role_hookline with "permission denied to create role", the changes before it
+        committed."""
+        roles = [r for change in pending for r in GROUP_ROLES.get(change, ())]
+        if not roles and SCHEMA_CHANGE not in pending:
+            return
+        role, database, missing, creates_roles, creates_schemas = conn.execute(
+            queries.DEPLOY_RIGHTS, {"roles": roles}
+        ).fetchone()
+        lacks, run = [], []
+        if missing and not creates_roles:
+            lacks.append(
+                f"the group roles {', '.join(missing)} do not exist and role {role} may not "
+                "create roles (it is neither a superuser nor CREATEROLE)"
+            )
+            run += [f"create role {r} nologin" for r in missing]
+        if SCHEMA_CHANGE in pending and not creates_schemas:
+            db_name = sql.Identifier(database).as_string()
+            lacks.append(f"role {role} may not create schemas in database {db_name}")
+            run.append(f"grant create on database {db_name} to {role}")
+        if lacks:
+            raise MigrationError(
+                f"{'; '.join(lacks)}: nothing was deployed. A DBA runs this once, as "
+                'docs/security.md says ("Granting roles to people and services (DBA)"): '
+                f"{'; '.join(run)}; then deploy again"
+            )
 
     def _run(self, conn: psycopg.Connection, change: Change, kind: str) -> str:
         path = self.plan.script(kind, change)

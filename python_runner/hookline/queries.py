@@ -11,6 +11,18 @@ DEPLOY_UNLOCK: LiteralString = "select pg_advisory_unlock(hashtext('hookline.dep
 
 REGISTRY_EXISTS: LiteralString = "select to_regclass('hookline_registry.changes') is not null"
 
+# What a deploy needs that only a DBA can give (Migrator._preflight): the group roles that are
+# missing, whether the current role may create roles, may create schemas in this database.
+DEPLOY_RIGHTS: LiteralString = """
+select current_user::text as role, current_database()::text as database,
+       array(select r from unnest(%(roles)s::text[]) with ordinality as w (r, n)
+             where not exists (select from pg_catalog.pg_roles p where p.rolname = w.r)
+             order by n) as missing,
+       (select rolsuper or rolcreaterole from pg_catalog.pg_roles
+        where rolname = current_user) as creates_roles,
+       has_database_privilege(current_database(), 'create') as creates_schemas
+"""
+
 CREATE_REGISTRY: LiteralString = """
 create schema if not exists hookline_registry;
 comment on schema hookline_registry is 'What hookline db deploy has applied: changes of migrations/ and files of functions/.';

@@ -179,10 +179,12 @@ async def retrying(
 
 
 def refused_at_connect(exc: BaseException, cause: psycopg.Error) -> bool:
-    """Whether a start-up check failed while connecting, with no SQLSTATE: what a server that
-    answers does when it refuses the credentials or the database (at_start asks libpq's ping
-    whether it answers). A statement's error without a SQLSTATE is a lost connection."""
-    return isinstance(exc, ConnectFailed) and cause.sqlstate is None
+    """Whether a start-up check failed while connecting, with no SQLSTATE known: what a server
+    that answers does when it refuses the credentials or the database (at_start asks libpq's
+    ping whether it answers), when the server could not be asked for the refusal's SQLSTATE
+    (hookline.db.refusal_sqlstate). A statement's error without a SQLSTATE is a lost
+    connection."""
+    return isinstance(exc, ConnectFailed) and exc.sqlstate is None and cause.sqlstate is None
 
 
 def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
@@ -211,7 +213,9 @@ def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
             cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
             if not isinstance(cause, psycopg.Error):
                 raise
-            delay = next_retry(cause, backoff, started + wait_s)
+            # (a failed connection is classified by its refusal's SQLSTATE, when known)
+            delay = next_retry(exc if isinstance(exc, ConnectFailed) else cause, backoff,
+                               started + wait_s)  # fmt: skip
             if delay is None or (refused_at_connect(exc, cause) and all(map(server_answers, dsns))):
                 raise
             if not waiting:

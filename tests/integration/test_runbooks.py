@@ -2,7 +2,8 @@
 the page talks about (tenant acme, source acme-wa, endpoint crm, dead deliveries, a sender):
 the indented command blocks of each page, in order, in one bash -e, with the page's
 placeholders (delivery ids, files) substituted. A failing command fails the test with its
-output, so the pages cannot drift from the commands."""
+output, so the pages cannot drift from the commands; what a page says a command prints (its
+`# prints: ...` comments) must be in the output."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.conftest import require
-from tests.helpers import ROOT, doc_commands
+from tests.helpers import ROOT, assert_prints, doc_commands
 
 PAGES = sorted((ROOT / "docs" / "runbooks").glob("*.md"))
 SENDER = "106540352242922"
@@ -78,14 +79,15 @@ def test_every_command_of_the_runbook_runs(db: str, server, page: Path) -> None:
         f"{page.name}:\n{script}\n--- stderr:\n{run.stderr}\n--- stdout:\n{run.stdout}"
     )
     assert "Traceback" not in run.stderr
+    assert_prints(script, run.stdout + run.stderr, page.name)
 
 
 def test_the_block_reader_finds_the_pages_commands() -> None:
     found = doc_commands((ROOT / "docs" / "runbooks" / "rotate-a-source-secret.md").read_text())
     assert found == [
         "hookline sources rotate-secret acme-wa --secret-file ./new-secret",
-        "hookline sources show acme-wa        # secrets: 2 (rotating)",
+        "hookline sources show acme-wa        # prints: secrets:       2 (rotating)",
         "hookline sources rotate-secret acme-wa --finish",
-        "hookline sources show acme-wa        # secrets: 1",
+        "hookline sources show acme-wa        # prints: secrets:       1",
         "shred -u ./new-secret",
     ]

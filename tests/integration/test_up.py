@@ -20,7 +20,7 @@ import pytest
 
 from hookline.pgcluster import LocalPostgres, free_port
 from tests.conftest import require
-from tests.helpers import ROOT, doc_commands, hookline
+from tests.helpers import ROOT, assert_prints, doc_commands, hookline
 from tests.target import Target
 
 
@@ -177,7 +177,7 @@ def test_the_readmes_tour_runs_as_written(data_dir: Path) -> None:
         taken.listen()
     with taken, start_up(data_dir, *ports) as proc:
         try:
-            wait_for_dsn(proc)
+            dsn = wait_for_dsn(proc)
             assert next(proc.stdout).startswith("  psql ")
             assert next(proc.stdout) == "For the other commands, in another shell:\n"
             exports = next(proc.stdout).strip()
@@ -200,6 +200,8 @@ def test_the_readmes_tour_runs_as_written(data_dir: Path) -> None:
             proc.wait(timeout=60)
     assert run.returncode == 0, f"--- stderr:\n{run.stderr}\n--- stdout:\n{run.stdout}"
     assert "Traceback" not in run.stderr
+    assert_prints(lines[0], f"hookline is up. Database: {dsn}", "README.md's tour, hookline up")
+    assert_prints("\n".join(lines[1:]), run.stdout + run.stderr, "README.md's tour")
     # What the tour says the two ingests return: a new event, then the same one again.
     news = [
         line.split("|")[-1].strip()
