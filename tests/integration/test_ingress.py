@@ -78,6 +78,16 @@ EXPECTED_TYPES = {
     "group_settings_update": ["whatsapp.change.group_settings_update"],
     "group_status_update": ["whatsapp.change.group_status_update"],
     "payment_status_upi": ["whatsapp.payment.failed"],
+    # The media, contact card, call permission and chat-opened shapes of the payload survey
+    # (tests/fixtures/README.md): pywa's tests/data/updates/ and Meta's contacts syntax.
+    "document": ["whatsapp.message.document"],
+    "audio_voice": ["whatsapp.message.audio"],
+    "sticker": ["whatsapp.message.sticker"],
+    "video": ["whatsapp.message.video"],
+    "contacts_full": ["whatsapp.message.contacts"],
+    "call_permission_reply": ["whatsapp.message.interactive"],
+    "request_welcome": ["whatsapp.message.request_welcome"],
+    "business_capability_update": ["whatsapp.change.business_capability_update"],
 }  # fmt: skip
 
 

@@ -251,6 +251,7 @@ LATER = {
     "phone_number_name_update": (b'"time":1739321024', b'"time":1739321084'),
     "phone_number_quality_update": (b'"time":1748454394', b'"time":1748454454'),
     "security": (b'"time":1748811473', b'"time":1748811533'),
+    "business_capability_update": (b'"time":1739321024', b'"time":1739321084'),
     "smb_app_state_sync": (b'"timestamp":"1749418000"', b'"timestamp":"1749418060"'),
     "group_participants_update": (b'"timestamp":1749418100', b'"timestamp":1749418160'),
     "group_lifecycle_update": (b'"timestamp":"1749418300"', b'"timestamp":"1749418360"'),
@@ -282,14 +283,17 @@ def test_a_later_notification_is_new_and_a_retry_is_not(
     assert first["type"] == second["type"]
 
 
-# What each of these fixtures carries that only handlers may read (migration
-# function_masking_sdp_groups_upi masks it in event_log).
+# What each of these fixtures carries that only handlers may read (migrations
+# function_masking_sdp_groups_upi and function_masking_operational_media mask it in event_log).
 PRIVATE = {
     "call_connect_sdp": ["203.0.113.45", "192.168.1.23", "a=ice-pwd:Qk8yV3nX2pL9mZ4wB7cD1fG5"],
     "call_connect_answer": ["203.0.113.88", "10.20.30.40", "a=ice-ufrag:Mq2Z"],
     "group_lifecycle_update": ["https://chat.whatsapp.com/KxQ2mZp8Rw4LtVb9", "Geburtstag 12.7."],
     "group_settings_update": ["running club"],
     "payment_status_upi": ["payer VPA zoe.arger@okhdfcbank"],
+    # function_masking_operational_media: media ids, urls and filenames, a card's addresses.
+    "document": ['"1234567890987654"', "Mietvertrag.pdf", "attachments/?mid="],
+    "contacts_full": ["Hauptstrasse 5", '"10827"'],
 }
 
 

@@ -316,16 +316,133 @@ def test_upi_ids_are_masked_wherever_they_are_written(conn: psycopg.Connection) 
                    "note": "pay [upi] or mail [email]"}  # fmt: skip
 
 
-REVERT = Path(__file__).parents[2] / "migrations" / "revert" / "function_masking_sdp_groups_upi.sql"
-# The leaves this migration masks (or masks otherwise), per fixture; nothing else may change.
-CHANGED = {
-    "call_connect_sdp": {("entry", 0, "changes", 0, "value", "calls", 0, "session", "sdp")},
-    "call_connect_answer": {("entry", 0, "changes", 0, "value", "calls", 0, "session", "sdp")},
-    "group_lifecycle_update": {("entry", 0, "changes", 0, "value", "groups", 0, "subject"),
-                               ("entry", 0, "changes", 0, "value", "groups", 0, "invite_link")},
-    "payment_status_upi": {("entry", 0, "changes", 0, "value", "statuses", 0, "payment", "transaction",
-                            "error", "reason")},
+def value_of(payload: dict, path: list) -> object:
+    value = payload["entry"][0]["changes"][0]["value"]
+    for key in path:
+        value = value[key]
+    return value
+
+
+def masked(conn: psycopg.Connection, fixture: str) -> dict:
+    body = (FIXTURES / f"{fixture}.json").read_text()
+    return conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "path", "value"),
+    [
+        ("call_terminate", ["calls", 0, "start_time"], "1749416700"),
+        ("call_terminate", ["calls", 0, "end_time"], "1749416760"),
+        ("call_terminate", ["calls", 0, "duration"], 60),
+        ("order", ["messages", 0, "order", "catalog_id"], "354160437058781"),
+        ("order", ["messages", 0, "order", "product_items", 0, "product_retailer_id"], "HAMBURGER"),
+        ("account_alerts", ["entity_id"], "506914307656634"),
+    ],
+)
+def test_call_times_catalog_and_alert_entity_ids_stay(
+    conn: psycopg.Connection, fixture: str, path: list, value: object
+) -> None:
+    """A call's start and end (Unix seconds) and duration, an order's catalog and product ids
+    and an account alert's entity (the business's WABA, number or portfolio) name nobody, and
+    an operator reading a call or an order needs them. mask_text read a ten-digit time that
+    starts with 1 as a +1 number (+1******00), a 15-digit catalog id as a +354 one
+    (function_masking_operational_media shows them)."""
+    assert value_of(masked(conn, fixture), path) == value
+
+
+def test_any_unix_time_stays_and_other_digits_do_not(conn: psycopg.Connection) -> None:
+    """Any *_time or *_timestamp key holding Unix seconds or milliseconds stays; the same digits
+    under any other key are still read as a number."""
+    payload = {"created_timestamp": "1749416700", "last_event_time": "1749416700123",
+               "started": "1749416700", "start_time": "call me on 16505551234"}  # fmt: skip
+    (got,) = conn.execute("select hookline.mask_payload(%s)", (json.dumps(payload),)).fetchone()
+    assert got == {"created_timestamp": "1749416700", "last_event_time": "1749416700123",
+                   "started": "+1******00", "start_time": "call me on +1******34"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fixture", "path"),
+    [
+        ("errors", ["errors", 0]),
+        ("message_with_errors", ["errors", 0]),
+        ("unsupported", ["messages", 0, "errors", 0]),
+        ("statuses", ["statuses", 3, "errors", 0]),
+        ("call_terminate", ["errors", 0]),
+    ],
+)
+def test_an_errors_title_shows_as_its_message_does(
+    conn: psycopg.Connection, fixture: str, path: list
+) -> None:
+    """An error's title is Meta's name for its code, the same words as its message: it went to
+    [text] (the rule for a button's or a list row's title) while the message beside it showed.
+    Both go through mask_text now; a reply button's title stays [text]."""
+    body = json.loads((FIXTURES / f"{fixture}.json").read_text())
+    error = value_of(masked(conn, fixture), path)
+    assert error["title"] == value_of(body, path)["title"] != "[text]"
+    reply = value_of(masked(conn, "interactive"), ["messages", 0, "interactive", "button_reply"])
+    assert reply["title"] == "[text]"
+    (got,) = conn.execute(
+        "select hookline.mask_payload(%s)",
+        (json.dumps({"errors": [{"code": 131026, "title": "Undeliverable to 16505551234"}]}),),
+    ).fetchone()
+    assert got == {"errors": [{"code": 131026, "title": "Undeliverable to +1******34"}]}
+
+
+MEDIA = {  # fixture: path to its media object, the keys that stay
+    "image": (["messages", 0, "image"], {"mime_type": "image/jpeg", "sha256": "SfInY0+GUI="}),
+    "document": (["messages", 0, "document"], {"mime_type": "application/pdf"}),
+    "audio_voice": (["messages", 0, "audio"], {"mime_type": "audio/ogg; codecs=opus", "voice": True}),
+    "sticker": (["messages", 0, "sticker"], {"mime_type": "image/webp", "animated": True}),
+    "video": (["messages", 0, "video"], {"mime_type": "video/mp4"}),
+    "history_media": (["messages", 0, "image"], {"mime_type": "image/jpeg"}),
+    "edit": (["messages", 0, "edit", "message", "image"], {}),
 }  # fmt: skip
+
+
+@pytest.mark.parametrize("fixture", sorted(MEDIA))
+def test_a_media_objects_id_url_and_filename_are_masked(
+    conn: psycopg.Connection, fixture: str
+) -> None:
+    """A media id (and the lookaside url Meta now sends with it) fetches the user's photo,
+    voice note or document from the Graph API with the business's token; a document's filename
+    is the user's ("Zoe Arger Mietvertrag.pdf"). event_log showed all three; they are [masked]
+    and [text], and the media's type, hash and flags stay."""
+    path, kept = MEDIA[fixture]
+    body = json.loads((FIXTURES / f"{fixture}.json").read_text())
+    original, got = value_of(body, path), value_of(masked(conn, fixture), path)
+    assert got["id"] == "[masked]"
+    assert got.get("url") == ("[masked]" if "url" in original else None)
+    assert got.get("filename") == ("[text]" if "filename" in original else None)
+    assert {k: got[k] for k in kept} == kept
+    text = json.dumps(masked(conn, fixture), ensure_ascii=False)
+    for secret in (original["id"], original.get("url"), original.get("filename")):
+        assert secret is None or secret not in text
+
+
+def test_a_shared_contacts_addresses_and_a_locations_url_are_masked(
+    conn: psycopg.Connection,
+) -> None:
+    """A contact card (Meta's contacts message, every field) kept its addresses: street, city
+    and zip went through mask_text, which leaves them. They become [text] like its e-mail
+    addresses and urls; a location's url (a maps link to where the user is, or the place's
+    site) becomes [text] like its address."""
+    got = json.dumps(masked(conn, "contacts_full"), ensure_ascii=False)
+    card = value_of(masked(conn, "contacts_full"), ["messages", 0, "contacts", 0])
+    assert card["addresses"] == card["emails"] == card["urls"] == card["birthday"] == "[text]"
+    assert card["name"] == "[name]" and card["phones"][0]["phone"] == "[phone]"
+    for secret in (
+        "Hauptstrasse",
+        "10827",
+        "Berlin",
+        "Barbara",
+        "1990-07-12",
+        "example.com",
+        "555-0829",
+    ):
+        assert secret not in got, secret
+    location = value_of(masked(conn, "location"), ["messages", 0, "location"])
+    assert location == {"address": "[text]", "latitude": "[text]", "longitude": "[text]",
+                        "name": "[name]", "url": "[text]"}  # fmt: skip
 
 
 def leaves(value: object, path: tuple = ()) -> dict[tuple, object]:
@@ -336,24 +453,73 @@ def leaves(value: object, path: tuple = ()) -> dict[tuple, object]:
     return {path: value}
 
 
-def test_nothing_else_in_any_fixture_is_masked_otherwise(conn: psycopg.Connection) -> None:
-    """Every fixture masked by the previous definition (the revert script's, loaded in a
-    transaction that is rolled back) and by this one: they differ only at the leaves above."""
+V = ("entry", 0, "changes", 0, "value")
+ADDRESS = (*V, "messages", 0, "contacts", 0, "addresses")
+# The masking migrations, newest first, and the leaves each one masks otherwise than the one
+# before it, per fixture (a leaf masked whole is listed as its old leaves and its new one).
+GUARDS = {
+    "function_masking_operational_media": {
+        "call_terminate": {(*V, "calls", 0, "start_time"), (*V, "calls", 0, "end_time"),
+                           (*V, "errors", 0, "title")},
+        "order": {(*V, "messages", 0, "order", "catalog_id")},
+        "account_alerts": {(*V, "entity_id")},
+        "errors": {(*V, "errors", 0, "title")},
+        "message_with_errors": {(*V, "errors", 0, "title")},
+        "unsupported": {(*V, "messages", 0, "errors", 0, "title")},
+        "statuses": {(*V, "statuses", 3, "errors", 0, "title")},
+        "several": {("entry", 0, "changes", 1, "value", "statuses", 3, "errors", 0, "title")},
+        "image": {(*V, "messages", 0, "image", "id"), (*V, "messages", 0, "image", "url")},
+        "history_media": {(*V, "messages", 0, "image", "id")},
+        "edit": {(*V, "messages", 0, "edit", "message", "image", "id"),
+                 (*V, "messages", 0, "edit", "message", "image", "url")},
+        "document": {(*V, "messages", 0, "document", k) for k in ("id", "url", "filename")},
+        "audio_voice": {(*V, "messages", 0, "audio", "id")},
+        "sticker": {(*V, "messages", 0, "sticker", "id")},
+        "video": {(*V, "messages", 0, "video", "id")},
+        "location": {(*V, "messages", 0, "location", "url")},
+        "contacts_full": {ADDRESS} | {(*ADDRESS, 0, k) for k in ("city", "country", "country_code",
+                                                               "state", "street", "type", "zip")},
+    },
+    "function_masking_sdp_groups_upi": {
+        "call_connect_sdp": {(*V, "calls", 0, "session", "sdp")},
+        "call_connect_answer": {(*V, "calls", 0, "session", "sdp")},
+        "group_lifecycle_update": {(*V, "groups", 0, "subject"), (*V, "groups", 0, "invite_link")},
+        "payment_status_upi": {(*V, "statuses", 0, "payment", "transaction", "error", "reason")},
+    },
+}  # fmt: skip
+
+
+def revert_script(change: str) -> str:
+    path = Path(__file__).parents[2] / "migrations" / "revert" / f"{change}.sql"
+    return path.read_text().replace("BEGIN;", "").replace("COMMIT;", "")
+
+
+@pytest.mark.parametrize("change", list(GUARDS))
+def test_nothing_else_in_any_fixture_is_masked_otherwise(
+    conn: psycopg.Connection, change: str
+) -> None:
+    """Every fixture masked by a masking migration's definition and by the one before it (the
+    revert scripts', loaded in a transaction that is rolled back): they differ only at the
+    leaves above."""
     fixtures = {p.stem: p.read_text() for p in sorted(FIXTURES.glob("*.json"))}
-    new = {name: conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
-           for name, body in fixtures.items()}  # fmt: skip
-    script = REVERT.read_text().replace("BEGIN;", "").replace("COMMIT;", "")
+    newer = list(GUARDS)[: list(GUARDS).index(change)]
+
+    def mask_all() -> dict[str, dict]:
+        return {name: conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
+                for name, body in fixtures.items()}  # fmt: skip
+
     with conn.transaction(force_rollback=True):
-        conn.execute(script)
-        old = {name: conn.execute("select hookline.mask_payload(%s::jsonb)", (body,)).fetchone()[0]
-               for name, body in fixtures.items()}  # fmt: skip
+        for later in newer:
+            conn.execute(revert_script(later))
+        new = mask_all()
+        conn.execute(revert_script(change))
+        old = mask_all()
     changed = {}
     for name in fixtures:
         a, b = leaves(old[name]), leaves(new[name])
-        assert a.keys() == b.keys(), name
-        if diff := {p for p in a if a[p] != b[p]}:
+        if diff := {p for p in a.keys() | b.keys() if a.get(p, KeyError) != b.get(p, KeyError)}:
             changed[name] = diff
-    assert changed == CHANGED
+    assert changed == GUARDS[change]
 
 
 def test_a_call_key_is_hashed_like_a_message_key(conn: psycopg.Connection) -> None:
