@@ -9,8 +9,9 @@ and for each size makes that many dead deliveries for the tenant `bench` (and a 
 `other`) and a login role `bench_ops_login` mapped to `bench` (with a fresh random password,
 so it works on `hookline up`'s password-protected server). Then, as that operator, it runs the
 statements the CLI runs (`hookline.queries`): `dlq list` (first page, a page by
-`--event-type 'whatsapp.message.*' --until`, the last page by `--after`), `dlq show`, and the
-v0.1 `dlq show` (a join to the masked event view) for comparison; then `dlq replay --all` and
+`--event-type 'whatsapp.message.*' --until`, the last page by `--after`), `dlq show`, and for
+comparison `dlq show` as v0.2 ran it (a `where` on each masked view, which reads and masks
+all of the caller's rows first) and as v0.1 did (a join to the masked event view); then `dlq replay --all` and
 `dlq discard --all` through the CLI (chunks of 500). Each read is printed as its median in
 milliseconds and its ratio to `select * from hookline.dead_letters where delivery_id = $1`
 (the baseline, measured in the same run as the owner), so figures from machines of different
@@ -39,6 +40,14 @@ from hookline.dead_letter_queue q
 left join hookline.event_log ev on ev.event_id = q.event_id and ev.received_at = q.event_received_at
 where q.delivery_id = %(id)s
 """
+# dlq show's three reads as v0.2 sent them: a `where` on each masked view.
+V02_SHOW = (
+    "select q.* from hookline.dead_letter_queue q where q.delivery_id = %(id)s",
+    "select ev.payload, ev.source, ev.external_id, ev.wa_id from hookline.event_log ev "
+    "where ev.event_id = %(event_id)s and ev.received_at = %(received_at)s",
+    "select a.* from hookline.attempt_log a where a.delivery_id = %(id)s "
+    "order by a.attempted_at, a.attempt_id",
+)
 NO_FILTER = {k: None for k in ("tenant", "endpoint", "event_type", "since", "until",
                                "error_class", "state")}  # fmt: skip
 
@@ -126,17 +135,21 @@ def run_size(dsn: str, dead: int, repeats: int) -> None:
             params = {**NO_FILTER, "after": 0, "limit": 50, "replayable": False, **kw}
             return lambda: cur.execute(queries.DLQ_LIST, params).fetchall()
 
-        def show() -> None:
-            q = cur.execute(queries.DLQ_SHOW, {"id": middle}).fetchone()
-            cur.execute(queries.DLQ_EVENT,
-                        {"event_id": q["event_id"], "received_at": q["event_received_at"]}).fetchall()  # fmt: skip
-            cur.execute(queries.DLQ_ATTEMPTS, {"id": middle}).fetchall()
+        def show(statements: tuple[str, str, str]) -> Callable[[], object]:
+            def run() -> None:
+                q = cur.execute(statements[0], {"id": middle}).fetchone()
+                cur.execute(statements[1],
+                            {"event_id": q["event_id"], "received_at": q["event_received_at"]}).fetchall()  # fmt: skip
+                cur.execute(statements[2], {"id": middle}).fetchall()
+
+            return run
 
         row("dlq list (first page of 50)", page())
         row("dlq list --event-type 'whatsapp.status.*' --until", page(
             event_type="whatsapp.status.*", until="2100-01-01T00:00:00Z"))  # fmt: skip
         row("dlq list --after <last page>", page(after=ids[-50]))
-        row("dlq show ID", show)
+        row("dlq show ID", show((queries.DLQ_SHOW, queries.DLQ_EVENT, queries.DLQ_ATTEMPTS)))
+        row("dlq show ID as in v0.2 (a where on each view)", show(V02_SHOW), min(repeats, 3))
         row("dlq show ID as in v0.1 (join to event_log)",
             lambda: cur.execute(V01_SHOW, {"id": middle}).fetchall(), min(repeats, 3))  # fmt: skip
     hl = [sys.executable, "-m", "hookline"]

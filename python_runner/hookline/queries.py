@@ -416,16 +416,17 @@ select target, state, is_forced from hookline.set_breaker(
 # --- operations: the dead-letter queue, stats, audit, tenant access (masked views only) ---
 
 # Filters are parameters, never text in the query; null means "any". The page of ids comes
-# from hookline.dead_letter_page (by the primary key), the rows from the masked view by id.
+# from hookline.dead_letter_page (by the primary key), its rows from hookline.dead_letter_rows
+# (the masked view's rows, by the primary key: a `where` on the view itself would read and
+# mask every dead letter of the caller's tenants first; docs/security.md).
 DLQ_LIST: LiteralString = """
 select q.delivery_id, q.tenant_id as tenant, q.endpoint, q.event_type, q.state, q.error_class,
   q.attempt_count as attempts, q.generation, q.finished_at, q.reason
-from hookline.dead_letter_queue q
-where q.delivery_id = any (array(select p.delivery_id from hookline.dead_letter_page(
+from hookline.dead_letter_rows(array(select p.delivery_id from hookline.dead_letter_page(
   tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
   since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
   after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
-) p))
+) p)) q
 order by q.delivery_id
 """
 
@@ -447,23 +448,21 @@ from hookline.dead_letter_page(
 ) p
 """
 
+# A dead letter, its event and its attempts, each by its key through the keyed function of
+# its masked view (hookline.dead_letter_rows, event_log_rows, attempt_log_rows).
 DLQ_SHOW: LiteralString = """
-select q.* from hookline.dead_letter_queue q where q.delivery_id = %(id)s
+select q.* from hookline.dead_letter_rows(array[%(id)s]::bigint[]) q
 """
 
-# By its key, as constants: a join to the masked view (a security barrier) would read and mask
-# every event of the caller's tenants before matching one.
 DLQ_EVENT: LiteralString = """
 select ev.payload, ev.source, ev.external_id, ev.wa_id
-from hookline.event_log ev
-where ev.event_id = %(event_id)s and ev.received_at = %(received_at)s
+from hookline.event_log_rows(%(event_id)s, %(received_at)s) ev
 """
 
 DLQ_ATTEMPTS: LiteralString = """
 select a.attempted_at, a.generation, a.attempt_number, a.status_code, a.error_class, a.outcome,
   a.duration_ms, a.response_excerpt
-from hookline.attempt_log a
-where a.delivery_id = %(id)s
+from hookline.attempt_log_rows(%(id)s) a
 order by a.attempted_at, a.attempt_id
 """
 
@@ -486,16 +485,15 @@ select pg_catalog.jsonb_build_object(
   'oldest_due_at', (select min(d.next_attempt_at) from hookline.live_deliveries d
                     where d.state <> 'in_flight' and d.next_attempt_at <= now()),
   'deliveries_per_minute', (select round(count(*) filter (where a.outcome = 'succeeded') / 15.0, 2)
-                            from hookline.attempt_log a where a.attempted_at > now() - interval '15 minutes'),
+                            from hookline.attempt_log_rows(since => now() - interval '15 minutes') a),
   'attempts_per_minute', (select round(count(*) / 15.0, 2)
-                          from hookline.attempt_log a where a.attempted_at > now() - interval '15 minutes'),
+                          from hookline.attempt_log_rows(since => now() - interval '15 minutes') a),
   'top_failing_endpoints', (select coalesce(jsonb_agg(t order by t.failures_last_hour desc, t.endpoint), '[]') from (
       select e.name as endpoint, e.tenant_id as tenant, e.state,
         count(*) filter (where a.outcome in ('retrying', 'dead')) as failures_last_hour,
         e.dead_letters
-      from hookline.attempt_log a
+      from hookline.attempt_log_rows(since => now() - interval '1 hour') a
       join hookline.endpoint_overview e on e.endpoint_id = a.endpoint_id
-      where a.attempted_at > now() - interval '1 hour'
       group by e.name, e.tenant_id, e.state, e.dead_letters
       having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
       order by 4 desc, 1
@@ -524,12 +522,9 @@ select audit_id, encode(hash, 'hex') as hash from hookline.audit_log where audit
 AUDIT_LIST: LiteralString = """
 select a.audit_id, a.recorded_at, a.acting_role, a.session_user_name, a.action, a.tenant_id as tenant,
   a.target, a.reason, a.before, a.after
-from hookline.audit_trail a
-where (%(tenant)s::text is null or a.tenant_id = %(tenant)s::text)
-  and (%(action)s::text is null or a.action = %(action)s::text)
-  and (%(since)s::timestamptz is null or a.recorded_at >= %(since)s::timestamptz)
+from hookline.audit_trail_page(of_tenant => %(tenant)s::text, of_action => %(action)s::text,
+  since => %(since)s::timestamptz, page_size => %(limit)s) a
 order by a.audit_id desc
-limit %(limit)s
 """
 
 SET_DEAD_LETTER_RETENTION: LiteralString = """

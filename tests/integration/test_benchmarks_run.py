@@ -30,6 +30,7 @@ CASES = [
     ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("job_costs.py", ["200"], r"snapshot_stats +[0-9.]+ms +[0-9.]+ms +[0-9.]+ "),
+    ("dlq_ops.py", ["200", "2"], r"dlq show ID +[0-9.]+ ms +[0-9.]+x"),
 ]
 
 

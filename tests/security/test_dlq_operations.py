@@ -333,3 +333,34 @@ def test_the_page_filter_and_the_view_agree_on_error_classes(db: str, two_tenant
     assert shown == ["http_503", "refused", "timeout", "unknown", "discarded", "connect"]
     listed = hookline("dlq", "list", "--error-class", "timeout", "--json", "--dsn", db)
     assert [r["delivery_id"] for r in json.loads(listed.stdout)] == [ids[2]]
+
+
+def test_the_keyed_view_functions_return_only_the_callers_tenants_rows_masked(
+    db: str, two_tenants: Tenants
+) -> None:
+    """dead_letter_rows, event_log_rows, attempt_log_rows and audit_trail_page (the CLI's
+    reads by key) return what the views would: the caller's tenants' rows, masked; another
+    tenant's keys return nothing."""
+    acme = two_tenants.dead["acme"]
+    with psycopg.connect(db, autocommit=True) as conn:
+        key = conn.execute(
+            "select event_id, event_received_at from hookline.dead_letters where delivery_id = %s",
+            (acme[0],),
+        ).fetchone()
+        conn.execute("select hookline.set_dead_letter_retention('acme', '9 days', 'probe')")
+    calls = [
+        ("select delivery_id, reason from hookline.dead_letter_rows(%s)", (acme,)),
+        ("select wa_id, payload::text from hookline.event_log_rows(%s, %s)", key),
+        ("select delivery_id, status_code from hookline.attempt_log_rows(%s)", (acme[0],)),
+        ("select tenant_id, action from hookline.audit_trail_page(of_tenant => 'acme')", ()),
+    ]
+    seen = {}
+    for user in ("alice", "bob"):
+        with psycopg.connect(as_role(db, user)) as conn:
+            seen[user] = [conn.execute(sql, params).fetchall() for sql, params in calls]
+    dead, events, attempts, audit = seen["alice"]
+    assert sorted(r[0] for r in dead) == sorted(acme)
+    assert len(events) == 1 and "Alice Example" not in events[0][1] and "4711" not in events[0][1]
+    assert attempts == [(acme[0], 404)]
+    assert ("acme", "tenants.update") in audit and {r[0] for r in audit} == {"acme"}
+    assert seen["bob"] == [[], [], [], []]

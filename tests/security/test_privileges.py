@@ -24,6 +24,10 @@ HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
 VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
              "attempt_log", "event_log", "audit_trail", "circuit_states", "outbox_messages")}  # fmt: skip
 
+# The views' rows by key (the CLI's dead letter, event, attempts and audit page): the same
+# rows, columns and masking, looked up by index inside the function.
+KEYED_ROWS = {"dead_letter_rows", "event_log_rows", "attempt_log_rows", "audit_trail_page"}
+
 # Job health (cron list, stats, metrics): names and staleness of jobs, no tenant data.
 JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
 
@@ -32,10 +36,10 @@ EXECUTE = {
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
                                   "next_message_due", "metric_gauges"} | JOB_HEALTH,
-    "hookline_operator": HELPERS | VIEW_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint",
+    "hookline_operator": HELPERS | VIEW_ROWS | KEYED_ROWS | {"replay", "discard", "pause_endpoint", "resume_endpoint",
                                                 "job_status", "metric_gauges", "set_endpoint",
                                                 "set_dead_letter_retention", "dead_letter_page"} | JOB_HEALTH,
-    "hookline_readonly": HELPERS | VIEW_ROWS | {"job_status", "metric_gauges", "dead_letter_page"} | JOB_HEALTH,
+    "hookline_readonly": HELPERS | VIEW_ROWS | KEYED_ROWS | {"job_status", "metric_gauges", "dead_letter_page"} | JOB_HEALTH,
 }  # fmt: skip
 
 VIEWS = {"dead_letter_queue", "live_deliveries", "endpoint_overview", "attempt_log", "event_log",
@@ -50,37 +54,44 @@ RELATIONS = {
 }
 
 # Each SECURITY DEFINER function and why it needs its owner's rights.
-DEFINER = {
-    "_mapped_tenants": "reads the role mapping, which no caller may read; returns the caller's own tenants",
-    "ingest": "the ingress stores events without table privileges",
-    "receive": "the ingress stores requests without table privileges",
-    "receive_many": "the ingress stores groups of requests without table privileges",
-    "source_credentials": "the ingress reads a source's secrets without table privileges",
-    "claim": "runners lease deliveries without table privileges",
-    "complete": "runners record outcomes without table privileges",
-    "release": "runners give back leases without table privileges",
-    "next_due": "runners learn when work is due without table privileges",
-    "claim_messages": "runners lease outbox messages without table privileges",
-    "complete_messages": "runners record send outcomes without table privileges",
-    "release_messages": "runners give back outbox leases without table privileges",
-    "next_message_due": "runners learn when a message is due without table privileges",
-    "send_message": "handlers (roles the DBA grants it to) queue replies without table privileges",
-    "run_job": "runners fire jobs without table privileges",
-    "job_status": "runners and operators read job runs without table privileges",
-    "metric_gauges": "runners serve, operators and read-only roles read the gauges without table privileges",
-    "replay": "operators act on their tenants' dead letters without table privileges",
-    "discard": "operators act on their tenants' deliveries without table privileges",
-    "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
-    "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
-    "set_endpoint": "operators change their tenants' endpoints without table privileges",
-    "set_dead_letter_retention": "operators set their tenants' dead-letter retention without table privileges",
-    "dead_letter_page": "operators and read-only roles page their tenants' dead letters by the primary key",
-    "stale_jobs": "runners, operators and read-only roles read job health without table privileges",
-    "schema_version": "every role reads the schema version (hookline.schema_changes) without table privileges",
-} | {
-    name: "an operator view's rows, filtered by the caller's tenants before any caller predicate"
-    for name in VIEW_ROWS
-}
+DEFINER = (
+    {
+        "_mapped_tenants": "reads the role mapping, which no caller may read; returns the caller's own tenants",
+        "ingest": "the ingress stores events without table privileges",
+        "receive": "the ingress stores requests without table privileges",
+        "receive_many": "the ingress stores groups of requests without table privileges",
+        "source_credentials": "the ingress reads a source's secrets without table privileges",
+        "claim": "runners lease deliveries without table privileges",
+        "complete": "runners record outcomes without table privileges",
+        "release": "runners give back leases without table privileges",
+        "next_due": "runners learn when work is due without table privileges",
+        "claim_messages": "runners lease outbox messages without table privileges",
+        "complete_messages": "runners record send outcomes without table privileges",
+        "release_messages": "runners give back outbox leases without table privileges",
+        "next_message_due": "runners learn when a message is due without table privileges",
+        "send_message": "handlers (roles the DBA grants it to) queue replies without table privileges",
+        "run_job": "runners fire jobs without table privileges",
+        "job_status": "runners and operators read job runs without table privileges",
+        "metric_gauges": "runners serve, operators and read-only roles read the gauges without table privileges",
+        "replay": "operators act on their tenants' dead letters without table privileges",
+        "discard": "operators act on their tenants' deliveries without table privileges",
+        "pause_endpoint": "operators pause their tenants' endpoints without table privileges",
+        "resume_endpoint": "operators resume their tenants' endpoints without table privileges",
+        "set_endpoint": "operators change their tenants' endpoints without table privileges",
+        "set_dead_letter_retention": "operators set their tenants' dead-letter retention without table privileges",
+        "dead_letter_page": "operators and read-only roles page their tenants' dead letters by the primary key",
+        "stale_jobs": "runners, operators and read-only roles read job health without table privileges",
+        "schema_version": "every role reads the schema version (hookline.schema_changes) without table privileges",
+    }
+    | {
+        name: "an operator view's rows, filtered by the caller's tenants before any caller predicate"
+        for name in VIEW_ROWS
+    }
+    | {
+        name: "an operator view's rows by key, filtered by the caller's tenants, looked up by index before masking"
+        for name in KEYED_ROWS
+    }
+)
 
 # Tables with a tenant_id that need no policy, and why.
 NO_POLICY = {"role_tenants": "the mapping itself: owner only, read by hookline._mapped_tenants"}

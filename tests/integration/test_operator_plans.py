@@ -1,0 +1,173 @@
+"""Operators' reads cost what they return, whatever the size of the history (issue 11).
+
+The masked views read SECURITY DEFINER functions the planner cannot see into (docs/security.md,
+"Inference through EXPLAIN"), so a `where delivery_id = x` on a view reads and masks every row
+of the caller's tenants first. The CLI's reads of one dead letter, its event, its attempts, a
+page of the DLQ and a page of the audit log go through the keyed functions instead
+(hookline.dead_letter_rows, event_log_rows, attempt_log_rows, audit_trail_page). Each test runs
+one of those statements, as `hookline` sends it, on tables that grew to thousands of rows while
+their statistics said they were empty (analysed before the rows committed, as autovacuum's
+analyze does during a bulk load), and reads every plan it ran (auto_explain, nested statements
+included). A FAILURE names the statement and the grown table it read whole (a sequential or
+bitmap scan, or an index scan without a condition on the index's first column).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from hookline import queries
+from tests.helpers import plans_as_notices
+
+GROWN = 20000
+# Indexes a page walks from one end, stopped by its limit: the audit log newest first.
+WALKS = {"audit_log_pkey"}
+# A scan of a table, and the condition line under it if any.
+SCAN = re.compile(
+    r"(Seq Scan|Bitmap Heap Scan|Index Scan|Index Only Scan)(?: Backward)?(?: using (\w+))? "
+    r"on (\w+)[^\n]*\n(?:\s+Index Cond: ([^\n]*))?"
+)
+
+
+@dataclass
+class Grown:
+    dsn: str
+    dead: list[int]  # dead letters, in id order
+    event: tuple[int, object]  # the first one's event key
+    first_column: dict[str, str]  # index name -> its first column
+    tables: set[str]  # the grown tables (the day's partitions of events and attempts)
+
+
+@pytest.fixture(scope="module")
+def grown(module_db: str) -> Iterator[Grown]:
+    """GROWN dead letters of acme (each with its event and an attempt), as many audit rows,
+    and statistics that say every table is empty."""
+    with psycopg.connect(module_db, autocommit=True) as conn:
+        conn.execute(
+            "select hookline.add_source('acme', 'acme-wa', 'whatsapp', 'app-secret', "
+            "create_tenant => true)"
+        )
+        conn.execute(
+            "select hookline.add_endpoint('acme', 'crm', 'https://handler.invalid/', "
+            "max_in_flight => 10000)"
+        )
+        conn.execute("select hookline.add_subscription('crm', '*')")
+        for (table,) in conn.execute(
+            "select c.oid::regclass::text from pg_catalog.pg_class c "
+            "where c.relnamespace = 'hookline'::regnamespace and c.relkind = 'r'"
+        ).fetchall():
+            conn.execute(f"alter table {table} set (autovacuum_enabled = off)")
+        with psycopg.connect(module_db) as bulk:
+            bulk.execute(
+                "select hookline.ingest('acme-wa', 'w' || i, 'whatsapp.message.text', "
+                '\'{"from": "4915112345678", "text": {"body": "hi"}}\') '
+                "from generate_series(1, %s::int) i",
+                (GROWN,),
+            )
+            claim = "select delivery_id, lease_token from hookline.claim('seed', 10000, '1 minute')"
+            while rows := bulk.execute(claim).fetchall():
+                answers = [{"delivery_id": d, "lease_token": str(t), "status_code": 404} for d, t in rows]  # fmt: skip
+                bulk.execute("select count(*) from hookline.complete(%s)", (Jsonb(answers),))
+            bulk.execute(
+                "select hookline.set_dead_letter_retention('acme', (i || ' days')::interval) "
+                "from generate_series(1, %s::int) i",
+                (GROWN,),
+            )
+            for table in ("dead_letters", "audit_log", "events", "attempts", "deliveries"):
+                conn.execute(f"analyze hookline.{table}")
+            bulk.commit()
+        tables = {r[0] for r in conn.execute(
+            "select relname from pg_catalog.pg_class where relnamespace = 'hookline'::regnamespace "
+            "and relkind = 'r' and reltuples < 100 and relpages > 0").fetchall()}  # fmt: skip
+        # Statistics that say (next to) no rows, over the pages of thousands.
+        assert {"dead_letters", "audit_log", "deliveries"} <= tables
+        assert {t.split("_p")[0] for t in tables if "_p2" in t} == {"events", "attempts"}
+        dead = [r[0] for r in conn.execute(
+            "select delivery_id from hookline.dead_letters order by delivery_id").fetchall()]  # fmt: skip
+        assert len(dead) == GROWN
+        event = conn.execute(
+            "select event_id, event_received_at from hookline.dead_letters where delivery_id = %s",
+            (dead[0],),
+        ).fetchone()
+        assert event is not None
+        first_column = dict(
+            conn.execute(
+                "select c.relname, a.attname from pg_catalog.pg_index i "
+                "join pg_catalog.pg_class c on c.oid = i.indexrelid "
+                "join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
+                "where c.relnamespace = 'hookline'::regnamespace"
+            ).fetchall()
+        )
+        yield Grown(module_db, dead, (event[0], event[1]), first_column, tables)
+
+
+def whole_reads(grown: Grown, sql: str, params: dict[str, object]) -> tuple[list[tuple], set[str]]:
+    """The statement's rows, and the grown tables its plans (nested ones included) read whole."""
+    with psycopg.connect(grown.dsn, autocommit=True) as conn:
+        plans = plans_as_notices(conn)
+        conn.execute("set auto_explain.log_min_duration = 0")
+        rows = conn.execute(sql, params).fetchall()
+    whole = set()
+    for plan in plans:
+        for kind, index, table, cond in SCAN.findall(plan):
+            if table not in grown.tables:
+                continue
+            column = grown.first_column.get(index)
+            if kind in ("Seq Scan", "Bitmap Heap Scan"):
+                whole.add(f"{kind} on {table}, in:\n{plan}")
+            elif index not in WALKS and not (
+                cond and (column is None or re.search(rf"\({column} ", cond))
+            ):
+                whole.add(
+                    f"{index} on {table} without a condition on its first column, in:\n{plan}"
+                )
+    return rows, whole
+
+
+DLQ_FILTERS = {
+    "tenant": None, "endpoint": None, "event_type": None, "since": None, "until": None,
+    "error_class": None, "state": None, "after": 0, "limit": 50, "replayable": False,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"tenant": "acme"}, {"endpoint": "crm"}, {"event_type": "whatsapp.*"},
+     {"state": "dead"}, {"error_class": "http_404"}, {"replayable": True}, {"after": -1}],
+    ids=["first page", "tenant", "endpoint", "event type", "state", "error class", "replayable",
+         "a later page"],
+)  # fmt: skip
+def test_a_dlq_page_reads_what_it_returns(grown: Grown, filters: dict[str, object]) -> None:
+    if filters.get("after") == -1:
+        filters = {"after": grown.dead[GROWN // 2]}
+    rows, whole = whole_reads(grown, queries.DLQ_LIST, DLQ_FILTERS | filters)
+    assert len(rows) == 50
+    assert not whole, f"dlq list {filters}: {sorted(whole)}"
+
+
+def test_dlq_show_reads_its_dead_letter_event_and_attempts_by_key(grown: Grown) -> None:
+    delivery = grown.dead[GROWN // 3]
+    rows, whole = whole_reads(grown, queries.DLQ_SHOW, {"id": delivery})
+    assert [r[0] for r in rows] == [delivery] and not whole, sorted(whole)
+    event_id, received_at = grown.event
+    rows, whole = whole_reads(
+        grown, queries.DLQ_EVENT, {"event_id": event_id, "received_at": received_at}
+    )
+    assert len(rows) == 1 and rows[0][0]["text"] == "[text]"  # masked
+    assert not whole, sorted(whole)
+    rows, whole = whole_reads(grown, queries.DLQ_ATTEMPTS, {"id": delivery})
+    assert [(r[3], r[5]) for r in rows] == [(404, "dead")] and not whole, sorted(whole)
+
+
+@pytest.mark.parametrize("tenant, action", [(None, None), ("acme", "tenants.update")])
+def test_an_audit_page_reads_what_it_returns(grown: Grown, tenant: str | None, action: str | None) -> None:  # fmt: skip
+    params = {"tenant": tenant, "action": action, "since": None, "limit": 20}
+    rows, whole = whole_reads(grown, queries.AUDIT_LIST, params)
+    assert len(rows) == 20 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+    assert not whole, sorted(whole)
