@@ -309,3 +309,89 @@ def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: s
     assert conn.execute(
         "select array_agg(state::text order by message_id) from hookline.outbox"
     ).fetchone() == (["read", "read"],)
+
+
+def wait_blocked(conn: psycopg.Connection, pids: list[int], what: str) -> None:
+    """Until the backend in pids waits for a lock (it fails the test if it never does)."""
+    for _ in range(500):
+        if pids and blocked(conn, pids[0]):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{what} did not wait for the held message")
+
+
+def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A pair-limit answer (131056) defers the recipient's other queued messages too. That
+    update took their locks after the top of complete_messages, outside the lock order: a
+    status group (receive) locks its messages by id without their sender (no failed status),
+    so one reporting on the recipient's queued message B (a lower id) and the sent one A held
+    B while it waited for A, and the complete held A while its deferral waited for B (40P01).
+    A transaction holds A, the complete starts, then the status group, so the complete gets A
+    first. The deferral now skips a message locked elsewhere (the pair limit still holds it
+    back: its recipient's last claim is A's), so the complete finishes and then the group."""
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', "
+        "messages_per_second => 10000, retry_schedule => '{1 h}')"
+    )
+    for key in ("b", "a"):
+        conn.execute(
+            "select hookline.send_message('acme-wa', '+16505551234', %s, %s)",
+            (json.dumps(TEXT), key),
+        )
+    # B is claimed and fails (queued for an hour); A, held back by the pair limit, is claimed
+    # a pair interval later and is the one in flight.
+    ((b, b_tok),) = claimed(conn, "r1", 2)["1065"]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": b, "lease_token": b_tok, "status_code": 500}]),),
+    )
+    ((a, a_tok),) = [
+        r[:2]
+        for r in conn.execute(
+            "select message_id, lease_token::text from hookline.claim_messages("
+            "'r1', 2, '5 minutes', now => now() + interval '10 seconds')"
+        ).fetchall()
+    ]
+    assert b < a
+    errors: list[BaseException] = []
+    answers: dict[str, list[tuple]] = {}
+
+    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                answers[name] = c.execute(sql, args).fetchall()
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    group = json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+            "statuses": [{"id": f"wamid.{m}", "status": s, "timestamp": "1749416501",
+                          "recipient_id": "16505551234", "biz_opaque_callback_data": f"hookline:{m}"}
+                         for m, s in ((b, "delivered"), (a, "sent"))]}}]}],
+    })  # fmt: skip
+    started: list[threading.Thread] = []
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (a,))
+        for name, sql, args in (
+            ("complete",
+             "select message_id, outcome from hookline.complete_messages(%s, now => now() + interval '3 hours')",
+             (Jsonb([{"message_id": a, "lease_token": a_tok, "status_code": 400, "error_code": 131056}]),)),
+            ("receive", RECEIVE, (group, group)),
+        ):  # fmt: skip
+            pids: list[int] = []
+            t = threading.Thread(target=call, args=(name, sql, args, pids))
+            t.start()
+            started.append(t)
+            wait_blocked(conn, pids, name)
+        holder.rollback()
+    for t in started:
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert answers["complete"] == [(a, "queued")]
+    assert conn.execute(
+        "select array_agg(state::text order by message_id) from hookline.outbox"
+    ).fetchone() == (["delivered", "sent"],)
