@@ -395,3 +395,108 @@ def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never
     assert conn.execute(
         "select array_agg(state::text order by message_id) from hookline.outbox"
     ).fetchone() == (["delivered", "sent"],)
+
+
+def notification(pnid: str, items: list[tuple[str, str, int | None]]) -> str:
+    """A notification of statuses (wamid, status, outbox id or None) of messages of number
+    pnid; failed ones with a transient code."""
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
+            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234",
+                          **({"errors": [{"code": 131000, "title": "Something went wrong"}]}
+                             if s == "failed" else {}),
+                          **({"biz_opaque_callback_data": f"hookline:{m}"} if m else {})}
+                         for w, s, m in items]}}]}],
+    })  # fmt: skip
+
+
+def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Why claim_messages, which asks a sender's breaker (and locks it to make it half-open)
+    after it has leased messages of an earlier sender, cannot deadlock with a status group or
+    complete_messages holding that breaker: those lock a breaker only after its sender, and a
+    claim reaches a breaker only through its sender's row, which it locks skip locked. A group
+    with a failed status of number 2065 holds 2065's sender and its open breaker (cool-down
+    over) and waits for a message of 1065 held elsewhere; the claim leases 1065's messages,
+    skips 2065 without waiting, and returns. Had the group locked the breaker without the
+    sender, the claim would wait for the breaker holding the 1065 message that the group
+    waits for next (40P01)."""
+    for pnid in ("1065", "2065"):
+        conn.execute(
+            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
+            (pnid,),
+        )
+    # m0 (1065) and m2 (2065) are sent; m1 (1065) and m3 (2065) are queued after them.
+    queue(conn, ["1065", "2065"], 2)
+    got = claimed(conn, "r0", 2)
+    (m0, t0), (m2, t2) = got["1065"][0], got["2065"][0]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": f"wamid.{m}"}
+                for m, t in ((m0, t0), (m2, t2))]),),
+    )  # fmt: skip
+    conn.execute(
+        "select hookline.send_message('acme-wa', '+16505550001', %s, 'later-' || p, phone_number_id => p) "
+        "from unnest(array['1065', '2065']) p",
+        (json.dumps(TEXT),),
+    )
+    # 2065's breaker is open, its cool-down over at the claim's time: the claim would lock it.
+    conn.execute("select hookline.set_breaker('sender:2065', 'open', 'test')")
+    conn.execute("select hookline.set_breaker('sender:2065', 'auto', 'test')")
+    errors: list[BaseException] = []
+    answers: dict[str, list[tuple]] = {}
+
+    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                answers[name] = c.execute(sql, args).fetchall()
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    (m1,) = conn.execute(
+        "select message_id from hookline.outbox where idempotency_key = 'later-1065'"
+    ).fetchone()
+    assert m0 < m1
+    bodies = [notification("1065", [(f"wamid.{m0}", "delivered", None), ("wamid.m1", "sent", m1)]),
+              notification("2065", [(f"wamid.{m2}", "failed", None)])]  # fmt: skip
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (m0,))
+        pids: list[int] = []
+        group = threading.Thread(target=call, args=(
+            "group",
+            "select ord, error_code from hookline.receive_many(%s, %s, "
+            "array(select convert_to(b, 'UTF8') from unnest(%s::text[]) b), %s::jsonb[])",
+            (["acme-wa", "acme-wa"], bodies, bodies, [Jsonb({}), Jsonb({})]),
+            pids,
+        ))  # fmt: skip
+        group.start()
+        wait_blocked(conn, pids, "the status group")
+        pids = []
+        claim = threading.Thread(target=call, args=(
+            "claim",
+            "select message_id, phone_number_id from hookline.claim_messages("
+            "'r1', 10, '5 minutes', now => now() + interval '1 minute')",
+            (),
+            pids,
+        ))  # fmt: skip
+        claim.start()
+        for _ in range(500):
+            if not claim.is_alive() or (pids and blocked(conn, pids[0])):
+                break
+            time.sleep(0.01)
+        claim_waited = claim.is_alive()
+        holder.rollback()
+    for t in (group, claim):
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert not claim_waited, "the claim waited"
+    assert answers["claim"] == [(m1, "1065")]
+    assert answers["group"] == [(1, None), (2, None)]
+    assert conn.execute(
+        "select array_agg(state::text order by message_id) from hookline.outbox "
+        "where message_id = any(%s)",
+        ([m0, m1, m2],),
+    ).fetchone() == (["delivered", "queued", "sent"],)
