@@ -500,3 +500,60 @@ def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db:
         "where message_id = any(%s)",
         ([m0, m1, m2],),
     ).fetchone() == (["delivered", "queued", "sent"],)
+
+
+def test_a_failed_status_through_two_apps_at_once_counts_once(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Two apps (sources) of the tenant subscribed to one WABA each post the same failed status,
+    in two transactions at once. Each stores its own event (keys are per source); the second
+    waits for the sender's lock that the first holds, then finds the first's key and leaves
+    the message alone: one attempt counted for the status, not two
+    (tests/sql/receive/a_failed_status_through_two_sources_of_one_waba_counts_once.test.sql
+    has the sequential and grouped cases)."""
+    conn.execute(
+        "insert into hookline.sources (tenant_id, name, kind, signing_secrets, verify_token) "
+        "values ('acme', 'acme-wa2', 'whatsapp', '{other-app-secret}', 'verify-me')"
+    )
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', retry_schedule => '{1 h, 1 h}')"
+    )
+    queue(conn, ["1065"], 1)
+    ((m, tok),) = claimed(conn, "r1", 1)["1065"]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": tok, "status_code": 200, "wamid": "wamid.A"}]),),
+    )
+    body = json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+            "statuses": [{"id": "wamid.A", "status": "failed", "timestamp": "1749416501",
+                          "recipient_id": "16505551234",
+                          "errors": [{"code": 131000, "title": "Something went wrong"}]}]}}]}],
+    })  # fmt: skip
+    receive = "select * from hookline.receive(%s, %s::jsonb, convert_to(%s, 'UTF8'))"
+    errors: list[BaseException] = []
+    pids: list[int] = []
+
+    def second() -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(receive, ("acme-wa2", body, body))
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    with psycopg.connect(db) as first:
+        first.execute(receive, ("acme-wa", body, body))
+        t = threading.Thread(target=second)
+        t.start()
+        wait_blocked(conn, pids, "the second app's status")
+        first.commit()
+    t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select state::text, attempt_count from hookline.outbox where message_id = %s", (m,)
+    ).fetchone() == ("queued", 2)
+    assert conn.execute(
+        "select count(*) from hookline.events where event_type = 'whatsapp.status.failed'"
+    ).fetchone() == (2,)
