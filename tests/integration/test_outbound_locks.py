@@ -201,10 +201,11 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
     """set_breaker locks the breaker, then writes its audit row (the audit chain's lock).
     resume_sender updated the sender first, whose audit trigger took the chain's lock, and
     locked the breaker after: with a set_breaker of that breaker between its two steps, each
-    waited for the other (40P01, found by benchmarks/outbox_fuzz.py). Here a transaction holds
-    the breaker as set_breaker's first step does, the resume starts, then the transaction
-    calls set_breaker: resume_sender now locks the breaker before the update, so it waits
-    without the chain's lock and both finish."""
+    waited for the other (40P01, found by benchmarks/outbox_fuzz.py). resume_sender now locks
+    the breaker before the update, and set_breaker locks the sender before the breaker (both
+    in the lock order). Here a transaction holds the sender and the breaker as set_breaker's
+    first steps do, the resume starts and waits, then the transaction calls set_breaker and
+    commits, and the resume finishes."""
     conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
     conn.execute("select hookline.set_breaker('sender:1065', 'open', 'test')")
     conn.execute("select hookline.set_breaker('sender:1065', 'auto', 'test')")
@@ -222,6 +223,9 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
 
     with psycopg.connect(db) as holder:
         holder.execute(
+            "select from hookline.senders where phone_number_id = '1065' for no key update"
+        )
+        holder.execute(
             "select from hookline.circuit_breakers where target = 'sender:1065' for update"
         )
         t = threading.Thread(target=resume)
@@ -230,7 +234,7 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
             if pids and blocked(conn, pids[0]):
                 break
             time.sleep(0.01)
-        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held breaker"
+        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held sender"
         try:
             holder.execute("select hookline.set_breaker('sender:1065', 'closed', 'test')")
             holder.commit()
@@ -557,3 +561,59 @@ def test_a_failed_status_through_two_apps_at_once_counts_once(db: str, conn, ten
     assert conn.execute(
         "select count(*) from hookline.events where event_type = 'whatsapp.status.failed'"
     ).fetchone() == (2,)
+
+
+def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A sender's breaker is created by its first failure (complete_messages, or a failed
+    status) or by set_breaker. set_breaker took no sender lock: it created the breaker row,
+    then waited for the audit chain's lock to write its audit row, while a complete that held
+    the chain's lock (an account error of another number in its batch paused that number, an
+    audited update) went on to create the same breaker and waited for set_breaker's row
+    (40P01). A transaction holding a new breaker row of the first number keeps the complete
+    between the two steps. set_breaker now locks the sender first, as every function touching
+    a sender's breaker does, so it waits for the complete, which holds the sender."""
+    for pnid in ("1065", "2065"):
+        conn.execute(
+            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
+            (pnid,),
+        )
+    queue(conn, ["1065", "2065"], 2)
+    got = claimed(conn, "r1", 2)
+    (m1, t1), (m2, t2) = got["1065"][0], got["2065"][0]
+    assert m1 < m2
+    errors: list[BaseException] = []
+
+    def call(sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(sql, args)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    started: list[threading.Thread] = []
+    with psycopg.connect(db) as holder:
+        holder.execute(
+            "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
+            "values ('sender:1065', now(), now())"
+        )
+        # The complete: 1065's account error (190) pauses it (the audit chain's lock), then
+        # waits to open 1065's breaker, held here; 2065's failure (500) comes after.
+        for what, sql, args in (
+            ("the complete", "select hookline.complete_messages(%s)",
+             (Jsonb([{"message_id": m1, "lease_token": t1, "status_code": 400, "error_code": 190},
+                     {"message_id": m2, "lease_token": t2, "status_code": 500}]),)),
+            ("set_breaker", "select hookline.set_breaker('sender:2065', 'open', 'test')", ()),
+        ):  # fmt: skip
+            pids: list[int] = []
+            t = threading.Thread(target=call, args=(sql, args, pids))
+            t.start()
+            started.append(t)
+            wait_blocked(conn, pids, what)
+        holder.commit()
+    for t in started:
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select array_agg(state::text || ' ' || is_forced order by target) from hookline.circuit_breakers"
+    ).fetchone() == (["open false", "open true"],)
