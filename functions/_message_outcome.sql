@@ -68,6 +68,11 @@ begin
   elsif _message_outcome.error_class = 'recipient_throttle' then
     -- Only this recipient waits: 1, 4, 16, 64 ... seconds (Meta: 4^X), and its other queued
     -- messages wait with it so that their order holds. Never the number's breaker.
+    -- Those messages are not among the rows the caller locked at its top (docs/outbound.md,
+    -- "Lock order"): one locked elsewhere is skipped, never waited for. Waiting, a complete
+    -- holding this message deadlocked with a status group that held the other message and
+    -- waited for this one. A skipped message is still held back by the pair limit (its
+    -- recipient's latest claim is this message's).
     v_throttles := v_throttles + 1;
     if v_throttles > 8 then
       v_state := 'dead';
@@ -77,8 +82,11 @@ begin
       v_next := _message_outcome.now + pg_catalog.make_interval(secs => 4 ^ (v_throttles - 1));
       update hookline.outbox o
       set next_attempt_at = v_next
-      where o.phone_number_id = v_m.phone_number_id and o.recipient = v_m.recipient
-        and o.state = 'queued' and o.next_attempt_at < v_next and o.message_id <> v_m.message_id;
+      where o.message_id in (
+        select q.message_id from hookline.outbox q
+        where q.phone_number_id = v_m.phone_number_id and q.recipient = v_m.recipient
+          and q.state = 'queued' and q.next_attempt_at < v_next and q.message_id <> v_m.message_id
+        for update skip locked);
     end if;
   elsif _message_outcome.error_class = 'account' then
     -- Every send of the number would fail alike: pause it, open its breaker, wait for a human.

@@ -46,7 +46,11 @@ declare
   v_statuses boolean;    -- is any event a message status?
   v_parsed jsonb[];      -- every body parsed at once, or null when one of them cannot be
   v_status_messages bigint[];  -- per status of a message hookline sent, in event order: its
-  v_status_items jsonb[];      -- message and the status item
+  v_status_items jsonb[];      -- message and the status item,
+  v_status_sources bigint[];   -- its event's source and key
+  v_status_keys text[];
+  v_failed_phones text[];      -- the numbers of the messages of failed statuses, sorted
+  v_event_ids bigint[];        -- the ids of the group's new events
   v_i integer;
 begin
   if receive_many.received_at is null
@@ -150,7 +154,8 @@ begin
     ) e;
 
     -- 3. The events of the whole group at once (duplicates create nothing).
-    select pg_catalog.array_agg(i.is_new order by i.ord) into v_new
+    select pg_catalog.array_agg(i.is_new order by i.ord), coalesce(pg_catalog.array_agg(i.event_id) filter (where i.is_new), '{}')
+    into v_new, v_event_ids
     from hookline._ingest(receive_many.received_at, e_sources, e_tenants, e_requests, e_traces, e_keys, e_types,
                           e_payloads, e_occurred, e_phones, e_users, e_was, e_sanitized) i;
 
@@ -163,10 +168,14 @@ begin
     -- sorted. Locked one status at a time, in the group's order, two groups (or a group and
     -- complete_messages) naming the same messages in other orders deadlocked.
     if v_statuses then
-      select pg_catalog.array_agg(s.message_id order by s.n), pg_catalog.array_agg(s.status order by s.n)
-      into v_status_messages, v_status_items
+      select pg_catalog.array_agg(s.message_id order by s.n), pg_catalog.array_agg(s.status order by s.n),
+        pg_catalog.array_agg(s.source_id order by s.n), pg_catalog.array_agg(s.external_id order by s.n),
+        -- A message found is of the status's number: these are the numbers whose senders and
+        -- breakers a failed status may touch (computed once, for both locks).
+        pg_catalog.array_agg(distinct s.phone_number_id order by s.phone_number_id) filter (where s.status->>'status' = 'failed')
+      into v_status_messages, v_status_items, v_status_sources, v_status_keys, v_failed_phones
       from (
-        select e.n, e.status,
+        select e.n, e.status, e.source_id, e.external_id, e.phone_number_id,
           coalesce(
             (select o.message_id from hookline.outbox o
              where o.wamid = e.status->>'id' and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
@@ -176,34 +185,57 @@ begin
                and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id)
           ) as message_id
         from (
-          select e.n, e.tenant_id, e.phone_number_id, e.payload #> '{entry,0,changes,0,value,statuses,0}' as status
+          select e.n, e.tenant_id, e.phone_number_id, e.source_id, e.external_id,
+            e.payload #> '{entry,0,changes,0,value,statuses,0}' as status
           from rows from (pg_catalog.unnest(e_types), pg_catalog.unnest(e_tenants), pg_catalog.unnest(e_phones),
-                          pg_catalog.unnest(e_payloads), pg_catalog.unnest(v_new))
-            with ordinality as e (event_type, tenant_id, phone_number_id, payload, is_new, n)
+                          pg_catalog.unnest(e_payloads), pg_catalog.unnest(v_new), pg_catalog.unnest(e_sources),
+                          pg_catalog.unnest(e_keys))
+            with ordinality as e (event_type, tenant_id, phone_number_id, payload, is_new, source_id, external_id, n)
           where e.is_new and e.event_type like 'whatsapp.status.%'
         ) e
       ) s
       where s.message_id is not null;
 
       if v_status_messages is not null then
-        perform from hookline.senders s
-        where s.phone_number_id in (
-          select o.phone_number_id
-          from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
-          join hookline.outbox o on o.message_id = x.message_id
-          where x.status->>'status' = 'failed')
-        order by s.phone_number_id
-        for no key update;
-        perform from hookline.circuit_breakers b
-        where b.target in (
-          select 'sender:' || o.phone_number_id
-          from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
-          join hookline.outbox o on o.message_id = x.message_id
-          where x.status->>'status' = 'failed')
-        order by b.target
-        for update;
+        if v_failed_phones is not null then
+          perform from hookline.senders s
+          where s.phone_number_id = any (v_failed_phones)
+          order by s.phone_number_id
+          for no key update;
+          perform from hookline.circuit_breakers b
+          where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_failed_phones) p (phone_number_id)))
+          order by b.target
+          for update;
+        end if;
         perform from hookline.outbox o where o.message_id = any (v_status_messages) order by o.message_id for update;
-        for v_i in 1 .. pg_catalog.cardinality(v_status_messages) loop
+        -- A failed status counts once for its tenant. Two apps (sources) subscribed to one
+        -- WABA each get it: stored as an event of each source (the keys are per source), it
+        -- counted an attempt and a breaker failure twice, and delayed the retry again. One
+        -- counts: the first in the group, unless another source of the tenant stored the same
+        -- status (its key: wamid, status) before this group (read after the locks above, so a
+        -- concurrent group that applied it has committed). Other statuses move a message
+        -- forward only and are applied as they come.
+        if v_failed_phones is not null then
+          select pg_catalog.array_agg(x.message_id order by x.n), pg_catalog.array_agg(x.status order by x.n)
+          into v_status_messages, v_status_items
+          from (
+            select x.*, pg_catalog.row_number() over (partition by x.message_id, x.external_id order by x.n) as nth
+            from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items),
+                            pg_catalog.unnest(v_status_sources), pg_catalog.unnest(v_status_keys))
+              with ordinality as x (message_id, status, source_id, external_id, n)
+          ) x
+          where x.status->>'status' is distinct from 'failed'
+             or (x.nth = 1
+                 and not exists (
+                   select from hookline.event_keys k
+                   where k.source_id in (
+                       select o.source_id from hookline.sources o
+                       where o.tenant_id = (select m.tenant_id from hookline.outbox m where m.message_id = x.message_id)
+                         and o.source_id <> x.source_id)
+                     and k.external_id = x.external_id
+                     and k.event_id <> all (v_event_ids)));
+        end if;
+        for v_i in 1 .. coalesce(pg_catalog.cardinality(v_status_messages), 0) loop
           perform hookline._apply_message_status(v_status_messages[v_i], v_status_items[v_i], receive_many.received_at);
         end loop;
       end if;

@@ -24,6 +24,16 @@ begin
     raise exception using errcode = 'HL065', message = format('unknown breaker target %L', set_breaker.target),
       hint = 'A target is endpoint:<endpoint_id> or sender:<phone_number_id> of an existing endpoint or sender.';
   end if;
+  -- Lock order (docs/outbound.md): a sender's breaker after its sender, here too. Without the
+  -- sender's lock, set_breaker created a sender's new breaker row and then waited for the audit
+  -- chain's lock (its audit row below), while a complete_messages that held that lock (it had
+  -- paused another number of its batch, an audited update) went on to create the same breaker
+  -- and waited for this row (40P01). Now it waits for the complete, which holds the sender.
+  if set_breaker.target like 'sender:%' then
+    perform from hookline.senders s
+    where s.phone_number_id = pg_catalog.substr(set_breaker.target, 8)
+    for no key update;
+  end if;
   insert into hookline.circuit_breakers (target, window_started_at, changed_at)
   values (set_breaker.target, set_breaker.now, set_breaker.now)
   on conflict do nothing;

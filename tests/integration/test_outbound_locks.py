@@ -201,10 +201,11 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
     """set_breaker locks the breaker, then writes its audit row (the audit chain's lock).
     resume_sender updated the sender first, whose audit trigger took the chain's lock, and
     locked the breaker after: with a set_breaker of that breaker between its two steps, each
-    waited for the other (40P01, found by benchmarks/outbox_fuzz.py). Here a transaction holds
-    the breaker as set_breaker's first step does, the resume starts, then the transaction
-    calls set_breaker: resume_sender now locks the breaker before the update, so it waits
-    without the chain's lock and both finish."""
+    waited for the other (40P01, found by benchmarks/outbox_fuzz.py). resume_sender now locks
+    the breaker before the update, and set_breaker locks the sender before the breaker (both
+    in the lock order). Here a transaction holds the sender and the breaker as set_breaker's
+    first steps do, the resume starts and waits, then the transaction calls set_breaker and
+    commits, and the resume finishes."""
     conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
     conn.execute("select hookline.set_breaker('sender:1065', 'open', 'test')")
     conn.execute("select hookline.set_breaker('sender:1065', 'auto', 'test')")
@@ -222,6 +223,9 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
 
     with psycopg.connect(db) as holder:
         holder.execute(
+            "select from hookline.senders where phone_number_id = '1065' for no key update"
+        )
+        holder.execute(
             "select from hookline.circuit_breakers where target = 'sender:1065' for update"
         )
         t = threading.Thread(target=resume)
@@ -230,7 +234,7 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
             if pids and blocked(conn, pids[0]):
                 break
             time.sleep(0.01)
-        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held breaker"
+        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held sender"
         try:
             holder.execute("select hookline.set_breaker('sender:1065', 'closed', 'test')")
             holder.commit()
@@ -309,3 +313,307 @@ def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: s
     assert conn.execute(
         "select array_agg(state::text order by message_id) from hookline.outbox"
     ).fetchone() == (["read", "read"],)
+
+
+def wait_blocked(conn: psycopg.Connection, pids: list[int], what: str) -> None:
+    """Until the backend in pids waits for a lock (it fails the test if it never does)."""
+    for _ in range(500):
+        if pids and blocked(conn, pids[0]):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{what} did not wait for the held message")
+
+
+def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A pair-limit answer (131056) defers the recipient's other queued messages too. That
+    update took their locks after the top of complete_messages, outside the lock order: a
+    status group (receive) locks its messages by id without their sender (no failed status),
+    so one reporting on the recipient's queued message B (a lower id) and the sent one A held
+    B while it waited for A, and the complete held A while its deferral waited for B (40P01).
+    A transaction holds A, the complete starts, then the status group, so the complete gets A
+    first. The deferral now skips a message locked elsewhere (the pair limit still holds it
+    back: its recipient's last claim is A's), so the complete finishes and then the group."""
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', "
+        "messages_per_second => 10000, retry_schedule => '{1 h}')"
+    )
+    for key in ("b", "a"):
+        conn.execute(
+            "select hookline.send_message('acme-wa', '+16505551234', %s, %s)",
+            (json.dumps(TEXT), key),
+        )
+    # B is claimed and fails (queued for an hour); A, held back by the pair limit, is claimed
+    # a pair interval later and is the one in flight.
+    ((b, b_tok),) = claimed(conn, "r1", 2)["1065"]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": b, "lease_token": b_tok, "status_code": 500}]),),
+    )
+    ((a, a_tok),) = [
+        r[:2]
+        for r in conn.execute(
+            "select message_id, lease_token::text from hookline.claim_messages("
+            "'r1', 2, '5 minutes', now => now() + interval '10 seconds')"
+        ).fetchall()
+    ]
+    assert b < a
+    errors: list[BaseException] = []
+    answers: dict[str, list[tuple]] = {}
+
+    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                answers[name] = c.execute(sql, args).fetchall()
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    group = json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+            "statuses": [{"id": f"wamid.{m}", "status": s, "timestamp": "1749416501",
+                          "recipient_id": "16505551234", "biz_opaque_callback_data": f"hookline:{m}"}
+                         for m, s in ((b, "delivered"), (a, "sent"))]}}]}],
+    })  # fmt: skip
+    started: list[threading.Thread] = []
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (a,))
+        for name, sql, args in (
+            ("complete",
+             "select message_id, outcome from hookline.complete_messages(%s, now => now() + interval '3 hours')",
+             (Jsonb([{"message_id": a, "lease_token": a_tok, "status_code": 400, "error_code": 131056}]),)),
+            ("receive", RECEIVE, (group, group)),
+        ):  # fmt: skip
+            pids: list[int] = []
+            t = threading.Thread(target=call, args=(name, sql, args, pids))
+            t.start()
+            started.append(t)
+            wait_blocked(conn, pids, name)
+        holder.rollback()
+    for t in started:
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert answers["complete"] == [(a, "queued")]
+    assert conn.execute(
+        "select array_agg(state::text order by message_id) from hookline.outbox"
+    ).fetchone() == (["delivered", "sent"],)
+
+
+def notification(pnid: str, items: list[tuple[str, str, int | None]]) -> str:
+    """A notification of statuses (wamid, status, outbox id or None) of messages of number
+    pnid; failed ones with a transient code."""
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
+            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234",
+                          **({"errors": [{"code": 131000, "title": "Something went wrong"}]}
+                             if s == "failed" else {}),
+                          **({"biz_opaque_callback_data": f"hookline:{m}"} if m else {})}
+                         for w, s, m in items]}}]}],
+    })  # fmt: skip
+
+
+def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Why claim_messages, which asks a sender's breaker (and locks it to make it half-open)
+    after it has leased messages of an earlier sender, cannot deadlock with a status group or
+    complete_messages holding that breaker: those lock a breaker only after its sender, and a
+    claim reaches a breaker only through its sender's row, which it locks skip locked. A group
+    with a failed status of number 2065 holds 2065's sender and its open breaker (cool-down
+    over) and waits for a message of 1065 held elsewhere; the claim leases 1065's messages,
+    skips 2065 without waiting, and returns. Had the group locked the breaker without the
+    sender, the claim would wait for the breaker holding the 1065 message that the group
+    waits for next (40P01)."""
+    for pnid in ("1065", "2065"):
+        conn.execute(
+            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
+            (pnid,),
+        )
+    # m0 (1065) and m2 (2065) are sent; m1 (1065) and m3 (2065) are queued after them.
+    queue(conn, ["1065", "2065"], 2)
+    got = claimed(conn, "r0", 2)
+    (m0, t0), (m2, t2) = got["1065"][0], got["2065"][0]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": f"wamid.{m}"}
+                for m, t in ((m0, t0), (m2, t2))]),),
+    )  # fmt: skip
+    conn.execute(
+        "select hookline.send_message('acme-wa', '+16505550001', %s, 'later-' || p, phone_number_id => p) "
+        "from unnest(array['1065', '2065']) p",
+        (json.dumps(TEXT),),
+    )
+    # 2065's breaker is open, its cool-down over at the claim's time: the claim would lock it.
+    conn.execute("select hookline.set_breaker('sender:2065', 'open', 'test')")
+    conn.execute("select hookline.set_breaker('sender:2065', 'auto', 'test')")
+    errors: list[BaseException] = []
+    answers: dict[str, list[tuple]] = {}
+
+    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                answers[name] = c.execute(sql, args).fetchall()
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    (m1,) = conn.execute(
+        "select message_id from hookline.outbox where idempotency_key = 'later-1065'"
+    ).fetchone()
+    assert m0 < m1
+    bodies = [notification("1065", [(f"wamid.{m0}", "delivered", None), ("wamid.m1", "sent", m1)]),
+              notification("2065", [(f"wamid.{m2}", "failed", None)])]  # fmt: skip
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (m0,))
+        pids: list[int] = []
+        group = threading.Thread(target=call, args=(
+            "group",
+            "select ord, error_code from hookline.receive_many(%s, %s, "
+            "array(select convert_to(b, 'UTF8') from unnest(%s::text[]) b), %s::jsonb[])",
+            (["acme-wa", "acme-wa"], bodies, bodies, [Jsonb({}), Jsonb({})]),
+            pids,
+        ))  # fmt: skip
+        group.start()
+        wait_blocked(conn, pids, "the status group")
+        pids = []
+        claim = threading.Thread(target=call, args=(
+            "claim",
+            "select message_id, phone_number_id from hookline.claim_messages("
+            "'r1', 10, '5 minutes', now => now() + interval '1 minute')",
+            (),
+            pids,
+        ))  # fmt: skip
+        claim.start()
+        for _ in range(500):
+            if not claim.is_alive() or (pids and blocked(conn, pids[0])):
+                break
+            time.sleep(0.01)
+        claim_waited = claim.is_alive()
+        holder.rollback()
+    for t in (group, claim):
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert not claim_waited, "the claim waited"
+    assert answers["claim"] == [(m1, "1065")]
+    assert answers["group"] == [(1, None), (2, None)]
+    assert conn.execute(
+        "select array_agg(state::text order by message_id) from hookline.outbox "
+        "where message_id = any(%s)",
+        ([m0, m1, m2],),
+    ).fetchone() == (["delivered", "queued", "sent"],)
+
+
+def test_a_failed_status_through_two_apps_at_once_counts_once(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Two apps (sources) of the tenant subscribed to one WABA each post the same failed status,
+    in two transactions at once. Each stores its own event (keys are per source); the second
+    waits for the sender's lock that the first holds, then finds the first's key and leaves
+    the message alone: one attempt counted for the status, not two
+    (tests/sql/receive/a_failed_status_through_two_sources_of_one_waba_counts_once.test.sql
+    has the sequential and grouped cases)."""
+    conn.execute(
+        "insert into hookline.sources (tenant_id, name, kind, signing_secrets, verify_token) "
+        "values ('acme', 'acme-wa2', 'whatsapp', '{other-app-secret}', 'verify-me')"
+    )
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', retry_schedule => '{1 h, 1 h}')"
+    )
+    queue(conn, ["1065"], 1)
+    ((m, tok),) = claimed(conn, "r1", 1)["1065"]
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": tok, "status_code": 200, "wamid": "wamid.A"}]),),
+    )
+    body = json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+            "statuses": [{"id": "wamid.A", "status": "failed", "timestamp": "1749416501",
+                          "recipient_id": "16505551234",
+                          "errors": [{"code": 131000, "title": "Something went wrong"}]}]}}]}],
+    })  # fmt: skip
+    receive = "select * from hookline.receive(%s, %s::jsonb, convert_to(%s, 'UTF8'))"
+    errors: list[BaseException] = []
+    pids: list[int] = []
+
+    def second() -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(receive, ("acme-wa2", body, body))
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    with psycopg.connect(db) as first:
+        first.execute(receive, ("acme-wa", body, body))
+        t = threading.Thread(target=second)
+        t.start()
+        wait_blocked(conn, pids, "the second app's status")
+        first.commit()
+    t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select state::text, attempt_count from hookline.outbox where message_id = %s", (m,)
+    ).fetchone() == ("queued", 2)
+    assert conn.execute(
+        "select count(*) from hookline.events where event_type = 'whatsapp.status.failed'"
+    ).fetchone() == (2,)
+
+
+def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """A sender's breaker is created by its first failure (complete_messages, or a failed
+    status) or by set_breaker. set_breaker took no sender lock: it created the breaker row,
+    then waited for the audit chain's lock to write its audit row, while a complete that held
+    the chain's lock (an account error of another number in its batch paused that number, an
+    audited update) went on to create the same breaker and waited for set_breaker's row
+    (40P01). A transaction holding a new breaker row of the first number keeps the complete
+    between the two steps. set_breaker now locks the sender first, as every function touching
+    a sender's breaker does, so it waits for the complete, which holds the sender."""
+    for pnid in ("1065", "2065"):
+        conn.execute(
+            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
+            (pnid,),
+        )
+    queue(conn, ["1065", "2065"], 2)
+    got = claimed(conn, "r1", 2)
+    (m1, t1), (m2, t2) = got["1065"][0], got["2065"][0]
+    assert m1 < m2
+    errors: list[BaseException] = []
+
+    def call(sql: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(sql, args)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+
+    started: list[threading.Thread] = []
+    with psycopg.connect(db) as holder:
+        holder.execute(
+            "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
+            "values ('sender:1065', now(), now())"
+        )
+        # The complete: 1065's account error (190) pauses it (the audit chain's lock), then
+        # waits to open 1065's breaker, held here; 2065's failure (500) comes after.
+        for what, sql, args in (
+            ("the complete", "select hookline.complete_messages(%s)",
+             (Jsonb([{"message_id": m1, "lease_token": t1, "status_code": 400, "error_code": 190},
+                     {"message_id": m2, "lease_token": t2, "status_code": 500}]),)),
+            ("set_breaker", "select hookline.set_breaker('sender:2065', 'open', 'test')", ()),
+        ):  # fmt: skip
+            pids: list[int] = []
+            t = threading.Thread(target=call, args=(sql, args, pids))
+            t.start()
+            started.append(t)
+            wait_blocked(conn, pids, what)
+        holder.commit()
+    for t in started:
+        t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select array_agg(state::text || ' ' || is_forced order by target) from hookline.circuit_breakers"
+    ).fetchone() == (["open false", "open true"],)
