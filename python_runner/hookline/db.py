@@ -70,6 +70,10 @@ def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg
         ) from exc
 
 
+# What refusal_sqlstate answers when its own try is accepted: 08004 (the server rejected the
+# establishment of the connection), class 08, which errors.is_transient retries.
+REFUSED_THEN_ACCEPTED = "08004"
+
 # libpq's PQERRORS_SQLSTATE: an error message says its severity and SQLSTATE only.
 _ERRORS_SQLSTATE = 3
 _SQLSTATE_LINE = re.compile(r":  ([0-9A-Z]{5})$", re.MULTILINE)
@@ -105,8 +109,8 @@ _LIBPQ = re.compile(r"/libpq[^/]*\.so[.\d]*$")
 
 def refusal_sqlstate(dsn: str, timeout: float = 10) -> str | None:
     """The SQLSTATE with which the server refuses a connection to `dsn` now (53300 when every
-    slot is taken, 57P03 while it starts, 28P01, 3D000 ...), or None: it took the connection,
-    did not answer, or libpq cannot be asked. libpq keeps the SQLSTATE of a refused connection
+    slot is taken, 57P03 while it starts, 28P01, 3D000 ...), REFUSED_THEN_ACCEPTED when it takes
+    this one, or None: it did not answer, or libpq cannot be asked. libpq keeps the SQLSTATE of a refused connection
     to itself, so psycopg's error has none; told to write error messages in its SQLSTATE
     verbosity, it writes it where the message was. One more connection attempt."""
     set_verbosity = _libpq_set_error_verbosity()
@@ -133,7 +137,9 @@ def refusal_sqlstate(dsn: str, timeout: float = 10) -> str | None:
             if left <= 0 or select.select(*waits, [], left) == ([], [], []):
                 return None  # no answer in time
         if status == pq.PollingStatus.OK:
-            return None
+            # The server takes the connection now: the refusal was of the moment (a slot freed
+            # between the two tries), never credentials or a database that do not exist.
+            return REFUSED_THEN_ACCEPTED
         found = _SQLSTATE_LINE.findall(pgconn.error_message.decode("utf-8", "replace"))
         return found[-1] if found else None
     except psycopg.Error:

@@ -14,6 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hookline.db import REFUSED_THEN_ACCEPTED, refusal_sqlstate
+from hookline.errors import ConnectFailed, is_transient
 from hookline.pgcluster import LocalPostgres
 from tests.helpers import hookline
 from tests.integration.conftest import RunnerProcess, wait_until
@@ -75,7 +77,9 @@ def test_a_runner_started_while_every_connection_slot_is_taken_waits_then_runs(
         assert "too many clients already; waiting up to 60 s for it" in first, first
         for conn in held:
             conn.close()
-        wait_until(lambda: "answered after" in runner.output(), what="the runner's start")
+        wait_until(lambda: "answered after" in runner.output() or runner.proc.poll() is not None,
+                   what="the runner's start")  # fmt: skip
+        assert runner.proc.poll() is None, runner.output()
         with psycopg.connect(dsn, autocommit=True) as conn:
             wait_until(lambda: conn.execute(LISTENING).fetchone()[0], what="the runner's LISTEN")
         assert runner.proc.poll() is None, runner.output()
@@ -97,3 +101,20 @@ def test_a_refusal_that_waiting_does_not_mend_still_fails_at_once(
         assert "waiting" not in runner.output()
     finally:
         runner.stop()
+
+
+def test_a_slot_freed_between_the_refusal_and_the_second_try_is_waited_for(
+    small_server: LocalPostgres,
+) -> None:
+    """A connect refused with 53300 is followed by a second try that asks for the SQLSTATE. When
+    a slot frees in between, that try is accepted: the refusal was of the moment, and is
+    retried (it used to be taken for a refusal waiting does not mend, and the start exited)."""
+    dsn = small_server.dsn("hookline")
+    assert refusal_sqlstate(dsn) == REFUSED_THEN_ACCEPTED  # a free slot: the try is accepted
+    held = fill(dsn)
+    try:
+        assert refusal_sqlstate(dsn) == "53300"
+    finally:
+        for conn in held:
+            conn.close()
+    assert is_transient(ConnectFailed("refused, then a slot freed", sqlstate=REFUSED_THEN_ACCEPTED))
