@@ -76,10 +76,11 @@ join (
 CURSOR = "select current_setting('hookline.claim_cursor', true)"
 
 
-def claims(conn: psycopg.Connection, count: int) -> tuple[list[float], int]:
+def claims(conn: psycopg.Connection, count: int, probes: list[float] | None = None) -> tuple[list[float], int]:  # fmt: skip
     """The times in ms of `count` claims of 32, each completed at once, and how many of them
     probed every active endpoint (the cursor's "ca" changed; all of them where the functions
-    keep no "ca": every claim probes every endpoint there)."""
+    keep no "ca": every claim probes every endpoint there). The full probes' durations (the
+    cursor's "cd", ms) go to `probes` when given."""
     params = {"runner": "bench", "max_rows": 32, "lease": timedelta(seconds=30)}
     times = []
     full = 0
@@ -92,6 +93,8 @@ def claims(conn: psycopg.Connection, count: int) -> tuple[list[float], int]:
         if cursor.get("ca") is not None and cursor.get("ca") != probed:
             full += 1
             probed = cursor.get("ca")
+            if probes is not None:
+                probes.append(float(cursor.get("cd") or 0))
         results = [
             {"delivery_id": r[0], "lease_token": str(r[1]), "status_code": 200} for r in rows
         ]
@@ -133,13 +136,16 @@ def idle(dsn: str, counts: list[int], busy: int) -> None:
             conn.execute("vacuum analyze hookline.deliveries")
             conn.execute("vacuum analyze hookline.endpoints")
             conn.execute("select set_config('hookline.claim_cursor', '', false)")
-            times, full = claims(conn, 60)
+            probes: list[float] = []
+            times, full = claims(conn, 60, probes)
             mean = statistics.mean(times)
             base = base or mean
             times.sort()
             print(f"{busy} busy + {n:>6} idle endpoints: claim of 32 median {statistics.median(times):.2f} ms, "
                   f"p90 {times[int(len(times) * 0.9)]:.2f} ms, mean {mean:.2f} ms, "
-                  f"{full} of 60 probed every endpoint; mean / 0 idle = {mean / base:.2f}")  # fmt: skip
+                  f"{full} of 60 probed every endpoint (median full probe "
+                  f"{statistics.median(probes) if probes else float('nan'):.2f} ms); "
+                  f"mean / 0 idle = {mean / base:.2f}")  # fmt: skip
 
 
 def main() -> None:

@@ -58,6 +58,7 @@ declare
   v_probe_ms double precision;
   v_started timestamptz;
   v_rows integer;
+  v_full bigint[];
 begin
   if coalesce(claim.runner, '') = '' or claim.max_rows is null or claim.max_rows not between 1 and 10000
      or claim.lease is null or claim.lease <= interval '0' or claim.now is null then
@@ -115,16 +116,22 @@ begin
   -- Like the cursor, the candidates are a hint: a claim from them locks, counts and claims as
   -- one from a full probe; a paused or removed candidate is not found; a setting another
   -- client left (a pooled server connection) is as good a hint. When every candidate with due
-  -- work is full, the claim finds no room and answers empty (a full probe then would lock
-  -- other endpoints after these, out of the id order); that leaves no candidates, so the next
-  -- claim, after next_due (a full probe that sees claimable work and wakes the runner), probes
-  -- every endpoint.
+  -- work is full (it leases nothing: max_in_flight, an open breaker), the same claim makes a
+  -- full probe and claims again (the outer loop, "v_full" below): the endpoints it locks then
+  -- come after the full candidates, out of the id order, so it takes them as a crowded claim
+  -- does, only those with room and none that another claim holds (SKIP LOCKED never waits, so
+  -- this cannot deadlock), and it does so only when the first pass locked no breaker, so that
+  -- breakers are still locked after every endpoint and before any delivery.
   v_probed_at := (v_cursor->>'ca')::timestamptz;
   v_probe_ms := (v_cursor->>'cd')::double precision;
   if v_probed_at <= claim.now
      and claim.now - v_probed_at < least(interval '1 second', v_probe_ms * interval '10 milliseconds') then
     v_candidates := (v_cursor->>'c')::bigint[];
   end if;
+  -- Passes: one, or two when the candidates were all full (below). Not indented: the body is
+  -- steps 1 to 4.
+  <<passes>>
+  loop
   loop
     if v_candidates is null then
       v_started := pg_catalog.clock_timestamp();
@@ -152,8 +159,11 @@ begin
         limit 1
       ) due on true
     ),
+    -- The second pass after full candidates (v_full, locked already) is crowded whatever the
+    -- count: only endpoints with room, none waited for.
     crowded as (
-      select pg_catalog.count(*) > claim.max_rows as is_crowded from probe p where p.first_due is not null
+      select pg_catalog.count(*) > claim.max_rows or v_full is not null as is_crowded
+      from probe p where p.first_due is not null
     ),
     -- At most max_rows endpoints with due work: every one, locked in id order, waiting for a
     -- claim that holds one (see above). (The LIMIT takes nothing away; it tells the planner
@@ -191,6 +201,7 @@ begin
         select p.endpoint_id, p.max_in_flight, p.first_due
         from probe p
         where p.first_due is not null and (select c.is_crowded from crowded c)
+          and (v_full is null or p.endpoint_id <> all(v_full))
         order by p.first_due
         offset 0
       ) s
@@ -372,6 +383,14 @@ begin
   -- The setting, once per claim, after the batch is known: a short batch (fewer rows than
   -- max_rows) leaves no candidates, so the next claim probes every endpoint.
   get diagnostics v_rows = row_count;
+  -- Candidates that leased nothing (every one full): a second pass, a full probe (see "The
+  -- candidates" above), once, and only while no breaker is locked.
+  exit passes when v_rows > 0 or v_candidates is null or v_full is not null or v_cooled;
+  v_full := v_endpoints;
+  v_candidates := null;
+  v_hint := null;
+  v_from := null;
+  end loop;
   v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
     'at', v_at, 'e', v_cursors, 'leased_at', claim.now, 'l', v_leases,
     'c', case when v_rows >= claim.max_rows then v_next_candidates::text end,
@@ -380,7 +399,7 @@ end
 $$;
 
 comment on function hookline.claim(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. A claim probes every active endpoint only in a full probe: after a claim of this session that returned fewer than max_rows (or none), ten times the last full probe''s duration or a second after it (by now), or when the candidates give no endpoint with due work; otherwise only the candidates, the endpoints the last full probe found with due work (a hint: new work on an idle endpoint waits for the next full probe, at most a second behind full claims). Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); all three are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
+  'Leases up to max_rows due deliveries to a runner and returns everything the HTTP call needs: delivery id, lease token, webhook-id (dlv_<delivery id>, stable across retries and replays), URL, timeout, signing secret (two, space-separated, newest first, while a rotation overlaps; sealed as stored), event type, the JSON body (the envelope of docs/envelope.schema.json; the event''s payload alone for an endpoint whose body_format is payload), attempt number, generation, endpoint id, the event''s traceparent (sent as a header) and when the event was received. Due means next_attempt_at <= now: pending, retrying, or in_flight with an expired lease. Skips paused and disabled endpoints and endpoints whose circuit breaker is open (a half-open one gets its probes), and never puts more than an endpoint''s max_in_flight in flight, across runners: an endpoint with due work is locked for the moment of the claim (a second runner waits for it, then fills the room left), deliveries FOR UPDATE SKIP LOCKED. Endpoints are served oldest due first; when more of them have due work than max_rows, only those with room by an unlocked count are taken, so that full ones do not starve the rest, and those another claim holds are skipped instead of waited for, so that concurrent claims spread over them. A claim probes every active endpoint only in a full probe: after a claim of this session that returned fewer than max_rows (or none), ten times the last full probe''s duration or a second after it (by now), or when the candidates give no endpoint with due work or only full ones (that claim then takes only endpoints with room it can lock without waiting); otherwise only the candidates, the endpoints the last full probe found with due work (a hint: new work on an idle endpoint waits for the next full probe, at most a second behind full claims). Each endpoint''s due probe starts at this session''s claim cursor (a hint; from the head at least every second and before an empty answer); its count of unexpired leases at this session''s lease cursor (the oldest lease unexpired at the last count, in claim order, deliveries.lease_order); all three are kept in the session setting hookline.claim_cursor. The lease lasts lease, at least the endpoint timeout plus 1 s. A claim that leases anything commits without waiting for the WAL flush (synchronous_commit off for its transaction: call it in a transaction of its own). Errors: HL026 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they lease deliveries only through this function.
 revoke all on function hookline.claim(text,integer,interval,timestamp with time zone) from public;
