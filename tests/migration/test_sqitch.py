@@ -70,7 +70,7 @@ def test_a_sqitch_deployed_database_serves_runner_ingress_and_status(
     with running_ingress(empty_db, Path(tempfile.mkstemp(suffix=".log")[1])) as ingress:
         assert httpx.get(f"{ingress.url}/healthz", timeout=5).status_code == 200
     runner = subprocess.Popen(
-        [sys.executable, "-m", "hookline", "runner", "--dsn", empty_db, "--poll", "1"],
+        [sys.executable, "-m", "hookline", "runner", "--dsn", empty_db, "--poll", "1", "--metrics-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     with psycopg.connect(empty_db, autocommit=True) as conn:
