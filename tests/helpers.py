@@ -73,6 +73,27 @@ def assert_prints(script: str, output: str, where: str) -> None:
         assert re.search(pattern, output, re.M), f"{where}: no {pattern!r} in\n{output}"
 
 
+class IndexKeys:
+    """The first column of each index of schema hookline, to tell a read by an index's key (a
+    condition on its first column) from a walk of the whole index (the plan tests)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.first_column: dict[str, str] = dict(
+            conn.execute(
+                "select c.relname, a.attname from pg_catalog.pg_index i "
+                "join pg_catalog.pg_class c on c.oid = i.indexrelid "
+                "join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
+                "where c.relnamespace = 'hookline'::regnamespace"
+            ).fetchall()
+        )
+
+    def bounded(self, index: str, cond: str) -> bool:
+        """Whether a scan of `index` with this Index Cond reads by the index's key (an
+        expression index, without a first column of its own, counts as keyed by its cond)."""
+        column = self.first_column.get(index)
+        return bool(cond) and (column is None or re.search(rf"\({column} ", cond) is not None)
+
+
 def doc_commands(text: str) -> list[str]:
     """The lines of a Markdown text's indented code blocks (a block follows a blank line and is
     indented deeper than the text around it), continuation lines joined (doc_blocks reads them)."""
