@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import secrets
@@ -79,10 +80,12 @@ _ERRORS_SQLSTATE = 3
 _SQLSTATE_LINE = re.compile(r":  ([0-9A-Z]{5})$", re.MULTILINE)
 
 
+@functools.cache
 def _libpq_set_error_verbosity() -> Callable[[int, int], int] | None:
     """libpq's PQsetErrorVerbosity, from the libpq psycopg uses (psycopg does not wrap it), or
     None when that library cannot be told for sure: it must be the one already loaded
-    (RTLD_NOLOAD), and the only libpq of the process."""
+    (RTLD_NOLOAD), and the only libpq of the process. Found once per process (a library
+    loaded stays loaded), not on every failed connect."""
     if pq.__impl__ == "python":
         from psycopg.pq import _pq_ctypes
 
