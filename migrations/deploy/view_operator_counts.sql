@@ -20,7 +20,7 @@ set local lock_timeout = '5s';
 -- sql/oldest_pending.sql read every live delivery (2.2 s at 900,000) for a page of 20, and
 -- `hookline endpoints show NAME` counted every endpoint's deliveries to show one.
 
-create function hookline.delivery_counts()
+create function hookline.live_delivery_totals()
 returns table (
   tenant_id text,
   endpoint text,
@@ -45,7 +45,7 @@ as $$
   ) c
 $$;
 
-create function hookline.dead_letter_counts()
+create function hookline.dead_letter_totals()
 returns table (
   tenant_id text,
   endpoint text,
@@ -77,7 +77,7 @@ as $$
   ) c
 $$;
 
-create function hookline.outbox_counts(recent_since timestamp with time zone default pg_catalog.now() - interval '1 day')
+create function hookline.outbox_totals(recent_since timestamp with time zone default pg_catalog.now() - interval '1 day')
 returns table (
   tenant_id text,
   phone_number_id text,
@@ -95,13 +95,13 @@ rows 100
 as $$
   select o.tenant_id, o.phone_number_id, o.state::text as state, o.last_error_code, pg_catalog.count(*) as messages,
     pg_catalog.min(o.created_at) filter (where o.next_attempt_at is not null) as oldest_live,
-    pg_catalog.count(*) filter (where o.created_at > outbox_counts.recent_since) as recent
+    pg_catalog.count(*) filter (where o.created_at > outbox_totals.recent_since) as recent
   from hookline.outbox o
   where (select hookline._sees_all_tenants()) or o.tenant_id = any ((select hookline._mapped_tenants())::text[])
   group by 1, 2, 3, 4
 $$;
 
-create function hookline.attempt_counts(since timestamp with time zone default null)
+create function hookline.attempt_totals(since timestamp with time zone default null)
 returns table (
   tenant_id text,
   endpoint_id bigint,
@@ -136,7 +136,7 @@ begin
       and ((select hookline._sees_all_tenants()) or a.tenant_id = any ((select hookline._mapped_tenants())::text[]))
     group by 1, 2, 3, 4, 5
   ) c
-  $q$ using attempt_counts.since;
+  $q$ using attempt_totals.since;
 end
 $$;
 
@@ -347,17 +347,17 @@ comment on function hookline.endpoint_overview_rows(text) is
   'Migration-owned. The rows of hookline.endpoint_overview of the endpoint with this name (null: all), the caller''s tenants only, masked; the counts are of the endpoints returned only. Errors: none.';
 comment on function hookline.outbox_message_rows(bigint[]) is
   'Migration-owned. The rows of hookline.outbox_messages with these message ids (null: all), the caller''s tenants only, masked; looked up by the primary key. Errors: none.';
-comment on function hookline.delivery_counts() is
+comment on function hookline.live_delivery_totals() is
   'Migration-owned. hookline.live_deliveries counted per tenant, endpoint and state, with the oldest due time of rows not in flight, the caller''s tenants only; reads the table, masks nothing. Errors: none.';
-comment on function hookline.dead_letter_counts() is
+comment on function hookline.dead_letter_totals() is
   'Migration-owned. hookline.dead_letter_queue counted per tenant, endpoint, state and error class, with the oldest and newest finish and how many lost their event (not replayable), the caller''s tenants only; reads the table, masks nothing. Errors: none.';
-comment on function hookline.attempt_counts(timestamp with time zone) is
+comment on function hookline.attempt_totals(timestamp with time zone) is
   'Migration-owned. hookline.attempt_log counted per tenant, endpoint, hour, outcome and error class (the error class, else http_<status>), with how many were timed, their total duration and the latest, for attempts made at or after since (null: all), the caller''s tenants only; reads only the day partitions from since on, masks nothing. Errors: none.';
-comment on function hookline.outbox_counts(timestamp with time zone) is
+comment on function hookline.outbox_totals(timestamp with time zone) is
   'Migration-owned. hookline.outbox_messages counted per tenant, sending number, state and last error code, with the oldest live message and how many were created after recent_since (default: the last day), the caller''s tenants only; reads the table, masks nothing. Errors: none.';
 
-revoke all on function hookline.live_delivery_rows(bigint[], text, timestamp with time zone, integer), hookline.endpoint_overview_rows(text), hookline.outbox_message_rows(bigint[]), hookline.delivery_counts(), hookline.dead_letter_counts(), hookline.attempt_counts(timestamp with time zone), hookline.outbox_counts(timestamp with time zone) from public;
-grant execute on function hookline.live_delivery_rows(bigint[], text, timestamp with time zone, integer), hookline.endpoint_overview_rows(text), hookline.outbox_message_rows(bigint[]), hookline.delivery_counts(), hookline.dead_letter_counts(), hookline.attempt_counts(timestamp with time zone), hookline.outbox_counts(timestamp with time zone) to hookline_operator, hookline_readonly;
+revoke all on function hookline.live_delivery_rows(bigint[], text, timestamp with time zone, integer), hookline.endpoint_overview_rows(text), hookline.outbox_message_rows(bigint[]), hookline.live_delivery_totals(), hookline.dead_letter_totals(), hookline.attempt_totals(timestamp with time zone), hookline.outbox_totals(timestamp with time zone) from public;
+grant execute on function hookline.live_delivery_rows(bigint[], text, timestamp with time zone, integer), hookline.endpoint_overview_rows(text), hookline.outbox_message_rows(bigint[]), hookline.live_delivery_totals(), hookline.dead_letter_totals(), hookline.attempt_totals(timestamp with time zone), hookline.outbox_totals(timestamp with time zone) to hookline_operator, hookline_readonly;
 
 insert into hookline.schema_changes (change) values ('view_operator_counts');
 

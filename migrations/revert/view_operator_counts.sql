@@ -100,10 +100,10 @@ $$;
 drop function hookline.live_delivery_rows(bigint[], text, timestamp with time zone, integer);
 drop function hookline.endpoint_overview_rows(text);
 drop function hookline.outbox_message_rows(bigint[]);
-drop function hookline.delivery_counts();
-drop function hookline.dead_letter_counts();
-drop function hookline.attempt_counts(timestamp with time zone);
-drop function hookline.outbox_counts(timestamp with time zone);
+drop function hookline.live_delivery_totals();
+drop function hookline.dead_letter_totals();
+drop function hookline.attempt_totals(timestamp with time zone);
+drop function hookline.outbox_totals(timestamp with time zone);
 
 delete from hookline.schema_changes where change = 'view_operator_counts';
 

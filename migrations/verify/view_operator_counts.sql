@@ -5,17 +5,17 @@ BEGIN;
 do $$
 begin
   if (select pg_catalog.count(*) from pg_catalog.pg_proc p where p.pronamespace = 'hookline'::regnamespace
-      and p.proname in ('delivery_counts', 'dead_letter_counts', 'attempt_counts', 'outbox_counts', 'live_delivery_rows',
+      and p.proname in ('live_delivery_totals', 'dead_letter_totals', 'attempt_totals', 'outbox_totals', 'live_delivery_rows',
         'endpoint_overview_rows', 'outbox_message_rows')
       and p.prosecdef and p.proretset) <> 7 then
     raise exception 'the operator views need their counting and keyed set-returning SECURITY DEFINER functions';
   end if;
 end
 $$;
-select * from hookline.delivery_counts() where false;
-select * from hookline.dead_letter_counts() where false;
-select * from hookline.attempt_counts(now()) where false;
-select * from hookline.outbox_counts() where false;
+select * from hookline.live_delivery_totals() where false;
+select * from hookline.dead_letter_totals() where false;
+select * from hookline.attempt_totals(now()) where false;
+select * from hookline.outbox_totals() where false;
 select * from hookline.live_delivery_rows('{}') where false;
 select * from hookline.endpoint_overview_rows('') where false;
 select * from hookline.outbox_message_rows('{}') where false;

@@ -476,17 +476,17 @@ DISCARD: LiteralString = (
     " as delivery_id"
 )
 
-# Counts through the counting functions (hookline.delivery_counts, dead_letter_counts,
-# attempt_counts): the tables grouped for the caller's tenants, nothing masked only to count it.
+# Counts through the counting functions (hookline.live_delivery_totals, dead_letter_totals,
+# attempt_totals): the tables grouped for the caller's tenants, nothing masked only to count it.
 STATS: LiteralString = """
-with queue as materialized (select * from hookline.delivery_counts()),
-  attempts as materialized (select * from hookline.attempt_counts(since => now() - interval '1 hour')),
-  recent as materialized (select * from hookline.attempt_counts(since => now() - interval '15 minutes'))
+with queue as materialized (select * from hookline.live_delivery_totals()),
+  attempts as materialized (select * from hookline.attempt_totals(since => now() - interval '1 hour')),
+  recent as materialized (select * from hookline.attempt_totals(since => now() - interval '15 minutes'))
 select pg_catalog.jsonb_build_object(
   'queue', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
             (select q.state, sum(q.deliveries)::bigint as n from queue q group by q.state) s),
   'dlq', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
-          (select c.state, sum(c.dead_letters)::bigint as n from hookline.dead_letter_counts() c group by c.state) s),
+          (select c.state, sum(c.dead_letters)::bigint as n from hookline.dead_letter_totals() c group by c.state) s),
   'oldest_due_at', (select min(q.oldest_due_at) from queue q),
   'deliveries_per_minute', (select round(coalesce(sum(r.attempts) filter (where r.outcome = 'succeeded'), 0) / 15.0, 2)
                             from recent r),

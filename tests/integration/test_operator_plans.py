@@ -174,7 +174,7 @@ MASKING = re.compile(
 
 def test_stats_counts_without_masking_what_it_counts(grown: Grown) -> None:
     """`hookline stats` counts the caller's rows through the counting functions
-    (hookline.delivery_counts, dead_letter_counts, attempt_counts): no statement it runs reads
+    (hookline.live_delivery_totals, dead_letter_totals, attempt_totals): no statement it runs reads
     a masked row function of history (counting through the masked views masked every dead
     letter and every attempt of the hour only to count them)."""
     with psycopg.connect(grown.dsn, autocommit=True) as conn:

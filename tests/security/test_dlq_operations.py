@@ -368,25 +368,25 @@ def test_the_keyed_view_functions_return_only_the_callers_tenants_rows_masked(
 
 # Each counting function against the aggregate of its view, read as the same operator.
 COUNTS = {
-    "delivery_counts": (
-        "select state, sum(deliveries)::bigint, min(oldest_due_at) from hookline.delivery_counts() group by 1",
+    "live_delivery_totals": (
+        "select state, sum(deliveries)::bigint, min(oldest_due_at) from hookline.live_delivery_totals() group by 1",
         "select state, count(*), min(next_attempt_at) filter (where state <> 'in_flight' and next_attempt_at <= now())"
         " from hookline.live_deliveries group by 1",
     ),
-    "dead_letter_counts": (
+    "dead_letter_totals": (
         "select endpoint, state, error_class, dead_letters, oldest, newest, not_replayable"
-        " from hookline.dead_letter_counts()",
+        " from hookline.dead_letter_totals()",
         "select endpoint, state, error_class, count(*), min(finished_at), max(finished_at),"
         " count(*) filter (where event_type is null) from hookline.dead_letter_queue group by 1, 2, 3",
     ),
-    "attempt_counts": (
+    "attempt_totals": (
         "select endpoint_id, outcome, error_class, sum(attempts)::bigint, max(last_attempted_at)"
-        " from hookline.attempt_counts() group by 1, 2, 3",
+        " from hookline.attempt_totals() group by 1, 2, 3",
         "select endpoint_id, outcome, coalesce(error_class, 'http_' || status_code), count(*), max(attempted_at)"
         " from hookline.attempt_log group by 1, 2, 3",
     ),
-    "outbox_counts": (
-        "select phone_number_id, state, last_error_code, messages, recent from hookline.outbox_counts()",
+    "outbox_totals": (
+        "select phone_number_id, state, last_error_code, messages, recent from hookline.outbox_totals()",
         "select phone_number_id, state, last_error_code, count(*),"
         " count(*) filter (where created_at > now() - interval '1 day') from hookline.outbox_messages group by 1, 2, 3",
     ),
@@ -396,7 +396,7 @@ COUNTS = {
 def test_the_counting_functions_count_what_the_views_show_and_only_the_callers_tenants(
     db: str, two_tenants: Tenants
 ) -> None:
-    """delivery_counts, dead_letter_counts, attempt_counts and outbox_counts (what `hookline
+    """live_delivery_totals, dead_letter_totals, attempt_totals and outbox_totals (what `hookline
     stats` and the sql/ overviews count through, nothing masked) agree with a count of the
     view as the same operator, and each operator counts only its own tenant."""
     with psycopg.connect(db, autocommit=True) as conn:
@@ -413,18 +413,18 @@ def test_the_counting_functions_count_what_the_views_show_and_only_the_callers_t
             for name, (counted, viewed) in COUNTS.items():
                 assert sorted(conn.execute(counted).fetchall()) == sorted(conn.execute(viewed).fetchall()), (user, name)  # fmt: skip
             tenants = conn.execute(
-                "select tenant_id from hookline.delivery_counts() union select tenant_id from hookline.dead_letter_counts()"
-                " union select tenant_id from hookline.attempt_counts() union select tenant_id from hookline.outbox_counts()"
+                "select tenant_id from hookline.live_delivery_totals() union select tenant_id from hookline.dead_letter_totals()"
+                " union select tenant_id from hookline.attempt_totals() union select tenant_id from hookline.outbox_totals()"
             ).fetchall()
             assert tenants == [(tenant,)], user
             queue = conn.execute(
-                "select sum(deliveries)::int from hookline.delivery_counts()"
+                "select sum(deliveries)::int from hookline.live_delivery_totals()"
             ).fetchone()
             dead = conn.execute(
-                "select sum(dead_letters)::int from hookline.dead_letter_counts()"
+                "select sum(dead_letters)::int from hookline.dead_letter_totals()"
             ).fetchone()
             sent = conn.execute(
-                "select sum(messages)::int from hookline.outbox_counts()"
+                "select sum(messages)::int from hookline.outbox_totals()"
             ).fetchone()
             assert (queue, dead, sent) == ((2,), (3,), ((3 if tenant == "acme" else 1),)), user
 
