@@ -3,7 +3,7 @@ v0.13 ran them (through the masked views) and one read of the table, in the same
 
     python benchmarks/operator_counts.py "$SCRATCH_DSN" [sizes] [repeats]
 
-sizes: live deliveries, comma-separated (default 100000,1000000); repeats: runs of each read
+sizes: events, comma-separated (default 100000,1000000); repeats: runs of each read
 (median, default 3). Deploys the schema into a database you can throw away and, per size,
 empties it and makes that many events for tenant `bench` (one delivery each, over 20
 endpoints, through hookline.ingest), moves a tenth of them to the DLQ (answered 404), and
@@ -166,7 +166,8 @@ def run_size(dsn: str, live: int, repeats: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         t = time.perf_counter()
         make(conn, live)
-        print(f"\n{live:,} live deliveries, {live // 10:,} dead letters, {live // 3:,} attempts"
+        print(f"\n{live:,} events: {live - live // 10:,} live deliveries, {live // 10:,} dead letters,"
+              f" {live // 3:,} attempts"
               f" (setup {time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
         password = secrets.token_urlsafe(16)
         conn.execute("""do $$ begin
