@@ -306,13 +306,13 @@ select endpoint_id, secret from hookline.add_endpoint(
 )
 """
 
-# Operators' listings read the masked view (no secrets, URLs without query strings).
+# Operators' listings read the masked view's rows (no secrets, URLs without query strings),
+# by name through its keyed function: one endpoint's counts, not every endpoint's.
 ENDPOINTS: LiteralString = """
 select e.endpoint_id as id, e.name, e.tenant_id as tenant, e.url, e.state, e.paused_reason,
   e.timeout_ms, e.max_in_flight,
   e.retry_schedule, e.is_retrying_client_errors, e.live_deliveries, e.dead_letters
-from hookline.endpoint_overview e
-where %(name)s::text is null or e.name = %(name)s::text
+from hookline.endpoint_overview_rows(%(name)s::text) e
 order by e.name
 """
 
@@ -476,26 +476,27 @@ DISCARD: LiteralString = (
     " as delivery_id"
 )
 
+# Counts through the counting functions (hookline.live_delivery_totals, dead_letter_totals,
+# attempt_totals): the tables grouped for the caller's tenants, nothing masked only to count it.
 STATS: LiteralString = """
+with queue as materialized (select * from hookline.live_delivery_totals()),
+  attempts as materialized (select * from hookline.attempt_totals(since => now() - interval '1 hour')),
+  recent as materialized (select * from hookline.attempt_totals(since => now() - interval '15 minutes'))
 select pg_catalog.jsonb_build_object(
   'queue', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
-            (select d.state, count(*) as n from hookline.live_deliveries d group by d.state) s),
+            (select q.state, sum(q.deliveries)::bigint as n from queue q group by q.state) s),
   'dlq', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
-          (select q.state, count(*) as n from hookline.dead_letter_queue q group by q.state) s),
-  'oldest_due_at', (select min(d.next_attempt_at) from hookline.live_deliveries d
-                    where d.state <> 'in_flight' and d.next_attempt_at <= now()),
-  'deliveries_per_minute', (select round(count(*) filter (where a.outcome = 'succeeded') / 15.0, 2)
-                            from hookline.attempt_log_rows(since => now() - interval '15 minutes') a),
-  'attempts_per_minute', (select round(count(*) / 15.0, 2)
-                          from hookline.attempt_log_rows(since => now() - interval '15 minutes') a),
+          (select c.state, sum(c.dead_letters)::bigint as n from hookline.dead_letter_totals() c group by c.state) s),
+  'oldest_due_at', (select min(q.oldest_due_at) from queue q),
+  'deliveries_per_minute', (select round(coalesce(sum(r.attempts) filter (where r.outcome = 'succeeded'), 0) / 15.0, 2)
+                            from recent r),
+  'attempts_per_minute', (select round(coalesce(sum(r.attempts), 0) / 15.0, 2) from recent r),
   'top_failing_endpoints', (select coalesce(jsonb_agg(t order by t.failures_last_hour desc, t.endpoint), '[]') from (
-      select e.name as endpoint, e.tenant_id as tenant, e.state,
-        count(*) filter (where a.outcome in ('retrying', 'dead')) as failures_last_hour,
-        e.dead_letters
-      from hookline.attempt_log_rows(since => now() - interval '1 hour') a
-      join hookline.endpoint_overview e on e.endpoint_id = a.endpoint_id
-      group by e.name, e.tenant_id, e.state, e.dead_letters
-      having count(*) filter (where a.outcome in ('retrying', 'dead')) > 0
+      select e.name as endpoint, e.tenant_id as tenant, e.state, f.failures_last_hour, e.dead_letters
+      from (select a.endpoint_id, sum(a.attempts)::bigint as failures_last_hour
+            from attempts a where a.outcome in ('retrying', 'dead')
+            group by a.endpoint_id) f
+      join hookline.endpoint_overview e on e.endpoint_id = f.endpoint_id
       order by 4 desc, 1
       limit 5) t),
   'stale_jobs', (select coalesce(jsonb_agg(s), '[]') from hookline.stale_jobs() s),

@@ -31,6 +31,11 @@ CASES = [
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("job_costs.py", ["200"], r"snapshot_stats +[0-9.]+ms +[0-9.]+ms +[0-9.]+ "),
     ("dlq_ops.py", ["200", "2"], r"dlq show ID +[0-9.]+ ms +[0-9.]+x"),
+    (
+        "operator_counts.py",
+        ["300", "1"],
+        r"hookline stats +[0-9.]+ ms +[0-9.]+x +as v0.13: +[0-9.]+ ms",
+    ),
 ]
 
 

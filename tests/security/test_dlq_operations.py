@@ -364,3 +364,102 @@ def test_the_keyed_view_functions_return_only_the_callers_tenants_rows_masked(
     assert attempts == [(acme[0], 404)]
     assert ("acme", "tenants.update") in audit and {r[0] for r in audit} == {"acme"}
     assert seen["bob"] == [[], [], [], []]
+
+
+# Each counting function against the aggregate of its view, read as the same operator.
+COUNTS = {
+    "live_delivery_totals": (
+        "select state, sum(deliveries)::bigint, min(oldest_due_at) from hookline.live_delivery_totals() group by 1",
+        "select state, count(*), min(next_attempt_at) filter (where state <> 'in_flight' and next_attempt_at <= now())"
+        " from hookline.live_deliveries group by 1",
+    ),
+    "dead_letter_totals": (
+        "select endpoint, state, error_class, dead_letters, oldest, newest, not_replayable"
+        " from hookline.dead_letter_totals()",
+        "select endpoint, state, error_class, count(*), min(finished_at), max(finished_at),"
+        " count(*) filter (where event_type is null) from hookline.dead_letter_queue group by 1, 2, 3",
+    ),
+    "attempt_totals": (
+        "select endpoint_id, outcome, error_class, sum(attempts)::bigint, max(last_attempted_at)"
+        " from hookline.attempt_totals() group by 1, 2, 3",
+        "select endpoint_id, outcome, coalesce(error_class, 'http_' || status_code), count(*), max(attempted_at)"
+        " from hookline.attempt_log group by 1, 2, 3",
+    ),
+    "outbox_totals": (
+        "select phone_number_id, state, last_error_code, messages, recent from hookline.outbox_totals()",
+        "select phone_number_id, state, last_error_code, count(*),"
+        " count(*) filter (where created_at > now() - interval '1 day') from hookline.outbox_messages group by 1, 2, 3",
+    ),
+}
+
+
+def test_the_counting_functions_count_what_the_views_show_and_only_the_callers_tenants(
+    db: str, two_tenants: Tenants
+) -> None:
+    """live_delivery_totals, dead_letter_totals, attempt_totals and outbox_totals (what `hookline
+    stats` and the sql/ overviews count through, nothing masked) agree with a count of the
+    view as the same operator, and each operator counts only its own tenant."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        for tenant in ("acme", "globex"):
+            conn.execute("select hookline.add_sender(%s, %s, 'token-0123456789')", (f"{tenant}-wa", "1111" if tenant == "acme" else "2222"))  # fmt: skip
+            for i in range(3 if tenant == "acme" else 1):
+                conn.execute(
+                    "select hookline.send_message(source => %s, \"to\" => '+15550001111', "
+                    'message => \'{"type": "text", "text": {"body": "hi"}}\', idempotency_key => %s)',
+                    (f"{tenant}-wa", f"k{i}"),
+                )
+    for user, tenant in (("alice", "acme"), ("bob", "globex")):
+        with psycopg.connect(as_role(db, user)) as conn:
+            for name, (counted, viewed) in COUNTS.items():
+                assert sorted(conn.execute(counted).fetchall()) == sorted(conn.execute(viewed).fetchall()), (user, name)  # fmt: skip
+            tenants = conn.execute(
+                "select tenant_id from hookline.live_delivery_totals() union select tenant_id from hookline.dead_letter_totals()"
+                " union select tenant_id from hookline.attempt_totals() union select tenant_id from hookline.outbox_totals()"
+            ).fetchall()
+            assert tenants == [(tenant,)], user
+            queue = conn.execute(
+                "select sum(deliveries)::int from hookline.live_delivery_totals()"
+            ).fetchone()
+            dead = conn.execute(
+                "select sum(dead_letters)::int from hookline.dead_letter_totals()"
+            ).fetchone()
+            sent = conn.execute(
+                "select sum(messages)::int from hookline.outbox_totals()"
+            ).fetchone()
+            assert (queue, dead, sent) == ((2,), (3,), ((3 if tenant == "acme" else 1),)), user
+
+
+def test_the_last_views_keyed_functions_return_only_the_callers_tenants_rows(
+    db: str, two_tenants: Tenants
+) -> None:
+    """live_delivery_rows, endpoint_overview_rows and outbox_message_rows: the view's rows
+    for the keys given, masked as the view masks them; another tenant's keys return nothing."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select hookline.add_sender('acme-wa', '1111', 'token-0123456789')")
+        (message,) = conn.execute(
+            "select hookline.send_message(source => 'acme-wa', \"to\" => '+15550001111', "
+            'message => \'{"type": "text", "text": {"body": "hi"}}\', idempotency_key => \'k\')'
+        ).fetchone()
+    live = two_tenants.live["acme"]
+    calls = [
+        ("select delivery_id, tenant_id from hookline.live_delivery_rows(%s)", (live,)),
+        (
+            "select delivery_id from hookline.live_delivery_rows(of_tenant => 'acme', due_by => now(), page_size => 1)",
+            (),
+        ),
+        (
+            "select name, live_deliveries, dead_letters from hookline.endpoint_overview_rows('acme-crm')",
+            (),
+        ),
+        ("select message_id, recipient from hookline.outbox_message_rows(%s)", ([message],)),
+    ]
+    seen = {}
+    for user in ("alice", "bob"):
+        with psycopg.connect(as_role(db, user)) as conn:
+            seen[user] = [conn.execute(sql, params).fetchall() for sql, params in calls]
+    rows, page, endpoint, messages = seen["alice"]
+    assert sorted(rows) == [(d, "acme") for d in sorted(live)]
+    assert len(page) == 1 and page[0][0] in live
+    assert endpoint == [("acme-crm", 2, 3)]
+    assert len(messages) == 1 and messages[0][0] == message and "5550001111" not in messages[0][1]
+    assert seen["bob"] == [[], [], [], []]

@@ -24,9 +24,12 @@ HELPERS = {"_caller", "_sees_all_tenants", "_mapped_tenants", "_tenant_visible",
 VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "endpoint_overview",
              "attempt_log", "event_log", "audit_trail", "circuit_states", "outbox_messages")}  # fmt: skip
 
-# The views' rows by key (the CLI's dead letter, event, attempts and audit page): the same
-# rows, columns and masking, looked up by index inside the function.
-KEYED_ROWS = {"dead_letter_rows", "event_log_rows", "attempt_log_rows", "audit_trail_page"}
+# The views' rows by key (the CLI's dead letter, event, attempts, audit page, endpoint): the
+# same rows, columns and masking, looked up by index inside the function; and their counts
+# (stats, the sql/ overviews): the tables grouped for the caller's tenants, nothing masked.
+KEYED_ROWS = {"dead_letter_rows", "event_log_rows", "attempt_log_rows", "audit_trail_page",
+              "live_delivery_rows", "endpoint_overview_rows", "outbox_message_rows",
+              "live_delivery_totals", "dead_letter_totals", "attempt_totals", "outbox_totals"}  # fmt: skip
 
 # Job health (cron list, stats, metrics): names and staleness of jobs, no tenant data.
 JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
