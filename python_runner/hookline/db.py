@@ -54,21 +54,32 @@ def describe(dsn: str) -> str:
 
 
 def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg.Connection:
-    """Open a connection; any failure becomes one ConnectFailed (a DatabaseUnavailable) line
-    naming the target, with the SQLSTATE of the server's refusal when it answered with one
-    (refusal_sqlstate: psycopg's error has none)."""
+    """Open a connection, in one attempt; any failure becomes one ConnectFailed (a
+    DatabaseUnavailable) line naming the target. Why a server refused it (its SQLSTATE) is
+    asked only where the start-up checks classify the failure (ask_refusal)."""
     started = time.monotonic()
     try:
         return psycopg.connect(
             dsn, autocommit=autocommit, connect_timeout=timeout, **CONNECT_KWARGS
         )
     except psycopg.Error as exc:
-        # An attempt that took the whole timeout met no server: nothing to ask it.
-        answered = time.monotonic() - started < timeout
         raise ConnectFailed(
             f"cannot connect to {describe(dsn)}: {one_line(exc)}",
-            sqlstate=refusal_sqlstate(dsn, timeout) if answered else None,
+            dsn=dsn,
+            timeout=timeout,
+            # An attempt that took the whole timeout met no server: nothing to ask it.
+            answered=time.monotonic() - started < timeout,
         ) from exc
+
+
+def ask_refusal(exc: ConnectFailed) -> None:
+    """Set the SQLSTATE of the server's refusal on a failed connect (refusal_sqlstate: one more
+    connection attempt), when the server answered and it is not known yet. For the start-up
+    checks (hookline.resilience.at_start), which wait out 53300 and 57P03 and fail at once on
+    28P01 or 3D000; other callers make one attempt (a one-shot command fails with its line, a
+    running runner retries every failed reconnect, docs/resilience.md)."""
+    if exc.sqlstate is None and exc.answered and exc.dsn is not None:
+        exc.sqlstate = refusal_sqlstate(exc.dsn, exc.timeout)
 
 
 # What refusal_sqlstate answers when its own try is accepted: 08004 (the server rejected the
