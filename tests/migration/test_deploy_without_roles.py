@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hookline.migrator import GROUP_ROLES, Migrator
 from hookline.pgcluster import LocalPostgres
 from tests.conftest import require
 from tests.helpers import ROOT, hookline
@@ -118,3 +119,22 @@ def test_after_sqitch_failed_for_want_of_the_roles_hookline_db_deploys(
         conn.execute("grant hookline_owner to deployer")
     deployed = hookline("db", "deploy", "--dsn", target.replace("db:pg:", "postgresql:"))
     assert deployed.returncode == 0, deployed.stderr
+
+
+def test_group_roles_names_every_role_the_migrations_create(bare_server: LocalPostgres) -> None:
+    """migrator.GROUP_ROLES (what the preflight above asks a DBA to create, by change) is the
+    roles the changes create, change by change, on a server that has none of them: a change
+    that creates a new group role and is not listed there would fail half-way again."""
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("create database hookline")
+    dsn = bare_server.dsn("hookline")
+    migrator = Migrator(dsn)
+    created: dict[str, tuple[str, ...]] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for change in migrator.plan.changes:
+            before = {r for (r,) in conn.execute("select rolname from pg_roles")}
+            migrator.deploy(to=change.name)
+            new = {r for (r,) in conn.execute("select rolname from pg_roles")} - before
+            if new:
+                created[change.name] = tuple(sorted(new))
+    assert created == {change: tuple(sorted(roles)) for change, roles in GROUP_ROLES.items()}
