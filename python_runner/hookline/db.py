@@ -64,12 +64,38 @@ def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg
         )
     except psycopg.Error as exc:
         raise ConnectFailed(
-            f"cannot connect to {describe(dsn)}: {one_line(exc)}",
+            f"cannot connect to {describe(dsn)}: {one_line(exc)}{role_hint(dsn)}",
             dsn=dsn,
             timeout=timeout,
             # An attempt that took the whole timeout met no server: nothing to ask it.
             answered=time.monotonic() - started < timeout,
         ) from exc
+
+
+# A role the DSN's options set for the session (`options=-c role=hookline_owner`, as
+# docs/security.md deploys): `-c role=NAME`, `-crole=NAME` or `--role=NAME`.
+_ROLE_OPTION = re.compile(r"(?:^|\s)(?:-c\s*|--)role=(\S+)")
+
+
+def role_hint(dsn: str) -> str:
+    """What to add to a failed connect's line when the DSN's options set a role: the server
+    refuses the connection when that role does not exist or the login role is not a member
+    ("role ... does not exist", "invalid value for parameter "role"", "permission denied to
+    set role", by version), which names neither the DSN's option nor the DBA's statements that
+    make and grant it; empty otherwise."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return ""
+    found = _ROLE_OPTION.search(str(info.get("options") or ""))
+    if found is None:
+        return ""
+    user = info.get("user") or "the login role"
+    return (
+        f" (the DSN's options set role {found[1]}: if it does not exist or {user} is not a "
+        f"member of it, a DBA creates it and grants it to {user}, as docs/security.md says, "
+        '"Granting roles to people and services (DBA)")'
+    )
 
 
 def ask_refusal(exc: ConnectFailed) -> None:

@@ -138,3 +138,42 @@ def test_group_roles_names_every_role_the_migrations_create(bare_server: LocalPo
             if new:
                 created[change.name] = tuple(sorted(new))
     assert created == {change: tuple(sorted(roles)) for change, roles in GROUP_ROLES.items()}
+
+
+def test_a_dsn_that_sets_a_role_the_server_refuses_points_to_the_dba_block(
+    bare_server: LocalPostgres,
+) -> None:
+    """docs/security.md deploys with `options=-c role=hookline_owner` in the DSN. Before the
+    DBA made that role (or granted it), the server's refusal ("role ... does not exist",
+    "invalid value for parameter "role"" or "permission denied to set role", by version)
+    named neither the DSN's option nor what to run. The user sees, in one line:
+      hookline: cannot connect to 127.0.0.1:PORT/hookline: connection failed: ... FATAL:  role
+      "hookline_owner" does not exist (the DSN's options set role hookline_owner: if it does
+      not exist or deployer is not a member of it, a DBA creates it and grants it to
+      deployer, as docs/security.md says, "Granting roles to people and services (DBA)")"""
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("create database hookline")
+        conn.execute("create role deployer login")
+    dsn = (f"postgresql://deployer@127.0.0.1:{bare_server.port}/hookline"
+           "?options=-c%20role%3Dhookline_owner")  # fmt: skip
+    hint = (
+        " (the DSN's options set role hookline_owner: if it does not exist or deployer is not "
+        "a member of it, a DBA creates it and grants it to deployer, as docs/security.md says, "
+        '"Granting roles to people and services (DBA)")\n'
+    )
+    for then in ("", "create role hookline_owner nologin"):  # missing, then not granted
+        if then:
+            with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+                conn.execute(then)
+        status = hookline("db", "status", "--dsn", dsn)
+        assert status.returncode == 1, status.stdout + status.stderr
+        assert status.stderr.count("\n") == 1, status.stderr
+        assert status.stderr.startswith(
+            f"hookline: cannot connect to 127.0.0.1:{bare_server.port}/hookline: "
+        ), status.stderr
+        assert status.stderr.endswith(hint), status.stderr
+        assert "hookline_owner" in status.stderr.removesuffix(hint), "the server's own words"
+    # Granted, the same DSN connects (the database is not deployed yet).
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("grant hookline_owner to deployer")
+    assert hookline("db", "status", "--dsn", dsn).returncode == 0
