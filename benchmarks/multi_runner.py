@@ -143,7 +143,7 @@ def start_runners(
         log = (logs / f"runner-{count}-{i}.log").open("wb")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "hookline", "runner", "--dsn", dsn, "--name", f"mr-{count}-{i}",
-             "--concurrency", "32", "--batch", "32", "--poll", "1", *listen],
+             "--concurrency", "32", "--batch", "32", "--poll", "1", "--metrics-port", "0", *listen],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         ))  # fmt: skip
     deadline = time.monotonic() + 60
@@ -162,6 +162,10 @@ def stop_runners(procs: list[subprocess.Popen[bytes]], logs: Path, count: int) -
         p.send_signal(signal.SIGTERM)
     for p in procs:
         p.wait(timeout=60)
+    for i, p in enumerate(procs):  # one that died early (say, on a taken port) did not deliver
+        assert p.returncode == 0, (
+            f"runner {i} of {count}: {(logs / f'runner-{count}-{i}.log').read_text()}"
+        )
     for i in range(count):  # a runner's complaint would make the figures suspect: show it
         for line in (logs / f"runner-{count}-{i}.log").read_text().splitlines():
             if "failed" in line or "could not" in line or "unavailable" in line:

@@ -88,13 +88,14 @@ def running_ingress(dsn: str, log: Path, *args: str) -> Iterator[RunningIngress]
 
 class Proxy:
     """A TCP proxy to the database on 127.0.0.1; `down()` cuts every connection and refuses
-    new ones (accepts and closes them) until `up()`."""
+    new ones (accepts and closes them) until `up()`; `accepted` counts the connections."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.is_up = True
+        self.accepted = 0
         self.open: list[socket.socket] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -105,6 +106,7 @@ class Proxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             if not self.is_up:
                 client.close()
                 continue

@@ -54,21 +54,58 @@ def describe(dsn: str) -> str:
 
 
 def connect(dsn: str, *, autocommit: bool = False, timeout: int = 10) -> psycopg.Connection:
-    """Open a connection; any failure becomes one ConnectFailed (a DatabaseUnavailable) line
-    naming the target, with the SQLSTATE of the server's refusal when it answered with one
-    (refusal_sqlstate: psycopg's error has none)."""
+    """Open a connection, in one attempt; any failure becomes one ConnectFailed (a
+    DatabaseUnavailable) line naming the target. Why a server refused it (its SQLSTATE) is
+    asked only where the start-up checks classify the failure (ask_refusal)."""
     started = time.monotonic()
     try:
         return psycopg.connect(
             dsn, autocommit=autocommit, connect_timeout=timeout, **CONNECT_KWARGS
         )
     except psycopg.Error as exc:
-        # An attempt that took the whole timeout met no server: nothing to ask it.
-        answered = time.monotonic() - started < timeout
         raise ConnectFailed(
-            f"cannot connect to {describe(dsn)}: {one_line(exc)}",
-            sqlstate=refusal_sqlstate(dsn, timeout) if answered else None,
+            f"cannot connect to {describe(dsn)}: {one_line(exc)}{role_hint(dsn)}",
+            dsn=dsn,
+            timeout=timeout,
+            # An attempt that took the whole timeout met no server: nothing to ask it.
+            answered=time.monotonic() - started < timeout,
         ) from exc
+
+
+# A role the DSN's options set for the session (`options=-c role=hookline_owner`, as
+# docs/security.md deploys): `-c role=NAME`, `-crole=NAME` or `--role=NAME`.
+_ROLE_OPTION = re.compile(r"(?:^|\s)(?:-c\s*|--)role=(\S+)")
+
+
+def role_hint(dsn: str) -> str:
+    """What to add to a failed connect's line when the DSN's options set a role: the server
+    refuses the connection when that role does not exist or the login role is not a member
+    ("role ... does not exist", "invalid value for parameter "role"", "permission denied to
+    set role", by version), which names neither the DSN's option nor the DBA's statements that
+    make and grant it; empty otherwise."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return ""
+    found = _ROLE_OPTION.search(str(info.get("options") or ""))
+    if found is None:
+        return ""
+    user = info.get("user") or "the login role"
+    return (
+        f" (the DSN's options set role {found[1]}: if it does not exist or {user} is not a "
+        f"member of it, a DBA creates it and grants it to {user}, as docs/security.md says, "
+        '"Granting roles to people and services (DBA)")'
+    )
+
+
+def ask_refusal(exc: ConnectFailed) -> None:
+    """Set the SQLSTATE of the server's refusal on a failed connect (refusal_sqlstate: one more
+    connection attempt), when the server answered and it is not known yet. For the start-up
+    checks (hookline.resilience.at_start), which wait out 53300 and 57P03 and fail at once on
+    28P01 or 3D000; other callers make one attempt (a one-shot command fails with its line, a
+    running runner retries every failed reconnect, docs/resilience.md)."""
+    if exc.sqlstate is None and exc.answered and exc.dsn is not None:
+        exc.sqlstate = refusal_sqlstate(exc.dsn, exc.timeout)
 
 
 # What refusal_sqlstate answers when its own try is accepted: 08004 (the server rejected the

@@ -24,11 +24,17 @@ class ConnectFailed(DatabaseUnavailable):
     """No connection could be made: the error came while connecting, not from a statement
     on a connection that was made (hookline.db.connect raises it)."""
 
-    def __init__(self, message: str | None = None, *, sqlstate: str | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, sqlstate: str | None = None,
+        dsn: str | None = None, timeout: float = 10, answered: bool = False,
+    ) -> None:  # fmt: skip
         super().__init__(message)
-        # The SQLSTATE of the server's refusal, when it answered with one (psycopg's error
-        # has none; hookline.db.refusal_sqlstate asks the server again).
+        # The SQLSTATE of the server's refusal, when it answered with one: psycopg's error has
+        # none; only the start-up checks ask the server again for it (resilience.at_start,
+        # hookline.db.ask_refusal), from the DSN and timeout of the attempt; `answered`: it
+        # failed before its timeout (something answered at the address).
         self.sqlstate = sqlstate
+        self.dsn, self.timeout, self.answered = dsn, timeout, answered
 
 
 class PlanError(HooklineError):

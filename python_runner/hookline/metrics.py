@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from hookline import queries
 from hookline.db import connect
-from hookline.errors import HooklineError
+from hookline.errors import DatabaseUnavailable, HooklineError
 
 CACHE_S = 5.0
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -321,7 +321,7 @@ class DatabaseGauges(Collector):
                 self.conn.execute(queries.SET_LOCAL_STATEMENT_TIMEOUT, {"ms": "5000"})
                 self.rows = self.conn.execute(queries.METRIC_GAUGES).fetchall()
             self.up = 1.0
-        except psycopg.Error:
+        except (psycopg.Error, DatabaseUnavailable):  # (a failed connect is ConnectFailed)
             self.rows, self.up = [], 0.0
             if self.conn is not None:
                 self.conn.close()

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from hookline.db import POOL_KWARGS, describe, server_answers
+from hookline.db import POOL_KWARGS, ask_refusal, describe, server_answers
 from hookline.errors import (
     ConnectFailed,
     DatabaseUnavailable,
@@ -72,17 +72,34 @@ def next_retry(exc: BaseException, backoff: Backoff, deadline: float | None) -> 
     return delay
 
 
+# While the database stays unreachable, an error line after this long, then every
+# OUTAGE_REPEAT_S: a restart is over in seconds; an outage that lasts is an operator's to see,
+# a refused connection (a changed password, a dropped role) as much as a server that is down.
+OUTAGE_ERROR_S = 10.0
+OUTAGE_REPEAT_S = 60.0
+
+
 class Outage:
-    """When the database was found unreachable; says so once, and once when it is back."""
+    """When the database was found unreachable; says so once (a warning), as an error when it
+    lasts OUTAGE_ERROR_S and every OUTAGE_REPEAT_S after, and once when it is back. Every
+    failed reconnect is retried, whatever the server answered (docs/resilience.md)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.since: float | None = None
+        self.said_at = 0.0
 
     def lost(self, exc: BaseException) -> None:
+        now = time.monotonic()
         if self.since is None:
-            self.since = time.monotonic()
+            self.since = self.said_at = now
             log.warning("%s: database unreachable: %s", self.name, one_line(exc))
+        elif now - self.said_at >= (OUTAGE_ERROR_S if self.said_at == self.since else OUTAGE_REPEAT_S):  # fmt: skip
+            self.said_at = now
+            log.error(
+                "%s: database unreachable for %.0f s, still retrying: %s",
+                self.name, now - self.since, one_line(exc),
+            )  # fmt: skip
 
     def back(self) -> None:
         if self.since is not None:
@@ -213,7 +230,9 @@ def at_start(checks: Callable[[], T], dsns: list[str], wait_s: float) -> T:
             cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
             if not isinstance(cause, psycopg.Error):
                 raise
-            # (a failed connection is classified by its refusal's SQLSTATE, when known)
+            # A failed connection is classified by its refusal's SQLSTATE, asked here only.
+            if isinstance(exc, ConnectFailed):
+                ask_refusal(exc)
             delay = next_retry(exc if isinstance(exc, ConnectFailed) else cause, backoff,
                                started + wait_s)  # fmt: skip
             if delay is None or (refused_at_connect(exc, cause) and all(map(server_answers, dsns))):

@@ -74,6 +74,7 @@ SKIPPED_BLOCKS: dict[str, dict[str, str]] = {
         "hookline: cannot connect to": "what the CLI prints while it waits",
         "hookline: db.internal:5432/hookline: the start-up": "what the CLI prints",
         "2026-11-29T17:25:0": "log lines of a runner",
+        "2026-12-01T00:20:14": "a runner's error line (test_refused_reconnect.py)",
     },
     "docs/security.md": {
         "using ((select hookline._sees_all_tenants())": "an excerpt of a policy, not a statement",

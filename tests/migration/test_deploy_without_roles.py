@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hookline.migrator import GROUP_ROLES, Migrator
 from hookline.pgcluster import LocalPostgres
 from tests.conftest import require
 from tests.helpers import ROOT, hookline
@@ -118,3 +119,61 @@ def test_after_sqitch_failed_for_want_of_the_roles_hookline_db_deploys(
         conn.execute("grant hookline_owner to deployer")
     deployed = hookline("db", "deploy", "--dsn", target.replace("db:pg:", "postgresql:"))
     assert deployed.returncode == 0, deployed.stderr
+
+
+def test_group_roles_names_every_role_the_migrations_create(bare_server: LocalPostgres) -> None:
+    """migrator.GROUP_ROLES (what the preflight above asks a DBA to create, by change) is the
+    roles the changes create, change by change, on a server that has none of them: a change
+    that creates a new group role and is not listed there would fail half-way again."""
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("create database hookline")
+    dsn = bare_server.dsn("hookline")
+    migrator = Migrator(dsn)
+    created: dict[str, tuple[str, ...]] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for change in migrator.plan.changes:
+            before = {r for (r,) in conn.execute("select rolname from pg_roles")}
+            migrator.deploy(to=change.name)
+            new = {r for (r,) in conn.execute("select rolname from pg_roles")} - before
+            if new:
+                created[change.name] = tuple(sorted(new))
+    assert created == {change: tuple(sorted(roles)) for change, roles in GROUP_ROLES.items()}
+
+
+def test_a_dsn_that_sets_a_role_the_server_refuses_points_to_the_dba_block(
+    bare_server: LocalPostgres,
+) -> None:
+    """docs/security.md deploys with `options=-c role=hookline_owner` in the DSN. Before the
+    DBA made that role (or granted it), the server's refusal ("role ... does not exist",
+    "invalid value for parameter "role"" or "permission denied to set role", by version)
+    named neither the DSN's option nor what to run. The user sees, in one line:
+      hookline: cannot connect to 127.0.0.1:PORT/hookline: connection failed: ... FATAL:  role
+      "hookline_owner" does not exist (the DSN's options set role hookline_owner: if it does
+      not exist or deployer is not a member of it, a DBA creates it and grants it to
+      deployer, as docs/security.md says, "Granting roles to people and services (DBA)")"""
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("create database hookline")
+        conn.execute("create role deployer login")
+    dsn = (f"postgresql://deployer@127.0.0.1:{bare_server.port}/hookline"
+           "?options=-c%20role%3Dhookline_owner")  # fmt: skip
+    hint = (
+        " (the DSN's options set role hookline_owner: if it does not exist or deployer is not "
+        "a member of it, a DBA creates it and grants it to deployer, as docs/security.md says, "
+        '"Granting roles to people and services (DBA)")\n'
+    )
+    for then in ("", "create role hookline_owner nologin"):  # missing, then not granted
+        if then:
+            with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+                conn.execute(then)
+        status = hookline("db", "status", "--dsn", dsn)
+        assert status.returncode == 1, status.stdout + status.stderr
+        assert status.stderr.count("\n") == 1, status.stderr
+        assert status.stderr.startswith(
+            f"hookline: cannot connect to 127.0.0.1:{bare_server.port}/hookline: "
+        ), status.stderr
+        assert status.stderr.endswith(hint), status.stderr
+        assert "hookline_owner" in status.stderr.removesuffix(hint), "the server's own words"
+    # Granted, the same DSN connects (the database is not deployed yet).
+    with psycopg.connect(bare_server.dsn(), autocommit=True) as conn:
+        conn.execute("grant hookline_owner to deployer")
+    assert hookline("db", "status", "--dsn", dsn).returncode == 0
