@@ -401,6 +401,88 @@ def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never
     ).fetchone() == (["delivered", "sent"],)
 
 
+@pytest.mark.parametrize("answer", ["complete", "failed status"])
+def test_a_pair_limit_answer_defers_a_later_message_locked_elsewhere_so_it_cannot_overtake(db: str, conn, tenant_source, answer: str) -> None:  # fmt: skip
+    """A pair-limit answer (131056) for A, of its send or in a failed status, defers the
+    recipient's later queued message B with it, so that B follows A. The deferral skipped a B
+    locked elsewhere (a status group or a release holding it): B kept its due time, a pair
+    interval after A's claim, and an answer 10 s after the claim (A due again 1 s later) left
+    B due first: B was claimed before A. complete_messages and the status groups now lock the
+    answered recipients' queued messages at their top with their own, sorted: they wait for B
+    and defer it with A."""
+    conn.execute(
+        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)"
+    )
+    for key in ("a", "b"):
+        conn.execute(
+            "select hookline.send_message('acme-wa', '+16505551234', %s, %s)",
+            (json.dumps(TEXT), key),
+        )
+    (t0,) = conn.execute("select now()").fetchone()
+    # A is claimed; B, held back by the pair limit, is deferred a pair interval.
+    rows = conn.execute(
+        "select message_id, lease_token::text from hookline.claim_messages('r1', 2, '5 minutes', now => %s)",
+        (t0,),
+    ).fetchall()
+    ((a, a_tok),) = rows
+    (b,) = conn.execute(
+        "select message_id from hookline.outbox where message_id <> %s", (a,)
+    ).fetchone()
+    assert a < b
+    result = {"message_id": a, "lease_token": a_tok, "status_code": 400, "error_code": 131056}
+    if answer == "complete":
+        sql, args = "select hookline.complete_messages(%s, now => %s::timestamptz + interval '10 seconds')", (Jsonb([result]), t0)  # fmt: skip
+    else:
+        conn.execute(
+            "select hookline.complete_messages(%s, now => %s)",
+            (Jsonb([{"message_id": a, "lease_token": a_tok, "status_code": 200, "wamid": f"wamid.{a}"}]), t0),
+        )  # fmt: skip
+        body = notification("1065", [(f"wamid.{a}", "failed", None)]).replace("131000", "131056")
+        sql = "select * from hookline.receive('acme-wa', %s::jsonb, convert_to(%s, 'UTF8'), received_at => %s::timestamptz + interval '10 seconds')"  # fmt: skip
+        args = (body, body, t0)
+    errors: list[BaseException] = []
+    pids: list[int] = []
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(sql, args)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (b,))
+        t = threading.Thread(target=call)
+        t.start()
+        for _ in range(500):  # until the answer waits for B or (skipping it) is done
+            if done.is_set() or (pids and blocked(conn, pids[0])):
+                break
+            time.sleep(0.01)
+        holder.rollback()
+    t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select state::text, throttle_count from hookline.outbox where message_id = %s", (a,)
+    ).fetchone() == ("queued", 1)
+    due = dict(
+        conn.execute(
+            "select message_id, next_attempt_at - %s from hookline.outbox", (t0,)
+        ).fetchall()
+    )
+    assert due[b] >= due[a], f"B due at {due[b]}, before A at {due[a]}"
+    claims = [
+        [m for (m,) in conn.execute(
+            "select message_id from hookline.claim_messages('r1', 2, '5 minutes', "
+            "now => %s::timestamptz + %s * interval '1 second') order by 1", (t0, s)).fetchall()]
+        for s in (10.5, 11.5, 12.5)
+    ]  # fmt: skip
+    assert claims == [[], [a], []], "B overtook A, or was sent within a pair interval of it"
+
+
 def notification(pnid: str, items: list[tuple[str, str, int | None]]) -> str:
     """A notification of statuses (wamid, status, outbox id or None) of messages of number
     pnid; failed ones with a transient code."""
