@@ -6,7 +6,8 @@ crashes, findings), other operations. Not a test: it runs for minutes and is not
         [--seed 1] [--restart-every 0] [--functions OTHER/functions]
 
 It adds two tenants, each with a WhatsApp source and a handler role (in hookline_sender,
-mapped to its tenant alone), `--senders` senders for the first and a quarter as many (at least
+mapped to its tenant alone) and a second source (another app subscribed to the tenant's WABA,
+with its own app secret, no senders), `--senders` senders for the first and a quarter as many (at least
 2) for the second (1 to 5 messages per second, pair limits of
 1 to 3 per 0.2 to 1 s, retry schedules of 0.05 to 0.5 s, unconfirmed waits of 0.3 s, breakers
 that open after 3 failures and cool down in 0.3 or 1 s, 1 or 2 probes), and runs sessions that
@@ -41,13 +42,23 @@ permanent, pair-limit, throttling and account codes, timestamps in any order) fo
 WhatsApp got (each accepted send's wamid; 70 % of ambiguous sends as a wamid hookline never
 learnt, with the outbox id in biz_opaque_callback_data), for unknown wamids, with an outbox
 id and another number, through the other tenant's source (its number or the message's), and
-earlier requests again (duplicates). In 40 % of the calls the watched messages (those named,
+earlier requests again (duplicates). A status of a message goes through either app of its
+tenant, and 30 % of the requests (all of the `twice` calls': one failed status with a
+transient or unknown code of a message's current copy) also through the tenant's other app,
+in the same group or by another session (`twin_statuses`, concurrently or later; checked
+when the first call was), and replays switch app at times: WhatsApp's copy for each app. In
+40 % of the calls the watched messages (those named,
 and 3 others) are locked first in the outbox's lock order and compared after the call: a
 message no status is about is unchanged; failed and read ones do not move; sent < delivered
 < read never goes back; a delivered one is not failed; a message in flight or queued is never
 due sooner; a sent one is queued again only by a failed status of its own wamid (those calls
 key their statuses apart, with a group participant, so that no other call waits for their
-keys while they hold messages). No call may refuse a request; at the end every status stored
+keys while they hold messages). A failed status counts once for its tenant: in a checked
+call a message gains at most one attempt per distinct failed status about it, and its
+number's breaker at most one failure in a row per distinct failed status about the number's
+messages, whichever apps posted them; over all the checked calls (both apps' copies, in one
+group or two concurrent calls), each failed status of a message added at most one attempt.
+No call may refuse a request; at the end every status stored
 is an event of its source (`(source, wamid:status[:participant])`).
 
 Handler roles (`as_sender`): send_message as either tenant's role through a random source and
@@ -115,12 +126,23 @@ class OutboxState(State):
         self.expected: set[tuple[str, str]] = set()  # (source, event key) of stored statuses
         self.requeued: collections.Counter[int] = collections.Counter()  # new sends by a status
         self.touched: set[int] = set()  # messages a status may have moved
+        # Requests to post again through the other app (source) of the tenant: WhatsApp sends
+        # every subscribed app its own copy, at about the same time.
+        self.twins: list[tuple[str, bytes, list | None]] = []  # (source, raw, checked: its items)
+        # (message, failed status key): attempts it added, over the checked calls that posted it
+        # through either app of the tenant (at most 1).
+        self.counted: collections.Counter[tuple] = collections.Counter()
+        self.via: dict[tuple, set[str]] = collections.defaultdict(set)  # its sources
 
 
 # Two tenants, each with its WhatsApp source (app), senders and a handler role mapped to it
 # alone (docs/outbound.md: `grant hookline_sender to ...`, `hookline tenants grant`).
 TENANTS = {"acme": "wa", "beta": "wb"}
 SENDER_ROLES = {"acme": "fuzz_acme_send", "beta": "fuzz_beta_send"}
+# A second app subscribed to each tenant's WABA: its own source (and app secret), no senders.
+# WhatsApp posts each status to both; a failed status counts once for the tenant.
+TWINS = {"wa": "wa2", "wa2": "wa", "wb": "wb2", "wb2": "wb"}
+TENANT_OF_SOURCE = {"wa": "acme", "wa2": "acme", "wb": "beta", "wb2": "beta"}
 
 
 def setup(dsn: str, n_senders: int, rng: random.Random, st: OutboxState) -> None:
@@ -131,6 +153,13 @@ def setup(dsn: str, n_senders: int, rng: random.Random, st: OutboxState) -> None
                 "select hookline.add_source(tenant_id => %s, name => %s, kind => 'whatsapp', "
                 "secret => %s, verify_token => 'v', create_tenant => true)",
                 (tenant, source, st.secrets[source]),
+            )
+            twin = TWINS[source]
+            st.secrets[twin] = os.urandom(16).hex()
+            c.execute(
+                "select hookline.add_source(tenant_id => %s, name => %s, kind => 'whatsapp', "
+                "secret => %s, verify_token => 'v')",
+                (tenant, twin, st.secrets[twin]),
             )
             c.execute(f"create role {SENDER_ROLES[tenant]} nologin in role hookline_sender")
             c.execute(
@@ -460,21 +489,36 @@ class OutboxSession(Session):
         # first): its statuses are keyed apart (a group participant each, no duplicates), so
         # that no other call waits for its keys while it waits for their messages.
         checked = rng.random() < 0.4
-        if checked:
-            replays = []
+        # Twice: one failed status (a transient or unknown code) of a message's current copy,
+        # checked, through both apps of its tenant (in one group or two calls).
+        twice = bool(cands) and rng.random() < 0.15
+        if checked or twice:
+            checked, replays = True, []
         numbers = [p for p, _ in st.endpoints]
         items: list[tuple[str, str, dict, int | None]] = []  # (source, phone, item, message)
-        for _ in range(rng.choice([1, 1, 2, 3, 6])):
+        if twice:
+            m = rng.choice(cands)
+            pnid, tenant, to = st.msg[m]
+            it = self.status_item(st.wamids[m][-1], "failed", m, to)
+            it["errors"][0]["code"] = rng.choice([131000, 1, 999999])
+            items.append((rng.choice([TENANTS[tenant], TWINS[TENANTS[tenant]]]), pnid, it, m))
+        for _ in range(0 if twice else rng.choice([1, 1, 2, 3, 6])):
             word = rng.choices(STATUS_WORDS, weights=[3, 3, 3, 0.3, 2])[0]
             r = rng.random()
-            if cands and r < 0.7:  # a copy of one of our messages, through its source
+            if cands and r < 0.7:  # a copy of one of our messages, through either app of its tenant
                 m = rng.choice(cands)
                 pnid, tenant, to = st.msg[m]
                 items.append(
                     (
-                        TENANTS[tenant],
+                        rng.choice([TENANTS[tenant], TWINS[TENANTS[tenant]]]),
                         pnid,
-                        self.status_item(rng.choice(st.wamids[m]), word, m, to),
+                        # Its current copy mostly (a failed status of it counts).
+                        self.status_item(
+                            st.wamids[m][-1] if rng.random() < 0.5 else rng.choice(st.wamids[m]),
+                            word,
+                            m,
+                            to,
+                        ),
                         m,
                     )
                 )
@@ -525,17 +569,17 @@ class OutboxSession(Session):
                 it["recipient_participant_id"] = f"p{uuid.uuid4().hex[:12]}"
         requests: list[tuple[str, bytes]] = []
         for source in sorted({src for src, *_ in items}):
-            mine = [(phone, item) for src, phone, item, _ in items if src == source]
+            mine = [(phone, item, m) for src, phone, item, m in items if src == source]
             # One request, or one per item (the ingress groups requests in one receive_many).
             for part in [mine] if rng.random() < 0.6 else [[x] for x in mine]:
                 by_phone: dict[str, list[dict]] = collections.defaultdict(list)
-                for phone, item in part:
+                for phone, item, _m in part:
                     by_phone[phone].append(item)
                 body = {
                     "object": "whatsapp_business_account",
                     "entry": [
                         {
-                            "id": f"waba-{source}",
+                            "id": f"waba-{TENANT_OF_SOURCE[source]}",
                             "changes": [
                                 {
                                     "field": "messages",
@@ -553,8 +597,33 @@ class OutboxSession(Session):
                         }
                     ],
                 }
-                requests.append((source, json.dumps(body, separators=(",", ":")).encode()))
-        requests += replays  # duplicates (Meta's retries, or a copy per subscribed app)
+                raw = json.dumps(body, separators=(",", ":")).encode()
+                requests.append((source, raw))
+                # The same request to the tenant's other app: in this group (the ingress got
+                # both at once), or posted by another session, concurrently or later.
+                # A checked call's twin is checked too: its keys (with a participant) are
+                # posted by no other call (a replay keeps such a request's source).
+                if twice or rng.random() < 0.3:
+                    if rng.random() < 0.5:
+                        requests.append((TWINS[source], raw))
+                    else:
+                        twin = [(TWINS[source], phone, item, m) for phone, item, m in part]
+                        with st.lock:
+                            st.twins = [
+                                *st.twins[-300:],
+                                (TWINS[source], raw, twin if checked else None),
+                            ]
+        # Duplicates: Meta's retries, or the copy of the tenant's other app.
+        replays = [
+            (
+                TWINS[src]
+                if rng.random() < 0.3 and b"recipient_participant_id" not in raw
+                else src,
+                raw,
+            )
+            for src, raw in replays
+        ]
+        requests += replays
         rng.shuffle(requests)
         targets = sorted({m for *_, m in items if m is not None})
         watched = sorted(set(targets) | set(others))
@@ -576,8 +645,18 @@ class OutboxSession(Session):
                     self.requeued(watched, titles)
                 self.stored(items, [(source, raw)], [], targets)
             return
+        self.post(requests, items, watched, titles, checked)
+        self.stored(items, requests, replays, targets)
+
+    def post(
+        self, requests: list, items: list, watched: list[int], titles: dict, checked: bool
+    ) -> None:
+        """One receive_many call of the requests, in a transaction; checked: the watched rows
+        (and their senders and breakers) locked first, in the outbox's lock order, and
+        compared after the call."""
         with self.c.transaction():
-            before = {}
+            before: dict = {}
+            breakers: dict = {}
             if checked:
                 # The outbox's lock order (senders, breakers, messages), then the rows as they
                 # were: the call must change only what the statuses are about.
@@ -586,10 +665,13 @@ class OutboxSession(Session):
                     "from hookline.outbox where message_id = any(%s)) order by s.phone_number_id for no key update",
                     (watched,),
                 )
-                self.c.execute(
-                    "select from hookline.circuit_breakers b where b.target in (select 'sender:' || "
-                    "phone_number_id from hookline.outbox where message_id = any(%s)) order by b.target for update",
-                    (watched,),
+                breakers = dict(
+                    self.c.execute(
+                        "select b.target, b.consecutive_failures from hookline.circuit_breakers b "
+                        "where b.target in (select 'sender:' || phone_number_id from hookline.outbox "
+                        "where message_id = any(%s)) order by b.target for update",
+                        (watched,),
+                    ).fetchall()
                 )
                 before = dict(
                     self.c.execute(
@@ -610,11 +692,75 @@ class OutboxSession(Session):
             ).fetchall()
             bad = [r for r in rows if r[1] is not None]
             if bad:
-                st.find(f"receive_many refused status webhooks: {bad}")
+                self.st.find(f"receive_many refused status webhooks: {bad}")
             after = self.requeued(watched, titles)
             if checked:
                 self.check_statuses(items, before, after)
-        self.stored(items, requests, replays, targets)
+                self.check_counted_once(items, before, after, breakers)
+
+    def twin_statuses(self) -> None:
+        """A request another session posted (or is posting), now through the tenant's other
+        app (source): WhatsApp's copy for the second app subscribed to the WABA. The twin of a
+        checked call is checked (its rows locked first and compared after)."""
+        with self.st.lock:
+            if not self.st.twins:
+                return
+            source, raw, items = self.st.twins.pop(self.rng.randrange(len(self.st.twins)))
+        targets = sorted({m for *_, m in items or [] if m is not None})
+        titles = collections.defaultdict(list)
+        for *_, it, m in items or []:
+            if m is not None and "errors" in it:
+                titles[m].append((it["errors"][0]["title"], it["id"]))
+        self.post([(source, raw)], items or [], targets, titles, items is not None)
+        self.stored(items or [], [(source, raw)], [], targets)
+
+    def check_counted_once(self, items: list, before: dict, after: dict, breakers: dict) -> None:
+        """Under the locks taken before the call: a failed status counts once for its tenant,
+        however many of the tenant's apps (sources) posted it in the group. A message gained
+        at most one attempt per distinct failed status about it (its wamid, or its outbox id,
+        through a source of its tenant and its number), and its number's breaker at most one
+        failure in a row per distinct failed status about the number's messages."""
+        failed: dict[int, set] = collections.defaultdict(set)
+        for m, b in before.items():
+            for src, phone, it, _ in items:
+                if (
+                    it["status"] == "failed"
+                    and TENANT_OF_SOURCE[src] == b["tenant_id"]
+                    and phone == b["phone_number_id"]
+                    and (
+                        it["id"] == b["wamid"]
+                        or it.get("biz_opaque_callback_data") == f"hookline:{m}"
+                    )
+                ):
+                    failed[m].add((it["id"], it.get("recipient_participant_id")))
+                    with self.st.lock:
+                        self.st.via[(m, it["id"], it.get("recipient_participant_id"))].add(src)
+        by_sender: dict[str, set] = collections.defaultdict(set)
+        for m, b in before.items():
+            a = after.get(m)
+            by_sender[f"sender:{b['phone_number_id']}"] |= failed[m]
+            if a is not None and len(failed[m]) == 1:
+                with self.st.lock:
+                    self.st.counted[(m, *next(iter(failed[m])))] += (
+                        a["attempt_count"] - b["attempt_count"]
+                    )
+            if a is not None and a["attempt_count"] - b["attempt_count"] > len(failed[m]):
+                self.st.find(
+                    f"message {m}: {a['attempt_count'] - b['attempt_count']} attempts counted for "
+                    f"{len(failed[m])} failed statuses ({b['state']} -> {a['state']}: {a['last_error']})"
+                )
+        now = dict(
+            self.c.execute(
+                "select target, consecutive_failures from hookline.circuit_breakers where target = any(%s)",
+                (list(breakers),),
+            ).fetchall()
+        )
+        for target, n0 in breakers.items():
+            n1 = now.get(target, n0)
+            if n1 - n0 > len(by_sender[target]):
+                self.st.find(
+                    f"breaker {target}: {n1 - n0} failures counted for {len(by_sender[target])} failed statuses"
+                )
 
     def requeued(self, watched: list[int], titles: dict) -> dict:
         """The watched rows, read in the call's transaction (the rows it moved are locked
@@ -670,7 +816,7 @@ class OutboxSession(Session):
             about = [
                 it
                 for src, phone, it, _ in items
-                if TENANTS[b["tenant_id"]] == src
+                if TENANT_OF_SOURCE[src] == b["tenant_id"]
                 and phone == b["phone_number_id"]
                 and (
                     it["id"] == b["wamid"] or it.get("biz_opaque_callback_data") == f"hookline:{m}"
@@ -774,9 +920,9 @@ class OutboxSession(Session):
 OutboxSession.OPS = [OutboxSession.send, OutboxSession.claim, OutboxSession.complete, OutboxSession.stale_complete,
                      OutboxSession.release, OutboxSession.next_due, OutboxSession.pause, OutboxSession.resume,
                      OutboxSession.breaker, OutboxSession.set_sender, OutboxSession.statuses,
-                     OutboxSession.as_sender]  # fmt: skip
+                     OutboxSession.as_sender, OutboxSession.twin_statuses]  # fmt: skip
 # Sends at about what the senders' limits let out, so that seconds are full at times, not always.
-OutboxSession.WEIGHTS = [1.5, 30, 30, 4, 4, 3, 2, 3, 3, 3, 12, 1]
+OutboxSession.WEIGHTS = [1.5, 30, 30, 4, 4, 3, 2, 3, 3, 3, 12, 1, 4]
 OutboxSession.SAFE = {"send", "claim", "complete", "stale_complete", "next_due", "as_sender"}
 
 LEFT = "select count(*) from hookline.outbox where state in ('queued', 'sending', 'unconfirmed')"
@@ -874,10 +1020,17 @@ def audit(dsn: str, st: OutboxState) -> None:
     missing = st.expected - stored
     if missing:
         st.find(f"{len(missing)} status webhooks stored without their event: {sorted(missing)[:5]}")
+    # A failed status posted through both apps of the tenant (in one group, or in two calls,
+    # concurrently) counted one attempt in all.
+    more = [(k, n) for k, n in st.counted.items() if n > 1]
+    if more:
+        st.find(f"{len(more)} failed statuses counted more than once over both apps: {more[:5]}")
     check_limits(st)
     print(
         f"audit: created {len(st.created)}, claims {len(st.claims)}, status events {len(st.expected)}, "
         f"sent again after a failed status {sum(st.requeued.values())}, "
+        f"checked failed statuses posted through both apps {sum(len(v) > 1 for v in st.via.values())} "
+        f"(counting {sum(len(st.via[k]) > 1 and n > 0 for k, n in st.counted.items())}), "
         f"states {dict(collections.Counter(states.values()))}"
     )
 

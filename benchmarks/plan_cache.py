@@ -19,8 +19,9 @@ complete_messages of its results (a mix of 2xx with a wamid, 5xx, timeouts and a
 error), one second later each cycle on the sender's clock. After 20 warm-up cycles: the median
 ms per complete_messages call and per claim_messages call (client round trips), the most plans
 of any statement inside complete_messages per call, and the ratio forced / auto (below 1 is
-faster). Last, the plans of a cycle's statements at the largest history, once the plan cache
-has settled (auto_explain, nested statements), are checked for a sequential scan of the outbox.
+faster). After each history, the plans of a cycle's statements, once the plan cache has
+settled (auto_explain, nested statements), are checked for a sequential or bitmap scan of the
+outbox, and the plan of the lock of a pair-limit answer's recipient's messages is shown.
 
 The claim: one endpoint with a backlog of `backlog` pending deliveries (topped up before each
 session), claims of 1 to 32 as SIZES cycles, each completed (2xx, not timed): the median ms per
@@ -51,6 +52,7 @@ FUNCTIONS = ("hookline.complete_messages(jsonb, timestamptz)",)
 ANSWERS = [
     {"status_code": 200}, {"status_code": 503}, {"error_class": "timeout"}, {"status_code": 200},
     {"status_code": 400, "error_code": 131026}, {"status_code": 200},
+    {"status_code": 400, "error_code": 131056},  # the pair limit: its recipient's messages locked too
 ]  # fmt: skip
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -173,17 +175,21 @@ def outbox(dsn: str, args: argparse.Namespace) -> None:
                     best[key] = min(best.get(key, figures), figures)
             auto, forced = best[(history, "auto")], best[(history, "force_generic_plan")]
             print(f"{history:>9}  complete_messages forced / auto = {forced[0] / auto[0]:.2f}")
+            plans = cycle_plans(dsn, n)
+            n += 11
+            scans = [
+                p for p in plans if "Seq Scan on outbox" in p or "Bitmap Heap Scan on outbox" in p
+            ]
+            pair = [p for p in plans if "q.recipient = p.recipient" in p]
+            print(f"plans of a cycle at {history} messages: {len(plans)} statements, "
+                  f"{len(scans)} with a sequential or bitmap scan of the outbox; the pair-limit lock's:")  # fmt: skip
+            for p in scans + pair[:1]:
+                print(p)
         first, last = histories[0], histories[-1]
         for name, i, mode in (("complete_messages (forced)", 0, "force_generic_plan"),
                               ("claim_messages", 2, "auto")):  # fmt: skip
             ratio = best[(last, mode)][i] / best[(first, mode)][i]
             print(f"{name} at {last} / at {first} messages = {ratio:.2f}")
-    plans = cycle_plans(dsn, n)
-    scans = [p for p in plans if "Seq Scan on outbox" in p]
-    print(f"plans of a cycle at {last} messages: {len(plans)} statements, "
-          f"{len(scans)} with a sequential scan of the outbox")  # fmt: skip
-    for p in scans:
-        print(p)
 
 
 CLAIM_FUNCTION = "hookline.claim(text, integer, interval, timestamptz)"

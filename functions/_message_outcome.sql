@@ -68,11 +68,11 @@ begin
   elsif _message_outcome.error_class = 'recipient_throttle' then
     -- Only this recipient waits: 1, 4, 16, 64 ... seconds (Meta: 4^X), and its other queued
     -- messages wait with it so that their order holds. Never the number's breaker.
-    -- Those messages are not among the rows the caller locked at its top (docs/outbound.md,
-    -- "Lock order"): one locked elsewhere is skipped, never waited for. Waiting, a complete
-    -- holding this message deadlocked with a status group that held the other message and
-    -- waited for this one. A skipped message is still held back by the pair limit (its
-    -- recipient's latest claim is this message's).
+    -- The callers (complete_messages, the status groups of receive_many) lock those messages
+    -- at their top with their own, sorted (docs/outbound.md, "Lock order"), so none is skipped
+    -- here. Skip locked stays for a caller that did not: waiting here, a complete holding this
+    -- message deadlocked with a status group that held the other message and waited for this
+    -- one; skipped, a later message kept its earlier due time and could overtake this one.
     v_throttles := v_throttles + 1;
     if v_throttles > 8 then
       v_state := 'dead';

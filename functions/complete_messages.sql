@@ -18,6 +18,7 @@ as $$
 declare
   v_r record;
   v_ids bigint[];
+  v_lock bigint[];
   v_outcomes text[];
   v_wamids text[];
   v_ns bigint[];
@@ -60,7 +61,32 @@ begin
   where b.target in (select 'sender:' || o.phone_number_id from hookline.outbox o where o.message_id = any (v_ids))
   order by b.target
   for update;
-  perform from hookline.outbox o where o.message_id = any (v_ids) order by o.message_id for update;
+  -- A pair-limit answer (131056) defers the recipient's other queued messages with the
+  -- answered one (hookline._message_outcome), so that their order holds: those are locked here
+  -- too, with the batch's, in one sorted statement. Skipped when locked elsewhere (as they
+  -- were, locked later), one kept its earlier due time and was sent before the answered
+  -- message it followed. Read after the sender's lock: what else makes a message of the
+  -- number queued (a complete, a failed status) waits for it, except release_messages, whose
+  -- messages are in flight (sending) and are locked too.
+  v_lock := array(
+    select r.message_id
+    from pg_catalog.jsonb_to_recordset(complete_messages.results) as r(
+      message_id bigint, status_code integer, error_class text, error_code integer, is_transient boolean)
+    where r.error_code is not null and r.error_class is null and r.status_code not between 200 and 299
+      and hookline._graph_error_class(r.error_code, coalesce(r.is_transient, false)) = 'recipient_throttle'
+  );
+  if v_lock <> '{}' then
+    v_lock := v_ids || array(
+      select q.message_id
+      from (select distinct o.phone_number_id, o.recipient from hookline.outbox o
+            where o.message_id = any (v_lock)) p
+      join hookline.outbox q on q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
+      where q.state in ('queued', 'sending')
+    );
+  else
+    v_lock := v_ids;
+  end if;
+  perform from hookline.outbox o where o.message_id = any (v_lock) order by o.message_id for update;
 
   -- Each result's class, in one statement. Guarded compare-and-set: only the holder of the
   -- current lease moves the state; a late result (lease expired, or a status webhook got

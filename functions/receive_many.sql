@@ -12,8 +12,14 @@ security definer
 set search_path = ''
 -- Every statement here reads arrays and small tables (sources, subscriptions, endpoints) or
 -- probes an index by equality: one plan fits every call, and re-planning each call (custom
--- plans) cost more than the work.
+-- plans) cost more than the work. The status groups read the outbox and the event keys by key:
+-- a generic plan made while the outbox was small (or its statistics said so) read it whole
+-- once it had grown (12 ms a group at 20,000 rows; test_plan_cache's receive_many_statuses),
+-- so no sequential or bitmap scan, and no JIT (as in complete_messages).
 set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare
@@ -49,6 +55,7 @@ declare
   v_status_items jsonb[];      -- message and the status item,
   v_status_sources bigint[];   -- its event's source and key
   v_status_keys text[];
+  v_pair_messages bigint[];   -- the group's messages and, for a failed status 131056, its recipient's queued ones
   v_failed_phones text[];      -- the numbers of the messages of failed statuses, sorted
   v_event_ids bigint[];        -- the ids of the group's new events
   v_i integer;
@@ -207,7 +214,25 @@ begin
           order by b.target
           for update;
         end if;
-        perform from hookline.outbox o where o.message_id = any (v_status_messages) order by o.message_id for update;
+        -- A failed status with a pair-limit code (131056) defers the recipient's other queued
+        -- messages (hookline._message_outcome): locked here with the group's, sorted, as in
+        -- complete_messages (docs/outbound.md, "Lock order"), so none is skipped and overtakes it.
+        v_pair_messages := v_status_messages;
+        if v_failed_phones is not null then
+          v_pair_messages := v_pair_messages || array(
+            select q.message_id
+            from (select distinct o.phone_number_id, o.recipient
+                  from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
+                  join hookline.outbox o on o.message_id = x.message_id and o.message_id = any (v_status_messages)
+                  where x.status->>'status' = 'failed'
+                    and hookline._graph_error_class(case when x.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
+                                                         then (x.status#>>'{errors,0,code}')::integer end, false)
+                        = 'recipient_throttle') p
+            join hookline.outbox q on q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
+            where q.state in ('queued', 'sending')
+          );
+        end if;
+        perform from hookline.outbox o where o.message_id = any (v_pair_messages) order by o.message_id for update;
         -- A failed status counts once for its tenant. Two apps (sources) subscribed to one
         -- WABA each get it: stored as an event of each source (the keys are per source), it
         -- counted an attempt and a breaker failure twice, and delayed the retry again. One

@@ -244,6 +244,61 @@ def test_two_runners_keep_the_rate_per_number_and_per_recipient(conn, tenant_sou
 
 
 @pytest.mark.slow
+def test_several_numbers_keep_their_rate_in_every_second_across_a_runner_crash_and_restart(conn, tenant_source, graph: FakeGraph, runners) -> None:  # fmt: skip
+    """Three numbers with limits of 5, 3 and 4 a second, two runners; one runner is killed
+    (SIGKILL) while messages are going out and a new one starts: the killed runner's leases
+    expire and its messages are claimed again (sent twice, perhaps: at least once). Every
+    claim counts, the first of a message claimed twice too, so a trigger logs each claim
+    (last_claimed_at only holds a message's last). In any second (half-open, the database's
+    clock) no number had more claims than its limit."""
+    conn.execute("create table public.claims_seen (phone_number_id text, at timestamptz)")
+    conn.execute(
+        "create function public.log_claim() returns trigger language plpgsql security definer "
+        "set search_path = '' as $$ begin insert into public.claims_seen "
+        "values (new.phone_number_id, new.last_claimed_at); return null; end $$"
+    )
+    conn.execute(
+        "create trigger log_claim after update of last_claimed_at on hookline.outbox for each row "
+        "when (new.last_claimed_at is distinct from old.last_claimed_at) "
+        "execute function public.log_claim()"
+    )
+    limits = {"1065": 5, "2065": 3, "3065": 4}
+    for pnid, rate in limits.items():
+        add_sender(conn, pnid, messages_per_second=rate, timeout_ms=1000)
+        graph.script_number(pnid, ("slow", 400))  # answered within the timeout, in flight a while
+        for n in range(4 * rate):
+            send(conn, f"+1{pnid}{n:06d}", f"{pnid}-{n}", pnid=pnid)
+    # Leases of 2 s (at least the 1 s timeout plus 1 s): the killed runner's come back soon.
+    killed = runners("r1", "--graph-url", graph.url, "--lease", "2")
+    runners("r2", "--graph-url", graph.url, "--lease", "2")
+    wait_until(
+        lambda: scalar(
+            conn, "select count(*) from hookline.outbox where runner = 'r1' and state = 'sending'"
+        ) > 0,
+        timeout=30,
+        what="r1 to send",
+    )  # fmt: skip
+    killed.signal(signal.SIGKILL)
+    killed.wait(15)
+    runners("r3", "--graph-url", graph.url, "--lease", "2")
+    total = sum(4 * rate for rate in limits.values())
+    wait_until(lambda: live(conn) == 0, timeout=60, what=f"{total} messages sent")
+    assert scalar(conn, "select count(*) from hookline.outbox where state = 'sent'") == total
+    assert scalar(conn, "select count(*) from public.claims_seen") > total, "nothing claimed again"
+    for pnid, rate in limits.items():
+        claims = [
+            r[0]
+            for r in conn.execute(
+                "select extract(epoch from at)::float8 from public.claims_seen "
+                "where phone_number_id = %s order by 1",
+                (pnid,),
+            )
+        ]
+        assert len(claims) >= 4 * rate
+        assert max_in_any_second(claims) == rate, (pnid, claims)
+
+
+@pytest.mark.slow
 def test_the_breaker_trips_probes_and_recovers_while_deliveries_flow(conn, tenant_source, graph: FakeGraph, target, runners) -> None:  # fmt: skip
     add_sender(conn, retry_schedule="{0.1 s, 0.1 s, 0.1 s, 0.1 s, 0.1 s, 0.1 s, 0.1 s, 0.1 s}")
     conn.execute(

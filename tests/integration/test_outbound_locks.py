@@ -47,13 +47,96 @@ def no_deadlock_nor_error(errors: list[BaseException]) -> None:
     assert not errors, errors[0]
 
 
-def test_completes_mixing_numbers_in_opposite_orders_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
-    for pnid in ("1065", "2065"):
+def add_senders(conn: psycopg.Connection, pnids: list[str], options: str = "") -> None:
+    """Senders of acme-wa (token EAAG-token-1), with add_sender's named arguments `options`
+    (SQL, e.g. "messages_per_second => 10000")."""
+    for pnid in pnids:
         conn.execute(
-            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', "
-            "messages_per_second => 10000, retry_schedule => '{1 h}')",
+            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1'"
+            + (", " + options if options else "")
+            + ")",
             (pnid,),
         )
+
+
+def sent(conn: psycopg.Connection, leases: list[tuple[int, str]], wamid: str | None = None) -> None:  # fmt: skip
+    """The leased messages answered 2xx with a wamid (wamid.<message id>, or `wamid`): sent."""
+    conn.execute(
+        "select hookline.complete_messages(%s)",
+        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": wamid or f"wamid.{m}"}
+                for m, t in leases]),),
+    )  # fmt: skip
+
+
+class Call(threading.Thread):
+    """One statement in a connection of its own (autocommit), in a thread started at once:
+    its backend pid (once connected), its rows, and what it raised, added to `errors` (which
+    the test reports with no_deadlock_nor_error)."""
+
+    def __init__(self, db: str, sql: str, args: tuple, errors: list[BaseException]) -> None:
+        super().__init__(daemon=True)
+        self.db, self.sql, self.args, self.errors = db, sql, args, errors
+        self.pids: list[int] = []
+        self.rows: list[tuple] = []
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.db, autocommit=True) as c:
+                self.pids.append(c.info.backend_pid)
+                cur = c.execute(self.sql, self.args)
+                self.rows = cur.fetchall() if cur.description else []
+        except BaseException as exc:  # reported by the test
+            self.errors.append(exc)
+
+
+def blocked(conn: psycopg.Connection, pid: int) -> bool:
+    """Whether the backend pid waits for a lock."""
+    row = conn.execute(
+        "select wait_event_type = 'Lock' from pg_catalog.pg_stat_activity where pid = %s", (pid,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def wait_blocked(conn: psycopg.Connection, pids: list[int], what: str, held: str = "the held message") -> None:  # fmt: skip
+    """Until the backend in pids waits for a lock (it fails the test if it never does)."""
+    for _ in range(500):
+        if pids and blocked(conn, pids[0]):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{what} did not wait for {held}")
+
+
+def waits_or_ends(conn: psycopg.Connection, call: Call) -> bool:
+    """Until the call waits for a lock or is done; whether it still runs (it waits)."""
+    for _ in range(500):
+        if not call.is_alive() or (call.pids and blocked(conn, call.pids[0])):
+            break
+        time.sleep(0.01)
+    return call.is_alive()
+
+
+def notification(pnid: str, items: list[tuple[str, str, int | None]], code: int = 131000) -> str:
+    """A notification of statuses (wamid, status, outbox id or None) of messages of number
+    pnid; failed ones with the Graph error `code` (a transient one unless told)."""
+    return json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
+            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234",
+                          **({"errors": [{"code": code, "title": "Something went wrong"}]}
+                             if s == "failed" else {}),
+                          **({"biz_opaque_callback_data": f"hookline:{m}"} if m else {})}
+                         for w, s, m in items]}}]}],
+    })  # fmt: skip
+
+
+RECEIVE = "select * from hookline.receive('acme-wa', %s::jsonb, convert_to(%s, 'UTF8'))"
+
+
+def test_completes_mixing_numbers_in_opposite_orders_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
+    add_senders(conn, ["1065", "2065"], "messages_per_second => 10000, retry_schedule => '{1 h}'")
     queue(conn, ["1065", "2065"], ROUNDS * 8 + 40)
     got = claimed(conn, "setup", 10000)
     a, b = got["1065"], got["2065"]
@@ -117,7 +200,7 @@ def test_completes_mixing_numbers_in_opposite_orders_never_deadlock(db: str, con
 
 @pytest.mark.parametrize("status_code", [200, 500])
 def test_a_result_for_no_such_message_is_unknown_and_a_late_one_stale(conn, tenant_source, status_code: int) -> None:  # fmt: skip
-    conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
+    add_senders(conn, ["1065"])
     queue(conn, ["1065"], 1)
     ((m, tok),) = claimed(conn, "r", 1)["1065"]
     rows = conn.execute(
@@ -135,14 +218,6 @@ def test_a_result_for_no_such_message_is_unknown_and_a_late_one_stale(conn, tena
     ).fetchone() == ("sending",)
 
 
-def blocked(conn: psycopg.Connection, pid: int) -> bool:
-    """Whether the backend pid waits for a lock."""
-    row = conn.execute(
-        "select wait_event_type = 'Lock' from pg_catalog.pg_stat_activity where pid = %s", (pid,)
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
     """A runner releases its leases (shutting down) while another runner's late results for the
     same two messages (leased to it before, long expired) arrive, naming them in the other order.
@@ -151,25 +226,13 @@ def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: s
     id, so the release waits for the complete and nothing deadlocks; a release that locked in
     the order it was given (the higher message first) would hold it while waiting for the
     lower one that the complete holds, and one of them would fail with 40P01."""
-    conn.execute(
-        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)"
-    )
+    add_senders(conn, ["1065"], "messages_per_second => 10000")
     queue(conn, ["1065"], 2)
     x, y = claimed(conn, "r1", 2)["1065"]
     errors: list[BaseException] = []
-    answers: dict[str, list[tuple]] = {}
-
-    def call(name: str, sql: str, arg: Jsonb, pids: list[int]) -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                answers[name] = c.execute(sql, (arg,)).fetchall()
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
+    calls: dict[str, Call] = {}
     with psycopg.connect(db) as holder:
         holder.execute("select from hookline.outbox where message_id = %s for update", (y[0],))
-        started: list[threading.Thread] = []
         for name, sql, arg in (
             ("release", "select * from hookline.release_messages('r1', %s)",
              Jsonb([{"message_id": m, "lease_token": t} for m, t in (y, x)])),
@@ -177,21 +240,14 @@ def test_a_release_and_a_late_complete_of_the_same_messages_never_deadlock(db: s
              Jsonb([{"message_id": m, "lease_token": "00000000-0000-0000-0000-000000000000",
                      "status_code": 200, "wamid": f"wamid.late.{m}"} for m, _ in (x, y)])),
         ):  # fmt: skip
-            pids: list[int] = []
-            t = threading.Thread(target=call, args=(name, sql, arg, pids))
-            t.start()
-            started.append(t)
-            for _ in range(500):
-                if pids and blocked(conn, pids[0]):
-                    break
-                time.sleep(0.01)
-            assert pids and blocked(conn, pids[0]), f"{name} did not wait for the held message"
+            calls[name] = Call(db, sql, (arg,), errors)
+            wait_blocked(conn, calls[name].pids, name)
         holder.rollback()
-    for t in started:
+    for t in calls.values():
         t.join(timeout=60)
     no_deadlock_nor_error(errors)
-    assert sorted(answers["release"]) == sorted([(x[0],), (y[0],)])
-    assert sorted(r[1] for r in answers["complete"]) == ["stale", "stale"]
+    assert sorted(calls["release"].rows) == sorted([(x[0],), (y[0],)])
+    assert sorted(r[1] for r in calls["complete"].rows) == ["stale", "stale"]
     assert conn.execute(
         "select count(*) from hookline.outbox where state = 'queued' and wamid is null"
     ).fetchone() == (2,)
@@ -206,21 +262,11 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
     in the lock order). Here a transaction holds the sender and the breaker as set_breaker's
     first steps do, the resume starts and waits, then the transaction calls set_breaker and
     commits, and the resume finishes."""
-    conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
+    add_senders(conn, ["1065"])
     conn.execute("select hookline.set_breaker('sender:1065', 'open', 'test')")
     conn.execute("select hookline.set_breaker('sender:1065', 'auto', 'test')")
     conn.execute("select hookline.pause_sender('1065', 'test')")
     errors: list[BaseException] = []
-    pids: list[int] = []
-
-    def resume() -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                c.execute("select hookline.resume_sender('1065')")
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
     with psycopg.connect(db) as holder:
         holder.execute(
             "select from hookline.senders where phone_number_id = '1065' for no key update"
@@ -228,13 +274,8 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
         holder.execute(
             "select from hookline.circuit_breakers where target = 'sender:1065' for update"
         )
-        t = threading.Thread(target=resume)
-        t.start()
-        for _ in range(500):
-            if pids and blocked(conn, pids[0]):
-                break
-            time.sleep(0.01)
-        assert pids and blocked(conn, pids[0]), "the resume did not wait for the held sender"
+        t = Call(db, "select hookline.resume_sender('1065')", (), errors)
+        wait_blocked(conn, t.pids, "the resume", "the held sender")
         try:
             holder.execute("select hookline.set_breaker('sender:1065', 'closed', 'test')")
             holder.commit()
@@ -248,21 +289,6 @@ def test_resume_sender_and_set_breaker_of_its_breaker_never_deadlock(db: str, co
     ).fetchone() == ("active", "closed", True)
 
 
-def statuses(items: list[tuple[str, str]]) -> str:
-    """A notification of the statuses (wamid, status) of messages of number 1065."""
-    return json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
-            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234"}
-                         for w, s in items]}}]}],
-    })  # fmt: skip
-
-
-RECEIVE = "select * from hookline.receive('acme-wa', %s::jsonb, convert_to(%s, 'UTF8'))"
-
-
 def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
     """Statuses of a group were applied one at a time in their order, each locking its
     message: a notification reporting on B then A, while another transaction had reported on A
@@ -270,40 +296,19 @@ def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: s
     by benchmarks/outbox_fuzz.py; complete_messages, which locks by id, deadlocked with it
     alike). The group's messages are now locked by id before any status is applied, so the
     notification waits for A without holding B and both finish."""
-    conn.execute(
-        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)"
-    )
+    add_senders(conn, ["1065"], "messages_per_second => 10000")
     queue(conn, ["1065"], 2)
     a, b = claimed(conn, "r1", 2)["1065"]
-    conn.execute(
-        "select hookline.complete_messages(%s)",
-        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": f"wamid.{m}"}
-                for m, t in (a, b)]),),
-    )  # fmt: skip
+    sent(conn, [a, b])
     errors: list[BaseException] = []
-    pids: list[int] = []
-
-    def notify() -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                body = statuses([(f"wamid.{b[0]}", "delivered"), (f"wamid.{a[0]}", "read")])
-                c.execute(RECEIVE, (body, body))
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
     with psycopg.connect(db) as holder:
-        body = statuses([(f"wamid.{a[0]}", "delivered")])
+        body = notification("1065", [(f"wamid.{a[0]}", "delivered", None)])
         holder.execute(RECEIVE, (body, body))
-        t = threading.Thread(target=notify)
-        t.start()
-        for _ in range(500):
-            if pids and blocked(conn, pids[0]):
-                break
-            time.sleep(0.01)
-        assert pids and blocked(conn, pids[0]), "the notification did not wait for message A"
+        group = notification("1065", [(f"wamid.{b[0]}", "delivered", None), (f"wamid.{a[0]}", "read", None)])  # fmt: skip
+        t = Call(db, RECEIVE, (group, group), errors)
+        wait_blocked(conn, t.pids, "the notification", "message A")
         try:
-            body = statuses([(f"wamid.{b[0]}", "read")])
+            body = notification("1065", [(f"wamid.{b[0]}", "read", None)])
             holder.execute(RECEIVE, (body, body))
             holder.commit()
         except BaseException as exc:
@@ -315,15 +320,6 @@ def test_status_webhooks_naming_messages_in_opposite_orders_never_deadlock(db: s
     ).fetchone() == (["read", "read"],)
 
 
-def wait_blocked(conn: psycopg.Connection, pids: list[int], what: str) -> None:
-    """Until the backend in pids waits for a lock (it fails the test if it never does)."""
-    for _ in range(500):
-        if pids and blocked(conn, pids[0]):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{what} did not wait for the held message")
-
-
 def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never_deadlock(db: str, conn, tenant_source) -> None:  # fmt: skip
     """A pair-limit answer (131056) defers the recipient's other queued messages too. That
     update took their locks after the top of complete_messages, outside the lock order: a
@@ -333,10 +329,7 @@ def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never
     A transaction holds A, the complete starts, then the status group, so the complete gets A
     first. The deferral now skips a message locked elsewhere (the pair limit still holds it
     back: its recipient's last claim is A's), so the complete finishes and then the group."""
-    conn.execute(
-        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', "
-        "messages_per_second => 10000, retry_schedule => '{1 h}')"
-    )
+    add_senders(conn, ["1065"], "messages_per_second => 10000, retry_schedule => '{1 h}'")
     for key in ("b", "a"):
         conn.execute(
             "select hookline.send_message('acme-wa', '+16505551234', %s, %s)",
@@ -358,26 +351,8 @@ def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never
     ]
     assert b < a
     errors: list[BaseException] = []
-    answers: dict[str, list[tuple]] = {}
-
-    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                answers[name] = c.execute(sql, args).fetchall()
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
-    group = json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
-            "statuses": [{"id": f"wamid.{m}", "status": s, "timestamp": "1749416501",
-                          "recipient_id": "16505551234", "biz_opaque_callback_data": f"hookline:{m}"}
-                         for m, s in ((b, "delivered"), (a, "sent"))]}}]}],
-    })  # fmt: skip
-    started: list[threading.Thread] = []
+    calls: dict[str, Call] = {}
+    group = notification("1065", [(f"wamid.{m}", s, m) for m, s in ((b, "delivered"), (a, "sent"))])
     with psycopg.connect(db) as holder:
         holder.execute("select from hookline.outbox where message_id = %s for update", (a,))
         for name, sql, args in (
@@ -386,35 +361,79 @@ def test_a_pair_limit_answer_and_a_status_group_of_the_recipients_messages_never
              (Jsonb([{"message_id": a, "lease_token": a_tok, "status_code": 400, "error_code": 131056}]),)),
             ("receive", RECEIVE, (group, group)),
         ):  # fmt: skip
-            pids: list[int] = []
-            t = threading.Thread(target=call, args=(name, sql, args, pids))
-            t.start()
-            started.append(t)
-            wait_blocked(conn, pids, name)
+            calls[name] = Call(db, sql, args, errors)
+            wait_blocked(conn, calls[name].pids, name)
         holder.rollback()
-    for t in started:
+    for t in calls.values():
         t.join(timeout=60)
     no_deadlock_nor_error(errors)
-    assert answers["complete"] == [(a, "queued")]
+    assert calls["complete"].rows == [(a, "queued")]
     assert conn.execute(
         "select array_agg(state::text order by message_id) from hookline.outbox"
     ).fetchone() == (["delivered", "sent"],)
 
 
-def notification(pnid: str, items: list[tuple[str, str, int | None]]) -> str:
-    """A notification of statuses (wamid, status, outbox id or None) of messages of number
-    pnid; failed ones with a transient code."""
-    return json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
-            "statuses": [{"id": w, "status": s, "timestamp": "1749416501", "recipient_id": "16505551234",
-                          **({"errors": [{"code": 131000, "title": "Something went wrong"}]}
-                             if s == "failed" else {}),
-                          **({"biz_opaque_callback_data": f"hookline:{m}"} if m else {})}
-                         for w, s, m in items]}}]}],
-    })  # fmt: skip
+@pytest.mark.parametrize("answer", ["complete", "failed status"])
+def test_a_pair_limit_answer_defers_a_later_message_locked_elsewhere_so_it_cannot_overtake(db: str, conn, tenant_source, answer: str) -> None:  # fmt: skip
+    """A pair-limit answer (131056) for A, of its send or in a failed status, defers the
+    recipient's later queued message B with it, so that B follows A. The deferral skipped a B
+    locked elsewhere (a status group or a release holding it): B kept its due time, a pair
+    interval after A's claim, and an answer 10 s after the claim (A due again 1 s later) left
+    B due first: B was claimed before A. complete_messages and the status groups now lock the
+    answered recipients' queued messages at their top with their own, sorted: they wait for B
+    and defer it with A."""
+    add_senders(conn, ["1065"], "messages_per_second => 10000")
+    for key in ("a", "b"):
+        conn.execute(
+            "select hookline.send_message('acme-wa', '+16505551234', %s, %s)",
+            (json.dumps(TEXT), key),
+        )
+    (t0,) = conn.execute("select now()").fetchone()
+    # A is claimed; B, held back by the pair limit, is deferred a pair interval.
+    rows = conn.execute(
+        "select message_id, lease_token::text from hookline.claim_messages('r1', 2, '5 minutes', now => %s)",
+        (t0,),
+    ).fetchall()
+    ((a, a_tok),) = rows
+    (b,) = conn.execute(
+        "select message_id from hookline.outbox where message_id <> %s", (a,)
+    ).fetchone()
+    assert a < b
+    result = {"message_id": a, "lease_token": a_tok, "status_code": 400, "error_code": 131056}
+    if answer == "complete":
+        sql, args = "select hookline.complete_messages(%s, now => %s::timestamptz + interval '10 seconds')", (Jsonb([result]), t0)  # fmt: skip
+    else:
+        conn.execute(
+            "select hookline.complete_messages(%s, now => %s)",
+            (Jsonb([{"message_id": a, "lease_token": a_tok, "status_code": 200, "wamid": f"wamid.{a}"}]), t0),
+        )  # fmt: skip
+        body = notification("1065", [(f"wamid.{a}", "failed", None)], code=131056)
+        sql = "select * from hookline.receive('acme-wa', %s::jsonb, convert_to(%s, 'UTF8'), received_at => %s::timestamptz + interval '10 seconds')"  # fmt: skip
+        args = (body, body, t0)
+    errors: list[BaseException] = []
+    with psycopg.connect(db) as holder:
+        holder.execute("select from hookline.outbox where message_id = %s for update", (b,))
+        t = Call(db, sql, args, errors)
+        waits_or_ends(conn, t)  # the answer waits for B or (skipping it) is done
+        holder.rollback()
+    t.join(timeout=60)
+    no_deadlock_nor_error(errors)
+    assert conn.execute(
+        "select state::text, throttle_count from hookline.outbox where message_id = %s", (a,)
+    ).fetchone() == ("queued", 1)
+    due = dict(
+        conn.execute(
+            "select message_id, next_attempt_at - %s from hookline.outbox", (t0,)
+        ).fetchall()
+    )
+    assert due[b] >= due[a], f"B due at {due[b]}, before A at {due[a]}"
+    claims = [
+        [m for (m,) in conn.execute(
+            "select message_id from hookline.claim_messages('r1', 2, '5 minutes', "
+            "now => %s::timestamptz + %s * interval '1 second') order by 1", (t0, s)).fetchall()]
+        for s in (10.5, 11.5, 12.5)
+    ]  # fmt: skip
+    assert claims == [[], [a], []], "B overtook A, or was sent within a pair interval of it"
 
 
 def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db: str, conn, tenant_source) -> None:  # fmt: skip
@@ -427,20 +446,12 @@ def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db:
     skips 2065 without waiting, and returns. Had the group locked the breaker without the
     sender, the claim would wait for the breaker holding the 1065 message that the group
     waits for next (40P01)."""
-    for pnid in ("1065", "2065"):
-        conn.execute(
-            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
-            (pnid,),
-        )
+    add_senders(conn, ["1065", "2065"], "messages_per_second => 10000")
     # m0 (1065) and m2 (2065) are sent; m1 (1065) and m3 (2065) are queued after them.
     queue(conn, ["1065", "2065"], 2)
     got = claimed(conn, "r0", 2)
     (m0, t0), (m2, t2) = got["1065"][0], got["2065"][0]
-    conn.execute(
-        "select hookline.complete_messages(%s)",
-        (Jsonb([{"message_id": m, "lease_token": t, "status_code": 200, "wamid": f"wamid.{m}"}
-                for m, t in ((m0, t0), (m2, t2))]),),
-    )  # fmt: skip
+    sent(conn, [(m0, t0), (m2, t2)])
     conn.execute(
         "select hookline.send_message('acme-wa', '+16505550001', %s, 'later-' || p, phone_number_id => p) "
         "from unnest(array['1065', '2065']) p",
@@ -450,16 +461,6 @@ def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db:
     conn.execute("select hookline.set_breaker('sender:2065', 'open', 'test')")
     conn.execute("select hookline.set_breaker('sender:2065', 'auto', 'test')")
     errors: list[BaseException] = []
-    answers: dict[str, list[tuple]] = {}
-
-    def call(name: str, sql: str, args: tuple, pids: list[int]) -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                answers[name] = c.execute(sql, args).fetchall()
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
     (m1,) = conn.execute(
         "select message_id from hookline.outbox where idempotency_key = 'later-1065'"
     ).fetchone()
@@ -468,37 +469,29 @@ def test_a_claim_never_waits_for_a_breaker_whose_sender_a_status_group_holds(db:
               notification("2065", [(f"wamid.{m2}", "failed", None)])]  # fmt: skip
     with psycopg.connect(db) as holder:
         holder.execute("select from hookline.outbox where message_id = %s for update", (m0,))
-        pids: list[int] = []
-        group = threading.Thread(target=call, args=(
-            "group",
+        group = Call(
+            db,
             "select ord, error_code from hookline.receive_many(%s, %s, "
             "array(select convert_to(b, 'UTF8') from unnest(%s::text[]) b), %s::jsonb[])",
             (["acme-wa", "acme-wa"], bodies, bodies, [Jsonb({}), Jsonb({})]),
-            pids,
-        ))  # fmt: skip
-        group.start()
-        wait_blocked(conn, pids, "the status group")
-        pids = []
-        claim = threading.Thread(target=call, args=(
-            "claim",
+            errors,
+        )
+        wait_blocked(conn, group.pids, "the status group")
+        claim = Call(
+            db,
             "select message_id, phone_number_id from hookline.claim_messages("
             "'r1', 10, '5 minutes', now => now() + interval '1 minute')",
             (),
-            pids,
-        ))  # fmt: skip
-        claim.start()
-        for _ in range(500):
-            if not claim.is_alive() or (pids and blocked(conn, pids[0])):
-                break
-            time.sleep(0.01)
-        claim_waited = claim.is_alive()
+            errors,
+        )
+        claim_waited = waits_or_ends(conn, claim)
         holder.rollback()
     for t in (group, claim):
         t.join(timeout=60)
     no_deadlock_nor_error(errors)
     assert not claim_waited, "the claim waited"
-    assert answers["claim"] == [(m1, "1065")]
-    assert answers["group"] == [(1, None), (2, None)]
+    assert claim.rows == [(m1, "1065")]
+    assert group.rows == [(1, None), (2, None)]
     assert conn.execute(
         "select array_agg(state::text order by message_id) from hookline.outbox "
         "where message_id = any(%s)",
@@ -517,41 +510,17 @@ def test_a_failed_status_through_two_apps_at_once_counts_once(db: str, conn, ten
         "insert into hookline.sources (tenant_id, name, kind, signing_secrets, verify_token) "
         "values ('acme', 'acme-wa2', 'whatsapp', '{other-app-secret}', 'verify-me')"
     )
-    conn.execute(
-        "select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', retry_schedule => '{1 h, 1 h}')"
-    )
+    add_senders(conn, ["1065"], "retry_schedule => '{1 h, 1 h}'")
     queue(conn, ["1065"], 1)
     ((m, tok),) = claimed(conn, "r1", 1)["1065"]
-    conn.execute(
-        "select hookline.complete_messages(%s)",
-        (Jsonb([{"message_id": m, "lease_token": tok, "status_code": 200, "wamid": "wamid.A"}]),),
-    )
-    body = json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
-            "statuses": [{"id": "wamid.A", "status": "failed", "timestamp": "1749416501",
-                          "recipient_id": "16505551234",
-                          "errors": [{"code": 131000, "title": "Something went wrong"}]}]}}]}],
-    })  # fmt: skip
+    sent(conn, [(m, tok)], "wamid.A")
+    body = notification("1065", [("wamid.A", "failed", None)])
     receive = "select * from hookline.receive(%s, %s::jsonb, convert_to(%s, 'UTF8'))"
     errors: list[BaseException] = []
-    pids: list[int] = []
-
-    def second() -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                c.execute(receive, ("acme-wa2", body, body))
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
     with psycopg.connect(db) as first:
         first.execute(receive, ("acme-wa", body, body))
-        t = threading.Thread(target=second)
-        t.start()
-        wait_blocked(conn, pids, "the second app's status")
+        t = Call(db, receive, ("acme-wa2", body, body), errors)
+        wait_blocked(conn, t.pids, "the second app's status")
         first.commit()
     t.join(timeout=60)
     no_deadlock_nor_error(errors)
@@ -572,26 +541,13 @@ def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(
     (40P01). A transaction holding a new breaker row of the first number keeps the complete
     between the two steps. set_breaker now locks the sender first, as every function touching
     a sender's breaker does, so it waits for the complete, which holds the sender."""
-    for pnid in ("1065", "2065"):
-        conn.execute(
-            "select hookline.add_sender('acme-wa', %s, 'EAAG-token-1', messages_per_second => 10000)",
-            (pnid,),
-        )
+    add_senders(conn, ["1065", "2065"], "messages_per_second => 10000")
     queue(conn, ["1065", "2065"], 2)
     got = claimed(conn, "r1", 2)
     (m1, t1), (m2, t2) = got["1065"][0], got["2065"][0]
     assert m1 < m2
     errors: list[BaseException] = []
-
-    def call(sql: str, args: tuple, pids: list[int]) -> None:
-        try:
-            with psycopg.connect(db, autocommit=True) as c:
-                pids.append(c.info.backend_pid)
-                c.execute(sql, args)
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-
-    started: list[threading.Thread] = []
+    started: list[Call] = []
     with psycopg.connect(db) as holder:
         holder.execute(
             "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
@@ -605,11 +561,8 @@ def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(
                      {"message_id": m2, "lease_token": t2, "status_code": 500}]),)),
             ("set_breaker", "select hookline.set_breaker('sender:2065', 'open', 'test')", ()),
         ):  # fmt: skip
-            pids: list[int] = []
-            t = threading.Thread(target=call, args=(sql, args, pids))
-            t.start()
-            started.append(t)
-            wait_blocked(conn, pids, what)
+            started.append(Call(db, sql, args, errors))
+            wait_blocked(conn, started[-1].pids, what)
         holder.commit()
     for t in started:
         t.join(timeout=60)

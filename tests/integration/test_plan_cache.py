@@ -220,6 +220,8 @@ def messages(s: Session, tracked: str) -> None:
     answers = itertools.cycle([
         {"status_code": 200}, {"status_code": 503}, {"error_class": "timeout"},
         {"status_code": 400, "error_code": 131026},
+        # A pair-limit answer: complete_messages also locks the recipient's queued messages.
+        {"status_code": 400, "error_code": 131056},
     ])  # fmt: skip
     claimed = 0
     for n, k in enumerate(sizes()):
@@ -241,6 +243,39 @@ def messages(s: Session, tracked: str) -> None:
         if tracked == "next_message_due":
             s.tracked("select hookline.next_message_due(%s)", (now,))
     assert claimed >= sum(sizes()) // 2, f"only {claimed} messages claimed: no real batches"
+
+
+def failed_statuses(s: Session) -> None:
+    """receive_many of status groups about sent messages: delivered, and failed with a
+    pair-limit code (131056), for which the group also locks the recipient's queued messages.
+    Each group's messages are sent, claimed and answered first, on the sender's clock."""
+    statuses = itertools.cycle(["delivered", "failed", "read", "failed"])
+    for n, k in enumerate(sizes()):
+        now = T0 + timedelta(seconds=n)
+        send_quietly(s, k, f"fs{n}", n * 100, now)
+        rows = s.quiet(CLAIM_MESSAGES, (k, now))
+        done = Jsonb([{"message_id": r[0], "lease_token": str(r[1]), "status_code": 200,
+                       "wamid": f"wamid.fs.{r[0]}"} for r in rows])  # fmt: skip
+        s.quiet("select * from hookline.complete_messages(%s, %s)", (done, now))
+        bodies = []
+        for r in rows:
+            status = next(statuses)
+            item = {"id": f"wamid.fs.{r[0]}", "status": status, "timestamp": "1749416501",
+                    "recipient_id": "16505551234"}  # fmt: skip
+            if status == "failed":
+                item["errors"] = [{"code": 131056, "title": "pair rate limit"}]
+            bodies.append(json.dumps({
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1065"},
+                    "statuses": [item]}}]}],
+            }))  # fmt: skip
+        s.tracked(
+            "select * from hookline.receive_many(sources => %s::text[], bodies => %s::text[], "
+            "raws => %s::bytea[], headers => %s::jsonb[], received_at => %s)",
+            (["acme-wa"] * len(bodies), bodies, [b.encode() for b in bodies], [Jsonb({})] * len(bodies), now),
+        )  # fmt: skip
 
 
 def job(name: str) -> Callable[[Session], None]:
@@ -287,6 +322,7 @@ WORKLOADS: dict[str, Callable[[Session], None]] = {
     "ingest": ingest,
     "receive": receive,
     "receive_many": receive_many,
+    "receive_many_statuses": failed_statuses,
     "whatsapp_events": whatsapp_events,
     "send_message": send_message,
     "claim_messages": lambda s: messages(s, "claim_messages"),
