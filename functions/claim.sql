@@ -211,9 +211,9 @@ begin
         for no key update skip locked
       ) e
       where least(s.max_in_flight, (
-          select case when o.state = 'open' and (o.is_forced or o.open_until > claim.now) then 0 else o.probes end
+          select hookline._breaker_limit(o.state, o.is_forced, o.open_until, o.probes, claim.now)
           from hookline.circuit_breakers o
-          where o.target = 'endpoint:' || s.endpoint_id and o.state <> 'closed'
+          where o.target = 'endpoint:' || s.endpoint_id
         )) > (
           select pg_catalog.count(*)
           from (
