@@ -36,6 +36,12 @@ def ingest_alternating(conn: psycopg.Connection, names: list[str], rounds: int) 
     )
 
 
+def ids(conn: psycopg.Connection, names: list[str]) -> list[int]:
+    """The endpoints' ids, in the order of names."""
+    return [int(scalar(conn, "select endpoint_id from hookline.endpoints where name = %s", (n,)))
+            for n in names]  # fmt: skip
+
+
 def run_threads(work: Callable[[int, psycopg.Connection], None], count: int, db: str) -> list[BaseException]:  # fmt: skip
     """work(i, conn) in count threads released together; returns what they raised."""
     barrier = threading.Barrier(count)
@@ -490,6 +496,6 @@ def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(
         "order by audit_id) from hookline.audit_log "
         "where action in ('endpoints.update', 'breakers.set')"
     ).fetchone()[0] == [
-        f"endpoints.update {scalar(conn, 'select endpoint_id from hookline.endpoints where name = %s', (n,))}"
-        for n in ("other", "gone")
-    ] + [f"breakers.set endpoint:{fresh}"]
+        *(f"endpoints.update {i}" for i in ids(conn, ["other", "gone"])),
+        f"breakers.set endpoint:{fresh}",
+    ]
