@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from hookline.migrator import Migrator
 
@@ -64,20 +65,10 @@ def prepare(dsn: str, conn: psycopg.Connection) -> None:
 
 
 def only_bench_endpoint(conn: psycopg.Connection, max_in_flight: int) -> None:
-    """Endpoint 'bench' (made if missing) active with this limit, the tenant's others paused,
-    so the benchmark's deliveries all go to one endpoint."""
+    """Endpoint 'bench' (made if missing) active with this limit and no breaker, the tenant's
+    others paused, so the benchmark's deliveries all go to one endpoint."""
     conn.execute("select hookline.premake_partitions()")
-    conn.execute(
-        "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
-        "where name <> 'bench' and tenant_id = 'bench'"
-    )
-    if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
-        conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
-    conn.execute(
-        "update hookline.endpoints set state = 'active', paused_reason = null, max_in_flight = %s "
-        "where name = 'bench'",
-        (max_in_flight,),
-    )
+    reset_endpoints(conn, {"bench": max_in_flight})
 
 
 def baseline(dsn: str, total: int, batch: int) -> float:
@@ -117,3 +108,30 @@ def baseline(dsn: str, total: int, batch: int) -> float:
             done += len(ids)
         conn.execute("drop table public.bench_baseline_jobs")
     return done / elapsed
+
+
+def reset_endpoints(conn: psycopg.Connection, limits: dict[str, int]) -> None:
+    """The endpoints named in limits (made if missing) active, each with its max_in_flight and
+    without a breaker; every other endpoint of tenant 'bench' paused. Benchmarks share a scratch
+    database, and each leaves its endpoints as it used them (paused, max_in_flight 1, a breaker
+    forced open): every delivery benchmark sets the endpoint state it depends on through this."""
+    names = list(limits)
+    with conn.transaction():
+        conn.execute(
+            "select hookline.add_endpoint('bench', n, 'http://127.0.0.1:9/') from unnest(%s::text[]) n "
+            "where not exists (select from hookline.endpoints e where e.name = n)",
+            (names,),
+        )
+        conn.execute(
+            "update hookline.endpoints e "
+            "set state = case when e.name = any(%(names)s) then 'active' else 'paused' end, "
+            "paused_reason = case when e.name = any(%(names)s) then null else 'bench' end, "
+            "max_in_flight = coalesce((%(limits)s::jsonb ->> e.name)::int, e.max_in_flight) "
+            "where e.tenant_id = 'bench'",
+            {"names": names, "limits": Jsonb(limits)},
+        )
+        conn.execute(
+            "delete from hookline.circuit_breakers b using hookline.endpoints e "
+            "where e.name = any(%s) and b.target = 'endpoint:' || e.endpoint_id",
+            (names,),
+        )

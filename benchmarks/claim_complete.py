@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 import psycopg
-from bench_common import arguments, baseline, prepare
+from bench_common import arguments, baseline, prepare, reset_endpoints
 from psycopg.types.json import Jsonb
 
 
@@ -30,6 +30,7 @@ def main() -> None:
                 "select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/', max_in_flight => 10000)"
             )
             conn.execute("select hookline.add_subscription('bench', 'bench.*')")
+        reset_endpoints(conn, {"bench": 10000})
         run = str(time.time_ns())
         conn.execute(
             "select hookline.ingest('bench', %s || '-' || i, 'bench.event', '{}') "

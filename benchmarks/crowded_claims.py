@@ -21,7 +21,7 @@ import statistics
 import sys
 
 import psycopg
-from bench_common import prepare
+from bench_common import prepare, reset_endpoints
 from delivery_backlog import SETUP
 from hot_endpoint import drain
 from many_endpoints import QUEUE
@@ -50,13 +50,7 @@ def main() -> None:
             for i in range(have, endpoints):
                 conn.execute("select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/')", (f"crowd-{i}",))  # fmt: skip
         # Only these endpoints are active, each with room for one delivery.
-        conn.execute(
-            "update hookline.endpoints set state = case when name like 'crowd-%%' and "
-            "substr(name, 7)::int < %s then 'active' else 'paused' end, "
-            "paused_reason = case when name like 'crowd-%%' and substr(name, 7)::int < %s "
-            "then null else 'bench' end, max_in_flight = 1 where tenant_id = 'bench'",
-            (endpoints, endpoints),
-        )
+        reset_endpoints(conn, {f"crowd-{i}": 1 for i in range(endpoints)})
     figures: dict[int, list[tuple[float, float]]] = {1: [], 3: []}
     for procs in (1, 3, 3, 1):
         figures[procs].append(run(dsn, endpoints, per, batch, procs))

@@ -29,7 +29,7 @@ import time
 from datetime import timedelta
 
 import psycopg
-from bench_common import baseline, prepare
+from bench_common import baseline, prepare, reset_endpoints
 from psycopg.types.json import Jsonb
 
 from hookline import queries
@@ -154,20 +154,10 @@ def main() -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
         conn.execute("select hookline.premake_partitions()")
-        for name in ("bench", "bench-large"):
-            if not conn.execute(
-                "select 1 from hookline.endpoints where name = %s", (name,)
-            ).fetchone():
-                conn.execute(
-                    "select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/', max_in_flight => 10000)",
-                    (name,),
-                )
-        # Another benchmark on the same database may have left them another limit:
-        # crowded_claims.py sets every endpoint of tenant 'bench' to max_in_flight 1, and a
-        # drain at one delivery a claim measured the round trip, not the backlog (0.03 to 0.05).
-        conn.execute(
-            "update hookline.endpoints set max_in_flight = 10000 where name in ('bench', 'bench-large')"
-        )
+        # Another benchmark on the same database may have left them paused, another limit or a
+        # breaker (crowded_claims.py set every endpoint of tenant 'bench' to max_in_flight 1,
+        # and a drain at one delivery a claim measured the round trip, not the backlog: 0.03).
+        reset_endpoints(conn, {"bench": 10000, "bench-large": 10000})
         small, big = backlogs(conn, 2 * drained, large, drained, batch)
         # Fresh before and after the history case (the mean), so that a change of the machine's
         # load between the phases moves both sides of the ratio alike.

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from bench_common import prepare
+from bench_common import prepare, reset_endpoints
 from psycopg.types.json import Jsonb
 
 from hookline import queries
@@ -178,8 +178,7 @@ def main() -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
         conn.execute("select hookline.premake_partitions()")
-        if not conn.execute("select 1 from hookline.endpoints where name = 'bench'").fetchone():
-            conn.execute("select hookline.add_endpoint('bench', 'bench', 'http://127.0.0.1:9/')")
+        reset_endpoints(conn, {"bench": 10000})
         if not conn.execute(
             "select 1 from hookline.subscriptions s join hookline.endpoints e using (endpoint_id) "
             "where e.name = 'bench'"

@@ -3,8 +3,8 @@ due index once (docs/delivery.md, "The hot table, claim and complete").
 
     python benchmarks/many_endpoints.py "postgresql://.../scratch" [counts, default 100,1000,10000]
 
-For each count it makes that many endpoints of tenant 'bench' (added through
-`hookline.add_endpoint`, kept between counts), queues 20 due deliveries for each, and times 60
+For each count it makes that many endpoints of tenant 'bench' (many-*, added through
+`hookline.add_endpoint`, kept between counts; the tenant's others paused), queues 20 due deliveries for each, and times 60
 claims of 32 (`queries.CLAIM`, each followed by `queries.COMPLETE` of all-2xx results) on one
 session. It prints the median and p90 claim time per count, the size of the claim cursor the
 session keeps, and each median over the first count's (the baseline of the same run). Use a
@@ -30,7 +30,7 @@ import time
 from datetime import timedelta
 
 import psycopg
-from bench_common import prepare
+from bench_common import prepare, reset_endpoints
 from delivery_backlog import SETUP
 from psycopg.types.json import Jsonb
 
@@ -106,31 +106,13 @@ def idle(dsn: str, counts: list[int], busy: int) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
         conn.execute("select hookline.premake_partitions()")
-        conn.execute(
-            "update hookline.endpoints set state = 'paused', paused_reason = 'bench' "
-            "where tenant_id = 'bench' and name not like 'busy-%' and name not like 'idle-%'"
-        )
-        with conn.transaction():
-            for kind, n in (("busy", busy), ("idle", max(counts))):
-                have = conn.execute(
-                    "select count(*) from hookline.endpoints where name like %s", (f"{kind}-%",)
-                ).fetchone()[0]
-                for i in range(have, n):
-                    conn.execute(
-                        "select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/', "
-                        "max_in_flight => 10000)",
-                        (f"{kind}-{i}",),
-                    )
         base = None
         for n in counts:
-            conn.execute(
-                "update hookline.endpoints set state = case when name like 'busy-%%' "
-                "or (name like 'idle-%%' and substr(name, 6)::int < %s) then 'active' else 'paused' end, "
-                "paused_reason = case when name like 'busy-%%' "
-                "or (name like 'idle-%%' and substr(name, 6)::int < %s) then null else 'bench' end "
-                "where name like 'busy-%%' or name like 'idle-%%'",
-                (n, n),
-            )
+            # Only busy-* and the first n idle-* active, at max_in_flight 10,000 and without a
+            # breaker, whatever another benchmark left them.
+            reset_endpoints(conn, {
+                **{f"busy-{i}": 10000 for i in range(busy)}, **{f"idle-{i}": 10000 for i in range(n)}
+            })  # fmt: skip
             conn.execute(SETUP)
             conn.execute(QUEUE_BUSY, {"k": 30 * busy, "n": busy})
             conn.execute("vacuum analyze hookline.deliveries")
@@ -161,17 +143,9 @@ def main() -> None:
         conn.execute("select hookline.premake_partitions()")
         base = None
         for n in counts:
-            have = conn.execute(
-                "select count(*) from hookline.endpoints where tenant_id = 'bench' and state = 'active'"
-            ).fetchone()[0]
-            with conn.transaction():
-                for i in range(have, n):
-                    conn.execute(
-                        "select hookline.add_endpoint('bench', %s, 'http://127.0.0.1:9/', "
-                        "max_in_flight => 10000)",
-                        (f"many-{i}",),
-                    )
-            active = max(have, n)
+            # Exactly these active (others paused), at max_in_flight 10,000, no breaker.
+            reset_endpoints(conn, {f"many-{i}": 10000 for i in range(n)})
+            active = n
             conn.execute(SETUP)
             conn.execute(QUEUE, {"k": 20 * active, "n": active})
             conn.execute("vacuum analyze hookline.deliveries")

@@ -42,7 +42,7 @@ from pathlib import Path
 from statistics import mean
 
 import psycopg
-from bench_common import prepare
+from bench_common import prepare, reset_endpoints
 
 ENDPOINTS = 50
 HOT_LIMIT = 16  # max_in_flight of the hot endpoint
@@ -126,6 +126,9 @@ def setup(dsn: str, target: Target) -> None:
                 "select hookline.add_subscription(%s, %s, source => 'multi-runner')",
                 (name, f"mr.{n:02d}"),
             )
+        reset_endpoints(
+            conn, {f"mr-{n:02d}": HOT_LIMIT if n == 0 else COLD_LIMIT for n in range(ENDPOINTS)}
+        )
         left = conn.execute(
             "select count(*) from hookline.deliveries d join hookline.endpoints e "
             "using (endpoint_id) where e.name like 'mr-%'"

@@ -5,24 +5,22 @@ set search_path = ''
 as $$
 declare
   v_b hookline.circuit_breakers;
+  v_limit integer;
 begin
+  -- The room rule is hookline._breaker_limit's (next_due and claim's crowded step read it too);
+  -- this adds the one change a claim makes: an open breaker whose cool-down is over becomes
+  -- half-open, under its lock, guarded so that two claims make one transition.
   select b.* into v_b from hookline.circuit_breakers b where b.target = _breaker_room.target;
-  if not found or v_b.state = 'closed' then
-    return null;
-  end if;
-  if v_b.state = 'open' and (v_b.is_forced or v_b.open_until > _breaker_room.now) then
-    return 0;
-  end if;
-  if v_b.state = 'open' then
-    -- Cool-down over: half-open, guarded so that two claims make one transition.
+  v_limit := hookline._breaker_limit(v_b.state, v_b.is_forced, v_b.open_until, v_b.probes, _breaker_room.now);
+  if v_b.state = 'open' and v_limit > 0 then
     select b.* into v_b from hookline.circuit_breakers b where b.target = _breaker_room.target for update;
     if v_b.state = 'open' and not v_b.is_forced and v_b.open_until <= _breaker_room.now then
       perform hookline._breaker_transition(_breaker_room.target, 'half_open', 'cool-down over: probing', 'hookline', _breaker_room.now);
-    elsif v_b.state <> 'half_open' then
-      return case when v_b.state = 'closed' then null else 0 end;
+      return v_b.probes;
     end if;
+    v_limit := hookline._breaker_limit(v_b.state, v_b.is_forced, v_b.open_until, v_b.probes, _breaker_room.now);
   end if;
-  return v_b.probes;
+  return v_limit;
 end
 $$;
 

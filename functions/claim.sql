@@ -128,268 +128,268 @@ begin
      and claim.now - v_probed_at < least(interval '1 second', v_probe_ms * interval '10 milliseconds') then
     v_candidates := (v_cursor->>'c')::bigint[];
   end if;
-  -- Passes: one, or two when the candidates were all full (below). Not indented: the body is
-  -- steps 1 to 4.
+  -- Passes: one, or two when the candidates were all full (at the end of the loop): steps 1
+  -- to 4.
   <<passes>>
   loop
-  loop
-    if v_candidates is null then
-      v_started := pg_catalog.clock_timestamp();
-    end if;
-    with probe as materialized (
-      select c.endpoint_id, c.max_in_flight, due.next_attempt_at as first_due
-      from (
-        -- Every active endpoint, or the candidates alone: one branch runs (a one-time filter
-        -- in the generic plan), each through an index.
-        select c.endpoint_id, c.max_in_flight
-        from hookline.endpoints c
-        where v_candidates is null and c.state = 'active'
-        union all
-        select c.endpoint_id, c.max_in_flight
-        from pg_catalog.unnest(v_candidates) as u(endpoint_id)
-        join hookline.endpoints c on c.endpoint_id = u.endpoint_id
-        where v_candidates is not null and c.state = 'active'
-      ) c
-      left join lateral (
-        select d.next_attempt_at
-        from hookline.deliveries d
-        where d.endpoint_id = c.endpoint_id and d.next_attempt_at <= claim.now
-          and d.next_attempt_at >= coalesce((v_from->>c.endpoint_id::text)::timestamptz, '-infinity')
-        order by d.next_attempt_at
-        limit 1
-      ) due on true
-    ),
-    -- The second pass after full candidates (v_full, locked already) is crowded whatever the
-    -- count: only endpoints with room, none waited for.
-    crowded as (
-      select pg_catalog.count(*) > claim.max_rows or v_full is not null as is_crowded
-      from probe p where p.first_due is not null
-    ),
-    -- At most max_rows endpoints with due work: every one, locked in id order, waiting for a
-    -- claim that holds one (see above). (The LIMIT takes nothing away; it tells the planner
-    -- how few rows come, so that each endpoint is read by its key, not all of them hashed.)
-    waited as (
-      select e.endpoint_id, p.first_due,
-        b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
-      from (
-        select p.endpoint_id, p.first_due
-        from probe p
-        where p.first_due is not null and not (select c.is_crowded from crowded c)
+    loop
+      if v_candidates is null then
+        v_started := pg_catalog.clock_timestamp();
+      end if;
+      with probe as materialized (
+        select c.endpoint_id, c.max_in_flight, due.next_attempt_at as first_due
+        from (
+          -- Every active endpoint, or the candidates alone: one branch runs (a one-time filter
+          -- in the generic plan), each through an index.
+          select c.endpoint_id, c.max_in_flight
+          from hookline.endpoints c
+          where v_candidates is null and c.state = 'active'
+          union all
+          select c.endpoint_id, c.max_in_flight
+          from pg_catalog.unnest(v_candidates) as u(endpoint_id)
+          join hookline.endpoints c on c.endpoint_id = u.endpoint_id
+          where v_candidates is not null and c.state = 'active'
+        ) c
+        left join lateral (
+          select d.next_attempt_at
+          from hookline.deliveries d
+          where d.endpoint_id = c.endpoint_id and d.next_attempt_at <= claim.now
+            and d.next_attempt_at >= coalesce((v_from->>c.endpoint_id::text)::timestamptz, '-infinity')
+          order by d.next_attempt_at
+          limit 1
+        ) due on true
+      ),
+      -- The second pass after full candidates (v_full, locked already) is crowded whatever the
+      -- count: only endpoints with room, none waited for.
+      crowded as (
+        select pg_catalog.count(*) > claim.max_rows or v_full is not null as is_crowded
+        from probe p where p.first_due is not null
+      ),
+      -- At most max_rows endpoints with due work: every one, locked in id order, waiting for a
+      -- claim that holds one (see above). (The LIMIT takes nothing away; it tells the planner
+      -- how few rows come, so that each endpoint is read by its key, not all of them hashed.)
+      waited as (
+        select e.endpoint_id, p.first_due,
+          b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
+        from (
+          select p.endpoint_id, p.first_due
+          from probe p
+          where p.first_due is not null and not (select c.is_crowded from crowded c)
+          limit claim.max_rows
+        ) p
+        join hookline.endpoints e on e.endpoint_id = p.endpoint_id
+        left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+        order by e.endpoint_id
+        for no key update of e
+      ),
+      -- More: only those with room, by an unlocked count, so that endpoints at their
+      -- max_in_flight or behind an open breaker do not take every place and starve the rest; and
+      -- none that another claim holds (SKIP LOCKED: that claim is filling it, and the others
+      -- have work too), so that concurrent claims spread over the due endpoints instead of
+      -- queueing for the same ones and finding them full. In first due order until max_rows are
+      -- locked, row by row, only as far as needed: the candidates are sorted below the count's
+      -- filter (OFFSET 0), and each is locked by a lateral lookup of its own, which the planner
+      -- can neither hash nor sort again. SKIP LOCKED never waits, so this order cannot deadlock
+      -- with the id order of every other lock of endpoints.
+      skipped as (
+        select s.endpoint_id, s.first_due, (
+            select b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+            from hookline.circuit_breakers b
+            where b.target = 'endpoint:' || s.endpoint_id
+          ) as is_cooled
+        from (
+          select p.endpoint_id, p.max_in_flight, p.first_due
+          from probe p
+          where p.first_due is not null and (select c.is_crowded from crowded c)
+            and (v_full is null or p.endpoint_id <> all(v_full))
+          order by p.first_due
+          offset 0
+        ) s
+        cross join lateral (
+          select from hookline.endpoints e
+          where e.endpoint_id = s.endpoint_id
+          for no key update skip locked
+        ) e
+        where least(s.max_in_flight, (
+            select hookline._breaker_limit(o.state, o.is_forced, o.open_until, o.probes, claim.now)
+            from hookline.circuit_breakers o
+            where o.target = 'endpoint:' || s.endpoint_id
+          )) > (
+            select pg_catalog.count(*)
+            from (
+              select from hookline.deliveries f
+              where f.endpoint_id = s.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now
+              limit s.max_in_flight
+            ) f
+          )
         limit claim.max_rows
-      ) p
-      join hookline.endpoints e on e.endpoint_id = p.endpoint_id
-      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-      order by e.endpoint_id
-      for no key update of e
-    ),
-    -- More: only those with room, by an unlocked count, so that endpoints at their
-    -- max_in_flight or behind an open breaker do not take every place and starve the rest; and
-    -- none that another claim holds (SKIP LOCKED: that claim is filling it, and the others
-    -- have work too), so that concurrent claims spread over the due endpoints instead of
-    -- queueing for the same ones and finding them full. In first due order until max_rows are
-    -- locked, row by row, only as far as needed: the candidates are sorted below the count's
-    -- filter (OFFSET 0), and each is locked by a lateral lookup of its own, which the planner
-    -- can neither hash nor sort again. SKIP LOCKED never waits, so this order cannot deadlock
-    -- with the id order of every other lock of endpoints.
-    skipped as (
-      select s.endpoint_id, s.first_due, (
-          select b.state = 'open' and not b.is_forced and b.open_until <= claim.now
-          from hookline.circuit_breakers b
-          where b.target = 'endpoint:' || s.endpoint_id
-        ) as is_cooled
+      )
+      select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
+        pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled),
+        -- The next candidates: the probed endpoints with due work, at most the oldest due
+        -- greatest(128, 4 * max_rows) of them (no sort while they are fewer).
+        (select case when pg_catalog.count(*) <= greatest(128, 4 * claim.max_rows)
+                  then pg_catalog.array_agg(p.endpoint_id)
+                  else (select pg_catalog.array_agg(q.endpoint_id)
+                        from (select q.endpoint_id from probe q where q.first_due is not null
+                              order by q.first_due limit greatest(128, 4 * claim.max_rows)) q) end
+         from probe p where p.first_due is not null)
+      into v_endpoints, v_first_due, v_cursors, v_cooled, v_next_candidates
+      from (select * from waited union all select * from skipped) x;
+      exit when v_endpoints is not null or (v_hint is null and v_candidates is null);
+      v_hint := null;
+      v_from := null;
+      v_candidates := null;
+    end loop;
+    v_at := case when v_hint is null then claim.now else v_at end;
+    if v_candidates is null then
+      v_probed_at := claim.now;
+      v_probe_ms := extract(epoch from pg_catalog.clock_timestamp() - v_started) * 1000;
+    end if;
+    if v_endpoints is null then
+      -- An assignment, not PERFORM: a simple expression, evaluated without an executor start.
+      -- No candidates: the next claim probes every endpoint.
+      v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
+        'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l',
+        'c', null, 'ca', v_probed_at, 'cd', v_probe_ms)::text, false);
+      return;
+    end if;
+
+    -- The commit of a claim does not wait for its WAL to reach the disk (docs/delivery.md, "A
+    -- claim's commit"): the endpoints stay locked for the claim's work, not for a flush as well,
+    -- and the runner's complete, which waits for its own flush, flushes the claim's with it.
+    -- A claim that a server crash loses leaves its deliveries due again at once, not at the end
+    -- of the lease: they are sent again, as after any crash before complete (at least once).
+    -- For this transaction only: an assignment, evaluated without an executor start.
+    v_commit := pg_catalog.set_config('synchronous_commit', 'off', true);
+
+    -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
+    --    below (hookline._breaker_room). Closed and half-open breakers are only read.
+    if v_cooled then
+      perform from hookline.circuit_breakers b
+      where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
+        and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+      order by b.target
+      for update of b;
+    end if;
+
+    -- 3. The endpoints' unexpired leases, counted from each one's lease cursor (docs/delivery.md,
+    --    "The lease cursor"): this claim's number in claim order (the endpoints are locked, so
+    --    every claim of theirs before it has committed and every claim after it draws a larger
+    --    one), and this session's hint ("l" in the setting), for each endpoint its last claim
+    --    took from, the number of the oldest lease that was unexpired at that claim's count
+    --    ("leased_at"). A lease before it had ended or expired then, and stays so: only a claim
+    --    makes a lease, with a new number. So the count walks the leases taken since that one (a
+    --    batch or two), not every lease of the lease period, which a held xmin horizon keeps in
+    --    the index, finished ones included. An endpoint without a hint, or a hint older than the
+    --    lease or taken at a later now, is counted over its leases by expiry. Then each
+    --    endpoint's hint is its oldest unexpired lease, or this claim's number when none is.
+    v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
+    -- The lease tokens of this claim: 64 random bits of its own, then each delivery's id (one
+    -- random draw per claim, not per row: a draw costs most of a microsecond).
+    v_token_head := pg_catalog.left(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 16);
+    v_leases_at := (v_cursor->>'leased_at')::timestamptz;
+    v_leases := case when v_leases_at <= claim.now and v_leases_at > claim.now - claim.lease then v_cursor->'l' end;
+    select pg_catalog.array_agg(l.leased order by u.ord),
+      pg_catalog.jsonb_object_agg(u.endpoint_id::text, coalesce(l.oldest, v_order))
+    into v_leased, v_leases
+    from unnest(v_endpoints) with ordinality as u(endpoint_id, ord)
+    cross join lateral (select (v_leases->>u.endpoint_id::text)::bigint as lease_from) h
+    cross join lateral (
+      -- Two ranges, one of them read: from the hint in deliveries_lease_order_idx (whose
+      -- predicate names the lease token, set exactly while in flight), or by expiry in
+      -- deliveries_in_flight_idx (whose predicate names the state). So each range has one index
+      -- it can use, whatever the statistics say.
+      select pg_catalog.count(*) filter (where f.next_attempt_at > claim.now)::integer as leased,
+        pg_catalog.min(f.lease_order) filter (where f.next_attempt_at > claim.now) as oldest
       from (
-        select p.endpoint_id, p.max_in_flight, p.first_due
-        from probe p
-        where p.first_due is not null and (select c.is_crowded from crowded c)
-          and (v_full is null or p.endpoint_id <> all(v_full))
-        order by p.first_due
-        offset 0
-      ) s
+        select f.lease_order, f.next_attempt_at
+        from hookline.deliveries f
+        where h.lease_from is not null and f.endpoint_id = u.endpoint_id and f.lease_token is not null
+          and f.lease_order >= h.lease_from
+        union all
+        select f.lease_order, f.next_attempt_at
+        from hookline.deliveries f
+        where h.lease_from is null and f.endpoint_id = u.endpoint_id and f.state = 'in_flight'
+          and f.next_attempt_at > claim.now
+      ) f
+    ) l;
+
+    -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
+    --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
+    --    first, its oldest due rows up to that room (FOR UPDATE SKIP LOCKED: never waits), at
+    --    most max_rows in all. Each step is an index range read from its start (a LIMIT per
+    --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
+    return query
+    with room as materialized (
+      select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
+        least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
+          - u.leased as room,
+        -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
+        claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
+      from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
+      join hookline.endpoints e on e.endpoint_id = u.endpoint_id
+      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+      where e.state = 'active'
+      order by u.first_due, e.endpoint_id
+    ),
+    picked as materialized (
+      select p.row_id, r.lease_until
+      from room r
       cross join lateral (
-        select from hookline.endpoints e
-        where e.endpoint_id = s.endpoint_id
-        for no key update skip locked
-      ) e
-      where least(s.max_in_flight, (
-          select case when o.state = 'open' and (o.is_forced or o.open_until > claim.now) then 0 else o.probes end
-          from hookline.circuit_breakers o
-          where o.target = 'endpoint:' || s.endpoint_id and o.state <> 'closed'
-        )) > (
-          select pg_catalog.count(*)
-          from (
-            select from hookline.deliveries f
-            where f.endpoint_id = s.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > claim.now
-            limit s.max_in_flight
-          ) f
-        )
+        select d.ctid as row_id
+        from hookline.deliveries d
+        -- From the first due row found above: the scan does not walk again over the dead index
+        -- entries that claimed rows leave before it until vacuum (rows made due earlier since
+        -- then wait for the next claim).
+        where d.endpoint_id = r.endpoint_id and d.next_attempt_at between r.first_due and claim.now
+        order by d.next_attempt_at
+        limit greatest(least(r.room, claim.max_rows), 0)
+        for update of d skip locked
+      ) p
+      where r.room > 0
       limit claim.max_rows
+    ),
+    claimed as (
+      update hookline.deliveries d
+      set state = 'in_flight',
+        lease_token = (v_token_head || pg_catalog.lpad(pg_catalog.to_hex(d.delivery_id), 16, '0'))::uuid,
+        runner = claim.runner,
+        lease_order = v_order,
+        next_attempt_at = p.lease_until
+      from picked p
+      -- By the row version picked (and locked) above: no second primary-key probe per row. The
+      -- lock keeps that version current until this update.
+      where d.ctid = p.row_id
+      returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation, d.endpoint_id
     )
-    select pg_catalog.array_agg(x.endpoint_id order by x.endpoint_id), pg_catalog.array_agg(x.first_due order by x.endpoint_id),
-      pg_catalog.jsonb_object_agg(x.endpoint_id::text, x.first_due), pg_catalog.bool_or(x.is_cooled),
-      -- The next candidates: the probed endpoints with due work, at most the oldest due
-      -- greatest(128, 4 * max_rows) of them (no sort while they are fewer).
-      (select case when pg_catalog.count(*) <= greatest(128, 4 * claim.max_rows)
-                then pg_catalog.array_agg(p.endpoint_id)
-                else (select pg_catalog.array_agg(q.endpoint_id)
-                      from (select q.endpoint_id from probe q where q.first_due is not null
-                            order by q.first_due limit greatest(128, 4 * claim.max_rows)) q) end
-       from probe p where p.first_due is not null)
-    into v_endpoints, v_first_due, v_cursors, v_cooled, v_next_candidates
-    from (select * from waited union all select * from skipped) x;
-    exit when v_endpoints is not null or (v_hint is null and v_candidates is null);
+    select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, r.url, r.timeout_ms,
+      pg_catalog.concat_ws(' ', r.signing_secret, r.previous_signing_secret),
+      (ev.e).event_type,
+      case when r.body_format = 'payload' then (ev.e).payload::text
+           else (select b.body from hookline._delivery_body(ev.e) b) end,
+      c.attempt_count + 1, c.generation, c.endpoint_id, (ev.e).traceparent, c.event_received_at
+    from claimed c
+    join room r on r.endpoint_id = c.endpoint_id
+    -- One primary-key probe per claimed row, in its partition (the body is built from that row,
+    -- not read again); the LIMIT keeps the planner from hashing a whole partition of events for
+    -- a batch of fifty.
+    cross join lateral (
+      select x as e
+      from hookline.events x
+      where x.event_id = c.event_id and x.received_at = c.event_received_at
+      limit 1
+    ) ev;
+    -- The setting, once per claim, after the batch is known: a short batch (fewer rows than
+    -- max_rows) leaves no candidates, so the next claim probes every endpoint.
+    get diagnostics v_rows = row_count;
+    -- Candidates that leased nothing (every one full): a second pass, a full probe (see "The
+    -- candidates" above), once, and only while no breaker is locked.
+    exit passes when v_rows > 0 or v_candidates is null or v_full is not null or v_cooled;
+    v_full := v_endpoints;
+    v_candidates := null;
     v_hint := null;
     v_from := null;
-    v_candidates := null;
-  end loop;
-  v_at := case when v_hint is null then claim.now else v_at end;
-  if v_candidates is null then
-    v_probed_at := claim.now;
-    v_probe_ms := extract(epoch from pg_catalog.clock_timestamp() - v_started) * 1000;
-  end if;
-  if v_endpoints is null then
-    -- An assignment, not PERFORM: a simple expression, evaluated without an executor start.
-    -- No candidates: the next claim probes every endpoint.
-    v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
-      'at', v_at, 'e', null, 'leased_at', v_cursor->'leased_at', 'l', v_cursor->'l',
-      'c', null, 'ca', v_probed_at, 'cd', v_probe_ms)::text, false);
-    return;
-  end if;
-
-  -- The commit of a claim does not wait for its WAL to reach the disk (docs/delivery.md, "A
-  -- claim's commit"): the endpoints stay locked for the claim's work, not for a flush as well,
-  -- and the runner's complete, which waits for its own flush, flushes the claim's with it.
-  -- A claim that a server crash loses leaves its deliveries due again at once, not at the end
-  -- of the lease: they are sent again, as after any crash before complete (at least once).
-  -- For this transaction only: an assignment, evaluated without an executor start.
-  v_commit := pg_catalog.set_config('synchronous_commit', 'off', true);
-
-  -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
-  --    below (hookline._breaker_room). Closed and half-open breakers are only read.
-  if v_cooled then
-    perform from hookline.circuit_breakers b
-    where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
-      and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
-    order by b.target
-    for update of b;
-  end if;
-
-  -- 3. The endpoints' unexpired leases, counted from each one's lease cursor (docs/delivery.md,
-  --    "The lease cursor"): this claim's number in claim order (the endpoints are locked, so
-  --    every claim of theirs before it has committed and every claim after it draws a larger
-  --    one), and this session's hint ("l" in the setting), for each endpoint its last claim
-  --    took from, the number of the oldest lease that was unexpired at that claim's count
-  --    ("leased_at"). A lease before it had ended or expired then, and stays so: only a claim
-  --    makes a lease, with a new number. So the count walks the leases taken since that one (a
-  --    batch or two), not every lease of the lease period, which a held xmin horizon keeps in
-  --    the index, finished ones included. An endpoint without a hint, or a hint older than the
-  --    lease or taken at a later now, is counted over its leases by expiry. Then each
-  --    endpoint's hint is its oldest unexpired lease, or this claim's number when none is.
-  v_order := pg_catalog.nextval('hookline.deliveries_lease_order_seq');
-  -- The lease tokens of this claim: 64 random bits of its own, then each delivery's id (one
-  -- random draw per claim, not per row: a draw costs most of a microsecond).
-  v_token_head := pg_catalog.left(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 16);
-  v_leases_at := (v_cursor->>'leased_at')::timestamptz;
-  v_leases := case when v_leases_at <= claim.now and v_leases_at > claim.now - claim.lease then v_cursor->'l' end;
-  select pg_catalog.array_agg(l.leased order by u.ord),
-    pg_catalog.jsonb_object_agg(u.endpoint_id::text, coalesce(l.oldest, v_order))
-  into v_leased, v_leases
-  from unnest(v_endpoints) with ordinality as u(endpoint_id, ord)
-  cross join lateral (select (v_leases->>u.endpoint_id::text)::bigint as lease_from) h
-  cross join lateral (
-    -- Two ranges, one of them read: from the hint in deliveries_lease_order_idx (whose
-    -- predicate names the lease token, set exactly while in flight), or by expiry in
-    -- deliveries_in_flight_idx (whose predicate names the state). So each range has one index
-    -- it can use, whatever the statistics say.
-    select pg_catalog.count(*) filter (where f.next_attempt_at > claim.now)::integer as leased,
-      pg_catalog.min(f.lease_order) filter (where f.next_attempt_at > claim.now) as oldest
-    from (
-      select f.lease_order, f.next_attempt_at
-      from hookline.deliveries f
-      where h.lease_from is not null and f.endpoint_id = u.endpoint_id and f.lease_token is not null
-        and f.lease_order >= h.lease_from
-      union all
-      select f.lease_order, f.next_attempt_at
-      from hookline.deliveries f
-      where h.lease_from is null and f.endpoint_id = u.endpoint_id and f.state = 'in_flight'
-        and f.next_attempt_at > claim.now
-    ) f
-  ) l;
-
-  -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
-  --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
-  --    first, its oldest due rows up to that room (FOR UPDATE SKIP LOCKED: never waits), at
-  --    most max_rows in all. Each step is an index range read from its start (a LIMIT per
-  --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
-  return query
-  with room as materialized (
-    select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
-      least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
-        - u.leased as room,
-      -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
-      claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
-    from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
-    join hookline.endpoints e on e.endpoint_id = u.endpoint_id
-    left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-    where e.state = 'active'
-    order by u.first_due, e.endpoint_id
-  ),
-  picked as materialized (
-    select p.row_id, r.lease_until
-    from room r
-    cross join lateral (
-      select d.ctid as row_id
-      from hookline.deliveries d
-      -- From the first due row found above: the scan does not walk again over the dead index
-      -- entries that claimed rows leave before it until vacuum (rows made due earlier since
-      -- then wait for the next claim).
-      where d.endpoint_id = r.endpoint_id and d.next_attempt_at between r.first_due and claim.now
-      order by d.next_attempt_at
-      limit greatest(least(r.room, claim.max_rows), 0)
-      for update of d skip locked
-    ) p
-    where r.room > 0
-    limit claim.max_rows
-  ),
-  claimed as (
-    update hookline.deliveries d
-    set state = 'in_flight',
-      lease_token = (v_token_head || pg_catalog.lpad(pg_catalog.to_hex(d.delivery_id), 16, '0'))::uuid,
-      runner = claim.runner,
-      lease_order = v_order,
-      next_attempt_at = p.lease_until
-    from picked p
-    -- By the row version picked (and locked) above: no second primary-key probe per row. The
-    -- lock keeps that version current until this update.
-    where d.ctid = p.row_id
-    returning d.delivery_id, d.lease_token, d.event_id, d.event_received_at, d.attempt_count, d.generation, d.endpoint_id
-  )
-  select c.delivery_id, c.lease_token, 'dlv_' || c.delivery_id, r.url, r.timeout_ms,
-    pg_catalog.concat_ws(' ', r.signing_secret, r.previous_signing_secret),
-    (ev.e).event_type,
-    case when r.body_format = 'payload' then (ev.e).payload::text
-         else (select b.body from hookline._delivery_body(ev.e) b) end,
-    c.attempt_count + 1, c.generation, c.endpoint_id, (ev.e).traceparent, c.event_received_at
-  from claimed c
-  join room r on r.endpoint_id = c.endpoint_id
-  -- One primary-key probe per claimed row, in its partition (the body is built from that row,
-  -- not read again); the LIMIT keeps the planner from hashing a whole partition of events for
-  -- a batch of fifty.
-  cross join lateral (
-    select x as e
-    from hookline.events x
-    where x.event_id = c.event_id and x.received_at = c.event_received_at
-    limit 1
-  ) ev;
-  -- The setting, once per claim, after the batch is known: a short batch (fewer rows than
-  -- max_rows) leaves no candidates, so the next claim probes every endpoint.
-  get diagnostics v_rows = row_count;
-  -- Candidates that leased nothing (every one full): a second pass, a full probe (see "The
-  -- candidates" above), once, and only while no breaker is locked.
-  exit passes when v_rows > 0 or v_candidates is null or v_full is not null or v_cooled;
-  v_full := v_endpoints;
-  v_candidates := null;
-  v_hint := null;
-  v_from := null;
   end loop;
   v_cursor := pg_catalog.set_config('hookline.claim_cursor', pg_catalog.jsonb_build_object(
     'at', v_at, 'e', v_cursors, 'leased_at', claim.now, 'l', v_leases,

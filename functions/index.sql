@@ -58,6 +58,7 @@
 \ir rescue_leases.sql
 \ir wake_due_retries.sql
 \ir snapshot_stats.sql
+\ir _breaker_limit.sql
 \ir _breaker_transition.sql
 \ir _breaker_room.sql
 \ir _breaker_results.sql

@@ -28,11 +28,14 @@ begin
 
   select pg_catalog.min(greatest(x.next_attempt_at, case when b.state = 'open' then b.open_until end)),
     -- Due now at an endpoint with room: work a writer committed while the caller was saying
-    -- it waits (that writer read the flag before it was set).
-    pg_catalog.bool_or(x.next_attempt_at <= v_now and b.state is distinct from 'open'
+    -- it waits (that writer read the flag before it was set), or work behind an open breaker
+    -- whose cool-down has ended since the caller's claim. The breaker's room is claim's
+    -- (hookline._breaker_limit): an open one past its cool-down has its probes, as the claim
+    -- that turns it half-open gives them (this read only looks; it never changes a breaker).
+    pg_catalog.bool_or(x.next_attempt_at <= v_now
       and (select pg_catalog.count(*) from hookline.deliveries f
            where f.endpoint_id = e.endpoint_id and f.state = 'in_flight' and f.next_attempt_at > v_now)
-          < least(e.max_in_flight, case when b.state = 'half_open' then b.probes end))
+          < least(e.max_in_flight, hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now)))
   into v_due, v_claimable
   from hookline.endpoints e
   cross join lateral (

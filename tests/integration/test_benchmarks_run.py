@@ -26,6 +26,7 @@ CASES = [
     ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
     ("many_endpoints.py", ["--idle", "0,5", "--busy", "2"], r"mean / 0 idle = [0-9.]+"),
     ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
+    ("full_candidates.py", ["3", "32", "500"], r"second / first = [0-9.]+"),
     ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
     ("ingest_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
@@ -51,6 +52,28 @@ def test_benchmark_runs_as_documented(db: str, script: str, args: list[str], rat
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert re.search(ratio, result.stdout), result.stdout[-2000:]
+
+
+def test_each_delivery_benchmark_sets_the_endpoint_state_it_needs(db: str) -> None:
+    """Benchmarks share a scratch database and leave their endpoints as they used them:
+    crowded_claims.py pauses every other endpoint of tenant 'bench' and gives each of its own
+    max_in_flight 1, full_candidates.py forces breakers open. Each delivery benchmark sets what it
+    depends on (bench_common.reset_endpoints): claim_complete.py, run again after
+    crowded_claims.py, found its 'bench' endpoint paused and printed 0 deliveries."""
+    for script, args, ratio in (
+        ("claim_complete.py", ["2000", "64"], r"hookline: 2000 deliveries"),
+        ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
+        ("full_candidates.py", ["3", "32", "500"], r"second / first = [0-9.]+"),
+        ("claim_complete.py", ["2000", "64"], r"hookline: 2000 deliveries"),
+        ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
+        ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
+    ):
+        result = subprocess.run(
+            [sys.executable, script, db, *args],
+            cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, script + ": " + result.stdout[-2000:] + result.stderr[-3000:]
+        assert re.search(ratio, result.stdout), result.stdout[-2000:]
 
 
 def test_functions_option_deploys_another_checkouts_functions(db: str, tmp_path: Path) -> None:

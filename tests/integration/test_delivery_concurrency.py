@@ -36,6 +36,12 @@ def ingest_alternating(conn: psycopg.Connection, names: list[str], rounds: int) 
     )
 
 
+def ids(conn: psycopg.Connection, names: list[str]) -> list[int]:
+    """The endpoints' ids, in the order of names."""
+    return [int(scalar(conn, "select endpoint_id from hookline.endpoints where name = %s", (n,)))
+            for n in names]  # fmt: skip
+
+
 def run_threads(work: Callable[[int, psycopg.Connection], None], count: int, db: str) -> list[BaseException]:  # fmt: skip
     """work(i, conn) in count threads released together; returns what they raised."""
     barrier = threading.Barrier(count)
@@ -410,3 +416,86 @@ def test_set_endpoint_and_an_audited_write_of_its_deliveries_never_deadlock(db: 
         conn, "select count(*) from hookline.deliveries where delivery_id = %s", (delivery_id,)
     )
     assert live == (1 if operation == "replay" else 0)
+
+
+@pytest.mark.parametrize(
+    "operator_call",
+    [
+        "select hookline.set_breaker('endpoint:' || %s, 'open', 'test')",
+        "select hookline.configure_breaker('endpoint:' || %s, probes => 3)",
+    ],
+    ids=["set_breaker", "configure_breaker"],
+)
+def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(db: str, conn, tenant_source, operator_call: str) -> None:  # fmt: skip
+    """The outbox's deadlock (set_breaker created a sender's breaker, then waited for the audit
+    chain's lock held by a complete_messages that had paused another number and went on to
+    create the same breaker) has no delivery twin: complete feeds the breakers (step 3) before
+    its only audited write, the 410 pause (step 4), so it takes the breaker before the audit
+    lock, as set_breaker and configure_breaker do. An operator's open transaction holds the
+    audit lock; the complete (a 410 of one endpoint, a 500 that creates another's breaker)
+    starts and waits for it, then the operator call, which waits for the complete's new
+    breaker row. With the pause before the breakers (checked by moving step 3 of complete after
+    step 4), the complete got the audit lock first and then waited for the operator call's new
+    breaker row while that call waited for the audit lock: 40P01."""
+    add_endpoint(conn, "gone")
+    fresh = add_endpoint(conn, "fresh")
+    add_endpoint(conn, "other")
+    ingest_alternating(conn, ["gone", "fresh"], 1)
+    leases = conn.execute(
+        "select delivery_id, lease_token, endpoint_id from hookline.claim('r1', 2, '1 minute') "
+        "order by delivery_id"
+    ).fetchall()
+    assert len(leases) == 2
+    results = [
+        {"delivery_id": d, "lease_token": str(tok), "status_code": 500 if e == fresh else 410}
+        for d, tok, e in leases
+    ]
+    errors: list[BaseException] = []
+
+    def run(query: str, args: tuple, pids: list[int]) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                c.execute(query, args)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    def waits(pids: list[int]) -> bool:
+        return bool(pids) and bool(
+            scalar(
+                conn,
+                "select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                (pids[0],),
+            )
+        )
+
+    threads = []
+    with psycopg.connect(db) as holder:
+        holder.execute("select hookline.pause_endpoint('other')")  # holds the audit lock
+        for what, query, args in (
+            ("the complete", "select count(*) from hookline.complete(%s)", (Jsonb(results),)),
+            ("the operator call", operator_call, (fresh,)),
+        ):
+            pids: list[int] = []
+            t = threading.Thread(target=run, args=(query, args, pids))
+            t.start()
+            threads.append(t)
+            wait_until(lambda pids=pids: waits(pids), what=f"{what} to wait")
+        holder.commit()
+    for t in threads:
+        t.join()
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert deadlocks == [], f"deadlocked: {deadlocks[0]}"
+    assert errors == []
+    assert conn.execute(
+        "select state, paused_reason like 'answered 410%%' from hookline.endpoints where name = 'gone'"
+    ).fetchone() == ("paused", True)
+    # In that order: the holder's pause, the complete's (410), then the operator call.
+    assert conn.execute(
+        "select array_agg(action || ' ' || coalesce(target->>'endpoint_id', target->>'target') "
+        "order by audit_id) from hookline.audit_log "
+        "where action in ('endpoints.update', 'breakers.set')"
+    ).fetchone()[0] == [
+        *(f"endpoints.update {i}" for i in ids(conn, ["other", "gone"])),
+        f"breakers.set endpoint:{fresh}",
+    ]
