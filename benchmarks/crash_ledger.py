@@ -3,14 +3,15 @@ processes are killed, PostgreSQL crashes and the handler flaps; then a ledger of
 acknowledged webhook became. Not a test: it runs for minutes and its faults are random.
 
     .venv/bin/python benchmarks/crash_ledger.py [--webhooks 100000] [--rate 150] [--seed 1]
-        [--kill-every 20] [--restart-every 60] [--flap 0.2] [--port 55431]
+        [--kill-every 20] [--restart-every 60] [--flap 0.2] [--cooldown 2] [--port 55431]
 
 It starts a private PostgreSQL of its own (`hookline.pgcluster.LocalPostgres` in a temporary
 folder, durable: fsync, synchronous_commit and full_page_writes on) on --port, deploys with
 `hookline db deploy`, and sets up through the CLI two tenants: acme (sources wa-acme-1 and
 wa-acme-2; endpoints acme-crm for every event and acme-audit for whatsapp.message.* only, whose
 short retry schedule sends deliveries to the DLQ during a long flap) and beta (source wa-beta,
-endpoint beta-crm). It runs `hookline ingress` and two `hookline runner` processes (lease 3 s)
+endpoint beta-crm); each endpoint's breaker cools down for --cooldown seconds (doubling up to 5
+times that; `hookline.configure_breaker`), so that the drain is not a 10 min cooldown. It runs `hookline ingress` and two `hookline runner` processes (lease 3 s)
 and a handler on 127.0.0.1 that records every request (its webhook-id and the wamid of the
 event in its body) and flaps: for --flap of the time, in stretches of 1 to 4 s, it answers 500,
 lets the request time out (the endpoints' timeout is 1 s) or drops the connection; else 200.
@@ -74,7 +75,7 @@ TENANTS = {"acme": ["wa-acme-1", "wa-acme-2"], "beta": ["wa-beta"]}
 # endpoint: (tenant, pattern, retry schedule, which items it gets)
 ENDPOINTS = {
     "acme-crm": ("acme", "*", "0.5 s,1 s,2 s,4 s,8 s,15 s,30 s", ("messages", "statuses")),
-    "acme-audit": ("acme", "whatsapp.message.*", "0.2 s,0.5 s", ("messages",)),
+    "acme-audit": ("acme", "whatsapp.message.*", "0.2 s", ("messages",)),
     "beta-crm": ("beta", "*", "0.5 s,1 s,2 s,4 s,8 s,15 s,30 s", ("messages", "statuses")),
 }
 ITEM = re.compile(rb"wamid\.L(\d+)\.(\d+)")
@@ -125,7 +126,10 @@ class Handler:
 
     def __init__(self, flap: float, seed: int) -> None:
         self.lock = threading.Lock()
-        self.ok: collections.defaultdict[tuple[str, str], list[str]] = collections.defaultdict(list)
+        # (endpoint, item) -> [(webhook-id, when)] of the requests answered 200
+        self.ok: collections.defaultdict[tuple[str, str], list[tuple[str, float]]] = (
+            collections.defaultdict(list)
+        )
         self.requests = 0
         self.bad_answers: collections.Counter[str] = collections.Counter()
         self.odd_bodies = 0
@@ -139,6 +143,9 @@ class Handler:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 512
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a connection the runner dropped (its timeout) or this handler reset
 
         class Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -157,7 +164,9 @@ class Handler:
                         handler.bad_answers[mode] += 1
                     elif len(found) == 1:
                         item = f"wamid.L{found[0][0].decode()}.{found[0][1].decode()}"
-                        handler.ok[(endpoint, item)].append(self.headers.get("webhook-id", ""))
+                        handler.ok[(endpoint, item)].append(
+                            (self.headers.get("webhook-id", ""), time.monotonic())
+                        )
                     else:
                         handler.odd_bodies += 1
                 if mode == "500":
@@ -313,6 +322,7 @@ class Faults(threading.Thread):
         self.kill_every, self.restart_every = args.kill_every, args.restart_every
         self.stop = threading.Event()
         self.kills: collections.Counter[str] = collections.Counter()
+        self.log: list[tuple[float, float, str]] = []  # (from, to, what) of each fault
         self.restarts = 0
         self.last = time.monotonic()
         self.outage = 0.0
@@ -327,8 +337,10 @@ class Faults(threading.Thread):
             now = time.monotonic()
             if now >= next_kill:
                 name = self.rng.choice(["ingress", "runner-1", "runner-2"])
+                t = time.monotonic()
                 self.procs.kill(name)
                 self.kills[name] += 1
+                self.log.append((t, time.monotonic(), f"SIGKILL {name.split('-')[0]}"))
                 self.last = time.monotonic()
                 next_kill = self.when(self.kill_every)
             if now >= next_restart:
@@ -337,6 +349,7 @@ class Faults(threading.Thread):
                 self.pg.start()
                 self.outage += time.monotonic() - t
                 self.restarts += 1
+                self.log.append((t, time.monotonic(), "PostgreSQL restart"))
                 self.last = time.monotonic()
                 next_restart = self.when(self.restart_every)
 
@@ -354,6 +367,7 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=20, help="mean seconds between SIGKILLs (0: none)")  # fmt: skip
     parser.add_argument("--restart-every", type=float, default=60, help="mean seconds between immediate PostgreSQL restarts (0: none)")  # fmt: skip
     parser.add_argument("--flap", type=float, default=0.2, help="share of the time the handler fails (0: never)")  # fmt: skip
+    parser.add_argument("--cooldown", type=float, default=2, help="the endpoints' breaker cooldown in seconds, at most 5 times that when it doubles (0: the defaults, 30 s to 10 min)")  # fmt: skip
     parser.add_argument("--port", type=int, default=55431, help="the private PostgreSQL's port")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args()
@@ -365,7 +379,7 @@ def main() -> int:
     handler = Handler(args.flap, args.seed)
     procs = faults = load = None
     print(f"crash ledger: seed {args.seed}, {args.webhooks} webhooks at {args.rate}/s, kill every {args.kill_every} s, "
-          f"PostgreSQL restart every {args.restart_every} s, flap {args.flap}; logs in {root}; load average {os.getloadavg()}", flush=True)  # fmt: skip
+          f"PostgreSQL restart every {args.restart_every} s, flap {args.flap}, cooldown {args.cooldown} s; logs in {root}; load average {os.getloadavg()}", flush=True)  # fmt: skip
     try:
         with psycopg.connect(pg.dsn(), autocommit=True) as admin:
             admin.execute("create database ledger")
@@ -381,6 +395,14 @@ def main() -> int:
             hookline("endpoints", "add", name, "--tenant", tenant, "--url", handler.url(name),
                      "--timeout-ms", "1000", "--max-in-flight", "32", "--retry-schedule", schedule, dsn=dsn)  # fmt: skip
             hookline("subscriptions", "add", name, pattern, dsn=dsn)
+        if args.cooldown > 0:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(
+                    "select hookline.configure_breaker(target => 'endpoint:' || endpoint_id, "
+                    "base_cooldown => make_interval(secs => %s), max_cooldown => make_interval(secs => %s)) "
+                    "from hookline.endpoints",
+                    (args.cooldown, 5 * args.cooldown),
+                )
         procs = Processes(dsn, root)
         deadline = time.monotonic() + 60
         while True:
@@ -457,6 +479,24 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
             "join hookline.events ev on ev.event_id = d.event_id and ev.received_at = d.event_received_at"
         ).fetchall()
         events = conn.execute("select count(*) from hookline.events").fetchone()[0]
+        twice = {u: r for u, r in handler.ok.items() if len(r) > 1}
+        ids = sorted(
+            {
+                int(r[0][0].removeprefix("dlv_"))
+                for r in twice.values()
+                if r[0][0].startswith("dlv_")
+            }
+        )
+        recorded = {
+            d: (ok, stale, lost)
+            for d, ok, stale, lost in conn.execute(
+                "select delivery_id, count(*) filter (where status_code between 200 and 299 and outcome <> 'stale'), "
+                "count(*) filter (where outcome = 'stale'), "
+                "count(*) filter (where status_code is null and error_class in ('timeout', 'network')) "
+                "from hookline.attempts where delivery_id = any(%s) group by delivery_id",
+                (ids,),
+            )
+        }
         attempts = conn.execute("select count(*) from hookline.attempts").fetchone()[0]
     dead = {(name, item) for name, item, *_ in dead_rows}
     dead_without_attempts = [r for r in dead_rows if not r[3] or r[3] < r[2]]
@@ -466,7 +506,7 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
     stored_unacked = unacked_delivered & doubt
     phantom = unacked_delivered - doubt
     never_sent = phantom - sent
-    two_ids = {u: ids for u, ids in handler.ok.items() if len(set(ids)) > 1}
+    two_ids = {u: ids for u, ids in handler.ok.items() if len({i for i, _ in ids}) > 1}
     copies = [len(ids) for ids in handler.ok.values()]
     duplicates = sum(n - 1 for n in copies)
     crashes = sum(faults.kills.values()) + faults.restarts
@@ -489,6 +529,27 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
           f"most for one unit {max(copies, default=0)}; faults {crashes} (SIGKILL {dict(faults.kills)}, "
           f"PostgreSQL immediate restarts {faults.restarts}, {faults.outage:.1f} s down in all): "
           f"{duplicates / max(crashes, 1):.1f} duplicates per fault")  # fmt: skip
+    causes: collections.Counter[str] = collections.Counter()
+    for receipts in twice.values():
+        d = int(receipts[0][0].removeprefix("dlv_"))
+        ok, stale, lost_answers = recorded.get(d, (0, 0, 0))
+        if stale:
+            causes["a late result recorded as stale (lease expired while answering)"] += (
+                len(receipts) - 1
+            )
+        elif lost_answers:
+            causes["a 200 recorded as timeout or network error (late or lost answer)"] += (
+                len(receipts) - 1
+            )
+        else:
+            first, last = receipts[0][1], receipts[-1][1]
+            near = [what for start, end, what in faults.log if first - 1 <= end and start <= last]
+            what = near[0] if near else "no fault"
+            causes[f"a 200 not recorded ({ok} of {len(receipts)}), {what} between"] += (
+                len(receipts) - 1
+            )
+    for cause, n in causes.most_common():
+        print(f"  duplicates: {n}: {cause}")
     print(f"drain: {drain:.1f} s after the load stopped, {since_fault:.1f} s after the last fault")
     print(f"throughput: {len(load.acked) / load_seconds:.1f} acked webhooks/s, "
           f"{items_acked / load_seconds:.1f} items/s over {load_seconds:.0f} s of load; "
