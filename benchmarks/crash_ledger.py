@@ -254,15 +254,18 @@ class Processes:
 class Load:
     """Signed POSTs at a steady rate from 8 clients; each body posted until answered 2xx."""
 
-    def __init__(self, url: str, secrets: dict[str, str], bodies: Bodies, goal: int, rate: float) -> None:  # fmt: skip
+    def __init__(self, url: str, secrets: dict[str, str], bodies: Bodies, goal: int, rate: float, retries: int) -> None:  # fmt: skip
         self.url, self.secrets, self.bodies, self.goal, self.rate = url, secrets, bodies, goal, rate
+        self.retries = retries
         self.lock = threading.Lock()
         self.next_seq = 0
         self.next_at = time.monotonic()
         self.acked: dict[int, tuple[str, list[tuple[str, str]]]] = {}  # seq -> source, items
         self.sent: dict[int, tuple[str, list[tuple[str, str]]]] = {}
         self.in_doubt: set[int] = set()  # an answer lost after the body was sent
-        self.given_up: set[int] = set()  # no 2xx after 600 tries
+        self.refused: set[int] = set()  # answered, but not 2xx (at least once)
+        self.refused_at: dict[int, tuple[float, float, str]] = {}  # posted, answered, status
+        self.unacked: set[int] = set()  # no 2xx, and no more tries
         self.answers: collections.Counter[str] = collections.Counter()
         self.posts = 0
         self.stop = threading.Event()
@@ -273,9 +276,7 @@ class Load:
 
     def take(self) -> int | None:
         with self.lock:
-            if (
-                self.next_seq - len(self.given_up) >= self.goal
-            ):  # every other body acked or under way
+            if self.next_seq - len(self.unacked) >= self.goal:  # the rest acked or under way
                 return None
             seq, self.next_seq = self.next_seq, self.next_seq + 1
             at = self.next_at = max(self.next_at + 1 / self.rate, time.monotonic() - 1)
@@ -290,16 +291,16 @@ class Load:
                            "x-hub-signature-256": sign(self.secrets[source], body)}  # fmt: skip
                 with self.lock:
                     self.sent[seq] = (source, items)
-                for _attempt in range(600):  # about 2 min of retries
-                    if self.stop.is_set():
-                        break
+                tries, connects = 0, 0
+                while not self.stop.is_set():
+                    sent_at = time.monotonic()
                     try:
                         answer = http.post(f"{self.url}/webhooks/{source}", content=body, headers=headers)  # fmt: skip
                         status = str(answer.status_code)
                     except httpx.ConnectError:
-                        status = "connect"  # nothing sent
+                        status = "connect"  # nothing sent: sent again, whatever --retries says
                     except httpx.TransportError as e:
-                        status = type(e).__name__
+                        status = type(e).__name__  # sent, the answer lost
                         with self.lock:
                             self.in_doubt.add(seq)
                     with self.lock:
@@ -308,10 +309,17 @@ class Load:
                         if status.startswith("2"):
                             self.acked[seq] = (source, items)
                             break
+                        if status == "connect":
+                            connects += 1
+                        else:
+                            tries += 1
+                            if status[0].isdigit():
+                                self.refused.add(seq)
+                                self.refused_at[seq] = (sent_at, time.monotonic(), status)
+                        if tries > self.retries or connects > 600:
+                            self.unacked.add(seq)
+                            break
                     time.sleep(0.2)
-                else:
-                    with self.lock:
-                        self.given_up.add(seq)
 
 
 class Faults(threading.Thread):
@@ -363,6 +371,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--webhooks", type=int, default=100_000, help="acknowledged bodies to reach")  # fmt: skip
     parser.add_argument("--rate", type=float, default=150, help="POSTs a second (new bodies)")
+    parser.add_argument("--retries", type=int, default=0, help="post a body answered other than 2xx (or whose answer was lost) again, up to this many times, as Meta does (0: never, so that a body stored but not acknowledged shows)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-every", type=float, default=20, help="mean seconds between SIGKILLs (0: none)")  # fmt: skip
     parser.add_argument("--restart-every", type=float, default=60, help="mean seconds between immediate PostgreSQL restarts (0: none)")  # fmt: skip
@@ -371,6 +380,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=55431, help="the private PostgreSQL's port")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop everything it started
 
     root = Path(tempfile.mkdtemp(prefix="hookline-crash-ledger-"))
     os.chmod(root, 0o755)
@@ -414,7 +424,7 @@ def main() -> int:
             time.sleep(0.1)
         faults = Faults(pg, procs, args)
         faults.start()
-        load = Load(procs.url, secrets, Bodies(args.seed), args.webhooks, args.rate)
+        load = Load(procs.url, secrets, Bodies(args.seed), args.webhooks, args.rate, args.retries)
         last_print = 0.0
         while any(t.is_alive() for t in load.threads):
             time.sleep(1)
@@ -471,6 +481,7 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
     acked = units(load.acked)
     sent = units(load.sent)
     doubt = units({s: load.sent[s] for s in load.in_doubt if s not in load.acked})
+    refused = units({s: load.sent[s] for s in load.refused if s not in load.acked})
     with psycopg.connect(dsn) as conn:
         dead_rows = conn.execute(
             "select e.name, substring(ev.payload::text from 'wamid\\.L[0-9]+\\.[0-9]+'), d.attempt_count, "
@@ -513,17 +524,24 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
     items_acked = sum(len(items) for _, items in load.acked.values())
 
     print("\n=== crash ledger ===")
-    print(f"acked webhooks {len(load.acked)} ({items_acked} items; {len(acked)} (endpoint, item) units; "
-          f"{len(load.in_doubt)} bodies had an answer lost and were posted again); "
-          f"bodies sent {len(load.sent)}, given up {len(load.given_up)}; POSTs {load.posts}: {dict(load.answers.most_common())}")  # fmt: skip
+    print(f"acked webhooks {len(load.acked)} ({items_acked} items; {len(acked)} (endpoint, item) units); "
+          f"bodies sent {len(load.sent)}, not acked {len(load.unacked)} (answered non-2xx {len(load.refused - set(load.acked))}, "
+          f"answer lost {len(load.in_doubt - set(load.acked))}); POSTs {load.posts}: {dict(load.answers.most_common())}")  # fmt: skip
     print(f"events stored {events}; attempts recorded {attempts}; handler requests {handler.requests} "
           f"(failed on purpose: {dict(handler.bad_answers)}; bodies without exactly one ledger wamid: {handler.odd_bodies})")  # fmt: skip
     print(f"delivered (a 200) {len(delivered & acked)} units; dead-lettered {len(dead & acked)} "
           f"(attempts per dead delivery {min((r[3] for r in dead_rows), default=0)} to {max((r[3] for r in dead_rows), default=0)}; "
           f"fewer attempts recorded than counted: {len(dead_without_attempts)}); delivered and dead both {len(delivered & dead)}")  # fmt: skip
     print(f"LOST (acked, neither delivered nor dead): {len(lost)} {sorted(lost)[:10]}")
-    print(f"PHANTOM (delivered, never acked, no answer lost): {len(phantom)} {sorted(phantom)[:10]} "
-          f"(of which never sent: {len(never_sent)}); stored though the 2xx was lost to a kill or restart: {len(stored_unacked)}")  # fmt: skip
+    print(f"PHANTOM (delivered or dead, never acked, no answer lost): {len(phantom)} units {sorted(phantom)[:10]} "
+          f"(answered non-2xx: {len(phantom & refused)}; never sent: {len(never_sent)})")  # fmt: skip
+    for seq in sorted({int(item.split(".")[1][1:]) for _, item in phantom}):
+        posted, answered, status = load.refused_at.get(seq, (0.0, 0.0, "?"))
+        near = [f"{what} {start - posted:+.2f} s to {end - posted:+.2f} s" for start, end, what in faults.log
+                if start - 5 <= answered and posted - 5 <= end]  # fmt: skip
+        print(f"  phantom body {seq}: answered {status} {answered - posted:.2f} s after it was posted; faults near (from its post): {near}")  # fmt: skip
+    print(f"stored though the answer was lost (to a kill or restart): {len(stored_unacked)} units "
+          f"of {len(doubt)} whose body's answer was lost")  # fmt: skip
     print(f"TWO WEBHOOK-IDS for one unit: {len(two_ids)} {list(two_ids.items())[:5]}")
     print(f"duplicate receipts (200s beyond the first): {duplicates} over {sum(1 for n in copies if n > 1)} units, "
           f"most for one unit {max(copies, default=0)}; faults {crashes} (SIGKILL {dict(faults.kills)}, "
