@@ -200,7 +200,7 @@ class Pending:
 
 
 # How long a group whose commit is in doubt (GroupCommit._resolve) is retried, from its
-# earliest request's arrival, before it is answered 503 after all.
+# earliest request's arrival, before it is answered 503 after all (--db-timeout if longer).
 IN_DOUBT_S = 60.0
 
 
@@ -258,6 +258,7 @@ class GroupCommit:
         self.ingress, self.metrics = ingress, ingress.metrics
         settings = ingress.settings
         self.in_flight_max = settings.groups_in_flight
+        self.in_doubt_s = max(IN_DOUBT_S, settings.db_timeout)
         self.max_requests, self.max_bytes = settings.group_max_requests, settings.group_max_bytes
         self.queue: list[Pending] = []
         self.in_flight = 0
@@ -315,7 +316,7 @@ class GroupCommit:
             log.warning(
                 "storing %d requests: %s; it may have committed, so they are not answered 503 "
                 "but retried until the database answers (at most %.0f s from their arrival)",
-                len(group), exc, IN_DOUBT_S,
+                len(group), exc, self.in_doubt_s,
             )  # fmt: skip
             task = asyncio.create_task(self._resolve(group))
             self.tasks.add(task)
@@ -335,7 +336,7 @@ class GroupCommit:
     async def _resolve(self, group: list[Pending]) -> None:
         """A group in doubt, retried until the database answers or IN_DOUBT_S passes."""
         try:
-            rows = await self._receive(group, IN_DOUBT_S)
+            rows = await self._receive(group, self.in_doubt_s)
         except asyncio.CancelledError:
             answer(group, DatabaseUnavailable("the ingress is stopping"))
             raise
