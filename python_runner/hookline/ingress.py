@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import re
+import select
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +42,7 @@ from hookline.errors import (
     NotANotification,
     UnknownSource,
     domain_error,
+    is_connection_error,
     wrap_errors,
 )
 from hookline.masking import Masker
@@ -194,6 +196,27 @@ class Pending:
     sanitized: list[str] | None
     started: float  # time.monotonic() when it arrived: its deadline is started + db_timeout
     answer: asyncio.Future[tuple[int, int, int]]
+    in_doubt: bool = False  # its group's call was lost after it was sent (GroupCommit._resolve)
+
+
+# How long a group whose commit is in doubt (GroupCommit._resolve) is retried, from its
+# earliest request's arrival, before it is answered 503 after all (--db-timeout if longer).
+IN_DOUBT_S = 60.0
+
+
+class InDoubt(DatabaseUnavailable):
+    """The group's call reached a server session and the connection was lost before its
+    answer (a restart, a crash, a cut connection): it may have committed."""
+
+
+def gone_already(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection has something to read before anything is sent on it: the
+    end of a session the server closed (a restart) or a cut connection. A call that fails on
+    it never reached a live session, so nothing of it can have committed."""
+    try:
+        return bool(select.select([conn.pgconn.socket], [], [], 0)[0])
+    except (OSError, ValueError, psycopg.Error):
+        return True
 
 
 # A group beyond the first in flight leaves only with at least this many requests: one or two
@@ -220,12 +243,22 @@ class GroupCommit:
     fails is retried (hookline.resilience) until the earliest deadline of the group, then every
     request of the group gets DatabaseUnavailable (503): nothing of it was acknowledged, and the
     sender retries. An error no per-request check foresaw fails only its request: the group is
-    stored again one request per transaction."""
+    stored again one request per transaction.
+
+    A group whose call was sent to a live session and lost its connection before the answer
+    (the server restarted or crashed mid-commit, the connection was cut) may have committed: it
+    is in doubt, and a 503 could refuse what is stored (the crash ledger found such phantoms:
+    503, yet delivered). Its requests are never answered 503 at their deadline: the group is
+    retried on its own (`_resolve`, outside the groups in flight, so new requests still get
+    their 503 at once) until the database answers, and that answer is the truth (the first
+    store, or a duplicate of the lost commit, 200 either way), or until IN_DOUBT_S after the
+    earliest arrival, then 503 (logged). A sender that stops waiting first sees no answer."""
 
     def __init__(self, ingress: Ingress) -> None:
         self.ingress, self.metrics = ingress, ingress.metrics
         settings = ingress.settings
         self.in_flight_max = settings.groups_in_flight
+        self.in_doubt_s = max(IN_DOUBT_S, settings.db_timeout)
         self.max_requests, self.max_bytes = settings.group_max_requests, settings.group_max_bytes
         self.queue: list[Pending] = []
         self.in_flight = 0
@@ -265,8 +298,11 @@ class GroupCommit:
         try:
             await self._settle(group)
         finally:
-            # Whatever happened (the task cancelled at shutdown), no request waits forever.
-            answer(group, DatabaseUnavailable("the ingress is stopping"))
+            # Whatever happened (the task cancelled at shutdown), no request waits forever;
+            # those in doubt are answered by their own task (_resolve).
+            answer(
+                [p for p in group if not p.in_doubt], DatabaseUnavailable("the ingress is stopping")
+            )
             self.in_flight -= 1
             if self.queue and not self.scheduled:
                 self._launch()
@@ -274,6 +310,18 @@ class GroupCommit:
     async def _settle(self, group: list[Pending]) -> None:
         try:
             rows = await self._receive(group)
+        except InDoubt as exc:
+            for pending in group:
+                pending.in_doubt = True
+            log.warning(
+                "storing %d requests: %s; it may have committed, so they are not answered 503 "
+                "but retried until the database answers (at most %.0f s from their arrival)",
+                len(group), exc, self.in_doubt_s,
+            )  # fmt: skip
+            task = asyncio.create_task(self._resolve(group))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return
         except DatabaseUnavailable as exc:
             answer(group, exc)
             return
@@ -283,6 +331,23 @@ class GroupCommit:
             else:  # not foreseen by the per-request checks: each request on its own
                 await asyncio.gather(*(self._settle([p]) for p in group))
             return
+        self._answer_rows(group, rows)
+
+    async def _resolve(self, group: list[Pending]) -> None:
+        """A group in doubt, retried until the database answers or IN_DOUBT_S passes."""
+        try:
+            rows = await self._receive(group, self.in_doubt_s)
+        except asyncio.CancelledError:
+            answer(group, DatabaseUnavailable("the ingress is stopping"))
+            raise
+        except Exception as exc:
+            log.warning("storing %d requests in doubt: %s", len(group), exc)
+            answer(group, exc)
+            return
+        log.info("storing %d requests in doubt: the database answered", len(group))
+        self._answer_rows(group, rows)
+
+    def _answer_rows(self, group: list[Pending], rows: list[Any]) -> None:
         counts: dict[str, tuple[int, int]] = {}  # per source: stored requests, new events
         for pending, (_ord, request_id, events, new, code, message) in zip(
             group, rows, strict=True
@@ -295,7 +360,9 @@ class GroupCommit:
                 answer([pending], domain_error(code, message) or HooklineError(message))
         self.metrics.stored(counts)  # once per group, not per request
 
-    async def _receive(self, group: list[Pending]) -> list[Any]:
+    async def _receive(self, group: list[Pending], limit: float | None = None) -> list[Any]:
+        """The group's call, retried until --db-timeout (or `limit` seconds) after its earliest
+        request's arrival; InDoubt when it failed after one of its tries was lost mid-call."""
         params = {
             "sources": [p.source for p in group],
             "bodies": [p.body for p in group],
@@ -304,13 +371,30 @@ class GroupCommit:
             "sanitized": [None if p.sanitized is None else Jsonb(p.sanitized) for p in group],
         }
 
+        lost_mid_call = False
+
         async def receive(conn: psycopg.AsyncConnection[Any]) -> Any:
-            return await (await conn.execute(queries.RECEIVE_MANY, params)).fetchall()
+            nonlocal lost_mid_call
+            gone = gone_already(conn)
+            try:
+                return await (await conn.execute(queries.RECEIVE_MANY, params)).fetchall()
+            except psycopg.Error as exc:
+                # Sent to a live session, then the connection lost (or the session ended by a
+                # shutdown, 57P0x) before the answer: the commit may have happened.
+                lost_mid_call = lost_mid_call or (not gone and is_connection_error(exc))
+                raise
 
         # A repeated group is a group of duplicates: retrying one after a lost commit is safe.
         started = min(p.started for p in group)
         what = "storing a request" if len(group) == 1 else f"storing {len(group)} requests"
-        return await self.ingress.call(what, started, receive)
+        try:
+            return await self.ingress.call(what, started, receive, limit)
+        except InDoubt:
+            raise
+        except DatabaseUnavailable as exc:
+            if lost_mid_call and limit is None:
+                raise InDoubt(f"a try was lost mid-call ({exc})") from exc
+            raise
 
 
 def answer(group: list[Pending], outcome: tuple[int, int, int] | BaseException) -> None:
@@ -356,12 +440,13 @@ class Ingress:
             conn.prepare_threshold = 0
         MASK.use(await (await conn.execute(queries.MASKING_RULES)).fetchall())
 
-    async def call(self, what: str, started: float, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:  # fmt: skip
-        """fn(conn) on a pooled connection, transient errors retried until db_timeout after
-        `started` (then DatabaseUnavailable: 503); other errors mapped by wrap_errors."""
+    async def call(self, what: str, started: float, fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]], limit: float | None = None) -> T:  # fmt: skip
+        """fn(conn) on a pooled connection, transient errors retried until db_timeout (or
+        `limit` seconds) after `started` (then DatabaseUnavailable: 503); other errors mapped
+        by wrap_errors."""
         with wrap_errors():
             return await retrying(
-                self.pool, fn, what=what, deadline=started + self.settings.db_timeout
+                self.pool, fn, what=what, deadline=started + (limit or self.settings.db_timeout)
             )
 
     @contextlib.asynccontextmanager
