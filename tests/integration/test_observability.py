@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,10 +95,26 @@ def delivered(stack: Stack) -> Stack:
             )
 
         wait_until(settled, what="one delivery done and one dead")
-        # A slot of its own (as `hookline cron run` does): the default, this minute's slot,
-        # is "skipped" when the runner's scheduler has fired it since the minute began.
-        run = conn.execute("select hookline.run_job('snapshot_stats', now(), 'test')")
-        assert run.fetchone() == ("succeeded",)
+
+        # A slot of its own each time (as `hookline cron run` does): the default, this
+        # minute's slot, is "skipped" when the runner's scheduler has fired it since the minute
+        # began. And a minute's snapshot is written once: when the scheduler took this
+        # minute's before the dead letter, the gauges show it from the next minute's only.
+        def snapped() -> bool:
+            run = conn.execute(
+                "select hookline.run_job('snapshot_stats', clock_timestamp(), 'test')"
+            )
+            assert run.fetchone() == ("succeeded",)
+            newest = conn.execute(
+                "select sum(s.dead_count) from hookline.stats_snapshots s"
+                " where s.taken_at = (select max(taken_at) from hookline.stats_snapshots)"
+            ).fetchone()
+            if newest == (1,):
+                return True
+            time.sleep(1)
+            return False
+
+        wait_until(snapped, timeout=90, what="a snapshot that counts the dead letter")
     return stack
 
 
