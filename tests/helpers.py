@@ -44,14 +44,22 @@ def psql(bindir: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
+# What makes every statement's plan, nested ones included, come back as a notice: for a
+# connection (plans_as_notices) or a psql session (each a -c before the script).
+EXPLAIN_AS_NOTICES = (
+    "load 'auto_explain'",
+    "set auto_explain.log_nested_statements = on",
+    "set auto_explain.log_level = notice",
+)
+
+
 def plans_as_notices(conn: psycopg.Connection) -> list[str]:
     """Loads auto_explain on the session so that every statement's plan, nested ones included,
     comes back as a notice, and returns the list that collects them. Set
     auto_explain.log_min_duration to 0 for the statements to explain (-1, the default here,
     explains none)."""
-    conn.execute("load 'auto_explain'")
-    for setting, value in (("log_nested_statements", "on"), ("log_level", "notice")):
-        conn.execute(f"set auto_explain.{setting} = {value}")
+    for statement in EXPLAIN_AS_NOTICES:
+        conn.execute(statement)
     plans: list[str] = []
     conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
     return plans

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from hookline import queries
 from tests.conftest import Server
-from tests.helpers import ROOT, IndexKeys, plans_as_notices, psql
+from tests.helpers import EXPLAIN_AS_NOTICES, ROOT, IndexKeys, plans_as_notices, psql
 
 GROWN = 20000
 # Indexes a page walks from one end, stopped by its limit: the audit log newest first.
@@ -100,12 +100,17 @@ def grown(module_db: str) -> Iterator[Grown]:
         yield Grown(module_db, dead, (event[0], event[1]), IndexKeys(conn), tables)
 
 
-def whole_reads(grown: Grown, sql: str, params: dict[str, object]) -> tuple[list[tuple], set[str]]:
-    """The statement's rows, and the grown tables its plans (nested ones included) read whole."""
+def explained(grown: Grown, sql: str, params: dict[str, object]) -> tuple[list[tuple], list[str]]:
+    """The statement's rows, and every plan it ran (nested ones included)."""
     with psycopg.connect(grown.dsn, autocommit=True) as conn:
         plans = plans_as_notices(conn)
         conn.execute("set auto_explain.log_min_duration = 0")
-        rows = conn.execute(sql, params).fetchall()
+        return conn.execute(sql, params).fetchall(), plans
+
+
+def whole_reads(grown: Grown, sql: str, params: dict[str, object]) -> tuple[list[tuple], set[str]]:
+    """The statement's rows, and the grown tables its plans (nested ones included) read whole."""
+    rows, plans = explained(grown, sql, params)
     whole = set()
     for plan in plans:
         for kind, index, table, cond in SCAN.findall(plan):
@@ -177,10 +182,7 @@ def test_stats_counts_without_masking_what_it_counts(grown: Grown) -> None:
     (hookline.live_delivery_totals, dead_letter_totals, attempt_totals): no statement it runs reads
     a masked row function of history (counting through the masked views masked every dead
     letter and every attempt of the hour only to count them)."""
-    with psycopg.connect(grown.dsn, autocommit=True) as conn:
-        plans = plans_as_notices(conn)
-        conn.execute("set auto_explain.log_min_duration = 0")
-        ((stats,),) = conn.execute(queries.STATS).fetchall()
+    ((stats,),), plans = explained(grown, queries.STATS, {})
     assert stats["dlq"] == {"dead": GROWN}
     masking = [p for p in plans if MASKING.search(p)]
     assert not masking, masking
@@ -192,10 +194,10 @@ def test_stats_counts_without_masking_what_it_counts(grown: Grown) -> None:
 def test_the_sql_overviews_count_without_masking(server: Server, grown: Grown, script: str) -> None:
     """The sql/ overviews that count rows count them through the counting functions; no
     statement they run reads a masked row function of history."""
+    settings = [arg for statement in EXPLAIN_AS_NOTICES for arg in ("-c", statement)]
     done = psql(
-        server.bindir, grown.dsn, "-c", "load 'auto_explain'",
-        "-c", "set auto_explain.log_nested_statements = on", "-c", "set auto_explain.log_level = notice",
-        "-c", "set auto_explain.log_min_duration = 0", "-f", str(ROOT / "sql" / script),
+        server.bindir, grown.dsn, *settings, "-c", "set auto_explain.log_min_duration = 0",
+        "-f", str(ROOT / "sql" / script),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Query Text" in done.stderr  # the plans came back
