@@ -23,7 +23,15 @@ In rounds of `claims` claims per mode (default 40), the modes in the order first
 full, full, second, first (so that load drifting over the run moves each alike), it prints the
 median claim time of each mode and second pass / first pass and second pass / full probe.
 
-Use a database you can throw away: it truncates hookline's queue tables.
+With `--against OTHER/functions SCRATCH_B` (anywhere on the command line) it measures two
+versions of the functions in the same run: this checkout's on SCRATCH and OTHER's (another
+checkout's functions/, over this checkout's migrations) on SCRATCH_B, a second database of the
+same server, each with the same endpoints and queue; every round of claims runs on one and
+then the other, the order alternating from round to round, and it prints each version's
+medians and other / this per mode. On a loaded machine, two runs one after the other differ
+by more than the versions do; claims interleaved see the same load.
+
+Use databases you can throw away: it truncates hookline's queue tables.
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ import statistics
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 from bench_common import prepare, reset_endpoints
 from psycopg.types.json import Jsonb
 
 from hookline import queries
+from hookline.migrator import Migrator
 
 FULL = [f"fc-full-{i}" for i in range(8)]
 OPEN = [f"fc-open-{i}" for i in range(8)]
@@ -117,7 +127,8 @@ def claims(conn: psycopg.Connection, candidates: list[int] | None, count: int, b
     return times
 
 
-def case(conn: psycopg.Connection, backlog: int, count: int, batch: int) -> dict[str, float]:
+def build(conn: psycopg.Connection, backlog: int) -> tuple[list[int], list[int]]:
+    """The queue of one backlog; the ids of the full endpoints and of the others."""
     conn.execute(SETUP)
     conn.execute("vacuum hookline.deliveries")
     conn.execute(QUEUE, {"names": FULL + OPEN, "n": backlog, "at": "2 hours", "tag": "f"})
@@ -125,39 +136,97 @@ def case(conn: psycopg.Connection, backlog: int, count: int, batch: int) -> dict
     conn.execute(HOLD, {"names": FULL})
     conn.execute("analyze hookline.deliveries")
     conn.execute("checkpoint")  # not the writes of building the queue during the claims
-    full, other = ids(conn, FULL + OPEN), ids(conn, OTHER)
-    modes = {"first pass": other, "second pass": full, "full probe": None}
-    times: dict[str, list[float]] = {m: [] for m in modes}
-    for mode in ("first pass", "second pass", "full probe", "full probe", "second pass", "first pass"):  # fmt: skip
-        times[mode] += claims(conn, modes[mode], count, batch, set(other))
-    return {m: statistics.median(t) for m, t in times.items()}
+    return ids(conn, FULL + OPEN), ids(conn, OTHER)
+
+
+def case(conns: list[psycopg.Connection], backlog: int, count: int, batch: int) -> list[dict[str, float]]:  # fmt: skip
+    """The medians of each mode, per connection (one version of the functions each)."""
+    built = [build(c, backlog) for c in conns]
+    times: list[dict[str, list[float]]] = [{} for _ in conns]
+    order = ("first pass", "second pass", "full probe", "full probe", "second pass", "first pass")
+    for n, mode in enumerate(order):
+        turn = list(enumerate(conns)) if n % 2 == 0 else list(reversed(list(enumerate(conns))))
+        for k, c in turn:
+            full, other = built[k]
+            candidates = {"first pass": other, "second pass": full, "full probe": None}[mode]
+            times[k].setdefault(mode, []).extend(claims(c, candidates, count, batch, set(other)))
+    return [{m: statistics.median(t) for m, t in v.items()} for v in times]
+
+
+def setup(dsn: str, conn: psycopg.Connection, functions: Path | None) -> None:
+    """Deploy (this checkout's functions, or those of another folder) and make the endpoints."""
+    if functions is None:
+        prepare(dsn, conn)
+    else:
+        Migrator(dsn, functions=functions).deploy()
+        conn.execute(
+            "insert into hookline.tenants values ('bench', 'Bench') on conflict do nothing"
+        )
+        conn.execute(
+            "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
+            "values ('bench', 'bench', 'whatsapp', '{s}') on conflict do nothing"
+        )
+    conn.execute("select hookline.premake_partitions()")
+    reset_endpoints(conn, {**dict.fromkeys(FULL, 1), **dict.fromkeys(OPEN + OTHER, 10000)})
+    for name in OPEN:
+        conn.execute(
+            "select hookline.set_breaker('endpoint:' || endpoint_id, 'open', 'bench') "
+            "from hookline.endpoints where name = %s",
+            (name,),
+        )
+
+
+def line(backlog: int, f: dict[str, float]) -> str:
+    return (f"  backlog {backlog:>9,} behind 16 full endpoints: first pass {f['first pass']:.2f}, "
+            f"second pass {f['second pass']:.2f}, full probe {f['full probe']:.2f}; "
+            f"second / first = {f['second pass'] / f['first pass']:.2f}, "
+            f"second / full probe = {f['second pass'] / f['full probe']:.2f}")  # fmt: skip
 
 
 def main() -> None:
-    dsn = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 40
-    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 32
-    backlogs = [int(b) for b in sys.argv[4].split(",")] if len(sys.argv) > 4 else [10000, 1000000]
+    argv = sys.argv[1:]
+    against: tuple[Path, str] | None = None
+    if "--against" in argv:
+        at = argv.index("--against")
+        if len(argv) < at + 3:
+            raise SystemExit(
+                "--against needs another checkout's functions/ folder and a second scratch DSN"
+            )
+        against = (Path(argv[at + 1]).resolve(), argv[at + 2])
+        if not (against[0] / "index.sql").is_file():
+            raise SystemExit(
+                f"--against {against[0]}: no index.sql there (a checkout's functions/)"
+            )
+        del argv[at : at + 3]
+    dsn = argv[0]
+    count = int(argv[1]) if len(argv) > 1 else 40
+    batch = int(argv[2]) if len(argv) > 2 else 32
+    backlogs = [int(b) for b in argv[3].split(",")] if len(argv) > 3 else [10000, 1000000]
     if batch < len(FULL + OPEN + OTHER):
         raise SystemExit(f"batch must be at least {len(FULL + OPEN + OTHER)}: no claim may skip")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        prepare(dsn, conn)
-        conn.execute("select hookline.premake_partitions()")
-        reset_endpoints(conn, {**dict.fromkeys(FULL, 1), **dict.fromkeys(OPEN + OTHER, 10000)})
-        for name in OPEN:
-            conn.execute(
-                "select hookline.set_breaker('endpoint:' || endpoint_id, 'open', 'bench') "
-                "from hookline.endpoints where name = %s",
-                (name,),
-            )
-        figures = {b: case(conn, b, count, batch) for b in backlogs}
-        conn.execute(SETUP)
+    targets: list[tuple[str, Path | None]] = [(dsn, None)] + (
+        [(against[1], against[0])] if against else []
+    )
+    conns = [psycopg.connect(d, autocommit=True) for d, _ in targets]
+    try:
+        for (d, functions), c in zip(targets, conns, strict=True):
+            setup(d, c, functions)
+        figures = {b: case(conns, b, count, batch) for b in backlogs}
+        for c in conns:
+            c.execute(SETUP)
+    finally:
+        for c in conns:
+            c.close()
     print(f"claims of {batch}, {2 * count} per mode and backlog; median ms per claim:")
-    for backlog, f in figures.items():
-        print(f"  backlog {backlog:>9,} behind 16 full endpoints: first pass {f['first pass']:.2f}, "
-              f"second pass {f['second pass']:.2f}, full probe {f['full probe']:.2f}; "
-              f"second / first = {f['second pass'] / f['first pass']:.2f}, "
-              f"second / full probe = {f['second pass'] / f['full probe']:.2f}")  # fmt: skip
+    for backlog, per_version in figures.items():
+        if against:
+            print("  this checkout's functions:")
+        print(line(backlog, per_version[0]))
+        if against:
+            this, other = per_version
+            print(f"  {against[0]}:")
+            print(line(backlog, other))
+            print("  other / this: " + ", ".join(f"{m} {other[m] / this[m]:.2f}" for m in this))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
--- The room rule of a breaker, one definition for claim (its crowded step and, through
--- hookline._breaker_room, its step 4) and next_due: how many requests of a target may be in
--- flight by its breaker's fields at now. Plain SQL, no SET clause, a single expression: the
+-- The room rule of a breaker, one definition for claim (its crowded step, and its step 4,
+-- through hookline._breaker_room for the breakers its step 2 locked), claim_messages (through
+-- hookline._breaker_room), next_due and next_message_due: how many requests of a target may
+-- be in flight by its breaker's fields at now. Plain SQL, no SET clause, a single expression: the
 -- planner inlines it into their statements (a SET clause would forbid that, and a call per
 -- endpoint would cost next_due's read of every active endpoint). What stays with each caller:
 -- how it counts the leases it subtracts (claim under the endpoint's lock from its lease
--- cursor, its crowded step and next_due unlocked), and whether it may turn an open breaker
--- half-open (only claim's step 4, under the breaker's lock).
+-- cursor, its crowded step and the next_* reads unlocked), and whether it may turn an open
+-- breaker half-open (only hookline._breaker_room, under the breaker's lock).
 create or replace function hookline._breaker_limit(
   state text,
   is_forced boolean,
@@ -25,6 +26,6 @@ as $$
 $$;
 
 comment on function hookline._breaker_limit(text, boolean, timestamptz, integer, timestamptz) is
-  'Inlinable (no SET clause), private, for claim and next_due: how many requests of a target its breaker lets be in flight at now, from the breaker''s state, is_forced, open_until and probes: null (no limit) without a breaker (a null state) or when closed, forced closed included; 0 while open and forced or cooling down; probes while half-open, and while open with its cool-down over (the next claim turns it half-open). Pure. Errors: none of its own.';
+  'Inlinable (no SET clause), private, for claim, claim_messages (through _breaker_room), next_due and next_message_due: how many requests of a target its breaker lets be in flight at now, from the breaker''s state, is_forced, open_until and probes: null (no limit) without a breaker (a null state) or when closed, forced closed included; 0 while open and forced or cooling down; probes while half-open, and while open with its cool-down over (the next claim turns it half-open). Pure. Errors: none of its own.';
 
 revoke all on function hookline._breaker_limit(text, boolean, timestamptz, integer, timestamptz) from public;

@@ -7,9 +7,11 @@ declare
   v_b hookline.circuit_breakers;
   v_limit integer;
 begin
-  -- The room rule is hookline._breaker_limit's (next_due and claim's crowded step read it too);
-  -- this adds the one change a claim makes: an open breaker whose cool-down is over becomes
-  -- half-open, under its lock, guarded so that two claims make one transition.
+  -- The room rule is hookline._breaker_limit's (next_due, next_message_due and claim's crowded
+  -- step read it too); this adds the one change a claim makes: an open breaker whose cool-down
+  -- is over becomes half-open, under its lock, guarded so that two claims make one transition.
+  -- The lock is the caller's order to keep: claim calls this only for the breakers its step 2
+  -- locked (docs/delivery.md, "Lock order"), claim_messages with its sender locked.
   select b.* into v_b from hookline.circuit_breakers b where b.target = _breaker_room.target;
   v_limit := hookline._breaker_limit(v_b.state, v_b.is_forced, v_b.open_until, v_b.probes, _breaker_room.now);
   if v_b.state = 'open' and v_limit > 0 then

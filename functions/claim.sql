@@ -46,6 +46,7 @@ declare
   v_at timestamptz;
   v_cursors jsonb;
   v_cooled boolean;
+  v_breakers text[];
   v_order bigint;
   v_leases jsonb;
   v_leased integer[];
@@ -264,13 +265,24 @@ begin
     v_commit := pg_catalog.set_config('synchronous_commit', 'off', true);
 
     -- 2. Circuit breakers (by target): the open ones whose cool-down is over turn half-open
-    --    below (hookline._breaker_room). Closed and half-open breakers are only read.
+    --    below (hookline._breaker_room), these and no others: the only breaker locks of a
+    --    claim are taken here (v_breakers). Closed and half-open breakers are only read.
+    --    One that opened since this statement's snapshot (by a complete whose now trails the
+    --    claim's by its cool-down or more) waits for the next claim: step 4 locked it in the
+    --    order of the batch, after the deliveries of the endpoints before it, and deadlocked
+    --    with a complete that held it and locked those deliveries (docs/delivery.md, "Lock
+    --    order").
+    v_breakers := null;
     if v_cooled then
-      perform from hookline.circuit_breakers b
-      where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
-        and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
-      order by b.target
-      for update of b;
+      select pg_catalog.array_agg(l.target) into v_breakers
+      from (
+        select b.target
+        from hookline.circuit_breakers b
+        where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
+          and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+        order by b.target
+        for update of b
+      ) l;
     end if;
 
     -- 3. The endpoints' unexpired leases, counted from each one's lease cursor (docs/delivery.md,
@@ -316,15 +328,21 @@ begin
     ) l;
 
     -- 4. Deliveries, in one statement: each endpoint's room (max_in_flight, or its half-open
-    --    breaker's probes, less its unexpired leases counted above), then per endpoint, oldest due endpoint
+    --    breaker's probes, less its unexpired leases counted above; an open breaker that step
+    --    2 locked turns half-open here and gives its probes, any other open one none), then
+    --    per endpoint, oldest due endpoint
     --    first, its oldest due rows up to that room (FOR UPDATE SKIP LOCKED: never waits), at
     --    most max_rows in all. Each step is an index range read from its start (a LIMIT per
     --    endpoint), so the cost follows the batch, not the backlog, in custom and generic plans.
     return query
     with room as materialized (
       select e.endpoint_id, e.url, e.timeout_ms, e.signing_secret, e.previous_signing_secret, e.body_format, u.first_due,
-        least(e.max_in_flight, case when b.state <> 'closed' then hookline._breaker_room(b.target, claim.now) end)
-          - u.leased as room,
+        -- A breaker that step 2 did not lock is read, never locked or changed: open, it gives
+        -- no room, whatever its cool-down (an open_until of infinity in the room rule).
+        least(e.max_in_flight, case when b.state <> 'closed' then
+            case when b.target = any(v_breakers) then hookline._breaker_room(b.target, claim.now)
+                 else hookline._breaker_limit(b.state, b.is_forced, 'infinity', b.probes, claim.now) end
+          end) - u.leased as room,
         -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
         claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
       from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)

@@ -3,11 +3,21 @@ returns timestamptz
 language plpgsql
 set search_path = ''
 security definer
+-- Index reads by design (each active sender's first due message and its claims of the last
+-- second in outbox_due_idx and outbox_claimed_idx, and for a sender whose breaker limits it,
+-- its unexpired leases in outbox_due_idx). A plan made while the statistics said the outbox
+-- was empty read those leases with a bitmap scan of the sender's whole due range: no
+-- sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT (the cost
+-- that enable_seqscan adds to the senders' read would cross jit_above_cost).
+set enable_seqscan = off
+set enable_bitmapscan = off
+set jit = off
 as $$
 declare
   v_registered boolean;
   v_due timestamptz;
   v_claimable boolean;
+  v_now timestamptz;
 begin
   -- The caller found no message to send and is about to sleep: ask writers to wake it
   -- (hookline._wake on hookline_outbox). Null: a writer's transaction (a handler's, which may
@@ -17,21 +27,33 @@ begin
     return next_message_due.now;
   end if;
 
+  -- Due now at a sender with room: a message a writer committed while the caller was saying it
+  -- waits (that writer read the flag before it was set), or one behind a breaker whose
+  -- cool-down has ended since the caller's claim. On the clock, not at now: that writer's
+  -- transaction may have begun after this one.
+  v_now := greatest(next_message_due.now, pg_catalog.clock_timestamp());
   select pg_catalog.min(x.due),
-    -- Due now at a sender with room: a message a writer committed while the caller was saying
-    -- it waits (that writer read the flag before it was set). On the clock, not at now: that
-    -- writer's transaction may have begun after this one. A half-open breaker's probes are
-    -- not counted here: such a sender's due time wakes the caller after its floor.
-    pg_catalog.bool_or(x.due <= greatest(next_message_due.now, pg_catalog.clock_timestamp()) and x.breaker is null)
+    -- The breaker's room is claim_messages' (hookline._breaker_limit, as hookline._breaker_room
+    -- reads it): none while open and cooling down; its probes while half-open and while open
+    -- with its cool-down over (the next claim turns it half-open), less the sender's
+    -- unexpired leases, as claim_messages counts them. This read only looks: it never changes
+    -- a breaker.
+    pg_catalog.bool_or(case
+      when x.due > v_now then false
+      when x.room is null then true
+      else (select pg_catalog.count(*) from hookline.outbox o
+            where o.phone_number_id = x.phone_number_id and o.state = 'sending' and o.next_attempt_at > v_now) < x.room
+    end)
   into v_due, v_claimable
   from (
-    select greatest(
+    select s.phone_number_id,
+      greatest(
         m.next_attempt_at,
         s.throttled_until,
         case when b.state = 'open' then b.open_until end,
         w.last_claimed_at + interval '1 second'
       ) as due,
-      case when b.state <> 'closed' then b.state end as breaker
+      hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now) as room
     from hookline.senders s
     cross join lateral (
       select o.next_attempt_at
@@ -63,7 +85,7 @@ end
 $$;
 
 comment on function hookline.next_message_due(timestamptz) is
-  'What an outbound runner calls when it found no message to send, before it sleeps: registers it as waiting (the next writer with a message notifies channel hookline_outbox, once) and returns when the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full last second of claims; null when nothing is queued. May be in the past (e.g. a message held back by the pair limit, or now when a writer''s open transaction kept it from registering). Errors: none.';
+  'What an outbound runner calls when it found no message to send, before it sleeps: registers it as waiting (the next writer with a message notifies channel hookline_outbox, once) and returns when the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full last second of claims; null when nothing is queued. When one is claimable already (its breaker''s room counted as claim_messages counts it, hookline._breaker_limit: an open breaker past its cool-down has its probes), it notifies the caller at once. May be in the past (e.g. a message held back by the pair limit, or now when a writer''s open transaction kept it from registering). Errors: none.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.next_message_due(timestamp with time zone) from public;

@@ -98,6 +98,31 @@ def test_functions_option_deploys_another_checkouts_functions(db: str, tmp_path:
     assert comment and comment[0].startswith("Other checkout. Job."), comment
 
 
+def test_full_candidates_against_another_checkouts_functions(db: str, other_db: str, tmp_path: Path) -> None:  # fmt: skip
+    """`full_candidates.py ... --against OTHER/functions SCRATCH_B` (docs/performance.md,
+    "Claim's breaker locks only in step 2"): both versions in one run, OTHER's deployed on the
+    second database, each version's medians and other / this printed."""
+    other = tmp_path / "functions"
+    shutil.copytree(BENCHMARKS.parent / "functions", other)
+    job = other / "wake_due_retries.sql"
+    job.write_text(job.read_text().replace("'Job. Notifies", "'Other checkout. Job. Notifies"))
+    result = subprocess.run(
+        [sys.executable, "full_candidates.py", db, "3", "32", "500", "--against", str(other), other_db],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert len(re.findall(r"second / first = [0-9.]+", result.stdout)) == 2, result.stdout[-2000:]
+    assert re.search(
+        r"other / this: first pass [0-9.]+, second pass [0-9.]+, full probe [0-9.]+", result.stdout
+    )
+    for dsn, prefix in ((db, "Job."), (other_db, "Other checkout. Job.")):
+        with psycopg.connect(dsn) as conn:
+            comment = conn.execute(
+                "select obj_description('hookline.wake_due_retries(timestamptz)'::regprocedure)"
+            ).fetchone()
+        assert comment and comment[0].startswith(prefix), comment
+
+
 def test_functions_option_refuses_a_folder_without_index_sql(db: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "many_endpoints.py", db, "5", "--functions", str(tmp_path)],

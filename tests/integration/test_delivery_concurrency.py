@@ -499,3 +499,144 @@ def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(
         *(f"endpoints.update {i}" for i in ids(conn, ["other", "gone"])),
         f"breakers.set endpoint:{fresh}",
     ]
+
+
+def test_a_breaker_that_opens_during_a_claim_is_not_locked_out_of_order(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """claim locks breakers in its step 2, after the endpoints and before any delivery, in
+    target order. Its step 4 (each endpoint's room, hookline._breaker_room) turned an open
+    breaker past its cool-down half-open under a lock of its own, taken there and then: for a
+    breaker that opened after step 2 read the breakers (with open_until <= the claim's now, by
+    a complete whose now trails the claim's by at least the cool-down), after it had locked
+    the deliveries of the endpoints before it in the batch. A complete that held that breaker
+    (it read it closed and took it from the complete that opened it) and then locked its
+    deliveries (by id) waited for one the claim held, the claim for the breaker: 40P01.
+
+    Every session is a function call the system makes: c0 and c (claims of two runners), k
+    (the complete that opens the breaker), k2 (a complete with a failure of that endpoint and
+    late results of two deliveries), k3 (a complete of one of those). Each holds its
+    transaction open until the next one is seen waiting for it (pg_blocking_pids), so the
+    interleaving is the same on every run: c waits for c0's endpoint (step 1, reading the
+    breaker closed), k opens the breaker (a 1 s cool-down, at now - 30 s), k2 waits for k's
+    breaker and then for k3's delivery x1; c0 commits, and c claims d (A's) and then, on the
+    old code, waited for k2's breaker; k3 commits, k2 goes on to d, held by c: 40P01 (checked
+    on the code before this change: the claim waited for k2 and the check below failed; let
+    go, one of the two sessions got DeadlockDetected). Now a breaker that step 2 did not lock
+    gives no room in step 4 (it is open): the claim takes d and commits, and the next claim
+    turns the breaker half-open."""
+    _early, flaky, _other = (add_endpoint(conn, n) for n in ("early", "flaky", "other"))
+    conn.execute("select hookline.configure_breaker('endpoint:' || %s, max_consecutive_failures => 1, "
+                 "base_cooldown => '1 second')", (flaky,))  # fmt: skip
+    t = conn.execute("select date_trunc('second', clock_timestamp())").fetchone()[0]
+
+    def ingest(name: str, key: str, seconds_ago: int) -> int:
+        conn.execute(
+            "select hookline.ingest('acme-wa', %s, 'test.' || %s, '{}', null, %s::timestamptz - %s * interval '1 second')",
+            (key, name, t, seconds_ago),
+        )
+        return int(scalar(conn, "select max(delivery_id) from hookline.deliveries"))
+
+    b1, b2, x1 = ingest("flaky", "b1", 100), ingest("flaky", "b2", 100), ingest("other", "x1", 100)
+    leased = {
+        d: str(tok)
+        for d, tok in conn.execute(
+            "select delivery_id, lease_token from hookline.claim('r0', 10, '1 hour', %s::timestamptz - interval '90 seconds')",
+            (t,),
+        ).fetchall()
+    }
+    assert sorted(leased) == [b1, b2, x1]
+    a1, d, b3 = ingest("early", "a1", 50), ingest("early", "d", 20), ingest("flaky", "b3", 5)
+    stale = "00000000-0000-0000-0000-000000000000"
+
+    def result(delivery_id: int, token: str, status: int) -> dict:
+        return {"delivery_id": delivery_id, "lease_token": token, "status_code": status}
+
+    errors: list[BaseException] = []
+    claimed: list[int] = []
+
+    def run(query: str, args: tuple, pids: list[int], rows: list[int] | None = None) -> None:
+        try:
+            with psycopg.connect(db, autocommit=True) as c:
+                pids.append(c.info.backend_pid)
+                got = c.execute(query, args).fetchall()
+                if rows is not None:
+                    rows.extend(r[0] for r in got)
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+
+    def blocked_by(pids: list[int], holder: psycopg.Connection) -> bool:
+        return bool(pids) and bool(
+            scalar(
+                conn, "select %s = any(pg_blocking_pids(%s))", (holder.info.backend_pid, pids[0])
+            )
+        )
+
+    c_pids: list[int] = []
+    k2_pids: list[int] = []
+    threads = []
+    with (
+        psycopg.connect(db) as c0,
+        psycopg.connect(db) as k,
+        psycopg.connect(db) as k3,
+    ):
+        try:
+            # c0: a claim that holds endpoint early (and a1) for the moment of its transaction.
+            assert [r[0] for r in c0.execute(
+                "select delivery_id from hookline.claim('r0', 10, '1 hour', %s::timestamptz - interval '40 seconds')",
+                (t,),
+            ).fetchall()] == [a1]  # fmt: skip
+            # k3: a complete of x1 that holds it.
+            k3.execute("select count(*) from hookline.complete(%s, %s::timestamptz - interval '30 seconds')",
+                       (Jsonb([result(x1, leased[x1], 200)]), t))  # fmt: skip
+            # c: a claim at t; step 1 waits for c0's lock of endpoint early, the breaker closed.
+            th = threading.Thread(target=run, args=(
+                "select delivery_id from hookline.claim('r1', 10, '1 hour', %s)", (t,), c_pids, claimed))  # fmt: skip
+            th.start()
+            threads.append(th)
+            wait_until(lambda: blocked_by(c_pids, c0), what="the claim to wait for c0")
+            # k: b1's 500 opens flaky's breaker until t - 29 s.
+            k.execute("select count(*) from hookline.complete(%s, %s::timestamptz - interval '30 seconds')",
+                      (Jsonb([result(b1, leased[b1], 500)]), t))  # fmt: skip
+            assert scalar(k, "select state from hookline.circuit_breakers where target = 'endpoint:' || %s",
+                          (flaky,)) == "open"  # fmt: skip
+            # k2: b2's 500 (it reads the breaker closed), late results of x1 and d.
+            th = threading.Thread(target=run, args=(
+                "select delivery_id from hookline.complete(%s, %s::timestamptz - interval '30 seconds')",
+                (Jsonb([result(b2, leased[b2], 500), result(x1, leased[x1], 200), result(d, stale, 200)]), t),
+                k2_pids))  # fmt: skip
+            th.start()
+            threads.append(th)
+            wait_until(
+                lambda: blocked_by(k2_pids, k), what="the second complete to wait for the breaker"
+            )
+            k.commit()
+            wait_until(lambda: blocked_by(k2_pids, k3), what="the second complete to wait for x1")
+            c0.commit()
+
+            def k2_blocks_claim() -> bool:
+                return bool(
+                    scalar(conn, "select %s = any(pg_blocking_pids(%s))", (k2_pids[0], c_pids[0]))
+                )
+
+            wait_until(lambda: not threads[0].is_alive() or k2_blocks_claim(),
+                       what="the claim to finish or wait for the second complete")  # fmt: skip
+            assert not k2_blocks_claim(), (
+                "the claim waited for a breaker lock after it had locked deliveries (out of the lock order)"
+            )
+        finally:
+            k3.commit()
+            for th in threads:
+                th.join()
+    deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
+    assert deadlocks == [], f"deadlocked: {deadlocks[0]}"
+    assert errors == []
+    assert claimed == [d]
+    assert scalar(conn, "select state from hookline.circuit_breakers where target = 'endpoint:' || %s",
+                  (flaky,)) == "open"  # fmt: skip
+    # The next claim turns it half-open and leases its probes (b1 and b2 are retries now).
+    probes = conn.execute(
+        "select delivery_id from hookline.claim('r2', 10, '1 hour', %s::timestamptz + interval '1 second')",
+        (t,),
+    ).fetchall()
+    assert probes and {r[0] for r in probes} <= {b1, b2, b3}
+    assert scalar(conn, "select state from hookline.circuit_breakers where target = 'endpoint:' || %s",
+                  (flaky,)) == "half_open"  # fmt: skip
