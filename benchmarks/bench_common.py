@@ -11,14 +11,25 @@ server. Without it a script measures the functions of the checkout it runs from,
 
 from __future__ import annotations
 
+import base64
+import collections
+import contextlib
+import os
+import random
+import signal
+import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
 from hookline.migrator import Migrator
+from hookline.pgcluster import LocalPostgres
 
 
 def _take_functions_option() -> Path | None:
@@ -135,3 +146,141 @@ def reset_endpoints(conn: psycopg.Connection, limits: dict[str, int]) -> None:
             "where e.name = any(%s) and b.target = 'endpoint:' || e.endpoint_id",
             (names,),
         )
+
+
+# What the crash ledgers share (crash_ledger.py for the inbound side, outbox_ledger.py for the
+# outbound one): the CLI with a private key, real processes killed and started again at will,
+# and the faults: SIGKILLs and immediate PostgreSQL restarts at random.
+
+CLI_ENV = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
+CLI_ENV["HOOKLINE_SECRET_KEYS"] = "kledger:" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")  # fmt: skip
+
+
+def hookline(*args: str, dsn: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:  # fmt: skip
+    """`hookline ARGS --dsn DSN` as an operator runs it; its output, or exit on a failure."""
+    done = subprocess.run(
+        [sys.executable, "-m", "hookline", *args, "--dsn", dsn],
+        input=stdin, capture_output=True, text=True, env={**CLI_ENV, **(env or {})},
+    )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"hookline {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def scalar(dsn: str, query: str) -> object:
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+def private_postgres(root: Path, port: int, database: str) -> tuple[LocalPostgres, str]:
+    """A durable PostgreSQL of its own in root/pg (fsync, synchronous_commit and
+    full_page_writes on), started, with `database` made and deployed by `hookline db deploy`."""
+    pg = LocalPostgres(root / "pg", port=port, password=False, cron=False)
+    pg.start()
+    try:
+        with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+            admin.execute(f"create database {database}")
+        dsn = pg.dsn(database)
+        hookline("db", "deploy", dsn=dsn)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg, dsn
+
+
+class Processes:
+    """Real hookline processes (name -> its arguments), each killed and started again at will;
+    each logs to root/NAME.log."""
+
+    def __init__(self, dsn: str, root: Path, commands: dict[str, list[str]]) -> None:
+        self.dsn, self.root, self.commands = dsn, root, commands
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        for name in commands:
+            self.start(name)
+
+    def start(self, name: str) -> None:
+        with (self.root / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "hookline", *self.commands[name], "--dsn", self.dsn, "--metrics-port", "0"],
+                stdout=log, stderr=subprocess.STDOUT, env=CLI_ENV,
+            )  # fmt: skip
+
+    def wait_healthy(self, name: str, url: str) -> None:
+        """Until `url`/healthz answers 200 (at most 60 s; else exit naming the process's log)."""
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not start: {self.root / name}.log")
+            time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.start(name)
+
+    def check(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; started again (see {self.root / name}.log)", flush=True)  # fmt: skip
+                self.start(name)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class Faults(threading.Thread):
+    """Every kill_every seconds on average (exponential) one of the processes is killed with
+    SIGKILL and started again; every restart_every seconds on average PostgreSQL is stopped
+    with `pg_ctl -m immediate` and started again. log holds (from, to, what) of each fault on
+    `clock`."""
+
+    def __init__(self, pg: LocalPostgres, procs: Processes, seed: int, kill_every: float,
+                 restart_every: float, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        super().__init__(daemon=True)
+        self.pg, self.procs, self.clock = pg, procs, clock
+        self.rng = random.Random(seed + 11)
+        self.kill_every, self.restart_every = kill_every, restart_every
+        self.stop = threading.Event()
+        self.kills: collections.Counter[str] = collections.Counter()
+        self.log: list[tuple[float, float, str]] = []  # (from, to, what) of each fault
+        self.restarts = 0
+        self.last = time.monotonic()
+        self.outage = 0.0
+
+    def when(self, every: float) -> float:
+        return time.monotonic() + self.rng.expovariate(1 / every) if every > 0 else float("inf")
+
+    def run(self) -> None:
+        next_kill, next_restart = self.when(self.kill_every), self.when(self.restart_every)
+        while not self.stop.wait(0.1):
+            self.procs.check()
+            now = time.monotonic()
+            if now >= next_kill:
+                name = self.rng.choice(sorted(self.procs.commands))
+                t = self.clock()
+                self.procs.kill(name)
+                self.kills[name] += 1
+                self.log.append((t, self.clock(), f"SIGKILL {name}"))
+                self.last = time.monotonic()
+                next_kill = self.when(self.kill_every)
+            if now >= next_restart:
+                t, t0 = self.clock(), time.monotonic()
+                self.pg.stop("immediate")
+                self.pg.start()
+                self.outage += time.monotonic() - t0
+                self.restarts += 1
+                self.log.append((t, self.clock(), "PostgreSQL restart"))
+                self.last = time.monotonic()
+                next_restart = self.when(self.restart_every)

@@ -38,12 +38,9 @@ Exit status 1 when anything is lost or phantom, or a unit came with two webhook-
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import contextlib
 import copy
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -52,7 +49,6 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -62,8 +58,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from bench_common import Faults, Processes, hookline, private_postgres, scalar
 
-from hookline.pgcluster import LocalPostgres, free_port
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.ingress_helpers import sign
+
+from hookline.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -79,22 +79,6 @@ ENDPOINTS = {
     "beta-crm": ("beta", "*", "0.5 s,1 s,2 s,4 s,8 s,15 s,30 s", ("messages", "statuses")),
 }
 ITEM = re.compile(rb"wamid\.L(\d+)\.(\d+)")
-ENV = {k: v for k, v in os.environ.items() if k not in ("HOOKLINE_DSN", "DATABASE_URL")}
-ENV["HOOKLINE_SECRET_KEYS"] = "kledger:" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")  # fmt: skip
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def hookline(*args: str, dsn: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "hookline", *args, "--dsn", dsn],
-        input=stdin, capture_output=True, text=True, env={**ENV, **(env or {})},
-    )  # fmt: skip
-    if done.returncode:
-        raise SystemExit(f"hookline {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 class Bodies:
@@ -205,52 +189,6 @@ class Handler:
             self.mode = "ok"
 
 
-class Processes:
-    """The ingress (on a fixed port) and two runners, each killed and started again at will."""
-
-    def __init__(self, dsn: str, root: Path) -> None:
-        self.dsn, self.root = dsn, root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        for name in ("ingress", "runner-1", "runner-2"):
-            self.start(name)
-
-    def start(self, name: str) -> None:
-        if name == "ingress":
-            args = ["ingress", "--port", str(self.port), "--db-timeout", "2"]
-        else:
-            args = ["runner", "--name", name, "--lease", "3", "--poll", "1"]
-        with (self.root / f"{name}.log").open("ab") as log:
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "hookline", *args, "--dsn", self.dsn, "--metrics-port", "0"],
-                stdout=log, stderr=subprocess.STDOUT, env=ENV,
-            )  # fmt: skip
-
-    def kill(self, name: str) -> None:
-        proc = self.procs[name]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        self.start(name)
-
-    def check(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                print(f"{name} exited with {proc.returncode}; started again (see {self.root / name}.log)", flush=True)  # fmt: skip
-                self.start(name)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 class Load:
     """Signed POSTs at a steady rate from 8 clients; each body posted until answered 2xx."""
 
@@ -322,51 +260,6 @@ class Load:
                     time.sleep(0.2)
 
 
-class Faults(threading.Thread):
-    def __init__(self, pg: LocalPostgres, procs: Processes, args: argparse.Namespace) -> None:
-        super().__init__(daemon=True)
-        self.pg, self.procs = pg, procs
-        self.rng = random.Random(args.seed + 11)
-        self.kill_every, self.restart_every = args.kill_every, args.restart_every
-        self.stop = threading.Event()
-        self.kills: collections.Counter[str] = collections.Counter()
-        self.log: list[tuple[float, float, str]] = []  # (from, to, what) of each fault
-        self.restarts = 0
-        self.last = time.monotonic()
-        self.outage = 0.0
-
-    def when(self, every: float) -> float:
-        return time.monotonic() + self.rng.expovariate(1 / every) if every > 0 else float("inf")
-
-    def run(self) -> None:
-        next_kill, next_restart = self.when(self.kill_every), self.when(self.restart_every)
-        while not self.stop.wait(0.1):
-            self.procs.check()
-            now = time.monotonic()
-            if now >= next_kill:
-                name = self.rng.choice(["ingress", "runner-1", "runner-2"])
-                t = time.monotonic()
-                self.procs.kill(name)
-                self.kills[name] += 1
-                self.log.append((t, time.monotonic(), f"SIGKILL {name.split('-')[0]}"))
-                self.last = time.monotonic()
-                next_kill = self.when(self.kill_every)
-            if now >= next_restart:
-                t = time.monotonic()
-                self.pg.stop("immediate")
-                self.pg.start()
-                self.outage += time.monotonic() - t
-                self.restarts += 1
-                self.log.append((t, time.monotonic(), "PostgreSQL restart"))
-                self.last = time.monotonic()
-                next_restart = self.when(self.restart_every)
-
-
-def scalar(dsn: str, query: str) -> object:
-    with psycopg.connect(dsn, connect_timeout=5) as conn:
-        return conn.execute(query).fetchone()[0]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--webhooks", type=int, default=100_000, help="acknowledged bodies to reach")  # fmt: skip
@@ -384,17 +277,12 @@ def main() -> int:
 
     root = Path(tempfile.mkdtemp(prefix="hookline-crash-ledger-"))
     os.chmod(root, 0o755)
-    pg = LocalPostgres(root / "pg", port=args.port, password=False, cron=False)
-    pg.start()
     handler = Handler(args.flap, args.seed)
-    procs = faults = load = None
+    pg = procs = faults = load = None
     print(f"crash ledger: seed {args.seed}, {args.webhooks} webhooks at {args.rate}/s, kill every {args.kill_every} s, "
           f"PostgreSQL restart every {args.restart_every} s, flap {args.flap}, cooldown {args.cooldown} s; logs in {root}; load average {os.getloadavg()}", flush=True)  # fmt: skip
     try:
-        with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-            admin.execute("create database ledger")
-        dsn = pg.dsn("ledger")
-        hookline("db", "deploy", dsn=dsn)
+        pg, dsn = private_postgres(root, args.port, "ledger")
         secrets: dict[str, str] = {}
         for tenant, sources in TENANTS.items():
             for source in sources:
@@ -413,18 +301,16 @@ def main() -> int:
                     "from hookline.endpoints",
                     (args.cooldown, 5 * args.cooldown),
                 )
-        procs = Processes(dsn, root)
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{procs.url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the ingress did not start: {root}/ingress.log")
-            time.sleep(0.1)
-        faults = Faults(pg, procs, args)
+        port = free_port()
+        procs = Processes(dsn, root, {
+            "ingress": ["ingress", "--port", str(port), "--db-timeout", "2"],
+            **{name: ["runner", "--name", name, "--lease", "3", "--poll", "1"] for name in ("runner-1", "runner-2")},
+        })  # fmt: skip
+        ingress_url = f"http://127.0.0.1:{port}"
+        procs.wait_healthy("ingress", ingress_url)
+        faults = Faults(pg, procs, args.seed, args.kill_every, args.restart_every)
         faults.start()
-        load = Load(procs.url, secrets, Bodies(args.seed), args.webhooks, args.rate, args.retries)
+        load = Load(ingress_url, secrets, Bodies(args.seed), args.webhooks, args.rate, args.retries)
         last_print = 0.0
         while any(t.is_alive() for t in load.threads):
             time.sleep(1)
@@ -460,7 +346,8 @@ def main() -> int:
         if procs is not None:
             procs.stop()
         handler.server.shutdown()
-        pg.stop()
+        if pg is not None:
+            pg.stop()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 

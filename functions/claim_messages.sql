@@ -99,21 +99,33 @@ begin
     -- its recipient's, and the message is not claimed again while that claim is in the window,
     -- so a message's claims in any window are at most one and its last_claimed_at holds them
     -- all (claimed again sooner, it would erase its first send from the window).
+    -- A recipient's messages go in their order (n counts them by message_id): a message waits
+    -- while an older message of its recipient is queued (ahead_at: the latest due time among
+    -- them; read from outbox_live_recipient_idx, the live messages), deferred until then
+    -- (at least just past now). Without it, a message the pair limit deferred was overtaken by
+    -- a later one of its recipient that the bounded prefix had not reached, still due at its
+    -- own, earlier time (found by benchmarks/outbox_ledger.py); so was a message waiting for a
+    -- retry or for a pair-limit answer's back-off by one queued after it.
     select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
-                      filter (where j.own_at is null and j.n <= v_s.pair_burst - j.recent), '{}'),
+                      filter (where j.own_at is null and j.n <= v_s.pair_burst - j.recent
+                              and j.ahead_at is null), '{}'),
            coalesce(pg_catalog.array_agg(j.message_id)
-                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent), '{}'),
+                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent
+                              or j.ahead_at is not null), '{}'),
            coalesce(pg_catalog.array_agg(greatest(case
                       when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
-                      when j.own_at is null then claim_messages.now + v_s.pair_interval end,
-                      j.own_at + v_s.pair_interval * v_s.pair_burst))
-                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent), '{}')
+                      when j.own_at is null and j.n > v_s.pair_burst - j.recent
+                        then claim_messages.now + v_s.pair_interval end,
+                      j.own_at + v_s.pair_interval * v_s.pair_burst,
+                      greatest(j.ahead_at, claim_messages.now + interval '1 millisecond')))
+                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent
+                              or j.ahead_at is not null), '{}')
     into v_allowed, v_blocked, v_until
     from (
-      select c.message_id, c.next_attempt_at, r.recent, r.first_at,
+      select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
         case when c.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
              then c.last_claimed_at end as own_at,
-        pg_catalog.row_number() over (partition by c.recipient order by c.next_attempt_at, c.message_id) as n
+        pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
       from (
         select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
         from hookline.outbox o
@@ -127,6 +139,12 @@ begin
         where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
           and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
       ) r
+      cross join lateral (
+        select pg_catalog.max(q.next_attempt_at) as ahead_at
+        from hookline.outbox q
+        where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
+          and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
+      ) a
     ) j;
 
     update hookline.outbox o
@@ -175,7 +193,7 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); a recipient''s messages in their order (a message waits while an older one of its recipient and number is queued: for a retry, a pair-limit wait or its turn; not while one is unconfirmed or in flight); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;

@@ -4,14 +4,17 @@
 
 Each recipient (the body's `to` or `recipient`) answers from its script, in order, the last
 answer repeating; a number's script applies to recipients without one; the default is success.
-An answer is one of:
+`chooser`, when set, picks every answer instead (a function of the request). An answer is one of:
 
     "ok"                 200 with a generated wamid
     ("error", S, CODE)   status S with a Graph error body of that code (CODE None: no body)
-    ("slow", MS)         200 after MS milliseconds
+    ("slow", MS)         200 with a wamid after MS milliseconds (past a timeout: accepted,
+                         the answer lost)
     "hang"               no answer until the server stops (past any timeout)
+    "reset"              the connection reset (RST) once the body is read: not accepted
 
-Every request is recorded (path, headers, parsed body, wall-clock time) before it is answered.
+Every request is recorded (path, headers, parsed body, wall-clock time) before it is answered;
+its answer and, when it was accepted, its wamid are set on the record as it is answered.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -36,6 +42,8 @@ class GraphRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float  # time.time(), comparable with the database's clock on this machine
+    answer: Answer = None
+    wamid: str | None = None
 
     @property
     def recipient(self) -> str:
@@ -51,6 +59,7 @@ class FakeGraph:
         self.scripts: dict[str, list[Answer]] = {}
         self.number_scripts: dict[str, list[Answer]] = {}
         self._seen: dict[str, int] = {}
+        self.chooser: Callable[[GraphRequest], Answer] | None = None
         counter = itertools.count(1)
         graph = self
 
@@ -74,10 +83,20 @@ class FakeGraph:
                     key = req.recipient if req.recipient in graph.scripts else f"number:{number}"
                     n = graph._seen.get(key, 0)
                     graph._seen[key] = n + 1
-                answer = script[min(n, len(script) - 1)] if script else "ok"
+                if graph.chooser is not None:
+                    answer = graph.chooser(req)
+                else:
+                    answer = script[min(n, len(script) - 1)] if script else "ok"
+                req.answer = answer
                 self.respond(answer, next(counter), req)
 
             def respond(self, answer: Answer, n: int, req: GraphRequest) -> None:
+                if answer == "reset":
+                    linger = struct.pack("ii", 1, 0)  # close with RST
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if answer == "hang":
                     graph.stopping.wait(60)
                     self.close_connection = True
@@ -89,6 +108,7 @@ class FakeGraph:
                     wamid = f"wamid.FAKE{n:06d}"
                     with graph.lock:
                         graph.wamids.append(wamid)
+                        req.wamid = wamid
                     self.answer(200, {
                         "messaging_product": "whatsapp",
                         "contacts": [{"input": req.recipient, "wa_id": req.recipient.lstrip("+")}],

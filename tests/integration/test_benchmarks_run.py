@@ -167,6 +167,21 @@ def test_the_crash_ledger_runs_as_documented() -> None:
     assert "RESULT: clean" in result.stdout, result.stdout[-3000:]
 
 
+def test_the_outbox_ledger_runs_as_documented() -> None:
+    """docs/outbound.md's outbox crash ledger (its own PostgreSQL, ingress, runners, handler
+    processes and fake Graph API), for a few hundred messages with a kill every 3 s and a
+    restart every 8 s on average: it exits 0 and its ledger finds nothing lost, phantom or
+    over a limit."""
+    result = subprocess.run(
+        [sys.executable, "outbox_ledger.py", "--messages", "300", "--rate", "60", "--seed", "1",
+         "--kill-every", "3", "--restart-every", "8", "--port", "0"],
+        cwd=BENCHMARKS, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "RESULT: clean" in result.stdout, result.stdout[-3000:]
+    assert re.search(r"sent once [1-9][0-9]*;", result.stdout), result.stdout[-3000:]
+
+
 def test_multi_runner_refuses_too_few_events_for_its_endpoints(db: str) -> None:
     """Fewer events than reach every cold endpoint: a usage line, not a KeyError after the
     drain (it was, for 60 events). Nothing is deployed or started before the check."""
