@@ -12,10 +12,17 @@ writes a third as many attempts of the last 50 minutes (a fifth of them failed).
 runs as it, as an operator would: `hookline stats`, `hookline endpoints show NAME`, and the
 sql/ files' statements. Baseline: `select state, count(*) from hookline.deliveries group by
 state` as the owner, one read of the table; each line prints its median and its ratio to it.
+The deliveries' next_attempt_at is spread over the last hour (as webhooks arriving over an hour
+leave them; one statement's ingest would give them all one instant). The reads that
+view_operator_bounded_reads changed (sql/oldest_pending.sql, sql/dlq_overview.sql) also run
+through the functions as view_operator_counts made them (copied into schema bench_prev from
+that migration), in the same run; the load average is printed before and after each size.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import statistics
 import sys
@@ -98,6 +105,43 @@ limit 20""",
 }
 
 
+# view_operator_counts' versions of the functions view_operator_bounded_reads replaced.
+PREV_FUNCTIONS = ("live_delivery_rows", "dead_letter_totals")
+PREV_SQL = {
+    "sql/oldest_pending.sql": """
+select d.delivery_id, d.tenant_id, d.endpoint, d.state, d.attempt_count, d.next_attempt_at,
+  now() - d.next_attempt_at as overdue_by, d.created_at
+from bench_prev.live_delivery_rows(of_tenant => nullif('', ''), due_by => now(),
+  page_size => '20'::integer) d
+order by d.next_attempt_at, d.delivery_id""",
+    "sql/dlq_overview.sql": """
+select q.tenant_id, q.endpoint, q.state, q.error_class, q.dead_letters as deliveries,
+  q.oldest, q.newest, q.not_replayable
+from bench_prev.dead_letter_totals() q
+where '' = '' or q.tenant_id = ''
+order by deliveries desc, q.tenant_id, q.endpoint""",
+}
+
+
+def make_prev(conn: psycopg.Connection, role: str) -> None:
+    """Schema bench_prev: view_operator_counts' definitions of PREV_FUNCTIONS, as the owner."""
+    text = (ROOT / "migrations/deploy/view_operator_counts.sql").read_text()
+    conn.execute("create schema if not exists bench_prev")
+    for name in PREV_FUNCTIONS:
+        found = re.search(rf"create function hookline\.{name}\(.*?\n\$\$;\n", text, re.S)
+        assert found, name
+        body = found.group(0).replace(
+            f"create function hookline.{name}(", f"create or replace function bench_prev.{name}(", 1
+        )
+        conn.execute(body)  # type: ignore[arg-type]  # a migration's text
+    conn.execute(f"grant usage on schema bench_prev to {role}")  # type: ignore[arg-type]
+    conn.execute(f"grant execute on all functions in schema bench_prev to {role}")  # type: ignore[arg-type]
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def sql_file(name: str) -> str:
     """The file's first statement, its psql variables at their defaults."""
     text = "\n".join(
@@ -149,6 +193,10 @@ def make(conn: psycopg.Connection, live: int) -> None:
         (live // 10,),
     )
     conn.execute(
+        "update hookline.deliveries set next_attempt_at = next_attempt_at"
+        " - (delivery_id % 3600) * interval '1 second'"
+    )
+    conn.execute(
         """insert into hookline.attempts (attempted_at, delivery_id, endpoint_id, tenant_id, generation,
              attempt_number, status_code, duration_ms, outcome, error_class, response_excerpt)
            select now() - (i %% 3000) * interval '1 second', i,
@@ -168,7 +216,7 @@ def run_size(dsn: str, live: int, repeats: int) -> None:
         make(conn, live)
         print(f"\n{live:,} events: {live - live // 10:,} live deliveries, {live // 10:,} dead letters,"
               f" {live // 3:,} attempts"
-              f" (setup {time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
+              f" (setup {time.perf_counter() - t:.0f} s); {load()}", flush=True)  # fmt: skip
         password = secrets.token_urlsafe(16)
         conn.execute("""do $$ begin
             if not exists (select from pg_roles where rolname = 'bench_counts_login') then
@@ -176,6 +224,7 @@ def run_size(dsn: str, live: int, repeats: int) -> None:
             end if; end $$""")
         conn.execute(f"alter role bench_counts_login password '{password}'")  # a fresh token
         conn.execute("select hookline.grant_tenant('bench_counts_login', 'bench')")
+        make_prev(conn, "bench_counts_login")
         base = median_ms(
             conn, "select state, count(*) from hookline.deliveries group by state", {}, repeats
         )
@@ -190,8 +239,17 @@ def run_size(dsn: str, live: int, repeats: int) -> None:
         for label, now, before, params in reads:
             new_ms = median_ms(conn, now, params, repeats)
             old_ms = median_ms(conn, before, params, repeats)
-            print(f"{label:<60} {new_ms:9.1f} ms {new_ms / base:5.1f}x   as v0.13: {old_ms:9.1f} ms"
-                  f" {old_ms / base:6.1f}x   ({old_ms / new_ms:.1f} times faster)", flush=True)  # fmt: skip
+            line = (f"{label:<60} {new_ms:9.1f} ms {new_ms / base:5.1f}x   as v0.13: {old_ms:9.1f} ms"
+                    f" {old_ms / base:6.1f}x   ({old_ms / new_ms:.1f} times faster)")  # fmt: skip
+            if label in PREV_SQL:
+                prev = PREV_SQL[label]
+                with conn.transaction():  # one now() for both
+                    same = conn.execute(now).fetchall() == conn.execute(prev).fetchall()  # type: ignore[arg-type]
+                prev_ms = median_ms(conn, prev, params, repeats)
+                line += (f"   as view_operator_counts: {prev_ms:9.1f} ms {prev_ms / base:6.1f}x"
+                         f" ({prev_ms / new_ms:.1f} times faster; same rows: {same})")  # fmt: skip
+            print(line, flush=True)
+    print(load(), flush=True)
 
 
 def main() -> None:

@@ -463,3 +463,43 @@ def test_the_last_views_keyed_functions_return_only_the_callers_tenants_rows(
     assert endpoint == [("acme-crm", 2, 3)]
     assert len(messages) == 1 and messages[0][0] == message and "5550001111" not in messages[0][1]
     assert seen["bob"] == [[], [], [], []]
+
+
+def test_circuit_state_rows_returns_the_views_rows_of_the_callers_tenants_by_target(
+    db: str, two_tenants: Tenants
+) -> None:
+    """hookline.circuit_state_rows(targets): circuit_states' rows for these targets (an
+    endpoint's or a sending number's), masked as the view masks them; another tenant's targets
+    return nothing, and null is the whole view (its function is the null-key call)."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select hookline.add_sender('acme-wa', '1111', 'token-0123456789')")
+        conn.execute(
+            "select hookline.set_breaker('endpoint:' || endpoint_id, 'open', reason => 'down, call +49 151 12345678')"
+            " from hookline.endpoints"
+        )
+        conn.execute("select hookline.set_breaker('sender:1111', 'open')")
+        targets = {name: target for target, name in conn.execute(
+            "select 'endpoint:' || endpoint_id, name from hookline.endpoints").fetchall()}  # fmt: skip
+    keys = [targets["acme-crm"], targets["globex-crm"], "sender:1111", "sender:9999", "endpoint:x"]
+    seen = {}
+    for user in ("alice", "bob"):
+        with psycopg.connect(as_role(db, user)) as conn:
+            by_key = conn.execute(
+                "select * from hookline.circuit_state_rows(%s) order by target", (keys,)
+            ).fetchall()
+            view = conn.execute(
+                "select * from hookline.circuit_states where target = any (%s) order by target",
+                (keys,),
+            ).fetchall()
+            assert by_key == view, user
+            assert conn.execute("select * from hookline.circuit_state_rows(null) order by target").fetchall() == (
+                conn.execute("select * from hookline.circuit_states order by target").fetchall()
+            ), user  # fmt: skip
+            seen[user] = by_key
+    alice = [(r[0], r[1], r[2], r[4]) for r in seen["alice"]]
+    assert alice == [
+        (targets["acme-crm"], "endpoint", "acme-crm", "open"),
+        ("sender:1111", "sender", "1111", "open"),
+    ]
+    assert "12345678" not in seen["alice"][0][11]  # the reason, masked
+    assert [(r[2], r[3]) for r in seen["bob"]] == [("globex-crm", "globex")]
