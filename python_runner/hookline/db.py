@@ -78,21 +78,26 @@ _ROLE_OPTION = re.compile(r"(?:^|\s)(?:-c\s*|--)role=(\S+)")
 
 
 def role_hint(dsn: str) -> str:
-    """What to add to a failed connect's line when the DSN's options set a role: the server
-    refuses the connection when that role does not exist or the login role is not a member
-    ("role ... does not exist", "invalid value for parameter "role"", "permission denied to
-    set role", by version), which names neither the DSN's option nor the DBA's statements that
-    make and grant it; empty otherwise."""
+    """What to add to a failed connect's line when the DSN's options, or PGOPTIONS when the
+    DSN has none (libpq reads it then), set a role: the server refuses the connection when
+    that role does not exist or the login role is not a member ("role ... does not exist",
+    "invalid value for parameter "role"", "permission denied to set role", by version), which
+    names neither the option nor the DBA's statements that make and grant it; empty
+    otherwise."""
     try:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         return ""
-    found = _ROLE_OPTION.search(str(info.get("options") or ""))
+    if "options" in info:
+        where, options = "the DSN's options set", str(info["options"] or "")
+    else:
+        where, options = "PGOPTIONS sets", os.environ.get("PGOPTIONS", "")
+    found = _ROLE_OPTION.search(options)
     if found is None:
         return ""
-    user = info.get("user") or "the login role"
+    user = info.get("user") or os.environ.get("PGUSER") or "the login role"
     return (
-        f" (the DSN's options set role {found[1]}: if it does not exist or {user} is not a "
+        f" ({where} role {found[1]}: if it does not exist or {user} is not a "
         f"member of it, a DBA creates it and grants it to {user}, as docs/security.md says, "
         '"Granting roles to people and services (DBA)")'
     )

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from hookline.db import POOL_KWARGS, ask_refusal, describe, server_answers
+from hookline.db import POOL_KWARGS, ask_refusal, describe, role_hint, server_answers
 from hookline.errors import (
     ConnectFailed,
     DatabaseUnavailable,
@@ -123,8 +123,25 @@ class Pool(AsyncConnectionPool):
     ) -> None:
         self.outage = Outage(name)
         self._configure_more = configure
+        # The last failed connection attempt's error: psycopg_pool logs each one on its own
+        # logger and calls reconnect_failed without it, so the outage line would carry no
+        # reason (a refused password, a missing role) without this.
+        self.connect_error: psycopg.Error | None = None
+        pool = self
+
+        class Connection(psycopg.AsyncConnection[Any]):
+            @classmethod
+            async def connect(cls, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await super().connect(*args, **kwargs)
+                except psycopg.Error as exc:
+                    pool.connect_error = exc
+                    raise
+
+        self.role_hint = role_hint(dsn)
         super().__init__(
             dsn,
+            connection_class=Connection,
             min_size=1,
             max_size=max_size,
             open=False,
@@ -145,7 +162,8 @@ class Pool(AsyncConnectionPool):
     async def reconnect_failed(self) -> None:
         """psycopg_pool gave up one connection attempt: note the outage and start another
         (check() grows the pool again; it discards the idle connections that are broken)."""
-        self.outage.lost(psycopg.OperationalError("no connection could be made"))
+        error = self.connect_error or psycopg.OperationalError("no connection could be made")
+        self.outage.lost(psycopg.OperationalError(f"{one_line(error)}{self.role_hint}"))
         if not self.closed:
             await self.check()
 
