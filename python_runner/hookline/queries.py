@@ -477,20 +477,22 @@ DISCARD: LiteralString = (
 )
 
 # Counts through the counting functions (hookline.live_delivery_totals, dead_letter_totals,
-# attempt_totals): the tables grouped for the caller's tenants, nothing masked only to count it.
+# attempt_window_totals): the tables grouped for the caller's tenants, nothing masked only to count
+# it; the last hour's attempts read once for both windows (the hour, its last 15 minutes).
 STATS: LiteralString = """
 with queue as materialized (select * from hookline.live_delivery_totals()),
-  attempts as materialized (select * from hookline.attempt_totals(since => now() - interval '1 hour')),
-  recent as materialized (select * from hookline.attempt_totals(since => now() - interval '15 minutes'))
+  attempts as materialized (
+    select * from hookline.attempt_window_totals(since => now() - interval '1 hour',
+                                                 recent_since => now() - interval '15 minutes'))
 select pg_catalog.jsonb_build_object(
   'queue', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
             (select q.state, sum(q.deliveries)::bigint as n from queue q group by q.state) s),
   'dlq', (select coalesce(jsonb_object_agg(s.state, s.n), '{}') from
           (select c.state, sum(c.dead_letters)::bigint as n from hookline.dead_letter_totals() c group by c.state) s),
   'oldest_due_at', (select min(q.oldest_due_at) from queue q),
-  'deliveries_per_minute', (select round(coalesce(sum(r.attempts) filter (where r.outcome = 'succeeded'), 0) / 15.0, 2)
-                            from recent r),
-  'attempts_per_minute', (select round(coalesce(sum(r.attempts), 0) / 15.0, 2) from recent r),
+  'deliveries_per_minute', (select round(coalesce(sum(r.recent) filter (where r.outcome = 'succeeded'), 0) / 15.0, 2)
+                            from attempts r),
+  'attempts_per_minute', (select round(coalesce(sum(r.recent), 0) / 15.0, 2) from attempts r),
   'top_failing_endpoints', (select coalesce(jsonb_agg(t order by t.failures_last_hour desc, t.endpoint), '[]') from (
       select e.name as endpoint, e.tenant_id as tenant, e.state, f.failures_last_hour, e.dead_letters
       from (select a.endpoint_id, sum(a.attempts)::bigint as failures_last_hour

@@ -201,6 +201,10 @@ def test_stats_counts_without_masking_what_it_counts(grown: Grown) -> None:
     assert stats["dlq"] == {"dead": GROWN}
     masking = [p for p in plans if MASKING.search(p)]
     assert not masking, masking
+    # The hour's attempts are read once for both windows (the last hour's failures, the last 15
+    # minutes' rates): two calls of attempt_totals read the last 15 minutes' attempts twice.
+    attempt_reads = [p for p in plans if re.search(r"from hookline\.attempts a\b", p)]
+    assert len(attempt_reads) == 1, attempt_reads
 
 
 @pytest.mark.parametrize(

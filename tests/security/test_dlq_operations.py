@@ -385,6 +385,12 @@ COUNTS = {
         "select endpoint_id, outcome, coalesce(error_class, 'http_' || status_code), count(*), max(attempted_at)"
         " from hookline.attempt_log group by 1, 2, 3",
     ),
+    "attempt_window_totals": (
+        "select endpoint_id, outcome, attempts, recent"
+        " from hookline.attempt_window_totals(now() - interval '1 hour', now() - interval '15 minutes')",
+        "select endpoint_id, outcome, count(*), count(*) filter (where attempted_at >= now() - interval '15 minutes')"
+        " from hookline.attempt_log where attempted_at >= now() - interval '1 hour' group by 1, 2",
+    ),
     "outbox_totals": (
         "select phone_number_id, state, last_error_code, messages, recent from hookline.outbox_totals()",
         "select phone_number_id, state, last_error_code, count(*),"
@@ -396,9 +402,10 @@ COUNTS = {
 def test_the_counting_functions_count_what_the_views_show_and_only_the_callers_tenants(
     db: str, two_tenants: Tenants
 ) -> None:
-    """live_delivery_totals, dead_letter_totals, attempt_totals and outbox_totals (what `hookline
-    stats` and the sql/ overviews count through, nothing masked) agree with a count of the
-    view as the same operator, and each operator counts only its own tenant."""
+    """live_delivery_totals, dead_letter_totals, attempt_totals, attempt_window_totals and
+    outbox_totals (what `hookline stats` and the sql/ overviews count through, nothing masked)
+    agree with a count of the view as the same operator, and each operator counts only its own
+    tenant."""
     with psycopg.connect(db, autocommit=True) as conn:
         for tenant in ("acme", "globex"):
             conn.execute("select hookline.add_sender(%s, %s, 'token-0123456789')", (f"{tenant}-wa", "1111" if tenant == "acme" else "2222"))  # fmt: skip
@@ -415,6 +422,7 @@ def test_the_counting_functions_count_what_the_views_show_and_only_the_callers_t
             tenants = conn.execute(
                 "select tenant_id from hookline.live_delivery_totals() union select tenant_id from hookline.dead_letter_totals()"
                 " union select tenant_id from hookline.attempt_totals() union select tenant_id from hookline.outbox_totals()"
+                " union select tenant_id from hookline.attempt_window_totals(null, null)"
             ).fetchall()
             assert tenants == [(tenant,)], user
             queue = conn.execute(

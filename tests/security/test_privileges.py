@@ -29,7 +29,7 @@ VIEW_ROWS = {f"_{v}_rows" for v in ("dead_letter_queue", "live_deliveries", "end
 # (stats, the sql/ overviews): the tables grouped for the caller's tenants, nothing masked.
 KEYED_ROWS = {"dead_letter_rows", "event_log_rows", "attempt_log_rows", "audit_trail_page",
               "live_delivery_rows", "endpoint_overview_rows", "outbox_message_rows",
-              "live_delivery_totals", "dead_letter_totals", "attempt_totals",
+              "live_delivery_totals", "dead_letter_totals", "attempt_totals", "attempt_window_totals",
               "outbox_totals", "circuit_state_rows"}  # fmt: skip
 
 # Job health (cron list, stats, metrics): names and staleness of jobs, no tenant data.
