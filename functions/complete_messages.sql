@@ -19,6 +19,7 @@ declare
   v_r record;
   v_ids bigint[];
   v_lock bigint[];
+  v_classes text[];  -- per result, in input order: its Graph error class (null without one)
   v_outcomes text[];
   v_wamids text[];
   v_ns bigint[];
@@ -62,27 +63,28 @@ begin
   order by b.target
   for update;
   -- A pair-limit answer (131056) defers the recipient's other queued messages with the
-  -- answered one (hookline._message_outcome), so that their order holds: those are locked here
-  -- too, with the batch's, in one sorted statement. Skipped when locked elsewhere (as they
+  -- answered one (hookline._message_outcome), so that their order holds: those
+  -- (hookline._pair_messages) are locked here too, with the batch's, in one sorted statement. Skipped when locked elsewhere (as they
   -- were, locked later), one kept its earlier due time and was sent before the answered
   -- message it followed. Read after the sender's lock: what else makes a message of the
   -- number queued (a complete, a failed status) waits for it, except release_messages, whose
   -- messages are in flight (sending) and are locked too.
-  v_lock := array(
-    select r.message_id
-    from pg_catalog.jsonb_to_recordset(complete_messages.results) as r(
-      message_id bigint, status_code integer, error_class text, error_code integer, is_transient boolean)
-    where r.error_code is not null and r.error_class is null and r.status_code not between 200 and 299
-      and hookline._graph_error_class(r.error_code, coalesce(r.is_transient, false)) = 'recipient_throttle'
-  );
+  -- Each result's Graph error class, once, by its position (the outcome statement below reads
+  -- it there): a result with an error code that reached Meta with a non-2xx status has one.
+  select pg_catalog.array_agg(r.class order by r.n),
+    coalesce(pg_catalog.array_agg(r.message_id) filter (where r.class = 'recipient_throttle'), '{}')
+  into v_classes, v_lock
+  from (
+    select r.n, r.message_id,
+      case when r.error_code is not null and r.error_class is null and r.status_code not between 200 and 299
+        then hookline._graph_error_class(r.error_code, coalesce(r.is_transient, false)) end as class
+    from rows from (pg_catalog.jsonb_to_recordset(complete_messages.results) as (
+      message_id bigint, status_code integer, error_class text, error_code integer, is_transient boolean
+    )) with ordinality as r(message_id, status_code, error_class, error_code, is_transient, n)
+    offset 0  -- kept a subquery: pulled up, its class was computed for each aggregate reading it
+  ) r;
   if v_lock <> '{}' then
-    v_lock := v_ids || array(
-      select q.message_id
-      from (select distinct o.phone_number_id, o.recipient from hookline.outbox o
-            where o.message_id = any (v_lock)) p
-      join hookline.outbox q on q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
-      where q.state in ('queued', 'sending')
-    );
+    v_lock := v_ids || array(select p.message_id from hookline._pair_messages(v_lock) as p(message_id));
   else
     v_lock := v_ids;
   end if;
@@ -105,7 +107,7 @@ begin
         when r.status_code between 200 and 299 then 'ambiguous'  -- accepted, but no wamid came back
         when r.error_class in ('timeout', 'network') then 'ambiguous'  -- the request may have arrived
         when r.error_class = 'connect' then 'transient'  -- nothing was sent
-        when r.error_code is not null then hookline._graph_error_class(r.error_code, coalesce(r.is_transient, false))
+        when r.error_code is not null then v_classes[r.n]  -- its Graph error class, read above
         when r.status_code >= 500 then 'transient'
         when r.status_code = 429 then 'sender_throttle'
         else 'permanent_message'

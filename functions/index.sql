@@ -74,6 +74,7 @@
 \ir list_senders.sql
 \ir send_message.sql
 \ir _graph_error_class.sql
+\ir _pair_messages.sql
 \ir _message_outcome.sql
 \ir _apply_message_status.sql
 \ir claim_messages.sql

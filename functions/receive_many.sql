@@ -55,6 +55,7 @@ declare
   v_status_items jsonb[];      -- message and the status item,
   v_status_sources bigint[];   -- its event's source and key
   v_status_keys text[];
+  v_pair_answered bigint[];   -- the messages of the group's failed statuses 131056 (pair limit)
   v_pair_messages bigint[];   -- the group's messages and, for a failed status 131056, its recipient's queued ones
   v_failed_phones text[];      -- the numbers of the messages of failed statuses, sorted
   v_event_ids bigint[];        -- the ids of the group's new events
@@ -204,7 +205,15 @@ begin
       where s.message_id is not null;
 
       if v_status_messages is not null then
-        if v_failed_phones is not null then
+        -- Statuses other than failed move a message forward only: its lock is all they need.
+        -- A failed one may touch its number's sender and breaker (locked first), and with a
+        -- pair-limit code (131056) defers the recipient's other queued messages
+        -- (hookline._message_outcome; which ones: hookline._pair_messages): locked here with the
+        -- group's, sorted, as in complete_messages (docs/outbound.md, "Lock order"), so none is
+        -- skipped and overtakes it.
+        if v_failed_phones is null then
+          perform from hookline.outbox o where o.message_id = any (v_status_messages) order by o.message_id for update;
+        else
           perform from hookline.senders s
           where s.phone_number_id = any (v_failed_phones)
           order by s.phone_number_id
@@ -213,34 +222,26 @@ begin
           where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_failed_phones) p (phone_number_id)))
           order by b.target
           for update;
-        end if;
-        -- A failed status with a pair-limit code (131056) defers the recipient's other queued
-        -- messages (hookline._message_outcome): locked here with the group's, sorted, as in
-        -- complete_messages (docs/outbound.md, "Lock order"), so none is skipped and overtakes it.
-        v_pair_messages := v_status_messages;
-        if v_failed_phones is not null then
-          v_pair_messages := v_pair_messages || array(
-            select q.message_id
-            from (select distinct o.phone_number_id, o.recipient
-                  from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
-                  join hookline.outbox o on o.message_id = x.message_id and o.message_id = any (v_status_messages)
-                  where x.status->>'status' = 'failed'
-                    and hookline._graph_error_class(case when x.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
-                                                         then (x.status#>>'{errors,0,code}')::integer end, false)
-                        = 'recipient_throttle') p
-            join hookline.outbox q on q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
-            where q.state in ('queued', 'sending')
+          v_pair_answered := array(
+            select x.message_id
+            from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
+            where x.status->>'status' = 'failed'
+              and hookline._graph_error_class(case when x.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
+                                                   then (x.status#>>'{errors,0,code}')::integer end, false)
+                  = 'recipient_throttle'
           );
-        end if;
-        perform from hookline.outbox o where o.message_id = any (v_pair_messages) order by o.message_id for update;
-        -- A failed status counts once for its tenant. Two apps (sources) subscribed to one
-        -- WABA each get it: stored as an event of each source (the keys are per source), it
-        -- counted an attempt and a breaker failure twice, and delayed the retry again. One
-        -- counts: the first in the group, unless another source of the tenant stored the same
-        -- status (its key: wamid, status) before this group (read after the locks above, so a
-        -- concurrent group that applied it has committed). Other statuses move a message
-        -- forward only and are applied as they come.
-        if v_failed_phones is not null then
+          v_pair_messages := v_status_messages;
+          if v_pair_answered <> '{}' then
+            v_pair_messages := v_status_messages
+              || array(select p.message_id from hookline._pair_messages(v_pair_answered) as p(message_id));
+          end if;
+          perform from hookline.outbox o where o.message_id = any (v_pair_messages) order by o.message_id for update;
+          -- A failed status counts once for its tenant. Two apps (sources) subscribed to one
+          -- WABA each get it: stored as an event of each source (the keys are per source), it
+          -- counted an attempt and a breaker failure twice, and delayed the retry again. One
+          -- counts: the first in the group, unless another source of the tenant stored the same
+          -- status (its key: wamid, status) before this group (read after the locks above, so a
+          -- concurrent group that applied it has committed).
           select pg_catalog.array_agg(x.message_id order by x.n), pg_catalog.array_agg(x.status order by x.n)
           into v_status_messages, v_status_items
           from (
