@@ -240,6 +240,33 @@ class Processes:
                 proc.wait()
 
 
+class Flapping:
+    """A fake server's answers for a crash ledger: for `flap` of the time, in stretches of 1 to
+    4 s, one of KINDS (chosen per stretch), else "ok" (`mode`); the ledger's drain sets
+    `healthy` (always "ok") and `stop` ends the schedule."""
+
+    KINDS: tuple[str, ...] = ()
+
+    def __init__(self, flap: float, seed: int) -> None:
+        self.flap, self.rng = flap, random.Random(seed + 7)
+        self.mode = "ok"
+        self.healthy = False
+        self.stop = threading.Event()
+        threading.Thread(target=self._flapping, daemon=True).start()
+
+    def _flapping(self) -> None:
+        if self.flap <= 0:
+            return
+        while not self.stop.is_set():
+            bad = self.rng.uniform(1, 4)
+            self.stop.wait(bad * (1 - self.flap) / self.flap)
+            if self.stop.is_set():
+                break
+            self.mode = self.rng.choice(self.KINDS)
+            self.stop.wait(bad)
+            self.mode = "ok"
+
+
 class Faults(threading.Thread):
     """Every kill_every seconds on average (exponential) one of the processes is killed with
     SIGKILL and started again; every restart_every seconds on average PostgreSQL is stopped

@@ -58,7 +58,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from bench_common import Faults, Processes, hookline, private_postgres, scalar
+from bench_common import Faults, Flapping, Processes, hookline, private_postgres, scalar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.ingress_helpers import sign
@@ -105,8 +105,10 @@ class Bodies:
         return rng.choice(TENANTS[tenant]), json.dumps(body).encode(), items
 
 
-class Handler:
+class Handler(Flapping):
     """The endpoints' handler on 127.0.0.1: records every request and flaps on a schedule."""
+
+    KINDS = ("500", "timeout", "drop")
 
     def __init__(self, flap: float, seed: int) -> None:
         self.lock = threading.Lock()
@@ -117,11 +119,7 @@ class Handler:
         self.requests = 0
         self.bad_answers: collections.Counter[str] = collections.Counter()
         self.odd_bodies = 0
-        self.mode = "ok"
-        self.healthy = False  # True: always 200 (the drain)
-        self.flap = flap
-        self.rng = random.Random(seed + 7)
-        self.stop = threading.Event()
+        super().__init__(flap, seed)
         handler = self
 
         class Server(ThreadingHTTPServer):
@@ -173,20 +171,9 @@ class Handler:
 
         self.server = Server(("127.0.0.1", 0), Request)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        threading.Thread(target=self.flapping, daemon=True).start()
 
     def url(self, endpoint: str) -> str:
         return f"http://127.0.0.1:{self.server.server_port}/{endpoint}"
-
-    def flapping(self) -> None:
-        if self.flap <= 0:
-            return
-        while not self.stop.is_set():
-            bad = self.rng.uniform(1, 4)
-            self.stop.wait(bad * (1 - self.flap) / self.flap)
-            self.mode = self.rng.choice(["500", "timeout", "drop"])
-            self.stop.wait(bad)
-            self.mode = "ok"
 
 
 class Load:

@@ -69,7 +69,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from bench_common import Faults, Processes, hookline, private_postgres
+from bench_common import Faults, Flapping, Processes, hookline, private_postgres
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fake_graph import FakeGraph, GraphRequest
@@ -149,19 +149,15 @@ def handler_main(args: argparse.Namespace) -> int:
     return 0
 
 
-class Flap:
+class Flap(Flapping):
     """The Graph API's answers: for --flap of the time, in stretches of 1 to 4 s, one kind of
     failure (per stretch), else 200 with a wamid; always 200 once healthy."""
 
     KINDS = ("500", "timeout", "reset", "130429", "131056")
 
     def __init__(self, flap: float, seed: int) -> None:
-        self.flap, self.rng = flap, random.Random(seed + 7)
-        self.mode = "ok"
-        self.healthy = False
-        self.stop = threading.Event()
+        super().__init__(flap, seed)
         self.answers: collections.Counter[str] = collections.Counter()
-        threading.Thread(target=self.flapping, daemon=True).start()
 
     def choose(self, req: GraphRequest) -> object:
         mode = "ok" if self.healthy else self.mode
@@ -174,18 +170,6 @@ class Flap:
             "130429": ("error", 429, 130429),
             "131056": ("error", 400, 131056),
         }[mode]
-
-    def flapping(self) -> None:
-        if self.flap <= 0:
-            return
-        while not self.stop.is_set():
-            bad = self.rng.uniform(1, 4)
-            self.stop.wait(bad * (1 - self.flap) / self.flap)
-            if self.stop.is_set():
-                break
-            self.mode = self.rng.choice(self.KINDS)
-            self.stop.wait(bad)
-            self.mode = "ok"
 
 
 class Statuses:
