@@ -70,9 +70,6 @@ EXCEPTIONS = {
     ("unique key", "outbox", "outbox_idempotency_key_key"): "implied-tenant",
     ("unique key", "subscriptions", "subscriptions_once"): "implied-tenant",
     ("unique key", "stats_snapshots", "stats_snapshots_pkey"): "implied-tenant",
-    ("foreign key", "deliveries", "deliveries_endpoint_id_fkey"): "implied-tenant",
-    ("foreign key", "dead_letters", "dead_letters_endpoint_id_fkey"): "implied-tenant",
-    ("foreign key", "subscriptions", "subscriptions_endpoint_id_fkey"): "implied-tenant",
     ("foreign key", "outbox", "outbox_phone_number_id_fkey"): "implied-tenant",
     ("foreign key", "alert_receivers", "alert_receivers_endpoint_id_fkey"): "alert-endpoints",
     **{
