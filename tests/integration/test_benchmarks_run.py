@@ -32,6 +32,7 @@ CASES = [
     ("send_notify.py", ["1"], r"signal .* / no signal = [0-9.]+"),
     ("job_costs.py", ["200"], r"snapshot_stats +[0-9.]+ms +[0-9.]+ms +[0-9.]+ "),
     ("dlq_ops.py", ["200", "2"], r"dlq show ID +[0-9.]+ ms +[0-9.]+x"),
+    ("dlq_replayable.py", ["300", "1"], r"replayable walk.*\([0-9.]+ times faster; same rows: True"),
     (
         "operator_counts.py",
         ["300", "1"],
