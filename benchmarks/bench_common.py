@@ -148,6 +148,51 @@ def reset_endpoints(conn: psycopg.Connection, limits: dict[str, int]) -> None:
         )
 
 
+def dead_letter_tenants(conn: psycopg.Connection, events: dict[str, int]) -> None:
+    """For each tenant of events: the tenant, its source and its endpoint (each named as the
+    tenant, made if missing; the endpoint active, subscribed to every event type), none of the
+    deliveries or dead letters an earlier run left, and that many new events (keys no earlier
+    run used), each with a delivery to the endpoint. Tenant 'bench''s other endpoints are
+    paused (reset_endpoints). dlq_10k.py and operator_views.py start so, and run again on the
+    same database."""
+    run = time.time_ns() // 1_000_000 % 10**9
+    tenants = list(events)
+    conn.execute("delete from hookline.dead_letters where tenant_id = any(%s)", (tenants,))
+    conn.execute("delete from hookline.deliveries where tenant_id = any(%s)", (tenants,))
+    for tenant, count in events.items():
+        conn.execute(
+            "insert into hookline.tenants (tenant_id, display_name) values (%s, %s) on conflict do nothing",
+            (tenant, tenant.title()),
+        )
+        conn.execute(
+            "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
+            "values (%s, %s, 'whatsapp', '{s}') on conflict do nothing",
+            (tenant, tenant),
+        )
+        if tenant == "bench":
+            reset_endpoints(conn, {"bench": 10000})
+        else:
+            conn.execute(
+                "select hookline.add_endpoint(%(t)s, %(t)s, 'https://handler.invalid/', max_in_flight => 10000) "
+                "where not exists (select from hookline.endpoints e where e.name = %(t)s)",
+                {"t": tenant},
+            )
+            conn.execute(
+                "update hookline.endpoints set state = 'active', paused_reason = null where name = %s",
+                (tenant,),
+            )
+        conn.execute(
+            "select hookline.add_subscription(%(t)s, '*') where not exists (select from hookline.subscriptions s "
+            "join hookline.endpoints e using (endpoint_id) where e.name = %(t)s and s.event_type_pattern = '*')",
+            {"t": tenant},
+        )
+        conn.execute(
+            "select hookline.ingest(%s, 'w' || %s || '-' || i, 'whatsapp.message.text', '{\"from\": \"4915112345678\"}') "
+            "from generate_series(1, %s::int) i",
+            (tenant, run, count),
+        )
+
+
 # What the crash ledgers share (crash_ledger.py for the inbound side, outbox_ledger.py for the
 # outbound one): the CLI with a private key, real processes killed and started again at will,
 # and the faults: SIGKILLs and immediate PostgreSQL restarts at random.

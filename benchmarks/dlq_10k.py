@@ -2,8 +2,10 @@
 
     python benchmarks/dlq_10k.py "postgresql://postgres@HOST/scratch" [dead] [psql]
 
-Deploys the schema into a database you can throw away, creates two tenants, dead deliveries
-for both (`dead` each, default 10,000 for the operator's tenant and 1,000 for the other), a
+Deploys the schema into a database you can throw away, creates two tenants (or takes them
+from an earlier run, whose deliveries and dead letters it deletes: it runs again on the same
+database), dead deliveries for both (`dead`, default 10,000, for the operator's tenant and a
+tenth as many for the other), a
 NOLOGIN group role mapped to the first tenant and a login role in it (created if missing,
 left in place, given a fresh random password each run so it logs in on a server that asks
 for one, such as `hookline up`'s), then times as that operator: `hookline dlq list` (first page, a filtered
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from bench_common import deploy
+from bench_common import dead_letter_tenants, deploy
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
@@ -58,23 +60,16 @@ def main() -> None:
               create role bench_ops nologin in role hookline_operator;
               create role bench_alice login in role bench_ops;
             end if; end $$""")
-        for tenant, count in (("bench", dead), ("other", dead // 10)):
-            conn.execute(
-                "select hookline.add_source(%s, %s, 'whatsapp', 's', create_tenant => true)",
-                (tenant, tenant),
-            )
-            conn.execute("select hookline.add_endpoint(%s, %s, 'https://handler.invalid/', max_in_flight => 10000)",
-                         (tenant, tenant))  # fmt: skip
-            conn.execute("select hookline.add_subscription(%s, '*')", (tenant,))
-            conn.execute(
-                "select hookline.ingest(%s, 'w' || i, 'whatsapp.message.text', '{\"from\": \"4915112345678\"}') "
-                "from generate_series(1, %s::int) i",
-                (tenant, count),
-            )
+        dead_letter_tenants(conn, {"bench": dead, "other": dead // 10})
         password = secrets.token_urlsafe(16)
         conn.execute(f"alter role bench_alice password '{password}'")  # a fresh token
         conn.execute("select hookline.grant_tenant('bench_ops', 'bench')")
         kill_all(conn)
+        last_page = conn.execute(
+            "select coalesce(min(delivery_id), 0) from (select delivery_id from hookline.dead_letters"
+            " where tenant_id = 'bench' order by delivery_id desc limit 51) x"
+        ).fetchone()
+    assert last_page is not None
     op = make_conninfo(dsn, user="bench_alice", password=password)
     hl = [sys.executable, "-m", "hookline"]
     timed("dlq list (first page of 50)", [*hl, "dlq", "list", "--dsn", op])
@@ -83,7 +78,8 @@ def main() -> None:
         [*hl, "dlq", "list", "--dsn", op, "--error-class", "http_404", "--limit", "1000"],
     )
     timed(
-        "dlq list --after <last page>", [*hl, "dlq", "list", "--dsn", op, "--after", str(dead - 50)]
+        "dlq list --after <last page>",
+        [*hl, "dlq", "list", "--dsn", op, "--after", str(last_page[0])],
     )
     timed(
         "psql -f sql/dlq_overview.sql",

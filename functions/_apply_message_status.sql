@@ -1,7 +1,9 @@
--- The signature changed (the caller finds and locks the message): drop the older form on redeploy.
+-- The signature changed (the caller finds and locks the message; then it classifies a failed
+-- status's error): drop the older forms on redeploy.
 drop function if exists hookline._apply_message_status(text, jsonb, timestamptz);
+drop function if exists hookline._apply_message_status(bigint, jsonb, timestamptz);
 
-create or replace function hookline._apply_message_status(message_id bigint, status jsonb, now timestamptz)
+create or replace function hookline._apply_message_status(message_id bigint, status jsonb, error_class text, now timestamptz)
 returns text
 language plpgsql
 set search_path = ''
@@ -15,7 +17,8 @@ declare
 begin
   -- The caller (receive_many) found the message among those of the notification's tenant and
   -- number, and holds its lock and, for a failed status, its sender's and breaker's (the lock
-  -- order of docs/outbound.md).
+  -- order of docs/outbound.md); it classified a failed status's error code (error_class, from
+  -- hookline._graph_error_class: unknown without a code), once for its locks and this.
   select o.* into v_m from hookline.outbox o where o.message_id = _apply_message_status.message_id;
   if not found then
     return null;  -- pruned meanwhile
@@ -63,7 +66,7 @@ begin
     where o.message_id = v_m.message_id;
     v_new := (select x.state from hookline._message_outcome(
       v_m.message_id,
-      case when v_code is null then 'unknown' else hookline._graph_error_class(v_code, false) end,
+      _apply_message_status.error_class,
       v_code, 'failed status: ' || coalesce(_apply_message_status.status#>>'{errors,0,title}', 'no title'),
       null, _apply_message_status.now) x);
     if v_m.state in ('queued', 'sending') and v_new in ('queued', 'unconfirmed') then
@@ -76,8 +79,8 @@ begin
 end
 $$;
 
-comment on function hookline._apply_message_status(bigint, jsonb, timestamptz) is
-  'Private, called by receive_many for each new whatsapp.status.* event whose message it found (by wamid, else by the outbox id in biz_opaque_callback_data, hookline:<id>, among the messages of the notification''s tenant and number) and locked. Moves the message forward: sent, delivered, read (played counts as read), never backwards; a failed status is classified by its error code like a send''s answer (permanent fails, transient sends it again), except of a sent message whose wamid is another (an earlier copy: nothing changes); a queued or leased message''s retry is never due before it was (nor before the lease ends). A wamid another message has is never learnt. Returns the message''s state, or null when it is gone. Errors: none of its own.';
+comment on function hookline._apply_message_status(bigint, jsonb, text, timestamptz) is
+  'Private, called by receive_many for each new whatsapp.status.* event whose message it found (by wamid, else by the outbox id in biz_opaque_callback_data, hookline:<id>, among the messages of the notification''s tenant and number) and locked. Moves the message forward: sent, delivered, read (played counts as read), never backwards; a failed status is classified by its error code like a send''s answer (error_class, which receive_many read from hookline._graph_error_class: permanent fails, transient sends it again), except of a sent message whose wamid is another (an earlier copy: nothing changes); a queued or leased message''s retry is never due before it was (nor before the lease ends). A wamid another message has is never learnt. Returns the message''s state, or null when it is gone. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
-revoke all on function hookline._apply_message_status(bigint,jsonb,timestamp with time zone) from public;
+revoke all on function hookline._apply_message_status(bigint,jsonb,text,timestamp with time zone) from public;

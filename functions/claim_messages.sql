@@ -107,44 +107,45 @@ begin
     -- own, earlier time (found by benchmarks/outbox_ledger.py); so was a message waiting for a
     -- retry or for a pair-limit answer's back-off by one queued after it.
     select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
-                      filter (where j.own_at is null and j.n <= v_s.pair_burst - j.recent
-                              and j.ahead_at is null), '{}'),
-           coalesce(pg_catalog.array_agg(j.message_id)
-                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent
-                              or j.ahead_at is not null), '{}'),
+                      filter (where not j.blocked), '{}'),
+           coalesce(pg_catalog.array_agg(j.message_id) filter (where j.blocked), '{}'),
            coalesce(pg_catalog.array_agg(greatest(case
                       when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
                       when j.own_at is null and j.n > v_s.pair_burst - j.recent
                         then claim_messages.now + v_s.pair_interval end,
                       j.own_at + v_s.pair_interval * v_s.pair_burst,
                       greatest(j.ahead_at, claim_messages.now + interval '1 millisecond')))
-                      filter (where j.own_at is not null or j.n > v_s.pair_burst - j.recent
-                              or j.ahead_at is not null), '{}')
+                      filter (where j.blocked), '{}')
     into v_allowed, v_blocked, v_until
     from (
-      select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
-        case when c.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
-             then c.last_claimed_at end as own_at,
-        pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
+      -- Held back: claimed itself within the window, past the pair's room, or behind an older
+      -- queued message of its recipient (never null: n and recent are counts).
+      select j.*, (j.own_at is not null or j.n > v_s.pair_burst - j.recent or j.ahead_at is not null) as blocked
       from (
-        select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
-        from hookline.outbox o
-        where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
-        order by o.next_attempt_at
-        limit v_take * 4 + 50
-      ) c
-      cross join lateral (
-        select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
-        from hookline.outbox p
-        where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
-          and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
-      ) r
-      cross join lateral (
-        select pg_catalog.max(q.next_attempt_at) as ahead_at
-        from hookline.outbox q
-        where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
-          and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
-      ) a
+        select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
+          case when c.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+               then c.last_claimed_at end as own_at,
+          pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
+        from (
+          select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
+          from hookline.outbox o
+          where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
+          order by o.next_attempt_at
+          limit v_take * 4 + 50
+        ) c
+        cross join lateral (
+          select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
+          from hookline.outbox p
+          where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
+            and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+        ) r
+        cross join lateral (
+          select pg_catalog.max(q.next_attempt_at) as ahead_at
+          from hookline.outbox q
+          where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
+            and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
+        ) a
+      ) j
     ) j;
 
     update hookline.outbox o

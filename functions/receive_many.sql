@@ -55,6 +55,7 @@ declare
   v_status_items jsonb[];      -- message and the status item,
   v_status_sources bigint[];   -- its event's source and key
   v_status_keys text[];
+  v_status_classes text[];     -- and, in a group with a failed status, a failed one's error class
   v_pair_answered bigint[];   -- the messages of the group's failed statuses 131056 (pair limit)
   v_pair_messages bigint[];   -- the group's messages and, for a failed status 131056, its recipient's queued ones
   v_failed_phones text[];      -- the numbers of the messages of failed statuses, sorted
@@ -211,9 +212,8 @@ begin
         -- (hookline._message_outcome; which ones: hookline._pair_messages): locked here with the
         -- group's, sorted, as in complete_messages (docs/outbound.md, "Lock order"), so none is
         -- skipped and overtakes it.
-        if v_failed_phones is null then
-          perform from hookline.outbox o where o.message_id = any (v_status_messages) order by o.message_id for update;
-        else
+        v_pair_messages := v_status_messages;
+        if v_failed_phones is not null then
           perform from hookline.senders s
           where s.phone_number_id = any (v_failed_phones)
           order by s.phone_number_id
@@ -222,33 +222,43 @@ begin
           where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_failed_phones) p (phone_number_id)))
           order by b.target
           for update;
-          v_pair_answered := array(
-            select x.message_id
-            from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items)) as x (message_id, status)
-            where x.status->>'status' = 'failed'
-              and hookline._graph_error_class(case when x.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
-                                                   then (x.status#>>'{errors,0,code}')::integer end, false)
-                  = 'recipient_throttle'
-          );
-          v_pair_messages := v_status_messages;
+          -- Each failed status's error class, read once: for the pair-limit lock here and for
+          -- its outcome (hookline._apply_message_status).
+          -- (Materialised: a subquery would be flattened and the class read for each use.)
+          with classified as materialized (
+            select x.message_id, x.n,
+              case when x.status->>'status' = 'failed'
+                   then hookline._graph_error_class(case when x.status#>>'{errors,0,code}' ~ '^[0-9]{1,9}$'
+                                                         then (x.status#>>'{errors,0,code}')::integer end, false) end as class
+            from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items))
+              with ordinality as x (message_id, status, n)
+          )
+          select pg_catalog.array_agg(x.class order by x.n),
+            coalesce(pg_catalog.array_agg(x.message_id order by x.n) filter (where x.class = 'recipient_throttle'), '{}')
+          into v_status_classes, v_pair_answered
+          from classified x;
           if v_pair_answered <> '{}' then
             v_pair_messages := v_status_messages
               || array(select p.message_id from hookline._pair_messages(v_pair_answered) as p(message_id));
           end if;
-          perform from hookline.outbox o where o.message_id = any (v_pair_messages) order by o.message_id for update;
+        end if;
+        perform from hookline.outbox o where o.message_id = any (v_pair_messages) order by o.message_id for update;
+        if v_failed_phones is not null then
           -- A failed status counts once for its tenant. Two apps (sources) subscribed to one
           -- WABA each get it: stored as an event of each source (the keys are per source), it
           -- counted an attempt and a breaker failure twice, and delayed the retry again. One
           -- counts: the first in the group, unless another source of the tenant stored the same
           -- status (its key: wamid, status) before this group (read after the locks above, so a
           -- concurrent group that applied it has committed).
-          select pg_catalog.array_agg(x.message_id order by x.n), pg_catalog.array_agg(x.status order by x.n)
-          into v_status_messages, v_status_items
+          select pg_catalog.array_agg(x.message_id order by x.n), pg_catalog.array_agg(x.status order by x.n),
+            pg_catalog.array_agg(x.class order by x.n)
+          into v_status_messages, v_status_items, v_status_classes
           from (
             select x.*, pg_catalog.row_number() over (partition by x.message_id, x.external_id order by x.n) as nth
             from rows from (pg_catalog.unnest(v_status_messages), pg_catalog.unnest(v_status_items),
-                            pg_catalog.unnest(v_status_sources), pg_catalog.unnest(v_status_keys))
-              with ordinality as x (message_id, status, source_id, external_id, n)
+                            pg_catalog.unnest(v_status_sources), pg_catalog.unnest(v_status_keys),
+                            pg_catalog.unnest(v_status_classes))
+              with ordinality as x (message_id, status, source_id, external_id, class, n)
           ) x
           where x.status->>'status' is distinct from 'failed'
              or (x.nth = 1
@@ -262,7 +272,8 @@ begin
                      and k.event_id <> all (v_event_ids)));
         end if;
         for v_i in 1 .. coalesce(pg_catalog.cardinality(v_status_messages), 0) loop
-          perform hookline._apply_message_status(v_status_messages[v_i], v_status_items[v_i], receive_many.received_at);
+          perform hookline._apply_message_status(v_status_messages[v_i], v_status_items[v_i], v_status_classes[v_i],
+                                                 receive_many.received_at);
         end loop;
       end if;
     end if;

@@ -266,3 +266,34 @@ def test_the_dlq_overview_looks_up_no_event_in_a_day_partition(grown: Grown) -> 
         for table, loops in re.findall(r" on (events_\w+)[^\n]*\(actual [^\n]*loops=(\d+)\)", plan)
     ]
     assert not looked_up, looked_up
+
+
+@pytest.mark.parametrize(
+    "query, params",
+    [(queries.DLQ_COUNT, {"limit": None, "replayable": False}),
+     (queries.DLQ_CHUNK, {"limit": None, "replayable": True}),
+     (queries.DLQ_CHUNK, {"limit": 500, "replayable": True})],
+    ids=["dlq replay --dry-run's count", "dlq replay's replayable walk", "a replay chunk"],
+)  # fmt: skip
+def test_the_dlq_replayable_filter_looks_up_no_event_in_a_day_partition(
+    grown: Grown, query: str, params: dict[str, object]
+) -> None:
+    """hookline.dead_letter_page's replayable filter and has_event (dlq replay's chunks, its
+    dry run's count of expired events) follow dead_letter_totals' rule (hookline._event_gone):
+    a dead letter whose event's day has its partition still has its event, so no event is
+    looked up for it (a lookup per dead letter, or a hash of every event, before)."""
+    with psycopg.connect(grown.dsn, autocommit=True) as conn:
+        plans = plans_as_notices(conn)
+        conn.execute("set auto_explain.log_analyze = on")
+        conn.execute("set auto_explain.log_min_duration = 0")
+        rows = conn.execute(query, DLQ_FILTERS | params).fetchall()  # type: ignore[arg-type]  # hookline's statements
+    if query is queries.DLQ_COUNT:
+        assert rows == [(GROWN, 0)]
+    else:
+        assert [r[0] for r in rows] == grown.dead[: params["limit"] or GROWN]
+    looked_up = [
+        (table, int(loops))
+        for plan in plans
+        for table, loops in re.findall(r" on (events_\w+)[^\n]*\(actual [^\n]*loops=(\d+)\)", plan)
+    ]
+    assert not looked_up, looked_up
