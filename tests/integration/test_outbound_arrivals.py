@@ -76,8 +76,8 @@ def test_the_posts_arriving_in_any_second_stay_within_the_limit_when_a_claim_com
     assert sorted(r.body["biz_opaque_callback_data"] for r in graph.requests) == sorted(
         f"hookline:{i}" for (i,) in conn.execute("select message_id from hookline.outbox")
     )
-    # The late leases were given back unsent and claimed again (a claim each, counted).
-    assert scalar(conn, "select count(*) from public.claims_seen") > total
     for pnid in ("1065", "2065"):
         arrivals = sorted(r.at for r in graph.requests if r.path.split("/")[2] == pnid)
-        assert max_in_any_second(arrivals) <= LIMIT, (pnid, arrivals)
+        assert max_in_any_second(arrivals) <= LIMIT, (pnid, max_in_any_second(arrivals), arrivals)
+    # The late leases were given back unsent and claimed again (a claim each, counted).
+    assert scalar(conn, "select count(*) from public.claims_seen") > total
