@@ -4,8 +4,9 @@
 -- half-open breaker's probes are counted against). Plain SQL, no SET clause, one statement: the
 -- planner inlines it into the caller's statement, which keeps its settings (no sequential or
 -- bitmap scan, a generic plan); the claims are read backwards from outbox_claimed_idx (at most
--- rate_limit entries), the leases from outbox_due_idx, and each column only when the caller reads
--- it (an unread column's subquery is left out of the plan).
+-- rate_limit entries), the leases from an index of the number's live messages, and only when
+-- the caller reads them (an unread column's subquery is left out of the plan; the claims' read
+-- is always made, at most rate_limit entries).
 create or replace function hookline._sender_window(phone_number_id text, rate_limit integer, now timestamptz)
 returns table (used integer, room_at timestamptz, leases integer)
 language sql
