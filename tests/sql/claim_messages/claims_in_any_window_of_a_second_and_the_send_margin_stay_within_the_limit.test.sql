@@ -5,7 +5,7 @@
 -- counted: a second's claims started late plus the next second's started at once reached
 -- WhatsApp in one second, up to twice the limit (benchmarks/outbox_ledger.py, issue 11).
 begin;
-select plan(9);
+select plan(11);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret');
@@ -46,6 +46,11 @@ select is((select array_agg(distinct state::text || '/' || attempt_count) from h
   '{queued/0}', 'queued, no attempt counted');
 select is((select count(*)::int from hookline.claim_messages('r1', 100, '30 seconds', '2026-03-01 10:00:07.4Z')), 0,
   'their claims still fill the window: nothing more until 1.25 s after them');
+create temp table after as select * from hookline.claim_messages('r1', 100, '30 seconds', '2026-03-01 10:00:07.6Z');
+select is((select count(*)::int from after where message_id in (select message_id from late)), 0,
+  'once the window has room, others are claimed, not the given-back ones: their own claim counts for the pair limit');
+select is((select array_agg(distinct next_attempt_at) from hookline.outbox where message_id in (select message_id from late)),
+  array['2026-03-01 10:00:12.25Z'::timestamptz], 'they wait for pair_interval (6 s) after that claim, queued (conservative: they were not sent)');
 
 create function pg_temp.plan(q text) returns text language plpgsql as $$
 declare
