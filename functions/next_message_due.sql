@@ -3,12 +3,12 @@ returns timestamptz
 language plpgsql
 set search_path = ''
 security definer
--- Index reads by design (each active sender's first due message and its claims of the last
--- 1 s + m in outbox_due_idx and outbox_claimed_idx, hookline._sender_window, and for a sender whose breaker limits it,
--- its unexpired leases in outbox_due_idx). A plan made while the statistics said the outbox
--- was empty read those leases with a bitmap scan of the sender's whole due range: no
--- sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT (the cost
--- that enable_seqscan adds to the senders' read would cross jit_above_cost).
+-- Index reads by design (each active sender's first due message in outbox_due_idx; its claims
+-- of the last 1 s + m in outbox_claimed_idx and, for a sender whose breaker limits it, its
+-- unexpired leases, both through hookline._sender_window). A plan made while the statistics
+-- said the outbox was empty read those leases with a bitmap scan of the sender's whole due
+-- range: no sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT
+-- (the cost that enable_seqscan adds to the senders' read would cross jit_above_cost).
 set enable_seqscan = off
 set enable_bitmapscan = off
 set jit = off

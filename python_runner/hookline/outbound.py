@@ -72,7 +72,8 @@ class OutboundRunner(Runner):
     # The row's send_within_ms: a message is started within the send margin of its claim or
     # given back unsent (claim_messages counts a number's claims over 1 s plus that margin).
     SEND_WITHIN_MS = 6
-    # claim_messages' rate limits count claims: a message is sent the moment it is claimed.
+    # claim_messages' rate limits count claims: a message is sent as soon as it is claimed
+    # (within the send margin), never held waiting for a slot.
     AHEAD = 0
 
     def _client(self) -> aiohttp.ClientSession:
