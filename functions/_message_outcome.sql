@@ -102,11 +102,11 @@ begin
     raise exception using errcode = 'HL064', message = format('unknown error class %L', _message_outcome.error_class);
   end if;
 
-  -- Never again within a second of its last claim: a number's sends are counted through each
-  -- message's last_claimed_at (claim_messages), so a retry claimed sooner would erase its first
-  -- send from the number's last second and let one more message through.
+  -- Never again within the send window of its last claim (1 s + m, hookline._sender_window): a
+  -- number's sends are counted through each message's last_claimed_at (claim_messages), so a
+  -- retry claimed sooner would erase its first send from the window and let one more through.
   if v_next is not null then
-    v_next := greatest(v_next, v_m.last_claimed_at + interval '1 second');
+    v_next := greatest(v_next, v_m.last_claimed_at + interval '1 second' + hookline._send_margin());
   end if;
 
   update hookline.outbox o

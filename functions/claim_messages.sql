@@ -10,7 +10,8 @@ returns table (
   phone_number_id text,
   access_token text,
   timeout_ms integer,
-  body text
+  body text,
+  send_within_ms integer
 )
 language plpgsql
 set search_path = ''
@@ -65,23 +66,21 @@ begin
               where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null)
     for no key update of s skip locked
   loop
-    -- Messages per second in every sliding second, on the database's clock: the claims of the
-    -- number in the last second (half-open (now - 1 s, now]), counted up to the limit.
+    -- Messages per second in every sliding second of the sends' starts, on the database's
+    -- clock: a message claimed at t is started by t + m (the send margin, send_within_ms) or
+    -- given back unsent, so the claims of the number in the window (now - 1 s - m, now] are
+    -- counted up to the limit (hookline._sender_window, which next_message_due reads too).
     v_limit := coalesce(v_s.throttled_rate, v_s.messages_per_second);
-    select pg_catalog.count(*) into v_used from (
-      select from hookline.outbox o
-      where o.phone_number_id = v_s.phone_number_id
-        and o.last_claimed_at > claim_messages.now - interval '1 second'
-      limit v_limit
-    ) w;
+    select w.used into v_used
+    from hookline._sender_window(v_s.phone_number_id, v_limit, claim_messages.now) w;
     v_take := least(v_limit - v_used, v_left);
     continue when v_take <= 0;
 
     -- The breaker: nothing while open; while half-open, at most its probes in flight.
     v_room := hookline._breaker_room('sender:' || v_s.phone_number_id, claim_messages.now);
     if v_room is not null then
-      select pg_catalog.count(*) into v_busy from hookline.outbox o
-      where o.phone_number_id = v_s.phone_number_id and o.state = 'sending' and o.next_attempt_at > claim_messages.now;
+      select w.leases into v_busy
+      from hookline._sender_window(v_s.phone_number_id, v_limit, claim_messages.now) w;
       v_take := least(v_take, v_room - v_busy);
       continue when v_take <= 0;
     end if;
@@ -184,7 +183,8 @@ begin
         'recipient_type', 'individual',
         case when c.recipient ~ '^[A-Z]{2}\.' then 'recipient' else 'to' end, c.recipient,
         'biz_opaque_callback_data', 'hookline:' || c.message_id
-      ))::text
+      ))::text,
+      (extract(epoch from hookline._send_margin()) * 1000)::integer
     from claimed c;
     get diagnostics v_got = row_count;
     v_left := v_left - v_got;
@@ -194,7 +194,7 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, and the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any sliding second (less after throttling); the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); a recipient''s messages in their order (a message waits while an older one of its recipient and number is queued: for a retry, a pair-limit wait or its turn; not while one is unconfirmed or in flight); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>), and send_within_ms, the send margin m (hookline._send_margin, 250 ms): the runner starts the POST within m of its claim or gives the message back unsent (release_messages), never later. Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any window of 1 s + m (less after throttling), so at most that many sends start in any sliding second; the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); a recipient''s messages in their order (a message waits while an older one of its recipient and number is queued: for a retry, a pair-limit wait or its turn; not while one is unconfirmed or in flight); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;

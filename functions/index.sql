@@ -75,6 +75,8 @@
 \ir send_message.sql
 \ir _graph_error_class.sql
 \ir _pair_messages.sql
+\ir _send_margin.sql
+\ir _sender_window.sql
 \ir _message_outcome.sql
 \ir _apply_message_status.sql
 \ir claim_messages.sql

@@ -3,12 +3,12 @@ returns timestamptz
 language plpgsql
 set search_path = ''
 security definer
--- Index reads by design (each active sender's first due message and its claims of the last
--- second in outbox_due_idx and outbox_claimed_idx, and for a sender whose breaker limits it,
--- its unexpired leases in outbox_due_idx). A plan made while the statistics said the outbox
--- was empty read those leases with a bitmap scan of the sender's whole due range: no
--- sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT (the cost
--- that enable_seqscan adds to the senders' read would cross jit_above_cost).
+-- Index reads by design (each active sender's first due message in outbox_due_idx; its claims
+-- of the last 1 s + m in outbox_claimed_idx and, for a sender whose breaker limits it, its
+-- unexpired leases, both through hookline._sender_window). A plan made while the statistics
+-- said the outbox was empty read those leases with a bitmap scan of the sender's whole due
+-- range: no sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT
+-- (the cost that enable_seqscan adds to the senders' read would cross jit_above_cost).
 set enable_seqscan = off
 set enable_bitmapscan = off
 set jit = off
@@ -41,8 +41,7 @@ begin
     pg_catalog.bool_or(case
       when x.due > v_now then false
       when x.room is null then true
-      else (select pg_catalog.count(*) from hookline.outbox o
-            where o.phone_number_id = x.phone_number_id and o.state = 'sending' and o.next_attempt_at > v_now) < x.room
+      else (select l.leases from hookline._sender_window(x.phone_number_id, x.rate_limit, v_now) l) < x.room
     end)
   into v_due, v_claimable
   from (
@@ -51,9 +50,10 @@ begin
         m.next_attempt_at,
         s.throttled_until,
         case when b.state = 'open' then b.open_until end,
-        w.last_claimed_at + interval '1 second'
+        w.room_at
       ) as due,
-      hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now) as room
+      hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now) as room,
+      coalesce(s.throttled_rate, s.messages_per_second) as rate_limit
     from hookline.senders s
     cross join lateral (
       select o.next_attempt_at
@@ -62,16 +62,10 @@ begin
       order by o.next_attempt_at
       limit 1
     ) m
-    -- A full last second: the number's limit-th most recent claim must leave it first.
-    left join lateral (
-      select o.last_claimed_at
-      from hookline.outbox o
-      where o.phone_number_id = s.phone_number_id
-        and o.last_claimed_at > next_message_due.now - interval '1 second'
-      order by o.last_claimed_at desc
-      offset coalesce(s.throttled_rate, s.messages_per_second) - 1
-      limit 1
-    ) w on true
+    -- A full send window (claim_messages' rule, hookline._sender_window: the claims of the
+    -- last 1 s + m): the number's limit-th most recent claim must leave it first.
+    cross join lateral hookline._sender_window(
+      s.phone_number_id, coalesce(s.throttled_rate, s.messages_per_second), next_message_due.now) w
     left join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id
     where s.state = 'active' and not (b.state = 'open' and b.is_forced) is true
   ) x;
@@ -85,7 +79,7 @@ end
 $$;
 
 comment on function hookline.next_message_due(timestamptz) is
-  'What an outbound runner calls when it found no message to send, before it sleeps: registers it as waiting (the next writer with a message notifies channel hookline_outbox, once) and returns when the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full last second of claims; null when nothing is queued. When one is claimable already (its breaker''s room counted as claim_messages counts it, hookline._breaker_limit: an open breaker past its cool-down has its probes), it notifies the caller at once. May be in the past (e.g. a message held back by the pair limit, or now when a writer''s open transaction kept it from registering). Errors: none.';
+  'What an outbound runner calls when it found no message to send, before it sleeps: registers it as waiting (the next writer with a message notifies channel hookline_outbox, once) and returns when the next outbox message of an active sender may become claimable: its retry time or lease expiry, pushed back by the sender''s throttle, an open breaker''s cool-down and a full send window (the claims of the last 1 s + m, hookline._sender_window); null when nothing is queued. When one is claimable already (its breaker''s room counted as claim_messages counts it, hookline._breaker_limit: an open breaker past its cool-down has its probes), it notifies the caller at once. May be in the past (e.g. a message held back by the pair limit, or now when a writer''s open transaction kept it from registering). Errors: none.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.next_message_due(timestamp with time zone) from public;

@@ -53,7 +53,7 @@ end
 $$;
 
 comment on function hookline.release_messages(text, jsonb, timestamptz) is
-  'Gives back leases of messages a stopping runner did not send: queued again at now, no attempt counted, a waiting outbound runner notified (hookline_outbox). Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';
+  'Gives back leases of messages a runner did not send (stopping, or not started within the send margin of their claim, claim_messages'' send_within_ms): queued again at now, no attempt counted, a waiting outbound runner notified (hookline_outbox). Their last_claimed_at stays: the claim still counts in the number''s send window (hookline._sender_window; conservative) and, as the message''s own claim, for the pair limit. Leases no longer held are ignored. Returns the ids released. Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.release_messages(text,jsonb,timestamp with time zone) from public;

@@ -363,7 +363,7 @@ REMOVE_SUBSCRIPTION: LiteralString = (
 LISTEN_OUTBOX: LiteralString = "listen hookline_outbox"
 
 CLAIM_MESSAGES: LiteralString = """
-select message_id, lease_token, phone_number_id, access_token, timeout_ms, body
+select message_id, lease_token, phone_number_id, access_token, timeout_ms, body, send_within_ms
 from hookline.claim_messages(runner => %(runner)s, max_rows => %(max_rows)s, lease => %(lease)s)
 """
 

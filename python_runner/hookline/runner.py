@@ -205,6 +205,9 @@ class Runner:
     LISTEN = queries.LISTEN_DELIVERIES
     RUNS_JOBS = True  # one scheduler per process is enough
     TIMEOUT_MS = 4  # the claimed row's timeout_ms column
+    # The claimed row's column saying within how many ms of its claim the request must start
+    # (None: no such rule; the outbox's send margin, OutboundRunner).
+    SEND_WITHIN_MS: int | None = None
     # Claim ahead: hold this many batches of claimed deliveries more than `concurrency`,
     # waiting for a slot, so a slot that frees starts its next request at once instead of
     # after a claim's round trip (claims and completes overlap the requests). With one batch,
@@ -323,7 +326,13 @@ class Runner:
                 # The lease SQL gave: `lease`, at least the timeout plus 1 s, from before the
                 # claim was sent (so never later than the database's).
                 lease_end = started + max(self.s.lease_s, row[self.TIMEOUT_MS] / 1000 + 1)
-                task = asyncio.create_task(self._send(http, row, lease_end))
+                # The send deadline SQL gave (the outbox's send margin), from the same start:
+                # a row not started by then goes back unsent, never late.
+                start_by = (
+                    None if self.SEND_WITHIN_MS is None
+                    else started + row[self.SEND_WITHIN_MS] / 1000
+                )  # fmt: skip
+                task = asyncio.create_task(self._send(http, row, lease_end, start_by))
                 self.active[task] = {self.ID: row[0], "lease_token": str(row[1])}
                 self.waiting.add(task)
                 task.add_done_callback(self._finished)
@@ -425,13 +434,19 @@ class Runner:
 
     # -- one HTTP request ------------------------------------------------------------------
 
-    async def _send(self, http: aiohttp.ClientSession, row: tuple[Any, ...], lease_end: float) -> None:  # fmt: skip
+    async def _send(self, http: aiohttp.ClientSession, row: tuple[Any, ...], lease_end: float, start_by: float | None = None) -> None:  # fmt: skip
         """Wait for a slot, then deliver the row, unless its lease would end before the
-        request's timeout: then it goes back unsent (released by the claim loop)."""
+        request's timeout, or its send deadline (start_by, the outbox's) has passed: then it goes
+        back unsent (released by the claim loop). The rule behind the deadline is SQL's
+        (claim_messages counts a number's claims over 1 s plus the margin it returns); this only
+        compares clocks."""
         async with self.slots:
             task = asyncio.current_task()
             self.waiting.discard(task)  # type: ignore[arg-type]
-            if time.monotonic() + row[self.TIMEOUT_MS] / 1000 + LEASE_MARGIN_S > lease_end:
+            now = time.monotonic()
+            if (start_by is not None and now > start_by) or (
+                now + row[self.TIMEOUT_MS] / 1000 + LEASE_MARGIN_S > lease_end
+            ):
                 self.unsent.append(self.active[task])  # type: ignore[index]
                 self.wake.set()
                 return

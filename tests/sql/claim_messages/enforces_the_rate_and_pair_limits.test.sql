@@ -1,5 +1,5 @@
 begin;
-select plan(12);
+select plan(13);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 select hookline.add_source('acme', 'wa', 'whatsapp', 'app-secret');
@@ -16,11 +16,13 @@ select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seco
   'another runner gets nothing more in that second');
 select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:01.0Z')), 0,
   'nor at the next clock second: the limit holds in every sliding second, not per clock second');
-select is(hookline.next_message_due('2026-03-01 10:00:01.0Z'), '2026-03-01 10:00:01.1Z'::timestamptz,
-  'runners sleep until the first claims leave the last second');
-create temp table second as select * from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:01.1Z');
-select is((select count(*)::int from second), 5, 'a second after the first claims there is room again');
-select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:02.2Z')), 1,
+select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:01.1Z')), 0,
+  'nor a second after the first claims: they count for 1 s + the send margin (250 ms), the longest a claimed message may wait for its start');
+select is(hookline.next_message_due('2026-03-01 10:00:01.0Z'), '2026-03-01 10:00:01.35Z'::timestamptz,
+  'runners sleep until the first claims leave the window of 1.25 s');
+create temp table second as select * from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:01.35Z');
+select is((select count(*)::int from second), 5, '1.25 s after the first claims there is room again');
+select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:02.6Z')), 1,
   'then one of the three to the same recipient: the pair limit holds the others back');
 select is((select count(*)::int from hookline.outbox where recipient = '+16505559999' and state = 'sending'), 1,
   'one message to the busy recipient');
@@ -31,7 +33,7 @@ select is(hookline.next_message_due('2026-03-01 10:00:03Z'), '2026-03-01 10:00:0
 select is((select count(*)::int from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:07.9Z')), 0,
   'within six seconds of its last claim the recipient gets nothing');
 select is((select array_agg(distinct next_attempt_at) from hookline.outbox where recipient = '+16505559999' and state = 'queued'),
-  array['2026-03-01 10:00:08.2Z'::timestamptz], 'and its messages wait until the six seconds are over');
+  array['2026-03-01 10:00:08.6Z'::timestamptz], 'and its messages wait until the six seconds are over');
 select is((select message_id from hookline.claim_messages('r2', 100, '30 seconds', '2026-03-01 10:00:09Z')),
   (select min(message_id) + 1 from hookline.outbox where recipient = '+16505559999'),
   'after six seconds the next message, in order');
