@@ -279,19 +279,24 @@ class Runner:
             self.WHAT,
         )
 
-    async def _claim(self, conn: psycopg.AsyncConnection[Any], max_rows: int) -> tuple[list[Any], float | None]:  # fmt: skip
+    async def _claim(self, conn: psycopg.AsyncConnection[Any], max_rows: int) -> tuple[list[Any], float | None, float]:  # fmt: skip
+        """The claimed rows, the seconds to wait when there were none, and the monotonic time
+        just before this attempt's claim was sent (a pool's wait for a connection and a failed
+        attempt before it are not part of it): earlier than the database's `now` of the claim,
+        so leases and send deadlines measured from it end no later than the database's."""
         params = {
             "runner": self.s.name,
             "max_rows": max_rows,
             "lease": timedelta(seconds=self.s.lease_s),
         }
         started = time.time_ns()
+        sent = time.monotonic()
         rows = await (await conn.execute(self.CLAIM, params)).fetchall()
         telemetry.batch("claim", self.WHAT, started, len(rows))
         if rows:
-            return rows, None
+            return rows, None, sent
         (wait,) = await (await conn.execute(self.NEXT_DUE)).fetchone()
-        return rows, wait
+        return rows, wait, sent
 
     async def _claim_loop(self, pool: Pool, http: aiohttp.ClientSession) -> None:
         refused = Backoff(first=0.5, cap=MAX_BACKOFF_S)
@@ -307,9 +312,8 @@ class Runner:
                 room = await self._more_room(room)
             max_rows = min(room, self.claim_size())
             try:
-                started = time.monotonic()
                 self.answered = False  # answers while the claim runs free room too
-                rows, wait = await retrying(
+                rows, wait, started = await retrying(
                     pool, lambda conn, n=max_rows: self._claim(conn, n),
                     what=f"claiming {self.WHAT}", stop=self.stopping,
                 )  # fmt: skip
