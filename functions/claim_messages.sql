@@ -23,9 +23,15 @@ security definer
 -- that enable_seqscan adds to the senders' read would cross jit_above_cost). Generic plans from
 -- the first call: with those settings the plan cache found the custom plans of the blocked
 -- pairs' update (they know the arrays' lengths) cheaper and re-planned it on every call.
+-- No sort where an index gives the order: the pair-limit statement's look for a candidate's
+-- nearest older queued message (order by message_id desc limit 1) is then read backwards on
+-- outbox_live_recipient_idx; with statistics taken while the outbox had no live rows, a plan
+-- read outbox_due_idx instead (every due message of the number per candidate) and sorted the
+-- one row it expected. The sorts no index can replace (the window and the aggregates) stay.
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_bitmapscan = off
+set enable_sort = off
 set jit = off
 as $$
 #variable_conflict use_column
@@ -99,8 +105,8 @@ begin
     -- so a message's claims in any window are at most one and its last_claimed_at holds them
     -- all (claimed again sooner, it would erase its first send from the window).
     -- A recipient's messages go in their order (n counts them by message_id): a message waits
-    -- while an older message of its recipient is queued (ahead_at: the latest due time among
-    -- them; read from outbox_live_recipient_idx, the live messages), deferred until then
+    -- while an older message of its recipient is queued (ahead_at: the due time of the nearest
+    -- of them; read from outbox_live_recipient_idx, the live messages), deferred until then
     -- (at least just past now). Without it, a message the pair limit deferred was overtaken by
     -- a later one of its recipient that the bounded prefix had not reached, still due at its
     -- own, earlier time (found by benchmarks/outbox_ledger.py); so was a message waiting for a
@@ -138,12 +144,20 @@ begin
           where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
             and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
         ) r
-        cross join lateral (
-          select pg_catalog.max(q.next_attempt_at) as ahead_at
+        -- The nearest older queued message of the recipient, read backwards on
+        -- outbox_live_recipient_idx from the candidate's id (the order this asks for is that
+        -- index's, so no plan reads another one: max(next_attempt_at) was read backwards on
+        -- outbox_due_idx, every due message of the number per candidate, when the statistics
+        -- said the outbox had no live rows). The candidate is deferred until that message is
+        -- due; if that one is then held behind an older one, so is the candidate again.
+        left join lateral (
+          select q.next_attempt_at as ahead_at
           from hookline.outbox q
           where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
             and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
-        ) a
+          order by q.message_id desc
+          limit 1
+        ) a on true
       ) j
     ) j;
 
