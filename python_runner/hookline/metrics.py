@@ -243,6 +243,15 @@ class RunnerMetrics:
             ["kind", "reason"],
             registry=r,
         )
+        self.given_back = Counter(
+            "hookline_leases_given_back",
+            "Leases the runner gave back without sending (release): unsent (a claimed row not "
+            "started: its lease would end during the request, a message past the send margin "
+            "of its claim, or a stop came first) or unfinished (abandoned at the end of a "
+            "stop's grace period). Each is due again with no attempt counted.",
+            ["kind", "which"],
+            registry=r,
+        )
         self.started = time.monotonic()
         self.listener_seen: dict[str, float] = {}
         listener_age = Gauge(
@@ -287,6 +296,9 @@ class RunnerMetrics:
             histogram = self.duration.labels(kind, cls)
             for value in seconds:
                 histogram.observe(value)
+
+    def leases_given_back(self, kind: str, which: str, count: int) -> None:
+        self.given_back.labels(kind, which).inc(count)
 
     def results_dropped(self, kind: str, reason: str, count: int) -> None:
         self.dropped.labels(kind, reason).inc(count)

@@ -575,6 +575,7 @@ class Runner:
         take back expire."""
         if not leases:
             return
+        RUNNER.leases_given_back(self.WHAT, which, len(leases))
         try:
             await retrying(
                 pool, lambda conn: conn.execute(self.RELEASE, {"runner": self.s.name, "leases": Jsonb(leases)}),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import psycopg
 
 from tests.fake_graph import FakeGraph
+from tests.ingress_helpers import announced_metrics_url
 from tests.integration.conftest import scalar, wait_until
 from tests.integration.test_outbound import add_sender, graph, live, max_in_any_second, send
 
@@ -58,7 +60,7 @@ def test_the_posts_arriving_in_any_second_stay_within_the_limit_when_a_claim_com
             holder.execute(
                 "select from hookline.circuit_breakers where target = 'sender:2065' for update"
             )
-            runners("r1", "--graph-url", graph.url, "--concurrency", "32")
+            runner = runners("r1", "--graph-url", graph.url, "--concurrency", "32")
             wait_until(
                 lambda: scalar(
                     conn,
@@ -79,5 +81,11 @@ def test_the_posts_arriving_in_any_second_stay_within_the_limit_when_a_claim_com
     for pnid in ("1065", "2065"):
         arrivals = sorted(r.at for r in graph.requests if r.path.split("/")[2] == pnid)
         assert max_in_any_second(arrivals) <= LIMIT, (pnid, max_in_any_second(arrivals), arrivals)
-    # The late leases were given back unsent and claimed again (a claim each, counted).
-    assert scalar(conn, "select count(*) from public.claims_seen") > total
+    # The late leases were given back unsent and claimed again (a claim each, counted), and the
+    # runner's metrics say how many it gave back.
+    claims = scalar(conn, "select count(*) from public.claims_seen")
+    assert claims > total
+    metrics = httpx.get(announced_metrics_url(runner.log), timeout=10).text
+    given_back = 'hookline_leases_given_back_total{kind="messages",which="unsent"} '
+    line = next(ln for ln in metrics.splitlines() if ln.startswith(given_back))
+    assert float(line.removeprefix(given_back)) == claims - total, line
