@@ -243,14 +243,9 @@ def test_two_runners_keep_the_rate_per_number_and_per_recipient(conn, tenant_sou
     assert min(gaps) >= 0.7 and sum(gaps) / len(gaps) >= 0.9, gaps
 
 
-@pytest.mark.slow
-def test_several_numbers_keep_their_rate_in_every_second_across_a_runner_crash_and_restart(conn, tenant_source, graph: FakeGraph, runners) -> None:  # fmt: skip
-    """Three numbers with limits of 5, 3 and 4 a second, two runners; one runner is killed
-    (SIGKILL) while messages are going out and a new one starts: the killed runner's leases
-    expire and its messages are claimed again (sent twice, perhaps: at least once). Every
-    claim counts, the first of a message claimed twice too, so a trigger logs each claim
-    (last_claimed_at only holds a message's last). In any second (half-open, the database's
-    clock) no number had more claims than its limit."""
+def log_claims(conn: psycopg.Connection) -> None:
+    """Every claim of a message logged in public.claims_seen (number, claim time) by a trigger:
+    last_claimed_at holds only a message's latest, and a message claimed twice counts twice."""
     conn.execute("create table public.claims_seen (phone_number_id text, at timestamptz)")
     conn.execute(
         "create function public.log_claim() returns trigger language plpgsql security definer "
@@ -262,6 +257,17 @@ def test_several_numbers_keep_their_rate_in_every_second_across_a_runner_crash_a
         "when (new.last_claimed_at is distinct from old.last_claimed_at) "
         "execute function public.log_claim()"
     )
+
+
+@pytest.mark.slow
+def test_several_numbers_keep_their_rate_in_every_second_across_a_runner_crash_and_restart(conn, tenant_source, graph: FakeGraph, runners) -> None:  # fmt: skip
+    """Three numbers with limits of 5, 3 and 4 a second, two runners; one runner is killed
+    (SIGKILL) while messages are going out and a new one starts: the killed runner's leases
+    expire and its messages are claimed again (sent twice, perhaps: at least once). Every
+    claim counts, the first of a message claimed twice too, so a trigger logs each claim
+    (last_claimed_at only holds a message's last). In any second (half-open, the database's
+    clock) no number had more claims than its limit."""
+    log_claims(conn)
     limits = {"1065": 5, "2065": 3, "3065": 4}
     for pnid, rate in limits.items():
         add_sender(conn, pnid, messages_per_second=rate, timeout_ms=1000)

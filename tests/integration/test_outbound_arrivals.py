@@ -22,7 +22,14 @@ import psycopg
 from tests.fake_graph import FakeGraph
 from tests.ingress_helpers import announced_metrics_url
 from tests.integration.conftest import scalar, wait_until
-from tests.integration.test_outbound import add_sender, graph, live, max_in_any_second, send
+from tests.integration.test_outbound import (
+    add_sender,
+    graph,
+    live,
+    log_claims,
+    max_in_any_second,
+    send,
+)
 
 __all__ = ["graph"]  # the fixture
 
@@ -30,17 +37,7 @@ LIMIT = 10
 
 
 def test_the_posts_arriving_in_any_second_stay_within_the_limit_when_a_claim_comes_back_late(db: str, conn, tenant_source, graph: FakeGraph, runners) -> None:  # fmt: skip
-    conn.execute("create table public.claims_seen (phone_number_id text, at timestamptz)")
-    conn.execute(
-        "create function public.log_claim() returns trigger language plpgsql security definer "
-        "set search_path = '' as $$ begin insert into public.claims_seen "
-        "values (new.phone_number_id, new.last_claimed_at); return null; end $$"
-    )
-    conn.execute(
-        "create trigger log_claim after update of last_claimed_at on hookline.outbox for each row "
-        "when (new.last_claimed_at is distinct from old.last_claimed_at) "
-        "execute function public.log_claim()"
-    )
+    log_claims(conn)
     add_sender(conn, "1065", messages_per_second=LIMIT, pair_interval="1 s")
     add_sender(conn, "2065", messages_per_second=LIMIT, pair_interval="1 s")
     for n in range(3 * LIMIT):  # queued first: the claim takes 1065's messages first
