@@ -42,8 +42,32 @@ def find_bindir() -> Path | None:
     return None
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, for a server started after this returns. Taken below the
+    kernel's ephemeral range, where no bind to port 0 and no outgoing connection of any process
+    lands meanwhile (a port from a bind to 0 went to the next such bind, a server's metrics
+    endpoint on port 0, before the server bound it); never the same port twice in a process."""
+    try:
+        top = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        top = 32768  # Linux's default start; elsewhere, IANA's dynamic range starts higher
+    low = 10000 if top > 12000 else 1024
+    for _ in range(200 if top - low >= 1000 else 0):
+        port = low + secrets.randbelow(top - low)
+        if port in _given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or in TIME_WAIT
+        _given.add(port)
+        return port
+    with socket.socket() as s:  # no room below the range: any port the kernel gives
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
