@@ -2,7 +2,7 @@ create or replace function hookline.claim_messages(
   runner text,
   max_rows integer,
   lease interval,
-  now timestamptz default pg_catalog.now()
+  now timestamptz default null
 )
 returns table (
   message_id bigint,
@@ -37,6 +37,11 @@ as $$
 #variable_conflict use_column
 declare
   v_s hookline.senders;
+  v_start timestamptz := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
+  v_now timestamptz;
+  v_at timestamptz;
+  v_first_at timestamptz;
+  v_within integer;
   v_left integer := claim_messages.max_rows;
   v_limit integer;
   v_used integer;
@@ -50,12 +55,22 @@ declare
 begin
   if coalesce(claim_messages.runner, '') = '' or claim_messages.max_rows is null
      or claim_messages.max_rows not between 1 and 10000
-     or claim_messages.lease is null or claim_messages.lease <= interval '0' or claim_messages.now is null then
+     or claim_messages.lease is null or claim_messages.lease <= interval '0' then
     raise exception using
       errcode = 'HL064',
       message = 'claim_messages needs a runner name, max_rows between 1 and 10000 and a positive lease';
   end if;
 
+  -- The clock (now given: that time, for tests): a sender's window is counted at v_now, read
+  -- after its row is locked, and its messages are claimed at v_at, read after the sender's locks
+  -- and the pair limit's update, just before the claiming statement: no lock wait of this claim
+  -- (a deploy's lock on the outbox, say) comes between a claim's time and its rows' return, so
+  -- the send margin is spent on the way to the runner only. send_within_ms adds the time from
+  -- the statement's start to v_at: the runner measures the margin from before it sent the
+  -- claim, so its deadline still falls before v_at + m (claims are counted over 1 s + m to
+  -- v_at). Counting at v_now, before v_at, counts a superset of the window. Once the claim has
+  -- run for half the margin since its first claim, it takes no further sender, so the rows it
+  -- returns have at least the other half left.
   -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
   -- messages, oldest due first; each sender row is locked (skip locked) while its last second
   -- is counted and filled, so the limits hold across runners.
@@ -63,30 +78,32 @@ begin
     select s.*
     from hookline.senders s
     where s.state = 'active'
-      and (s.throttled_until is null or s.throttled_until <= claim_messages.now)
+      and (s.throttled_until is null or s.throttled_until <= v_start)
       and exists (
         select from hookline.outbox o
-        where o.phone_number_id = s.phone_number_id and o.next_attempt_at <= claim_messages.now
+        where o.phone_number_id = s.phone_number_id and o.next_attempt_at <= v_start
       )
     order by (select pg_catalog.min(o.next_attempt_at) from hookline.outbox o
               where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null)
     for no key update of s skip locked
   loop
+    v_now := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
+    exit when v_now > v_first_at + hookline._send_margin() / 2;
     -- Messages per second in every sliding second of the sends' starts, on the database's
     -- clock: a message claimed at t is started by t + m (the send margin, send_within_ms) or
     -- given back unsent, so the claims of the number in the window (now - 1 s - m, now] are
     -- counted up to the limit (hookline._sender_window, which next_message_due reads too).
     v_limit := coalesce(v_s.throttled_rate, v_s.messages_per_second);
     select w.used into v_used
-    from hookline._sender_window(v_s.phone_number_id, v_limit, claim_messages.now) w;
+    from hookline._sender_window(v_s.phone_number_id, v_limit, v_now) w;
     v_take := least(v_limit - v_used, v_left);
     continue when v_take <= 0;
 
     -- The breaker: nothing while open; while half-open, at most its probes in flight.
-    v_room := hookline._breaker_room('sender:' || v_s.phone_number_id, claim_messages.now);
+    v_room := hookline._breaker_room('sender:' || v_s.phone_number_id, v_now);
     if v_room is not null then
       select w.leases into v_busy
-      from hookline._sender_window(v_s.phone_number_id, v_limit, claim_messages.now) w;
+      from hookline._sender_window(v_s.phone_number_id, v_limit, v_now) w;
       v_take := least(v_take, v_room - v_busy);
       continue when v_take <= 0;
     end if;
@@ -117,9 +134,9 @@ begin
            coalesce(pg_catalog.array_agg(greatest(case
                       when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
                       when j.own_at is null and j.n > v_s.pair_burst - j.recent
-                        then claim_messages.now + v_s.pair_interval end,
+                        then v_now + v_s.pair_interval end,
                       j.own_at + v_s.pair_interval * v_s.pair_burst,
-                      greatest(j.ahead_at, claim_messages.now + interval '1 millisecond')))
+                      greatest(j.ahead_at, v_now + interval '1 millisecond')))
                       filter (where j.blocked), '{}')
     into v_allowed, v_blocked, v_until
     from (
@@ -128,13 +145,13 @@ begin
       select j.*, (j.own_at is not null or j.n > v_s.pair_burst - j.recent or j.ahead_at is not null) as blocked
       from (
         select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
-          case when c.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+          case when c.last_claimed_at > v_now - v_s.pair_interval * v_s.pair_burst
                then c.last_claimed_at end as own_at,
           pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
         from (
           select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
           from hookline.outbox o
-          where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= claim_messages.now
+          where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= v_now
           order by o.next_attempt_at
           limit v_take * 4 + 50
         ) c
@@ -142,7 +159,7 @@ begin
           select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
           from hookline.outbox p
           where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
-            and p.last_claimed_at > claim_messages.now - v_s.pair_interval * v_s.pair_burst
+            and p.last_claimed_at > v_now - v_s.pair_interval * v_s.pair_burst
         ) r
         -- The nearest older queued message of the recipient, read backwards on
         -- outbox_live_recipient_idx from the candidate's id (the order this asks for is that
@@ -171,11 +188,14 @@ begin
         for update skip locked
       );
 
+    v_at := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
+    v_within := (extract(epoch from hookline._send_margin() + case when claim_messages.now is null
+                   then v_at - pg_catalog.statement_timestamp() else interval '0' end) * 1000)::integer;
     return query
     with picked as (
       select o.message_id
       from hookline.outbox o
-      where o.message_id = any (v_allowed[1:v_take]) and o.next_attempt_at <= claim_messages.now
+      where o.message_id = any (v_allowed[1:v_take]) and o.next_attempt_at <= v_now
       for update skip locked
     ),
     claimed as (
@@ -183,9 +203,9 @@ begin
       set state = 'sending',
         lease_token = pg_catalog.gen_random_uuid(),
         runner = claim_messages.runner,
-        last_claimed_at = claim_messages.now,
+        last_claimed_at = v_at,
         -- The lease outlives the request timeout, so a slow answer is not taken for a crash.
-        next_attempt_at = claim_messages.now + greatest(claim_messages.lease,
+        next_attempt_at = v_at + greatest(claim_messages.lease,
           pg_catalog.make_interval(secs => (v_s.timeout_ms + 1000) / 1000.0))
       from picked p
       where o.message_id = p.message_id
@@ -198,9 +218,12 @@ begin
         case when c.recipient ~ '^[A-Z]{2}\.' then 'recipient' else 'to' end, c.recipient,
         'biz_opaque_callback_data', 'hookline:' || c.message_id
       ))::text,
-      (extract(epoch from hookline._send_margin()) * 1000)::integer
+      v_within
     from claimed c;
     get diagnostics v_got = row_count;
+    if v_got > 0 then
+      v_first_at := coalesce(v_first_at, v_at);
+    end if;
     v_left := v_left - v_got;
     exit when v_left <= 0;
   end loop;
@@ -208,7 +231,7 @@ end
 $$;
 
 comment on function hookline.claim_messages(text, integer, interval, timestamptz) is
-  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>), and send_within_ms, the send margin m (hookline._send_margin, 250 ms): the runner starts the POST within m of its claim or gives the message back unsent (release_messages), never later. Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any window of 1 s + m (less after throttling), so at most that many sends start in any sliding second; the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); a recipient''s messages in their order (a message waits while an older one of its recipient and number is queued: for a retry, a pair-limit wait or its turn; not while one is unconfirmed or in flight); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. Errors: HL064 invalid argument.';
+  'Leases up to max_rows due outbox messages to a runner and returns what the Graph API call needs: message id, lease token, phone number id, access token, timeout, the JSON body (the message plus messaging_product, to or recipient, and biz_opaque_callback_data hookline:<id>), and send_within_ms: the runner starts the POST within send_within_ms of sending the claim or gives the message back unsent (release_messages), never later; it is the send margin m (hookline._send_margin, 250 ms) plus the time from the claim statement''s start to the sender''s claim (clock time, read after the claim''s locks: a claim that waited for a lock still leaves its rows m; with now given, that time and m alone). Enforced here, across runners: paused and throttled senders are skipped; at most messages_per_second claims per sender in any window of 1 s + m (less after throttling), so at most that many sends start in any sliding second; the pair limit (pair_burst per pair_interval * pair_burst per recipient, a retry''s own earlier send included: a message is not claimed again within that window of its last claim; a message it holds back is deferred until its recipient may be sent to); a recipient''s messages in their order (a message waits while an older one of its recipient and number is queued: for a retry, a pair-limit wait or its turn; not while one is unconfirmed or in flight); the sender''s circuit breaker (nothing while open, its probes while half-open). Rows not yet allowed stay queued, unclaimed and uncounted. The lease lasts lease, at least the timeout plus 1 s. A claim takes no further sender once it has run for m / 2 since its first claimed row. now: for tests, the time of every step (default: the clock, read per sender). Errors: HL064 invalid argument.';
 
 -- SECURITY DEFINER: runners have no table privileges; they send the outbox only through this function.
 revoke all on function hookline.claim_messages(text,integer,interval,timestamp with time zone) from public;
