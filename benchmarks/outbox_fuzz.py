@@ -25,8 +25,8 @@ Checked: no error but a documented HLxxx (a 40P01 is a finding); in each claim's
 transaction, while it holds its senders' locks, every sender it claimed from is active, not
 throttled, not behind an open breaker (one unchanged for 50 ms) and, half-open, has no more
 leases than its probes; a late result changes nothing and answers stale or unknown. After the
-run, over every claim the sessions saw (on the database clock, the `now` the claim counted
-from): no sender had more claims in any sliding second (t - 1 s, t] than the limit the claim
+run, over every claim the sessions saw (on the database clock, the claim's time: the clock
+read after its sender's locks, its rows' last_claimed_at): no sender had more claims in any sliding second (t - 1 s, t] than the limit the claim
 at t saw, and no recipient got more than pair_burst messages (other than the same message
 again) within pair_interval * pair_burst. At the end, faults stop, every sender is resumed,
 its limits raised and its breaker closed, and one session claims and completes 2xx until no
@@ -265,24 +265,29 @@ class OutboxSession(Session):
                   s.pair_interval, s.pair_burst,
                   (select count(*) from hookline.outbox o where o.phone_number_id = s.phone_number_id
                      and o.state = 'sending' and o.next_attempt_at > clock_timestamp()) as leased,
-                  b.state, b.is_forced, b.open_until, b.probes, now(), pg_xact_commit_timestamp(b.xmin)
+                  b.state, b.is_forced, b.open_until, b.probes,
+                  -- The claim's time for this sender (the clock, read after its locks; not
+                  -- this transaction's start): its throttle and breaker were judged then.
+                  (select min(o.last_claimed_at) from hookline.outbox o
+                   where o.phone_number_id = s.phone_number_id and o.message_id = any(%s)),
+                  pg_xact_commit_timestamp(b.xmin)
                 from hookline.senders s
                 left join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id
                 where s.phone_number_id = any(%s)
                 """,
-                (sorted({r[2] for r in rows}),),
+                ([r[0] for r in rows], sorted({r[2] for r in rows})),
             ).fetchall()
             limits = {}
-            for pnid, state, throttled, limit, pint, pburst, leased, bstate, forced, until, probes, now, bcommit in checks:  # fmt: skip
+            for pnid, state, throttled, limit, pint, pburst, leased, bstate, forced, until, probes, claimed_at, bcommit in checks:  # fmt: skip
                 limits[pnid] = (limit, pint, pburst)
                 if state != "active":
                     self.st.find(f"claim_messages claimed from sender {pnid} in state {state}")
-                if throttled is not None and throttled > now:
+                if throttled is not None and throttled > claimed_at:
                     self.st.find(
                         f"claim_messages claimed from sender {pnid} throttled until {throttled}"
                     )
                 stable = bcommit is not None and bcommit < t0 - datetime.timedelta(milliseconds=50)
-                if bstate == "open" and (forced or until > now) and stable:
+                if bstate == "open" and (forced or until > claimed_at) and stable:
                     self.st.find(
                         f"claim_messages claimed from sender {pnid} behind an open breaker"
                     )
@@ -1036,8 +1041,8 @@ def audit(dsn: str, st: OutboxState) -> None:
 
 
 def check_limits(st: OutboxState) -> None:
-    """The sliding-second rate and the pair limit, over every claim seen. A claim at `now` t
-    (its transaction's start, the database clock it counts from) that saw limit L, and the
+    """The sliding-second rate and the pair limit, over every claim seen. A claim at t (its
+    rows' last_claimed_at: the clock after its sender's locks) that saw limit L, and the
     claims of its sender made before it (under the sender's lock): no more than L of them,
     itself included, after t - 1 s; no more than pair_burst sends to its recipient (a retry
     of a message counts as one more: WhatsApp counts what reaches it) after
