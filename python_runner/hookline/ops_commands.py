@@ -26,7 +26,7 @@ from hookline.delivery_commands import _call, _print_rows, json_option
 from hookline.errors import HooklineError, NotInDeadLetterQueue, wrap_errors
 
 DLQ_COLUMNS = ["delivery_id", "tenant", "endpoint", "event_type", "state", "error_class",
-               "attempts", "finished_at", "reason"]  # fmt: skip
+               "attempts", "finished_at", "replayable", "reason"]  # fmt: skip
 
 
 TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
@@ -72,12 +72,18 @@ def dlq() -> None:
     "--after", type=click.IntRange(0), default=0, help="Start after this delivery id (paging)."
 )
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option(
+    "--replayable", is_flag=True,
+    help="Only those whose event is still stored (retention has not dropped its day): what "
+    "`dlq replay` would resend.",
+)  # fmt: skip
 @json_option
 @fails_cleanly
-def dlq_list(dsn: str | None, after: int, limit: int, as_json: bool, **kw: Any) -> None:
-    """List dead and discarded deliveries, oldest id first; prints the next page's --after."""
+def dlq_list(dsn: str | None, after: int, limit: int, replayable: bool, as_json: bool, **kw: Any) -> None:  # fmt: skip
+    """List dead and discarded deliveries, oldest id first, and whether each is replayable
+    (its event still stored); prints the next page's --after."""
     rows = _call(
-        dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit, "replayable": False}
+        dsn, queries.DLQ_LIST, {**_filters(kw, after), "limit": limit, "replayable": replayable}
     )
     _print_rows(rows, as_json, DLQ_COLUMNS)
     if len(rows) == limit and not as_json:

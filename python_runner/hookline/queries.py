@@ -420,13 +420,17 @@ select target, state, is_forced from hookline.set_breaker(
 # (the masked view's rows, by the primary key: a `where` on the view itself would read and
 # mask every dead letter of the caller's tenants first; docs/security.md).
 DLQ_LIST: LiteralString = """
+with p as (
+  select p.delivery_id, p.has_event from hookline.dead_letter_page(
+    tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
+    since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
+    after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
+  ) p
+)
 select q.delivery_id, q.tenant_id as tenant, q.endpoint, q.event_type, q.state, q.error_class,
-  q.attempt_count as attempts, q.generation, q.finished_at, q.reason
-from hookline.dead_letter_rows(array(select p.delivery_id from hookline.dead_letter_page(
-  tenant => %(tenant)s, endpoint => %(endpoint)s, event_type => %(event_type)s,
-  since => %(since)s, until => %(until)s, error_class => %(error_class)s, state => %(state)s,
-  after => %(after)s, page_size => %(limit)s, replayable => %(replayable)s
-) p)) q
+  q.attempt_count as attempts, q.generation, q.finished_at, p.has_event as replayable, q.reason
+from hookline.dead_letter_rows(array(select p.delivery_id from p)) q
+join p using (delivery_id)
 order by q.delivery_id
 """
 

@@ -59,6 +59,32 @@ def test_list_filters_and_pages_within_the_operators_tenant(db: str, two_tenants
         assert len(json.loads(run.stdout)) == expected, (flag, value)
 
 
+def test_list_says_which_dead_letters_a_replay_would_resend(db: str, two_tenants: Tenants) -> None:  # fmt: skip
+    # A dead letter whose event's day retention dropped cannot be replayed (`dlq replay` skips
+    # it). `dlq list` did not say which ones those were; now a column does, and --replayable
+    # lists only the others (what a replay would resend), as replay's dry run counts them.
+    alice = as_role(db, "alice")
+    acme = two_tenants.dead["acme"]
+    with psycopg.connect(db, autocommit=True) as conn:  # its day gone, as retention leaves it
+        conn.execute(
+            "update hookline.dead_letters set event_received_at = '2020-01-01Z' where delivery_id = %s",
+            (acme[0],),
+        )
+    rows = json.loads(hookline("dlq", "list", "--dsn", alice, "--json").stdout)
+    assert [(r["delivery_id"], r["replayable"]) for r in rows] == [
+        (acme[0], False), (acme[1], True), (acme[2], True)
+    ]  # fmt: skip
+    table = hookline("dlq", "list", "--dsn", alice)
+    header, first = table.stdout.splitlines()[:2]
+    assert header.split()[8] == "replayable" and first.split()[8] == "False", table.stdout
+    only = hookline("dlq", "list", "--dsn", alice, "--replayable", "--json")
+    assert [r["delivery_id"] for r in json.loads(only.stdout)] == acme[1:]
+    dry = hookline(
+        "dlq", "replay", "--endpoint", "acme-crm", "--reason", "x", "--dry-run", "--dsn", alice
+    )
+    assert dry.stdout.strip() == "would replay 2 deliveries (1 skipped: their events are gone)"
+
+
 INJECTIONS = ["acme' or '1'='1", "x'); delete from hookline.dead_letters; --", "acme\\' or 1=1 --",
               "%(tenant)s", "' union select * from hookline.dead_letters --"]  # fmt: skip
 
