@@ -315,15 +315,20 @@ class Flapping:
 class Faults(threading.Thread):
     """Every kill_every seconds on average (exponential) one of the processes is killed with
     SIGKILL and started again; every restart_every seconds on average PostgreSQL is stopped
-    with `pg_ctl -m immediate` and started again. log holds (from, to, what) of each fault on
-    `clock`."""
+    with `pg_ctl -m immediate` and started again; every lock_every seconds on average (if
+    given) a session holds `lock` (a LOCK TABLE statement, as a deploy's migration takes) for
+    lock_for seconds. log holds (from, to, what) of each fault on `clock`."""
 
     def __init__(self, pg: LocalPostgres, procs: Processes, seed: int, kill_every: float,
-                 restart_every: float, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 restart_every: float, clock: Callable[[], float] = time.monotonic,
+                 lock_every: float = 0, lock_for: float = 0.5, lock: str = "",
+                 dsn: str = "") -> None:  # fmt: skip
         super().__init__(daemon=True)
         self.pg, self.procs, self.clock = pg, procs, clock
         self.rng = random.Random(seed + 11)
         self.kill_every, self.restart_every = kill_every, restart_every
+        self.lock_every, self.lock_for, self.lock, self.dsn = lock_every, lock_for, lock, dsn
+        self.locks = 0
         self.stop = threading.Event()
         self.kills: collections.Counter[str] = collections.Counter()
         self.log: list[tuple[float, float, str]] = []  # (from, to, what) of each fault
@@ -334,8 +339,20 @@ class Faults(threading.Thread):
     def when(self, every: float) -> float:
         return time.monotonic() + self.rng.expovariate(1 / every) if every > 0 else float("inf")
 
+    def hold_lock(self) -> None:
+        """The lock for lock_for seconds, in a transaction of its own (none if the server is
+        down: a restart's outage is a fault of its own)."""
+        t = self.clock()
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.dsn, connect_timeout=2) as conn:  # fmt: skip
+            conn.execute(self.lock)  # type: ignore[arg-type]  # the caller's statement
+            time.sleep(self.lock_for)
+            conn.commit()
+            self.locks += 1
+            self.log.append((t, self.clock(), "lock"))
+
     def run(self) -> None:
         next_kill, next_restart = self.when(self.kill_every), self.when(self.restart_every)
+        next_lock = self.when(self.lock_every if self.lock else 0)
         while not self.stop.wait(0.1):
             self.procs.check()
             now = time.monotonic()
@@ -356,3 +373,6 @@ class Faults(threading.Thread):
                 self.log.append((t, self.clock(), "PostgreSQL restart"))
                 self.last = time.monotonic()
                 next_restart = self.when(self.restart_every)
+            if now >= next_lock:
+                self.hold_lock()
+                next_lock = self.when(self.lock_every)

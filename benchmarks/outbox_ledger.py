@@ -302,6 +302,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-every", type=float, default=20, help="mean seconds between SIGKILLs of a runner or the ingress (0: none)")  # fmt: skip
     parser.add_argument("--restart-every", type=float, default=60, help="mean seconds between immediate PostgreSQL restarts (0: none)")  # fmt: skip
+    parser.add_argument("--lock-every", type=float, default=0, help="mean seconds between locks of the outbox and the senders, as a deploy's migration takes them (0: none)")  # fmt: skip
+    parser.add_argument("--lock-for", type=float, default=0.5, help="seconds each such lock is held")  # fmt: skip
     parser.add_argument("--flap", type=float, default=0.2, help="share of the time the Graph API fails (0: never)")  # fmt: skip
     parser.add_argument("--port", type=int, default=56180, help="the private PostgreSQL's port (0: any free one)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
@@ -372,7 +374,11 @@ def main() -> int:
         })  # fmt: skip
         ingress_url = f"http://127.0.0.1:{port}"
         procs.wait_healthy("ingress", ingress_url)
-        faults = Faults(pg, procs, args.seed, args.kill_every, args.restart_every, clock=time.time)
+        faults = Faults(
+            pg, procs, args.seed, args.kill_every, args.restart_every, clock=time.time,
+            lock_every=args.lock_every, lock_for=args.lock_for, dsn=dsn,
+            lock="lock table hookline.senders, hookline.outbox in access exclusive mode",
+        )  # fmt: skip
         faults.start()
         statuses = Statuses(graph, ingress_url, secrets, args.statuses, args.seed)
         share = -(-args.messages // args.handlers)
@@ -639,7 +645,8 @@ def ledger(dsn: str, root: Path, args: argparse.Namespace, graph: FakeGraph, fla
     print(f"order of repeated recipients' messages (first accepted send, commit order): {order_checked} pairs checked, "
           f"{sum(order_causes.values())} out of order {dict(order_causes)}; where the order is promised: {disordered[:5]}")  # fmt: skip
     print(f"faults: SIGKILL {dict(faults.kills)}, PostgreSQL immediate restarts {faults.restarts} "
-          f"({faults.outage:.1f} s down in all)")  # fmt: skip
+          f"({faults.outage:.1f} s down in all), locks of the outbox and senders {faults.locks} "
+          f"({args.lock_for} s each)")  # fmt: skip
     print(f"load: {len(committed) + len(rolled)} transactions in {load_seconds:.0f} s "
           f"({(len(committed) + len(rolled)) / load_seconds:.1f}/s); drain {drain:.1f} s; load average now {os.getloadavg()}")  # fmt: skip
     bad = bool(lost or lost_commits or torn or phantom_rows or phantom_posts or rate_violations

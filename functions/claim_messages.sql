@@ -189,8 +189,9 @@ begin
       );
 
     v_at := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
-    v_within := (extract(epoch from hookline._send_margin() + case when claim_messages.now is null
-                   then v_at - pg_catalog.statement_timestamp() else interval '0' end) * 1000)::integer;
+    -- Rounded down: never a deadline past v_at + m.
+    v_within := pg_catalog.floor(extract(epoch from hookline._send_margin() + case when claim_messages.now is null
+                  then v_at - pg_catalog.statement_timestamp() else interval '0' end) * 1000)::integer;
     return query
     with picked as (
       select o.message_id

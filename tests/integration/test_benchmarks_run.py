@@ -202,12 +202,12 @@ def test_the_crash_ledger_runs_as_documented() -> None:
 
 def test_the_outbox_ledger_runs_as_documented() -> None:
     """docs/outbound.md's outbox crash ledger (its own PostgreSQL, ingress, runners, handler
-    processes and fake Graph API), for a few hundred messages with a kill every 3 s and a
-    restart every 8 s on average: it exits 0 and its ledger finds nothing lost, phantom or
-    over a limit."""
+    processes and fake Graph API), for a few hundred messages with a kill every 3 s, a
+    restart every 8 s and a 0.5 s lock of the outbox and senders every 2 s on average: it
+    exits 0 and its ledger finds nothing lost, phantom or over a limit."""
     result = subprocess.run(
         [sys.executable, "outbox_ledger.py", "--messages", "300", "--rate", "60", "--seed", "1",
-         "--kill-every", "3", "--restart-every", "8", "--port", "0"],
+         "--kill-every", "3", "--restart-every", "8", "--lock-every", "2", "--port", "0"],
         cwd=BENCHMARKS, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
