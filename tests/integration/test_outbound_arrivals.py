@@ -14,8 +14,10 @@ each POST's arrival time."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
+from collections.abc import Iterator
 
 import httpx
 import psycopg
@@ -47,16 +49,23 @@ def queue(conn: psycopg.Connection, numbers: dict[str, int]) -> int:
     return sum(numbers.values())
 
 
-def claim_waits(conn: psycopg.Connection) -> None:
-    wait_until(
-        lambda: scalar(
-            conn,
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
-            "and query like '%claim_messages%'",
-        ) > 0,
-        timeout=30,
-        what="the runner's claim to wait for the operator's lock",
-    )  # fmt: skip
+@contextlib.contextmanager
+def claim_behind_a_lock(db: str, conn: psycopg.Connection, graph: FakeGraph, runners) -> Iterator[RunnerProcess]:  # fmt: skip
+    """A runner started while a session holds the senders in EXCLUSIVE mode, as a deploy's
+    migration does; yields it once its claim waits for that lock, released on leaving."""
+    with psycopg.connect(db, autocommit=True) as holder, holder.transaction():
+        holder.execute("lock table hookline.senders in exclusive mode")
+        runner = runners("r1", "--graph-url", graph.url, "--concurrency", "32")
+        wait_until(
+            lambda: scalar(
+                conn,
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                "and query like '%claim_messages%'",
+            ) > 0,
+            timeout=30,
+            what="the runner's claim to wait for the lock",
+        )  # fmt: skip
+        yield runner
 
 
 def given_back(runner: RunnerProcess) -> float:
@@ -85,13 +94,9 @@ def test_a_claim_that_waited_for_a_lock_sends_what_it_claims(db: str, conn, tena
     # claim and the runner gave every one back unsent (10 of 10, then claimed again 1.25 s
     # later). Now their claim time is read after the wait: all sent, none given back.
     total = queue(conn, {"1065": 3 * LIMIT})
-    with psycopg.connect(db, autocommit=True) as holder:
-        with holder.transaction():
-            holder.execute("lock table hookline.senders in exclusive mode")
-            runner = runners("r1", "--graph-url", graph.url, "--concurrency", "32")
-            claim_waits(conn)
-            time.sleep(0.7)
-        wait_until(lambda: live(conn) == 0, timeout=60, what=f"{total} messages sent")
+    with claim_behind_a_lock(db, conn, graph, runners) as runner:
+        time.sleep(0.7)
+    wait_until(lambda: live(conn) == 0, timeout=60, what=f"{total} messages sent")
     assert check_sends(conn, graph, total) == total, "each message claimed once"
     assert given_back(runner) == 0, runner.output()
 
@@ -137,21 +142,17 @@ def test_messages_a_runner_could_not_start_in_time_go_back_unsent(db: str, conn,
     # them late (a second's claims started late plus the next second's at once reached
     # WhatsApp at twice the limit); they are claimed again and sent within the limit.
     total = queue(conn, {"1065": 3 * LIMIT})
-    with psycopg.connect(db, autocommit=True) as holder:
-        with holder.transaction():
-            holder.execute("lock table hookline.senders in exclusive mode")
-            runner = runners("r1", "--graph-url", graph.url, "--concurrency", "32")
-            claim_waits(conn)
-            runner.signal(signal.SIGSTOP)
-        try:
-            wait_until(
-                lambda: scalar(conn, "select count(*) from public.claims_seen") > 0,
-                timeout=30, what="the stopped runner's claim to be made",
-            )  # fmt: skip
-            time.sleep(0.7)
-        finally:
-            runner.signal(signal.SIGCONT)
-        wait_until(lambda: live(conn) == 0, timeout=60, what=f"{total} messages sent")
+    with claim_behind_a_lock(db, conn, graph, runners) as runner:
+        runner.signal(signal.SIGSTOP)
+    try:
+        wait_until(
+            lambda: scalar(conn, "select count(*) from public.claims_seen") > 0,
+            timeout=30, what="the stopped runner's claim to be made",
+        )  # fmt: skip
+        time.sleep(0.7)
+    finally:
+        runner.signal(signal.SIGCONT)
+    wait_until(lambda: live(conn) == 0, timeout=60, what=f"{total} messages sent")
     claims = check_sends(conn, graph, total)
     assert claims > total, "the late claim's messages were claimed again"
     assert given_back(runner) == claims - total, runner.output()
