@@ -255,6 +255,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-every", type=float, default=20, help="mean seconds between SIGKILLs (0: none)")  # fmt: skip
     parser.add_argument("--restart-every", type=float, default=60, help="mean seconds between immediate PostgreSQL restarts (0: none)")  # fmt: skip
+    parser.add_argument("--lock-every", type=float, default=0, help="mean seconds between locks of the deliveries and endpoints, as a deploy's migration takes them (0: none)")  # fmt: skip
+    parser.add_argument("--lock-for", type=float, default=0.5, help="seconds each such lock is held")  # fmt: skip
     parser.add_argument("--flap", type=float, default=0.2, help="share of the time the handler fails (0: never)")  # fmt: skip
     parser.add_argument("--cooldown", type=float, default=2, help="the endpoints' breaker cooldown in seconds, at most 5 times that when it doubles (0: the defaults, 30 s to 10 min)")  # fmt: skip
     parser.add_argument("--port", type=int, default=55431, help="the private PostgreSQL's port")
@@ -295,7 +297,11 @@ def main() -> int:
         })  # fmt: skip
         ingress_url = f"http://127.0.0.1:{port}"
         procs.wait_healthy("ingress", ingress_url)
-        faults = Faults(pg, procs, args.seed, args.kill_every, args.restart_every)
+        faults = Faults(
+            pg, procs, args.seed, args.kill_every, args.restart_every,
+            lock_every=args.lock_every, lock_for=args.lock_for, dsn=dsn,
+            lock="lock table hookline.deliveries, hookline.endpoints in access exclusive mode",
+        )  # fmt: skip
         faults.start()
         load = Load(ingress_url, secrets, Bodies(args.seed), args.webhooks, args.rate, args.retries)
         last_print = 0.0
@@ -419,7 +425,8 @@ def ledger(dsn: str, load: Load, handler: Handler, faults: Faults, load_seconds:
     print(f"TWO WEBHOOK-IDS for one unit: {len(two_ids)} {list(two_ids.items())[:5]}")
     print(f"duplicate receipts (200s beyond the first): {duplicates} over {sum(1 for n in copies if n > 1)} units, "
           f"most for one unit {max(copies, default=0)}; faults {crashes} (SIGKILL {dict(faults.kills)}, "
-          f"PostgreSQL immediate restarts {faults.restarts}, {faults.outage:.1f} s down in all): "
+          f"PostgreSQL immediate restarts {faults.restarts}, {faults.outage:.1f} s down in all; "
+          f"locks of the deliveries and endpoints {faults.locks}, {faults.lock_for} s each): "
           f"{duplicates / max(crashes, 1):.1f} duplicates per fault")  # fmt: skip
     causes: collections.Counter[str] = collections.Counter()
     for receipts in twice.values():
