@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from hookline.pgcluster import free_port
 
@@ -53,6 +54,15 @@ def announced_metrics_url(log: Path) -> str:
         assert time.monotonic() < deadline, f"no metrics address announced:\n{log.read_text()}"
         time.sleep(0.05)
     return found[1]
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """A sample's value on the metrics endpoint at url (0 when it has none yet)."""
+    for family in text_string_to_metric_families(httpx.get(url, timeout=10).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
 
 
 @contextlib.contextmanager

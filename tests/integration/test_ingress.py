@@ -12,12 +12,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from pywa import WhatsApp
 from pywa import utils as pywa_utils
 from standardwebhooks.webhooks import Webhook
 
-from tests.ingress_helpers import FIXTURES, RunningIngress, running_ingress, sign, unique_name
+from tests.ingress_helpers import (
+    FIXTURES,
+    RunningIngress,
+    metric,
+    running_ingress,
+    sign,
+    unique_name,
+)
 from tests.integration.conftest import wait_until
 
 SECRET = "app-secret-\u00e9"  # a non-ASCII secret: keys are UTF-8 bytes on both sides
@@ -352,20 +358,11 @@ def test_refusals_are_counted_per_source_and_reason(ingress: RunningIngress, sou
     )
 
 
-def metric(ingress: RunningIngress, name: str, **labels: str) -> float:
-    """A sample's value on the ingress's metrics endpoint (0 when it has none yet)."""
-    for family in text_string_to_metric_families(httpx.get(ingress.metrics_url).text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
-
-
 def test_a_stored_request_is_counted_and_timed_but_logged_only_at_debug(
     ingress: RunningIngress, ingress_db: str, source: str
 ) -> None:
     timed = {"route": "webhook", "status_class": "2xx"}
-    before = metric(ingress, "hookline_ingress_request_duration_seconds_count", **timed)
+    before = metric(ingress.metrics_url, "hookline_ingress_request_duration_seconds_count", **timed)
     body = BODIES["several"]
     response = post(ingress, source, body, sign(SECRET, body))
     assert response.status_code == 200, response.text
@@ -376,13 +373,13 @@ def test_a_stored_request_is_counted_and_timed_but_logged_only_at_debug(
         b'{"request_id":%d,"events":6,"new_events":6}' % answer["request_id"]
     )
     assert int(response.headers["content-length"]) == len(response.content)
-    assert metric(ingress, "hookline_ingress_requests_total", source=source, outcome="stored",
+    assert metric(ingress.metrics_url, "hookline_ingress_requests_total", source=source, outcome="stored",
                   status_class="2xx") == 1  # fmt: skip
-    assert metric(ingress, "hookline_ingress_events_total", source=source) == 6
+    assert metric(ingress.metrics_url, "hookline_ingress_events_total", source=source) == 6
     # Observed right after the answer is written (the client may read it a moment before).
     wait_until(
         lambda: (
-            metric(ingress, "hookline_ingress_request_duration_seconds_count", **timed)
+            metric(ingress.metrics_url, "hookline_ingress_request_duration_seconds_count", **timed)
             == before + 1
         ),
         10,

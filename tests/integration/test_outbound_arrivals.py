@@ -19,11 +19,10 @@ import signal
 import time
 from collections.abc import Iterator
 
-import httpx
 import psycopg
 
 from tests.fake_graph import FakeGraph
-from tests.ingress_helpers import announced_metrics_url
+from tests.ingress_helpers import announced_metrics_url, metric
 from tests.integration.conftest import RunnerProcess, scalar, wait_until
 from tests.integration.test_outbound import (
     add_sender,
@@ -37,7 +36,6 @@ from tests.integration.test_outbound import (
 __all__ = ["graph"]  # the fixture
 
 LIMIT = 10
-GIVEN_BACK = 'hookline_leases_given_back_total{kind="messages",which="unsent"} '
 
 
 def queue(conn: psycopg.Connection, numbers: dict[str, int]) -> int:
@@ -70,9 +68,8 @@ def claim_behind_a_lock(db: str, conn: psycopg.Connection, graph: FakeGraph, run
 
 def given_back(runner: RunnerProcess) -> float:
     """The runner's counter of messages given back unsent (0 while it has none)."""
-    metrics = httpx.get(announced_metrics_url(runner.log), timeout=10).text
-    lines = [ln for ln in metrics.splitlines() if ln.startswith(GIVEN_BACK)]
-    return float(lines[0].removeprefix(GIVEN_BACK)) if lines else 0.0
+    return metric(announced_metrics_url(runner.log), "hookline_leases_given_back_total",
+                  kind="messages", which="unsent")  # fmt: skip
 
 
 def check_sends(conn: psycopg.Connection, graph: FakeGraph, total: int) -> int:
