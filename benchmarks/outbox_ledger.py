@@ -646,7 +646,7 @@ def ledger(dsn: str, root: Path, args: argparse.Namespace, graph: FakeGraph, fla
           f"{sum(order_causes.values())} out of order {dict(order_causes)}; where the order is promised: {disordered[:5]}")  # fmt: skip
     print(f"faults: SIGKILL {dict(faults.kills)}, PostgreSQL immediate restarts {faults.restarts} "
           f"({faults.outage:.1f} s down in all), locks of the outbox and senders {faults.locks} "
-          f"({args.lock_for} s each)")  # fmt: skip
+          f"({faults.lock_for} s each)")  # fmt: skip
     print(f"load: {len(committed) + len(rolled)} transactions in {load_seconds:.0f} s "
           f"({(len(committed) + len(rolled)) / load_seconds:.1f}/s); drain {drain:.1f} s; load average now {os.getloadavg()}")  # fmt: skip
     bad = bool(lost or lost_commits or torn or phantom_rows or phantom_posts or rate_violations
