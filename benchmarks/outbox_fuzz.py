@@ -29,9 +29,8 @@ run, over every claim the sessions saw (on the database clock, the claim's time:
 read after its sender's locks, its rows' last_claimed_at): no sender had more claims in any
 sliding second (t - 1 s, t] than the limit the claim at t saw, and no recipient got more than
 pair_burst messages (other than the same message again) within pair_interval * pair_burst. At
-the end, faults stop, every sender is resumed,
-its limits raised and its breaker closed, and one session claims and completes 2xx until no
-message is queued, sending or unconfirmed; then every message the sessions saw queued must be
+the end, faults stop, every sender is resumed, its limits raised and its breaker closed, and
+one session claims and completes 2xx until no message is queued, sending or unconfirmed; then every message the sessions saw queued must be
 sent, delivered, read, failed or dead, and no message may have been answered `sent` twice
 (but once more after each failed status of its current copy that queued it again).
 
