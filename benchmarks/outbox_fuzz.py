@@ -25,14 +25,15 @@ Checked: no error but a documented HLxxx (a 40P01 is a finding); in each claim's
 transaction, while it holds its senders' locks, every sender it claimed from is active, not
 throttled, not behind an open breaker (one unchanged for 50 ms) and, half-open, has no more
 leases than its probes; a late result changes nothing and answers stale or unknown. After the
-run, over every claim the sessions saw (on the database clock, the claim's time: the clock
-read after its sender's locks, its rows' last_claimed_at): no sender had more claims in any
-sliding second (t - 1 s, t] than the limit the claim at t saw, and no recipient got more than
+run, over every claim the sessions saw (on the database clock, the claim's time: the clock read
+after its sender's locks, its rows' last_claimed_at): no sender had more claims in any sliding
+second (t - 1 s, t] than the limit the claim at t saw, and no recipient got more than
 pair_burst messages (other than the same message again) within pair_interval * pair_burst. At
 the end, faults stop, every sender is resumed, its limits raised and its breaker closed, and
-one session claims and completes 2xx until no message is queued, sending or unconfirmed; then every message the sessions saw queued must be
-sent, delivered, read, failed or dead, and no message may have been answered `sent` twice
-(but once more after each failed status of its current copy that queued it again).
+one session claims and completes 2xx until no message is queued, sending or unconfirmed; then
+every message the sessions saw queued must be sent, delivered, read, failed or dead, and no
+message may have been answered `sent` twice (but once more after each failed status of its
+current copy that queued it again).
 
 Status webhooks (`statuses`): bodies shaped as Meta sends them, signed with the source's app
 secret and handed over as the ingress does (text, raw bytes, headers), one request per source
