@@ -74,17 +74,24 @@ begin
   -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
   -- messages, oldest due first; each sender row is locked (skip locked) while its last second
   -- is counted and filled, so the limits hold across runners.
+  -- Each active sender's first message in outbox_due_idx, one probe each (a LIMIT in a lateral
+  -- subquery, which the planner cannot turn into a join): written as EXISTS, a generic plan made
+  -- while the outbox had no live message read every due message of every number (paused and
+  -- throttled ones too) and hashed them, on every claim for the session's life.
   for v_s in
     select s.*
     from hookline.senders s
+    cross join lateral (
+      select o.next_attempt_at
+      from hookline.outbox o
+      where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null
+      order by o.next_attempt_at
+      limit 1
+    ) f
     where s.state = 'active'
       and (s.throttled_until is null or s.throttled_until <= v_start)
-      and exists (
-        select from hookline.outbox o
-        where o.phone_number_id = s.phone_number_id and o.next_attempt_at <= v_start
-      )
-    order by (select pg_catalog.min(o.next_attempt_at) from hookline.outbox o
-              where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null)
+      and f.next_attempt_at <= v_start
+    order by f.next_attempt_at
     for no key update of s skip locked
   loop
     v_now := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
@@ -192,11 +199,17 @@ begin
     -- Rounded down: never a deadline past v_at + m.
     v_within := pg_catalog.floor(extract(epoch from hookline._send_margin() + case when claim_messages.now is null
                   then v_at - pg_catalog.statement_timestamp() else interval '0' end) * 1000)::integer;
+    -- The allowed messages by key alone (outbox_pkey), locked, then those still due: a condition
+    -- on next_attempt_at in the locking read proves the predicates of the live messages'
+    -- partial indexes, and a generic plan made while they were empty (a quiet outbox) read one
+    -- of them whole for every claim, its whole backlog (docs/performance.md, "Plans that stay
+    -- good"). A message locked and no longer due (finished by a status, or released, since the
+    -- statement above) is left as it is; the lock ends with the claim.
     return query
-    with picked as (
-      select o.message_id
+    with picked as materialized (
+      select o.message_id, o.next_attempt_at
       from hookline.outbox o
-      where o.message_id = any (v_allowed[1:v_take]) and o.next_attempt_at <= v_now
+      where o.message_id = any (v_allowed[1:v_take])
       for update skip locked
     ),
     claimed as (
@@ -209,7 +222,8 @@ begin
         next_attempt_at = v_at + greatest(claim_messages.lease,
           pg_catalog.make_interval(secs => (v_s.timeout_ms + 1000) / 1000.0))
       from picked p
-      where o.message_id = p.message_id
+      where o.message_id = p.message_id and p.next_attempt_at <= v_now
+        and o.message_id = any (v_allowed[1:v_take])
       returning o.message_id, o.lease_token, o.recipient, o.message
     )
     select c.message_id, c.lease_token, v_s.phone_number_id, v_s.access_token, v_s.timeout_ms,
