@@ -9,11 +9,31 @@ returns setof bigint
 language sql
 stable
 as $$
+  -- Each given message by key, and each of its recipients' live messages: probes in lateral
+  -- subqueries that the planner cannot turn into joins (a LIMIT, an OFFSET 0). As joins, a plan
+  -- made while the outbox was empty read outbox_pair_idx whole, in (number, recipient) order
+  -- for a merge join, to find the given ids: every message ever sent, in each complete of a
+  -- pair-limit answer. Queued and sending messages always have a next_attempt_at
+  -- (outbox_due_iff_waiting): saying so lets outbox_live_recipient_idx serve the second probe,
+  -- the recipient's live messages, not its whole history.
   select q.message_id
-  from (select distinct o.phone_number_id, o.recipient from hookline.outbox o
-        where o.message_id = any (_pair_messages.message_ids)) p
-  join hookline.outbox q on q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
-  where q.state in ('queued', 'sending')
+  from (
+    select distinct a.phone_number_id, a.recipient
+    from pg_catalog.unnest(_pair_messages.message_ids) as u(message_id)
+    cross join lateral (
+      select o.phone_number_id, o.recipient
+      from hookline.outbox o
+      where o.message_id = u.message_id
+      limit 1
+    ) a
+  ) p
+  cross join lateral (
+    select q.message_id
+    from hookline.outbox q
+    where q.phone_number_id = p.phone_number_id and q.recipient = p.recipient
+      and q.next_attempt_at is not null and q.state in ('queued', 'sending')
+    offset 0
+  ) q
 $$;
 
 comment on function hookline._pair_messages(bigint[]) is

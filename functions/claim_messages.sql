@@ -74,13 +74,22 @@ begin
   -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
   -- messages, oldest due first; each sender row is locked (skip locked) while its last second
   -- is counted and filled, so the limits hold across runners.
-  -- Each active sender's first message in outbox_due_idx, one probe each (a LIMIT in a lateral
+  -- The numbers with live messages (hookline._live_numbers: idle numbers are not read), then
+  -- each active one's first message in outbox_due_idx, one probe each (a LIMIT in a lateral
   -- subquery, which the planner cannot turn into a join): written as EXISTS, a generic plan made
   -- while the outbox had no live message read every due message of every number (paused and
   -- throttled ones too) and hashed them, on every claim for the session's life.
+  -- Each live number's sender by key (a LIMIT in a lateral subquery: never a read of every
+  -- sender, which a plan made while there were few of them chose).
   for v_s in
     select s.*
-    from hookline.senders s
+    from hookline._live_numbers() l
+    cross join lateral (
+      select n.*
+      from hookline.senders n
+      where n.phone_number_id = l.phone_number_id
+      limit 1
+    ) s
     cross join lateral (
       select o.next_attempt_at
       from hookline.outbox o
@@ -162,11 +171,17 @@ begin
           order by o.next_attempt_at
           limit v_take * 4 + 50
         ) c
+        -- The recipient's claims in the pair window, read from outbox_pair_idx alone: the window
+        -- as a row comparison on (recipient, last_claimed_at), the index's columns after the
+        -- number, so that no plan reads outbox_claimed_idx instead (every claim of the number
+        -- in the window, per candidate: 256 entries each at 1,000 a second in a 6 s window),
+        -- as a plan made while the outbox was empty did: `last_claimed_at > x` alone proved
+        -- that partial index's predicate.
         cross join lateral (
           select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
           from hookline.outbox p
           where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
-            and p.last_claimed_at > v_now - v_s.pair_interval * v_s.pair_burst
+            and (p.recipient, p.last_claimed_at) > (c.recipient, v_now - v_s.pair_interval * v_s.pair_burst)
         ) r
         -- The nearest older queued message of the recipient, read backwards on
         -- outbox_live_recipient_idx from the candidate's id (the order this asks for is that

@@ -77,6 +77,7 @@
 \ir _pair_messages.sql
 \ir _send_margin.sql
 \ir _sender_window.sql
+\ir _live_numbers.sql
 \ir _message_outcome.sql
 \ir _apply_message_status.sql
 \ir claim_messages.sql

@@ -54,7 +54,16 @@ begin
       ) as due,
       hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now) as room,
       coalesce(s.throttled_rate, s.messages_per_second) as rate_limit
-    from hookline.senders s
+    -- The numbers with live messages only (hookline._live_numbers: idle ones are not read),
+    -- each one's sender by key (a LIMIT in a lateral subquery: never a read of every sender,
+    -- which a plan made while there were few of them chose).
+    from hookline._live_numbers() l
+    cross join lateral (
+      select n.*
+      from hookline.senders n
+      where n.phone_number_id = l.phone_number_id
+      limit 1
+    ) s
     cross join lateral (
       select o.next_attempt_at
       from hookline.outbox o

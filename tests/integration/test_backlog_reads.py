@@ -24,8 +24,6 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.conftest import Server
-
 GROWTH = 20000
 SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
 
@@ -45,6 +43,22 @@ def insert_messages(conn: psycopg.Connection, number: str, tag: str, count: int,
     )
 
 
+def insert_sent(conn: psycopg.Connection, number: str, tag: str, count: int) -> None:
+    """count messages of `number` sent (claimed) a second ago, to recipients of their own: the
+    number's claims in its pair window, which each candidate's pair-limit count must not read."""
+    conn.execute(
+        "insert into hookline.outbox (source_id, created_at, sent_at, last_claimed_at, state, "
+        "phone_number_id, tenant_id, idempotency_key, recipient, wamid, message, attempt_count) "
+        "select n.source_id, now(), now(), now() - interval '1 second', 'sent', n.phone_number_id, "
+        "n.tenant_id, %s || '-' || i, '+1' || lpad((b.base + i)::text, 12, '0'), "
+        "'wamid.' || %s || i, '{\"type\": \"text\"}', 1 "
+        "from hookline.senders n, generate_series(1, %s::int) i, "
+        "(select coalesce(max(message_id), 0) as base from hookline.outbox) b "
+        "where n.phone_number_id = %s",
+        (tag, tag, count, number),
+    )
+
+
 def read_buffers(conn: psycopg.Connection, call: tuple[str, object]) -> int:
     """Shared buffers (hit and read) of one call, rolled back."""
     sql, params = call
@@ -54,23 +68,25 @@ def read_buffers(conn: psycopg.Connection, call: tuple[str, object]) -> int:
     return top["Shared Hit Blocks"] + top["Shared Read Blocks"]
 
 
-@pytest.fixture
-def outbox_backlog(server: Server, db: str, conn: psycopg.Connection, tenant_source: str) -> Iterator[psycopg.Connection]:  # fmt: skip
-    """Number 1065 (acme-wa) with a sent history, a half-open breaker and nothing live; number
-    2065 (another source) paused. Yields a session whose claim_messages and next_message_due
-    plans were made in that state."""
+@pytest.fixture(params=["history", "empty"])
+def outbox_backlog(request: pytest.FixtureRequest, db: str, conn: psycopg.Connection, tenant_source: str) -> Iterator[psycopg.Connection]:  # fmt: skip
+    """Number 1065 (acme-wa) with a half-open breaker and nothing live, and a sent history of a
+    day ago ("history") or none at all ("empty": a new installation); number 2065 (another
+    source) paused. Yields a session whose claim_messages and next_message_due plans were made
+    in that state."""
     conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 1000)")  # fmt: skip
     conn.execute("select hookline.add_source('acme', 'acme-other', 'whatsapp', 'app-secret')")
     conn.execute("select hookline.add_sender('acme-other', '2065', 'EAAG-token-2')")
     conn.execute("select hookline.pause_sender('2065', 'backlog')")
-    conn.execute(
-        "insert into hookline.outbox (source_id, created_at, sent_at, last_claimed_at, state, "
-        "phone_number_id, tenant_id, idempotency_key, recipient, wamid, message, attempt_count) "
-        "select n.source_id, now() - interval '1 day', now() - interval '1 day', "
-        "now() - interval '1 day', 'sent', '1065', 'acme', 'h-' || i, "
-        "'+1' || lpad(i::text, 12, '9'), 'wamid.h' || i, '{\"type\": \"text\"}', 1 "
-        "from hookline.senders n, generate_series(1, 2000) i where n.phone_number_id = '1065'"
-    )
+    if request.param == "history":
+        conn.execute(
+            "insert into hookline.outbox (source_id, created_at, sent_at, last_claimed_at, state, "
+            "phone_number_id, tenant_id, idempotency_key, recipient, wamid, message, attempt_count) "
+            "select n.source_id, now() - interval '1 day', now() - interval '1 day', "
+            "now() - interval '1 day', 'sent', '1065', 'acme', 'h-' || i, "
+            "'+1' || lpad(i::text, 12, '9'), 'wamid.h' || i, '{\"type\": \"text\"}', 1 "
+            "from hookline.senders n, generate_series(1, 2000) i where n.phone_number_id = '1065'"
+        )
     conn.execute("alter table hookline.outbox set (autovacuum_enabled = off)")
     conn.execute("vacuum analyze hookline.outbox")  # the statistics: no live message
     conn.execute(
@@ -115,9 +131,13 @@ OUTBOX_FUNCTIONS = ["claim_messages", "next_message_due", "complete_messages", "
 
 @pytest.mark.parametrize("function", OUTBOX_FUNCTIONS)
 def test_an_outbox_call_reads_about_as_much_beside_a_backlog_of_20000(outbox_backlog: psycopg.Connection, conn: psycopg.Connection, function: str) -> None:  # fmt: skip
-    """A few messages due at 1065; then 20,000 due at the paused 2065 and 20,000 of 1065
-    deferred an hour ahead (its breaker half-open): the call's reads stay within twice what
-    they were (before the fix: claim_messages 197 and 2,691, next_message_due 18 and 471). The first
+    """A few messages due at 1065; then 20,000 due at the paused 2065, 20,000 of 1065
+    deferred an hour ahead (its breaker half-open) and 20,000 that 1065 sent a second ago (in
+    its pair window): the call's reads stay within twice what they were. Before the fixes:
+    with a history, claim_messages 197 and 2,691, next_message_due 18 and 471 (the first two
+    kinds only); on an empty outbox, claim_messages 152 and 4,646 (each candidate's pair-limit
+    count read every claim of the number in the window) and complete_messages 199 and 2,146
+    (a pair-limit answer's recipients found by reading outbox_pair_idx whole). The first
     call with work makes the plans of the statements that had none yet, still on statistics
     that say the outbox has no live message; the second is the one measured."""
     insert_messages(conn, "1065", "due", 10, -SECOND)
@@ -128,10 +148,32 @@ def test_an_outbox_call_reads_about_as_much_beside_a_backlog_of_20000(outbox_bac
     small = read_buffers(outbox_backlog, call)
     insert_messages(conn, "2065", "paused-more", GROWTH, -SECOND)
     insert_messages(conn, "1065", "later-more", GROWTH, HOUR)
+    insert_sent(conn, "1065", "sent-more", GROWTH)
     large = read_buffers(outbox_backlog, call)
     assert large <= 2 * small + 20, (
-        f"{function} read {large} shared buffers beside a backlog of {2 * GROWTH} "
+        f"{function} read {large} shared buffers beside a backlog of {3 * GROWTH} "
         f"against {small} beside 100: a read follows the backlog"
+    )
+
+
+@pytest.mark.parametrize("function", ["claim_messages", "next_message_due"])
+def test_an_outbox_call_reads_about_as_much_beside_2000_idle_numbers(outbox_backlog: psycopg.Connection, conn: psycopg.Connection, function: str) -> None:  # fmt: skip
+    """Ten messages due at 1065; then 2,000 more active numbers of the same source, with no
+    message: the call's reads stay within twice what they were (before, each active number's
+    first message was probed and every sender read: claim_messages 171 and 2,308 shared
+    buffers, next_message_due 18 and 2,216)."""
+    insert_messages(conn, "1065", "due", 10, -SECOND)
+    call = outbox_calls(outbox_backlog, function)
+    read_buffers(outbox_backlog, call)
+    small = read_buffers(outbox_backlog, call)
+    conn.execute(
+        "select count(hookline.add_sender('acme-wa', (3000000 + i)::text, 'EAAG-token-' || i)) "
+        "from generate_series(1, 2000) i"
+    )
+    large = read_buffers(outbox_backlog, call)
+    assert large <= 2 * small + 20, (
+        f"{function} read {large} shared buffers beside 2,000 idle numbers against {small} "
+        "beside none: a read follows the numbers"
     )
 
 
