@@ -74,22 +74,19 @@ begin
   -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
   -- messages, oldest due first; each sender row is locked (skip locked) while its last second
   -- is counted and filled, so the limits hold across runners.
-  -- The numbers with live messages (hookline._live_numbers: idle numbers are not read), then
-  -- each active one's first message in outbox_due_idx, one probe each (a LIMIT in a lateral
-  -- subquery, which the planner cannot turn into a join): written as EXISTS, a generic plan made
-  -- while the outbox had no live message read every due message of every number (paused and
-  -- throttled ones too) and hashed them, on every claim for the session's life.
-  -- Each live number's sender by key (a LIMIT in a lateral subquery: never a read of every
-  -- sender, which a plan made while there were few of them chose).
+  -- The numbers with live messages (hookline._live_numbers: idle numbers are not read; their
+  -- senders by key, = any of that array, never a read of every sender, which a plan made while
+  -- there were few chose), then each active one's first message in outbox_due_idx, one probe
+  -- each (a LIMIT in a lateral subquery, which the planner cannot turn into a join): written as
+  -- EXISTS, a generic plan made while the outbox had no live message read every due message of
+  -- every number (paused and throttled ones too) and hashed them, on every claim for the
+  -- session's life. Each sender is locked when the loop reaches it (below), not here: a loop
+  -- over a locking query locks the rows of each batch it fetches, ten at a time, and a claim
+  -- that filled its rows from the first number held nine more that a concurrent claim (another
+  -- runner's) then skipped, finding nothing.
   for v_s in
     select s.*
-    from hookline._live_numbers() l
-    cross join lateral (
-      select n.*
-      from hookline.senders n
-      where n.phone_number_id = l.phone_number_id
-      limit 1
-    ) s
+    from hookline.senders s
     cross join lateral (
       select o.next_attempt_at
       from hookline.outbox o
@@ -97,14 +94,22 @@ begin
       order by o.next_attempt_at
       limit 1
     ) f
-    where s.state = 'active'
+    where s.phone_number_id = any (array(select l.phone_number_id from hookline._live_numbers() l))
+      and s.state = 'active'
       and (s.throttled_until is null or s.throttled_until <= v_start)
       and f.next_attempt_at <= v_start
     order by f.next_attempt_at
-    for no key update of s skip locked
   loop
     v_now := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
     exit when v_now > v_first_at + hookline._send_margin() / 2;
+    -- The sender, locked (skip locked: another claim is filling it) and read again as locked,
+    -- still active and not throttled.
+    select n.* into v_s
+    from hookline.senders n
+    where n.phone_number_id = v_s.phone_number_id and n.state = 'active'
+      and (n.throttled_until is null or n.throttled_until <= v_start)
+    for no key update skip locked;
+    continue when not found;
     -- Messages per second in every sliding second of the sends' starts, on the database's
     -- clock: a message claimed at t is started by t + m (the send margin, send_within_ms) or
     -- given back unsent, so the claims of the number in the window (now - 1 s - m, now] are

@@ -561,3 +561,30 @@ def test_set_breaker_of_a_new_breaker_and_a_complete_creating_it_never_deadlock(
     assert conn.execute(
         "select array_agg(state::text || ' ' || is_forced order by target) from hookline.circuit_breakers"
     ).fetchone() == (["open false", "open true"],)
+
+
+def test_a_claim_leaves_the_numbers_it_does_not_reach_to_a_concurrent_claim(db: str, conn, tenant_source) -> None:  # fmt: skip
+    """Two numbers with due messages, the first due first. A claim of 3 fills its rows from the
+    first number and, its transaction still open, holds that sender; a second runner's claim
+    meanwhile gets the second number's messages: a claim locks a sender when it reaches it,
+    not every number with due messages at its start."""
+    add_senders(conn, ["1065", "2065"], "messages_per_second => 1000")
+    conn.execute(
+        "select hookline.send_message('acme-wa', '+1' || (30000000000 + i)::text, %s, "
+        "'first-' || i, phone_number_id => '1065') from generate_series(1, 3) i",
+        (json.dumps(TEXT),),
+    )
+    time.sleep(0.01)  # the second number's messages are due later
+    conn.execute(
+        "select hookline.send_message('acme-wa', '+1' || (31000000000 + i)::text, %s, "
+        "'second-' || i, phone_number_id => '2065') from generate_series(1, 3) i",
+        (json.dumps(TEXT),),
+    )
+    with psycopg.connect(db) as first, psycopg.connect(db, autocommit=True) as second:
+        held = claimed(first, "r1", 3)  # its transaction stays open
+        assert {p: len(m) for p, m in held.items()} == {"1065": 3}
+        other = claimed(second, "r2", 3)
+        assert {p: len(m) for p, m in other.items()} == {"2065": 3}, (
+            "the second claim found the second number locked by a claim that did not reach it"
+        )
+        first.rollback()
