@@ -7,13 +7,12 @@ stable
 as $$
   -- A skip scan of the live messages (next_attempt_at not null: queued, sending, unconfirmed)
   -- by number (outbox_due_idx or outbox_live_recipient_idx, which hold exactly those, number
-  -- first): one probe per number that has any, in
-  -- number order, and none for the numbers without. So a claim beside 10,000 idle numbers
-  -- (a platform's registered numbers, most of them quiet) costs what it costs beside none;
-  -- probing each active sender's first message cost a microsecond per number, 9 ms a claim at
-  -- 10,000 (docs/performance.md, "The outbox's claim beside idle numbers").
-  -- From the number before every number (''; a phone number id is digits), each step reads
-  -- the next number after the last one found.
+  -- first): one probe per number that has any, in number order, and none for the numbers
+  -- without. So a claim beside 10,000 idle numbers (a platform's registered numbers, most of
+  -- them quiet) costs what it costs beside none; probing each active sender's first message
+  -- cost about a microsecond per number, 9 ms a claim at 10,000 (docs/performance.md, "The
+  -- outbox's claim beside idle numbers"). From the number before every number ('': a phone
+  -- number id is digits), each step reads the next number after the last one found.
   with recursive live(phone_number_id) as (
     select ''::text
     union all

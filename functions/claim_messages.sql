@@ -179,9 +179,9 @@ begin
         -- The recipient's claims in the pair window, read from outbox_pair_idx alone: the window
         -- as a row comparison on (recipient, last_claimed_at), the index's columns after the
         -- number, so that no plan reads outbox_claimed_idx instead (every claim of the number
-        -- in the window, per candidate: 256 entries each at 1,000 a second in a 6 s window),
-        -- as a plan made while the outbox was empty did: `last_claimed_at > x` alone proved
-        -- that partial index's predicate.
+        -- in the window, per candidate: 6,000 entries each at 1,000 a second and the default
+        -- 6 s window), as a plan made while the outbox was empty did: `last_claimed_at > x`
+        -- alone proved that partial index's predicate.
         cross join lateral (
           select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
           from hookline.outbox p
