@@ -74,31 +74,29 @@ begin
   -- Lock order (docs/outbound.md): sender, then its breaker, then outbox rows. Senders with due
   -- messages, oldest due first; each sender row is locked (skip locked) while its last second
   -- is counted and filled, so the limits hold across runners.
-  -- The numbers with live messages (hookline._live_numbers: idle numbers are not read; their
-  -- senders by key, = any of that array, never a read of every sender, which a plan made while
-  -- there were few chose), then each active one's first message in outbox_due_idx, one probe
-  -- each (a LIMIT in a lateral subquery, which the planner cannot turn into a join): written as
-  -- EXISTS, a generic plan made while the outbox had no live message read every due message of
-  -- every number (paused and throttled ones too) and hashed them, on every claim for the
-  -- session's life. Each sender is locked when the loop reaches it (below), not here: a loop
-  -- over a locking query locks the rows of each batch it fetches, ten at a time, and a claim
-  -- that filled its rows from the first number held nine more that a concurrent claim (another
-  -- runner's) then skipped, finding nothing.
+  -- The numbers with live messages and their first due times (hookline._live_numbers: idle
+  -- numbers are not read), each one's sender by key (a LIMIT in a lateral subquery, which the
+  -- planner cannot turn into a join: never a read of every sender, which a plan made while
+  -- there were few chose). Written as EXISTS over the outbox, a generic plan made while the
+  -- outbox had no live message read every due message of every number (paused and throttled
+  -- ones too) and hashed them, on every claim for the session's life. Each sender is locked
+  -- when the loop reaches it (below), not here: a loop over a locking query locks the rows of
+  -- each batch it fetches, ten at a time, and a claim that filled its rows from the first
+  -- number held nine more that a concurrent claim (another runner's) then skipped, finding
+  -- nothing.
   for v_s in
     select s.*
-    from hookline.senders s
+    from hookline._live_numbers() l
     cross join lateral (
-      select o.next_attempt_at
-      from hookline.outbox o
-      where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null
-      order by o.next_attempt_at
+      select n.*
+      from hookline.senders n
+      where n.phone_number_id = l.phone_number_id
       limit 1
-    ) f
-    where s.phone_number_id = any (array(select l.phone_number_id from hookline._live_numbers() l))
+    ) s
+    where l.first_due <= v_start
       and s.state = 'active'
       and (s.throttled_until is null or s.throttled_until <= v_start)
-      and f.next_attempt_at <= v_start
-    order by f.next_attempt_at
+    order by l.first_due
   loop
     v_now := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
     exit when v_now > v_first_at + hookline._send_margin() / 2;

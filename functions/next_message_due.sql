@@ -47,31 +47,29 @@ begin
   from (
     select s.phone_number_id,
       greatest(
-        m.next_attempt_at,
+        l.first_due,
         s.throttled_until,
         case when b.state = 'open' then b.open_until end,
         w.room_at
       ) as due,
       hookline._breaker_limit(b.state, b.is_forced, b.open_until, b.probes, v_now) as room,
       coalesce(s.throttled_rate, s.messages_per_second) as rate_limit
-    from hookline.senders s
+    -- The numbers with live messages and their first due times (hookline._live_numbers: idle
+    -- ones are not read), each one's sender by key (a LIMIT in a lateral subquery: never a
+    -- read of every sender, which a plan made while there were few chose).
+    from hookline._live_numbers() l
     cross join lateral (
-      select o.next_attempt_at
-      from hookline.outbox o
-      where o.phone_number_id = s.phone_number_id and o.next_attempt_at is not null
-      order by o.next_attempt_at
+      select n.*
+      from hookline.senders n
+      where n.phone_number_id = l.phone_number_id
       limit 1
-    ) m
+    ) s
     -- A full send window (claim_messages' rule, hookline._sender_window: the claims of the
     -- last 1 s + m): the number's limit-th most recent claim must leave it first.
     cross join lateral hookline._sender_window(
       s.phone_number_id, coalesce(s.throttled_rate, s.messages_per_second), next_message_due.now) w
     left join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id
-    -- The numbers with live messages only (hookline._live_numbers: idle ones are not read),
-    -- their senders by key (= any of that array: never a read of every sender, which a plan
-    -- made while there were few chose).
-    where s.phone_number_id = any (array(select l.phone_number_id from hookline._live_numbers() l))
-      and s.state = 'active' and not (b.state = 'open' and b.is_forced) is true
+    where s.state = 'active' and not (b.state = 'open' and b.is_forced) is true
   ) x;
   -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after
   -- the floor it sleeps when a message is due but was not claimable a moment ago.
