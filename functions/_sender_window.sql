@@ -16,6 +16,8 @@ as $$
     -- Full: room again when the oldest of the limit's most recent claims leaves the window.
     case when w.used >= _sender_window.rate_limit
          then w.oldest + interval '1 second' + hookline._send_margin() end,
+    -- The leases from outbox_sending_idx (the messages in flight), not from outbox_due_idx,
+    -- where every message deferred into the future lies between them.
     (select pg_catalog.count(*)::integer from hookline.outbox o
      where o.phone_number_id = _sender_window.phone_number_id and o.state = 'sending'
        and o.next_attempt_at > _sender_window.now)

@@ -3,12 +3,14 @@ returns timestamptz
 language plpgsql
 set search_path = ''
 security definer
--- Index reads by design (each active sender's first due message in outbox_due_idx; its claims
+-- Index reads by design (the numbers with live messages and their first due times, a skip
+-- scan of outbox_due_idx through hookline._live_numbers, each one's sender by key; its claims
 -- of the last 1 s + m in outbox_claimed_idx and, for a sender whose breaker limits it, its
--- unexpired leases, both through hookline._sender_window). A plan made while the statistics
--- said the outbox was empty read those leases with a bitmap scan of the sender's whole due
--- range: no sequential or bitmap scan (as in claim_messages, whose count this is), and no JIT
--- (the cost that enable_seqscan adds to the senders' read would cross jit_above_cost).
+-- unexpired leases in outbox_sending_idx, both through hookline._sender_window). A plan made
+-- while the statistics said the outbox was empty read those leases with a bitmap scan of the
+-- sender's whole due range: no sequential or bitmap scan (as in claim_messages, whose count
+-- this is), and no JIT (the cost that enable_seqscan adds to the senders' read would cross
+-- jit_above_cost).
 set enable_seqscan = off
 set enable_bitmapscan = off
 set jit = off
