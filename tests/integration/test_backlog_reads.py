@@ -168,9 +168,9 @@ def test_an_outbox_call_reads_about_as_much_beside_a_backlog_of_20000(outbox_bac
 @pytest.mark.parametrize("function", ["claim_messages", "next_message_due"])
 def test_an_outbox_call_reads_about_as_much_beside_2000_idle_numbers(outbox_backlog: psycopg.Connection, conn: psycopg.Connection, function: str) -> None:  # fmt: skip
     """Ten messages due at 1065; then 2,000 more active numbers of the same source, with no
-    message: the call's reads stay within twice what they were (before, each active number's
+    message: the call's reads stay within twice what they were (when each active number's
     first message was probed and every sender read: claim_messages 171 and 2,308 shared
-    buffers, next_message_due 18 and 2,216)."""
+    buffers after the backlog fix, next_message_due 18 and 2,216 before this pass)."""
     insert_messages(conn, "1065", "due", 10, -SECOND)
 
     def grow() -> None:
