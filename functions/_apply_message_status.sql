@@ -64,11 +64,11 @@ begin
                    then (_apply_message_status.status#>>'{errors,0,code}')::integer end;
     update hookline.outbox o set wamid = coalesce(o.wamid, v_wamid)
     where o.message_id = v_m.message_id;
-    v_new := (select x.state from hookline._message_outcome(
-      v_m.message_id,
-      _apply_message_status.error_class,
-      v_code, 'failed status: ' || coalesce(_apply_message_status.status#>>'{errors,0,title}', 'no title'),
-      null, _apply_message_status.now) x);
+    v_new := (select x.state from hookline._message_outcomes(
+      array[v_m.message_id],
+      array[_apply_message_status.error_class],
+      array[v_code], array['failed status: ' || coalesce(_apply_message_status.status#>>'{errors,0,title}', 'no title')],
+      array[null::double precision], _apply_message_status.now) x);
     if v_m.state in ('queued', 'sending') and v_new in ('queued', 'unconfirmed') then
       update hookline.outbox o set next_attempt_at = greatest(o.next_attempt_at, v_m.next_attempt_at)
       where o.message_id = v_m.message_id;

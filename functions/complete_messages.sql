@@ -25,7 +25,12 @@ declare
   v_ns bigint[];
   v_targets text[];
   v_successes boolean[];
-  v_state hookline.outbox_state;
+  v_failed bigint[];     -- the failed results, in message order: message, class, code, detail
+  v_failed_classes text[];
+  v_failed_codes integer[];
+  v_failed_details text[];
+  v_failed_waits double precision[];  -- and Retry-After; then each one's new state
+  v_failed_states text[];
 begin
   if complete_messages.results is null or pg_catalog.jsonb_typeof(complete_messages.results) <> 'array'
      or complete_messages.now is null then
@@ -63,7 +68,7 @@ begin
   order by b.target
   for update;
   -- A pair-limit answer (131056) defers the recipient's other queued messages with the
-  -- answered one (hookline._message_outcome), so that their order holds: those
+  -- answered one (hookline._message_outcomes), so that their order holds: those
   -- (hookline._pair_messages) are locked here too, with the batch's, in one sorted statement. Skipped when locked elsewhere (as they
   -- were, locked later), one kept its earlier due time and was sent before the answered
   -- message it followed. Read after the sender's lock: what else makes a message of the
@@ -149,30 +154,37 @@ begin
     perform hookline._breaker_results(v_targets, v_successes, complete_messages.now);
   end if;
 
-  -- Failures, each by its class in message order: rare, and each rule reads its row.
-  for v_r in
-    select x.i, x.message_id, x.outcome, r.status_code, r.error_class, r.error_code, r.error_title,
-      r.fbtrace_id, r.retry_after_s
-    from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes), pg_catalog.unnest(v_ns))
-      with ordinality as x(message_id, outcome, n, i)
-    join lateral (
-      select y.*
-      from rows from (pg_catalog.jsonb_to_recordset(complete_messages.results) as (
-        message_id bigint, status_code integer, error_class text, error_code integer, error_title text,
-        fbtrace_id text, retry_after_s double precision
-      )) with ordinality as y(message_id, status_code, error_class, error_code, error_title, fbtrace_id, retry_after_s, n)
-      where y.n = x.n
-    ) r on true
-    where x.outcome not in ('sent', 'stale')
-    order by x.message_id
-  loop
-    select m.state into v_state
-    from hookline._message_outcome(v_r.message_id, v_r.outcome, v_r.error_code,
-      coalesce(v_r.error_title, case when v_r.status_code is not null then 'HTTP ' || v_r.status_code else v_r.error_class end)
-        || coalesce(' (fbtrace_id ' || v_r.fbtrace_id || ')', ''),
-      v_r.retry_after_s, complete_messages.now) m;
-    v_outcomes[v_r.i] := v_state::text;
-  end loop;
+  -- Failures, by class, in one call for the batch (hookline._message_outcomes): the error
+  -- title and fbtrace_id go to last_error; each outcome is the message's new state.
+  select pg_catalog.array_agg(x.message_id order by x.message_id), pg_catalog.array_agg(x.outcome order by x.message_id),
+    pg_catalog.array_agg(r.error_code order by x.message_id),
+    pg_catalog.array_agg(coalesce(r.error_title, case when r.status_code is not null then 'HTTP ' || r.status_code else r.error_class end)
+                         || coalesce(' (fbtrace_id ' || r.fbtrace_id || ')', '') order by x.message_id),
+    pg_catalog.array_agg(r.retry_after_s order by x.message_id)
+  into v_failed, v_failed_classes, v_failed_codes, v_failed_details, v_failed_waits
+  from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes), pg_catalog.unnest(v_ns))
+    as x(message_id, outcome, n)
+  join rows from (pg_catalog.jsonb_to_recordset(complete_messages.results) as (
+      message_id bigint, status_code integer, error_class text, error_code integer, error_title text,
+      fbtrace_id text, retry_after_s double precision
+    )) with ordinality as r(message_id, status_code, error_class, error_code, error_title, fbtrace_id, retry_after_s, n)
+    on r.n = x.n
+  where x.outcome not in ('sent', 'stale');
+  if v_failed is not null then
+    -- Its own statement: a function with side effects in a join runs only when the join
+    -- reads it.
+    select pg_catalog.array_agg(m.message_id order by m.message_id), pg_catalog.array_agg(m.state::text order by m.message_id)
+    into v_failed, v_failed_states
+    from hookline._message_outcomes(v_failed, v_failed_classes, v_failed_codes, v_failed_details, v_failed_waits,
+                                    complete_messages.now) m;
+    v_outcomes := array(
+      select coalesce(m.state, x.outcome)
+      from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_outcomes)) with ordinality as x(message_id, outcome, i)
+      left join rows from (pg_catalog.unnest(v_failed), pg_catalog.unnest(v_failed_states)) as m(message_id, state)
+        on m.message_id = x.message_id
+      order by x.i
+    );
+  end if;
 
   return query
   select x.message_id, coalesce(x.outcome, 'unknown'), o.next_attempt_at

@@ -62,7 +62,6 @@
 \ir _breaker_transition.sql
 \ir _breaker_room.sql
 \ir _breaker_results.sql
-\ir _breaker_record.sql
 \ir _breaker_trip.sql
 \ir set_breaker.sql
 \ir list_breakers.sql
@@ -78,7 +77,7 @@
 \ir _send_margin.sql
 \ir _sender_window.sql
 \ir _live_numbers.sql
-\ir _message_outcome.sql
+\ir _message_outcomes.sql
 \ir _apply_message_status.sql
 \ir claim_messages.sql
 \ir complete_messages.sql
