@@ -78,7 +78,7 @@
 \ir _sender_window.sql
 \ir _live_numbers.sql
 \ir _message_outcomes.sql
-\ir _apply_message_status.sql
+\ir _apply_message_statuses.sql
 \ir claim_messages.sql
 \ir complete_messages.sql
 \ir release_messages.sql

@@ -60,7 +60,6 @@ declare
   v_pair_messages bigint[];   -- the group's messages and, for a failed status 131056, its recipient's queued ones
   v_failed_phones text[];      -- the numbers of the messages of failed statuses, sorted
   v_event_ids bigint[];        -- the ids of the group's new events
-  v_i integer;
 begin
   if receive_many.received_at is null
      or coalesce(pg_catalog.cardinality(receive_many.bodies), 0) <> coalesce(pg_catalog.cardinality(receive_many.sources), 0)
@@ -209,7 +208,7 @@ begin
         -- Statuses other than failed move a message forward only: its lock is all they need.
         -- A failed one may touch its number's sender and breaker (locked first), and with a
         -- pair-limit code (131056) defers the recipient's other queued messages
-        -- (hookline._message_outcome; which ones: hookline._pair_messages): locked here with the
+        -- (hookline._message_outcomes; which ones: hookline._pair_messages): locked here with the
         -- group's, sorted, as in complete_messages (docs/outbound.md, "Lock order"), so none is
         -- skipped and overtakes it.
         v_pair_messages := v_status_messages;
@@ -223,7 +222,7 @@ begin
           order by b.target
           for update;
           -- Each failed status's error class, read once: for the pair-limit lock here and for
-          -- its outcome (hookline._apply_message_status).
+          -- its outcome (hookline._apply_message_statuses).
           -- (Materialised: a subquery would be flattened and the class read for each use.)
           with classified as materialized (
             select x.message_id, x.n,
@@ -271,10 +270,11 @@ begin
                      and k.external_id = x.external_id
                      and k.event_id <> all (v_event_ids)));
         end if;
-        for v_i in 1 .. coalesce(pg_catalog.cardinality(v_status_messages), 0) loop
-          perform hookline._apply_message_status(v_status_messages[v_i], v_status_items[v_i], v_status_classes[v_i],
-                                                 receive_many.received_at);
-        end loop;
+        if v_status_messages is not null then
+          perform hookline._apply_message_statuses(v_status_messages, v_status_items,
+                                                   coalesce(v_status_classes, pg_catalog.array_fill(null::text, array[pg_catalog.cardinality(v_status_messages)])),
+                                                   receive_many.received_at);
+        end if;
       end if;
     end if;
   end if;
