@@ -57,10 +57,10 @@ def deploy(dsn: str) -> None:
         print(f"functions deployed from {FUNCTIONS}", flush=True)
 
 
-def arguments() -> tuple[str, int, int]:
+def arguments(default_total: int = 20000) -> tuple[str, int, int]:
     """DSN, how many items (default 20,000) and the batch size (default 64) from argv."""
     dsn = sys.argv[1]
-    total = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+    total = int(sys.argv[2]) if len(sys.argv) > 2 else default_total
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 64
     return dsn, total, batch
 

@@ -28,6 +28,11 @@ CASES = [
     ("many_endpoints.py", ["5,20"], r"/ 5 endpoints = [0-9.]+"),
     ("many_endpoints.py", ["--idle", "0,5", "--busy", "2"], r"mean / 0 idle = [0-9.]+"),
     ("many_senders.py", ["0,5"], r"spread: .* [0-9.]+ times one number's 32"),
+    (
+        "outbox_failures.py",
+        ["128", "32"],
+        r"failed 131000: [0-9.]+ us a message, [0-9.]+ x unknown delivered",
+    ),
     ("crowded_claims.py", ["8", "3", "2"], r"3 processes / 1 = [0-9.]+"),
     ("full_candidates.py", ["3", "32", "500"], r"second / first = [0-9.]+"),
     ("held_xmin.py", ["1000", "32", "200"], r"held / free = [0-9.]+"),
