@@ -9,6 +9,7 @@
 \ir _register_wait.sql
 \ir _ingest.sql
 \ir ingest.sql
+\ir ingest_many.sql
 \ir _drop_partition.sql
 \ir maintain_partitions.sql
 \ir _prune.sql

@@ -270,6 +270,12 @@ PAGES = {
         epilogue="psql \"$HOOKLINE_DSN\" -X -c 'drop table public.orders_shipped' "
         "-c 'drop role shop_handler'",
     ),
+    "docs/sql-api.md": Page(
+        "docs/sql-api.md",
+        # ingest_many's example: two new events, returned in input order
+        prints=[r"1 \|\s+\d+ \| t\n\s+2 \|\s+\d+ \| t\n\(2 rows\)"],
+        seed=seed_tenant_delivery,
+    ),
 }
 
 

@@ -36,7 +36,7 @@ KEYED_ROWS = {"dead_letter_rows", "event_log_rows", "attempt_log_rows", "audit_t
 JOB_HEALTH = {"_cron_job_name", "stale_jobs"}
 
 EXECUTE = {
-    "hookline_ingest": HELPERS | {"ingest", "receive", "receive_many", "source_credentials"},
+    "hookline_ingest": HELPERS | {"ingest", "ingest_many", "receive", "receive_many", "source_credentials"},
     "hookline_runner": HELPERS | {"claim", "complete", "release", "next_due", "run_job", "job_status",
                                   "claim_messages", "complete_messages", "release_messages",
                                   "next_message_due", "metric_gauges"} | JOB_HEALTH,
@@ -62,6 +62,7 @@ DEFINER = (
     {
         "_mapped_tenants": "reads the role mapping, which no caller may read; returns the caller's own tenants",
         "ingest": "the ingress stores events without table privileges",
+        "ingest_many": "the ingress stores batches of events without table privileges",
         "receive": "the ingress stores requests without table privileges",
         "receive_many": "the ingress stores groups of requests without table privileges",
         "source_credentials": "the ingress reads a source's secrets without table privileges",
