@@ -22,6 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 CASES = [
     ("claim_complete.py", ["2000", "64"], r"hookline / baseline = [0-9.]+"),
     ("queue_cpu.py", ["300", "50", "1"], r"baseline / hookline = [0-9.]+"),
+    ("ingest_many.py", ["200", "50"], r"ingest_many / ingest per event = [0-9.]+"),
     ("outbox_claim_complete.py", ["500", "64"], r"outbox / baseline = [0-9.]+"),
     ("delivery_backlog.py", ["5000", "32", "10000"], r"history \(no vacuum\) / fresh = [0-9.]+"),
     ("hot_endpoint.py", ["400", "32"], r"[0-9.]+x one process"),
