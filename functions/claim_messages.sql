@@ -49,6 +49,8 @@ declare
   v_room integer;
   v_busy integer;
   v_got integer;
+  v_prefix integer;
+  v_seen integer;
   v_allowed bigint[];
   v_blocked bigint[];
   v_until timestamptz[];
@@ -147,71 +149,87 @@ begin
     -- a later one of its recipient that the bounded prefix had not reached, still due at its
     -- own, earlier time (found by benchmarks/outbox_ledger.py); so was a message waiting for a
     -- retry or for a pair-limit answer's back-off by one queued after it.
-    select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
-                      filter (where not j.blocked), '{}'),
-           coalesce(pg_catalog.array_agg(j.message_id) filter (where j.blocked), '{}'),
-           coalesce(pg_catalog.array_agg(greatest(case
-                      when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
-                      when j.own_at is null and j.n > v_s.pair_burst - j.recent
-                        then v_now + v_s.pair_interval end,
-                      j.own_at + v_s.pair_interval * v_s.pair_burst,
-                      greatest(j.ahead_at, v_now + interval '1 millisecond')))
-                      filter (where j.blocked), '{}')
-    into v_allowed, v_blocked, v_until
-    from (
-      -- Held back: claimed itself within the window, past the pair's room, or behind an older
-      -- queued message of its recipient (never null: n and recent are counts).
-      select j.*, (j.own_at is not null or j.n > v_s.pair_burst - j.recent or j.ahead_at is not null) as blocked
+    -- The prefix: first the messages to take and 16 more, and the long prefix (four times as
+    -- many, and 50) only when the short one held too many back: each candidate costs two index
+    -- probes (its pair's claims, its nearest older queued message), and most claims find their
+    -- rows among the first ones (a claim of 64 read 306 candidates). A message the short
+    -- prefix holds back, the long one holds back too (its own claim, an older queued message
+    -- of its recipient, its place among its recipient's messages in the prefix, which a longer
+    -- prefix can only push later), so deferring it first changes nothing. The short prefix may
+    -- let a message through that the long one holds back behind an older unconfirmed message of
+    -- its recipient due later (the order promised is behind queued ones), as the long prefix
+    -- does for such a message beyond it; the pair limit counts either way.
+    v_prefix := v_take + 16;
+    loop
+      select coalesce(pg_catalog.array_agg(j.message_id order by j.next_attempt_at, j.message_id)
+                        filter (where not j.blocked), '{}'),
+             coalesce(pg_catalog.array_agg(j.message_id) filter (where j.blocked), '{}'),
+             coalesce(pg_catalog.array_agg(greatest(case
+                        when j.recent >= v_s.pair_burst then j.first_at + v_s.pair_interval * v_s.pair_burst
+                        when j.own_at is null and j.n > v_s.pair_burst - j.recent
+                          then v_now + v_s.pair_interval end,
+                        j.own_at + v_s.pair_interval * v_s.pair_burst,
+                        greatest(j.ahead_at, v_now + interval '1 millisecond')))
+                        filter (where j.blocked), '{}'),
+             pg_catalog.count(*)::integer
+      into v_allowed, v_blocked, v_until, v_seen
       from (
-        select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
-          case when c.last_claimed_at > v_now - v_s.pair_interval * v_s.pair_burst
-               then c.last_claimed_at end as own_at,
-          pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
+        -- Held back: claimed itself within the window, past the pair's room, or behind an older
+        -- queued message of its recipient (never null: n and recent are counts).
+        select j.*, (j.own_at is not null or j.n > v_s.pair_burst - j.recent or j.ahead_at is not null) as blocked
         from (
-          select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
-          from hookline.outbox o
-          where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= v_now
-          order by o.next_attempt_at
-          limit v_take * 4 + 50
-        ) c
-        -- The recipient's claims in the pair window, read from outbox_pair_idx alone: the window
-        -- as a row comparison on (recipient, last_claimed_at), the index's columns after the
-        -- number, so that no plan reads outbox_claimed_idx instead (every claim of the number
-        -- in the window, per candidate: 6,000 entries each at 1,000 a second and the default
-        -- 6 s window), as a plan made while the outbox was empty did: `last_claimed_at > x`
-        -- alone proved that partial index's predicate.
-        cross join lateral (
-          select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
-          from hookline.outbox p
-          where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
-            and (p.recipient, p.last_claimed_at) > (c.recipient, v_now - v_s.pair_interval * v_s.pair_burst)
-        ) r
-        -- The nearest older queued message of the recipient, read backwards on
-        -- outbox_live_recipient_idx from the candidate's id (the order this asks for is that
-        -- index's, so no plan reads another one: max(next_attempt_at) was read backwards on
-        -- outbox_due_idx, every due message of the number per candidate, when the statistics
-        -- said the outbox had no live rows). The candidate is deferred until that message is
-        -- due; if that one is then held behind an older one, so is the candidate again.
-        left join lateral (
-          select q.next_attempt_at as ahead_at
-          from hookline.outbox q
-          where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
-            and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
-          order by q.message_id desc
-          limit 1
-        ) a on true
-      ) j
-    ) j;
+          select c.message_id, c.next_attempt_at, r.recent, r.first_at, a.ahead_at,
+            case when c.last_claimed_at > v_now - v_s.pair_interval * v_s.pair_burst
+                 then c.last_claimed_at end as own_at,
+            pg_catalog.row_number() over (partition by c.recipient order by c.message_id) as n
+          from (
+            select o.message_id, o.recipient, o.next_attempt_at, o.last_claimed_at
+            from hookline.outbox o
+            where o.phone_number_id = v_s.phone_number_id and o.next_attempt_at <= v_now
+            order by o.next_attempt_at
+            limit v_prefix
+          ) c
+          -- The recipient's claims in the pair window, read from outbox_pair_idx alone: the window
+          -- as a row comparison on (recipient, last_claimed_at), the index's columns after the
+          -- number, so that no plan reads outbox_claimed_idx instead (every claim of the number
+          -- in the window, per candidate: 6,000 entries each at 1,000 a second and the default
+          -- 6 s window), as a plan made while the outbox was empty did: `last_claimed_at > x`
+          -- alone proved that partial index's predicate.
+          cross join lateral (
+            select pg_catalog.count(*) as recent, pg_catalog.min(p.last_claimed_at) as first_at
+            from hookline.outbox p
+            where p.phone_number_id = v_s.phone_number_id and p.recipient = c.recipient
+              and (p.recipient, p.last_claimed_at) > (c.recipient, v_now - v_s.pair_interval * v_s.pair_burst)
+          ) r
+          -- The nearest older queued message of the recipient, read backwards on
+          -- outbox_live_recipient_idx from the candidate's id (the order this asks for is that
+          -- index's, so no plan reads another one: max(next_attempt_at) was read backwards on
+          -- outbox_due_idx, every due message of the number per candidate, when the statistics
+          -- said the outbox had no live rows). The candidate is deferred until that message is
+          -- due; if that one is then held behind an older one, so is the candidate again.
+          left join lateral (
+            select q.next_attempt_at as ahead_at
+            from hookline.outbox q
+            where q.phone_number_id = v_s.phone_number_id and q.recipient = c.recipient
+              and q.message_id < c.message_id and q.next_attempt_at is not null and q.state = 'queued'
+            order by q.message_id desc
+            limit 1
+          ) a on true
+        ) j
+      ) j;
 
-    update hookline.outbox o
-    set next_attempt_at = greatest(o.next_attempt_at, x.until)
-    from rows from (pg_catalog.unnest(v_blocked), pg_catalog.unnest(v_until)) as x (message_id, until)
-    where o.message_id = x.message_id
-      and o.message_id in (
-        select b.message_id from hookline.outbox b
-        where b.message_id = any (v_blocked) and b.state in ('queued', 'unconfirmed')
-        for update skip locked
-      );
+      update hookline.outbox o
+      set next_attempt_at = greatest(o.next_attempt_at, x.until)
+      from rows from (pg_catalog.unnest(v_blocked), pg_catalog.unnest(v_until)) as x (message_id, until)
+      where o.message_id = x.message_id
+        and o.message_id in (
+          select b.message_id from hookline.outbox b
+          where b.message_id = any (v_blocked) and b.state in ('queued', 'unconfirmed')
+          for update skip locked
+        );
+      exit when pg_catalog.cardinality(v_allowed) >= v_take or v_seen < v_prefix or v_prefix >= v_take * 4 + 50;
+      v_prefix := v_take * 4 + 50;
+    end loop;
 
     v_at := coalesce(claim_messages.now, pg_catalog.clock_timestamp());
     -- Rounded down: never a deadline past v_at + m.
