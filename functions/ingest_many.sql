@@ -27,8 +27,13 @@ begin
       message = format('unknown source %L', ingest_many.source),
       hint = 'hookline.sources lists the sources; add one first.';
   end if;
-  if ingest_many.received_at is null or v_n not between 1 and 10000
-     or coalesce(pg_catalog.cardinality(ingest_many.event_types), 0) <> v_n
+  if ingest_many.received_at is null then
+    raise exception using errcode = 'HL002', message = 'received_at must not be null';
+  end if;
+  if v_n not between 1 and 10000 then
+    raise exception using errcode = 'HL002', message = format('ingest_many takes 1 to 10000 events, not %s', v_n);
+  end if;
+  if coalesce(pg_catalog.cardinality(ingest_many.event_types), 0) <> v_n
      or coalesce(pg_catalog.cardinality(ingest_many.payloads), 0) <> v_n
      or pg_catalog.cardinality(ingest_many.occurred_ats) <> v_n
      or pg_catalog.cardinality(ingest_many.phone_number_ids) <> v_n
@@ -36,14 +41,12 @@ begin
      or pg_catalog.cardinality(ingest_many.wa_ids) <> v_n
      or pg_catalog.cardinality(ingest_many.request_ids) <> v_n
      or pg_catalog.cardinality(ingest_many.traceparents) <> v_n then
-    raise exception using
-      errcode = 'HL002',
-      message = 'received_at must not be null; ingest_many takes 1 to 10000 events, one element per event in every array given';
+    raise exception using errcode = 'HL002', message = 'every array given must have one element per external id';
   end if;
 
-  -- The events as one group: the same path as one event's (hookline.ingest) and a request's
-  -- (hookline._ingest: keys, events and deliveries in one statement, one wake-up of the
-  -- runners), so a batch costs a few statements, not a few per event.
+  -- The events as one group, as a request's (hookline._ingest: keys, events and deliveries in
+  -- one statement, one wake-up of the runners), so a batch costs a few statements, not a few
+  -- per event. hookline.ingest is a batch of one.
   return query
   select i.ord, i.event_id, i.is_new
   from hookline._ingest(

@@ -11,7 +11,7 @@ select throws_ok(
 );
 select throws_ok(
   $$select hookline.ingest_many('wa', array['x', 'y'], array['whatsapp.message.text'], array['{}'::jsonb, '{}'])$$,
-  'HL002', 'received_at must not be null; ingest_many takes 1 to 10000 events, one element per event in every array given',
+  'HL002', 'every array given must have one element per external id',
   'arrays of different lengths are HL002'
 );
 select throws_ok(
@@ -20,7 +20,7 @@ select throws_ok(
 );
 select throws_ok(
   $$select hookline.ingest_many('wa', '{}', '{}', '{}')$$,
-  'HL002', null, 'an empty batch is HL002'
+  'HL002', 'ingest_many takes 1 to 10000 events, not 0', 'an empty batch is HL002'
 );
 select throws_ok(
   $$select hookline.ingest_many('wa', array(select 'k' || i from generate_series(1, 10001) i),
