@@ -121,6 +121,20 @@ def baseline(dsn: str, total: int, batch: int) -> float:
     return done / elapsed
 
 
+def subscribed_endpoint(conn: psycopg.Connection, name: str) -> None:
+    """Endpoint `name` the tenant's only active one (reset_endpoints, max_in_flight 10,000),
+    subscribed to `<name>.*` (made if missing), the day partitions made: each event of type
+    `<name>.<anything>` makes one delivery."""
+    conn.execute("select hookline.premake_partitions()")
+    reset_endpoints(conn, {name: 10000})
+    if not conn.execute(
+        "select 1 from hookline.subscriptions s join hookline.endpoints e using (endpoint_id) "
+        "where e.name = %s",
+        (name,),
+    ).fetchone():
+        conn.execute("select hookline.add_subscription(%s, %s)", (name, f"{name}.*"))
+
+
 def reset_endpoints(conn: psycopg.Connection, limits: dict[str, int]) -> None:
     """The endpoints named in limits (made if missing) active, each with its max_in_flight and
     without a breaker; every other endpoint of tenant 'bench' paused. Benchmarks share a scratch

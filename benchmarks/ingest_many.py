@@ -18,7 +18,7 @@ import time
 import uuid
 
 import psycopg
-from bench_common import arguments, prepare, reset_endpoints
+from bench_common import arguments, prepare, subscribed_endpoint
 from psycopg.types.json import Jsonb
 
 PER_EVENT = """
@@ -42,13 +42,7 @@ def main() -> None:
     batch = batch if batch != 64 else 1000  # bench_common's default batch is a claim's
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
-        conn.execute("select hookline.premake_partitions()")
-        reset_endpoints(conn, {"ingest-bench": 10000})
-        if not conn.execute(
-            "select 1 from hookline.subscriptions s join hookline.endpoints e using (endpoint_id) "
-            "where e.name = 'ingest-bench'"
-        ).fetchone():
-            conn.execute("select hookline.add_subscription('ingest-bench', 'ingest-bench.*')")
+        subscribed_endpoint(conn, "ingest-bench")
         run = uuid.uuid4().hex[:12]
         seconds = {PER_EVENT: 0.0, MANY: 0.0}
         stored = {PER_EVENT: 0, MANY: 0}

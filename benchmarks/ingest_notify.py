@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from bench_common import prepare, reset_endpoints
+from bench_common import prepare, subscribed_endpoint
 from psycopg.types.json import Jsonb
 
 from hookline import queries
@@ -177,13 +177,7 @@ def main() -> None:
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     with psycopg.connect(dsn, autocommit=True) as conn:
         prepare(dsn, conn)
-        conn.execute("select hookline.premake_partitions()")
-        reset_endpoints(conn, {"bench": 10000})
-        if not conn.execute(
-            "select 1 from hookline.subscriptions s join hookline.endpoints e using (endpoint_id) "
-            "where e.name = 'bench'"
-        ).fetchone():
-            conn.execute("select hookline.add_subscription('bench', 'bench.*')")
+        subscribed_endpoint(conn, "bench")
         signal_rounds(dsn, conn, Runner, INGEST, NOTIFY_EACH, seconds, "hookline.ingest")
         waits = sorted(latency(dsn, conn))
         conn.execute("truncate hookline.deliveries")
