@@ -22,7 +22,6 @@ declare
   v_bad text;
   v_ids bigint[];
   v_states hookline.outbox_state[];
-  v_nexts timestamptz[];
   v_phones text[];
   v_recipients text[];
   v_classes text[];
@@ -44,19 +43,6 @@ begin
   limit 1;
   if found then
     raise exception using errcode = 'HL064', message = format('unknown error class %L', v_bad);
-  end if;
-
-  -- A failed attempt counts against the number's breaker (transient, unknown, ambiguous): one
-  -- call for the batch, in message order (hookline._breaker_results has the policy).
-  select pg_catalog.array_agg('sender:' || o.phone_number_id order by u.message_id)
-  into v_targets
-  from rows from (pg_catalog.unnest(_message_outcomes.message_ids), pg_catalog.unnest(_message_outcomes.error_classes))
-    as u(message_id, error_class)
-  join hookline.outbox o on o.message_id = u.message_id and o.message_id = any (_message_outcomes.message_ids)
-  where u.error_class in ('transient', 'unknown', 'ambiguous');
-  if v_targets is not null then
-    perform hookline._breaker_results(v_targets, pg_catalog.array_fill(false, array[pg_catalog.cardinality(v_targets)]),
-                                      _message_outcomes.now);
   end if;
 
   -- Each message's outcome by its class, in one update:
@@ -141,14 +127,26 @@ begin
       finished_at = case when t.new_state in ('failed', 'dead') then _message_outcomes.now end
     from timed t
     where o.message_id = t.message_id and o.message_id = any (_message_outcomes.message_ids)
-    returning o.message_id, o.state, o.next_attempt_at, t.phone_number_id, t.recipient, t.error_class, t.wait_until, t.error
+    returning o.message_id, o.state, t.phone_number_id, t.recipient, t.error_class, t.wait_until, t.error
   )
   select pg_catalog.array_agg(x.message_id order by x.message_id), pg_catalog.array_agg(x.state order by x.message_id),
-    pg_catalog.array_agg(x.next_attempt_at order by x.message_id), pg_catalog.array_agg(x.phone_number_id order by x.message_id),
+    pg_catalog.array_agg(x.phone_number_id order by x.message_id),
     pg_catalog.array_agg(x.recipient order by x.message_id), pg_catalog.array_agg(x.error_class order by x.message_id),
     pg_catalog.array_agg(x.wait_until order by x.message_id), pg_catalog.array_agg(x.error order by x.message_id)
-  into v_ids, v_states, v_nexts, v_phones, v_recipients, v_classes, v_waits, v_errors
+  into v_ids, v_states, v_phones, v_recipients, v_classes, v_waits, v_errors
   from updated x;
+
+  -- A failed attempt counts against the number's breaker (transient, unknown, ambiguous): one
+  -- call for the batch, in message order (hookline._breaker_results has the policy).
+  select pg_catalog.array_agg('sender:' || x.phone_number_id order by x.message_id)
+  into v_targets
+  from rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_phones), pg_catalog.unnest(v_classes))
+    as x(message_id, phone_number_id, error_class)
+  where x.error_class in ('transient', 'unknown', 'ambiguous');
+  if v_targets is not null then
+    perform hookline._breaker_results(v_targets, pg_catalog.array_fill(false, array[pg_catalog.cardinality(v_targets)]),
+                                      _message_outcomes.now);
+  end if;
 
   -- The numbers: a throttle or maintenance answer makes the whole number wait as long as its
   -- message (the longest of the batch's), and each throttle answer halves its rate (once per
