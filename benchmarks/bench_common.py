@@ -121,6 +121,18 @@ def baseline(dsn: str, total: int, batch: int) -> float:
     return done / elapsed
 
 
+def queue_fresh_messages(conn: psycopg.Connection, total: int, tag: str = "") -> None:
+    """total messages of source 'bench', each to a recipient no earlier run used (the run's
+    clock time in its digits, so the pair limit defers none), keyed `<tag><run>-<i>`."""
+    run = time.time_ns() // 1_000_000 % 10**9
+    conn.execute(
+        "select hookline.send_message('bench', '+' || (%s::bigint * 100000 + i)::text, "
+        '\'{"type": "text", "text": {"body": "x"}}\', %s || \'-\' || i) '
+        "from generate_series(1, %s::int) i",
+        (run, f"{tag}{run}", total),
+    )
+
+
 def subscribed_endpoint(conn: psycopg.Connection, name: str) -> None:
     """Endpoint `name` the tenant's only active one (reset_endpoints, max_in_flight 10,000),
     subscribed to `<name>.*` (made if missing), the day partitions made: each event of type

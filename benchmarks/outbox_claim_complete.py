@@ -17,19 +17,12 @@ from __future__ import annotations
 import time
 
 import psycopg
-from bench_common import arguments, baseline, prepare
+from bench_common import arguments, baseline, prepare, queue_fresh_messages
 from psycopg.types.json import Jsonb
 
 
 def round_(conn: psycopg.Connection, total: int, batch: int) -> float:
-    # Recipients no earlier run used: the run's clock time in their digits.
-    run = time.time_ns() // 1_000_000 % 10**9
-    conn.execute(
-        "select hookline.send_message('bench', '+' || (%s::bigint * 100000 + i)::text, "
-        '\'{"type": "text", "text": {"body": "x"}}\', %s || \'-\' || i) '
-        "from generate_series(1, %s::int) i",
-        (run, str(run), total),
-    )
+    queue_fresh_messages(conn, total)
     claim_s = complete_s = 0.0
     done = full = 0
     while done < total:

@@ -29,7 +29,7 @@ import statistics
 import time
 
 import psycopg
-from bench_common import arguments, prepare
+from bench_common import arguments, prepare, queue_fresh_messages
 from psycopg.types.json import Jsonb
 
 CLAIM = "select message_id, lease_token from hookline.claim_messages('bench', %s, '1 minute')"
@@ -44,17 +44,6 @@ ANSWERS = {
     "timeout": lambda m: {"error_class": "timeout"},
     "131026": lambda m: {"status_code": 400, "error_code": 131026, "error_title": "Undeliverable"},
 }
-
-
-def queue(conn: psycopg.Connection, total: int, tag: str) -> None:
-    """total messages, each to a recipient no earlier run used (the pair limit defers none)."""
-    run = time.time_ns() // 1_000 % 10**11
-    conn.execute(
-        "select hookline.send_message('bench', '+' || (%s::bigint * 100000 + i)::text, "
-        '\'{"type": "text", "text": {"body": "x"}}\', %s || \'-\' || i) '
-        "from generate_series(1, %s::int) i",
-        (run, f"{tag}-{run}", total),
-    )
 
 
 def claimed(conn: psycopg.Connection, batch: int) -> list[tuple[int, str]]:
@@ -76,7 +65,7 @@ def timed(conn: psycopg.Connection, query: str, args: tuple) -> float:
 
 def complete_part(conn: psycopg.Connection, total: int, batch: int) -> dict[str, float]:
     kinds = {k: [k] for k in ANSWERS} | {"mixed": ["5xx", "timeout", "131026"]}
-    queue(conn, total * len(kinds), "complete")
+    queue_fresh_messages(conn, total * len(kinds), "complete-")
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     for _ in range(total // batch):
         for kind, answers in kinds.items():  # in turn: a drift of the machine touches all alike
@@ -105,7 +94,7 @@ def status_body(wamid: str, status: str) -> str:
 def status_part(conn: psycopg.Connection, total: int, batch: int) -> dict[str, float]:
     kinds = {"unknown delivered": ("delivered", False), "delivered": ("delivered", True),
              "failed 131000": ("failed", True)}  # fmt: skip
-    queue(conn, total * len(kinds), "status")
+    queue_fresh_messages(conn, total * len(kinds), "status-")
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     for _ in range(total // batch):
         for kind, (status, known) in kinds.items():
