@@ -62,8 +62,10 @@ begin
   -- input order, and the second finds the first's key). Event ids follow the input order;
   -- keys are inserted in key order, so two groups sharing keys wait for each other in one
   -- order and never deadlock.
+  -- An id longer than a key can hold is keyed by its digest (hookline._id_key): the event and
+  -- its key hold the same text.
   with numbered as materialized (
-    select i.*, nextval('hookline.events_event_id_seq') as new_id
+    select i.*, hookline._id_key(i.external_id, 2048) as key, nextval('hookline.events_event_id_seq') as new_id
     from (
       select *
       from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.tenant_ids), pg_catalog.unnest(_ingest.request_ids),
@@ -76,9 +78,9 @@ begin
   ),
   keys as (
     insert into hookline.event_keys as k (source_id, external_id, event_id, received_at)
-    select i.source_id, i.external_id, i.new_id, _ingest.received_at
+    select i.source_id, i.key, i.new_id, _ingest.received_at
     from numbered i
-    order by i.source_id, i.external_id, i.n
+    order by i.source_id, i.key, i.n
     on conflict do nothing
     returning k.event_id
   ),
@@ -87,7 +89,7 @@ begin
       event_id, received_at, source_id, tenant_id, external_id, event_type, occurred_at, payload,
       phone_number_id, user_id, wa_id, request_id, sanitized, traceparent
     )
-    select k.event_id, _ingest.received_at, i.source_id, i.tenant_id, i.external_id, i.event_type,
+    select k.event_id, _ingest.received_at, i.source_id, i.tenant_id, i.key, i.event_type,
       i.occurred_at, i.payload, i.phone_number_id, i.user_id, i.wa_id, i.request_id,
       -- The JSON Pointers of the strings sanitised in this payload (none: null).
       case when i.sanitized is not null then (select pg_catalog.array_agg(p.pointer) from pg_catalog.jsonb_array_elements_text(i.sanitized) as p (pointer)) end,
@@ -137,17 +139,18 @@ begin
   -- event is looked up by its key (an index probe per duplicate, whatever the plan).
   return query
   select i.n, coalesce(nw.id, (select k.event_id from hookline.event_keys k
-                               where k.source_id = i.source_id and k.external_id = i.external_id)),
-    nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.source_id, i.external_id)
+                               where k.source_id = i.source_id and k.external_id = x.key)),
+    nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.source_id, x.key)
   from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.external_ids)) with ordinality as i (source_id, external_id, n)
+  cross join lateral (select hookline._id_key(i.external_id, 2048)) as x (key)
   left join rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_keys)) as nw (id, source_id, external_id)
-    on nw.source_id = i.source_id and nw.external_id = i.external_id
+    on nw.source_id = i.source_id and nw.external_id = x.key
   order by i.n;
 end
 $$;
 
 comment on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) is
-  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at; element i of every array is event i (its source, tenant, raw request, W3C traceparent (dropped when malformed), external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, and sanitized: null or a JSON array of the JSON Pointers of the strings sanitised in its payload). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate), then the new events and their deliveries (one per event and endpoint with a matching subscription: event type pattern and optional source; disabled endpoints get none), in one statement, then a wake-up of the runners when deliveries were created (hookline._wake). Returns (ord, event_id, is_new) per event, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
+  'Private, the one place events are stored: the events of one request or of a group of requests, received at received_at; element i of every array is event i (its source, tenant, raw request, W3C traceparent (dropped when malformed), external_id, event_type, payload, occurred_at, phone_number_id, user_id, wa_id, and sanitized: null or a JSON array of the JSON Pointers of the strings sanitised in its payload). Set-based: keys first (hookline.event_keys, in key order; an existing key is a duplicate; an external_id over 2,048 bytes is keyed, and stored, as its digest: hookline._id_key), then the new events and their deliveries (one per event and endpoint with a matching subscription: event type pattern and optional source; disabled endpoints get none), in one statement, then a wake-up of the runners when deliveries were created (hookline._wake). Returns (ord, event_id, is_new) per event, in input order (ord from 1). Errors: HL002 an empty external_id, a null payload or a malformed event type (nothing is stored).';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._ingest(timestamptz, bigint[], text[], bigint[], text[], text[], text[], jsonb[], timestamptz[], text[], text[], text[], jsonb[]) from public;

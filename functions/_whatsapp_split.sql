@@ -28,9 +28,7 @@ begin
   -- general statement below, which the tests hold it to on every shape they know.
   return query
   select b.req::integer,
-    case when pg_catalog.octet_length(x.external_id) > 512
-         then 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(x.external_id, 'UTF8')), 'hex')
-         else x.external_id end,
+    hookline._id_key(x.external_id, 512),
     case when x.is_message then 'whatsapp.message.' || t.word
          else hookline._whatsapp_status_type(x.item, x.change->>'field', t.word) end,
     coalesce(
@@ -57,6 +55,10 @@ begin
         b.body#>'{entry,0,changes,0,value}' ? 'messages' as is_message
       offset 0
     ) y
+    -- Not pulled up (offset 0), so x.external_id is a column above: hookline._id_key, which
+    -- reads its argument three times, is not inlined around an expression this costly (it
+    -- ran as a call of its own, planned for every request).
+    offset 0
   ) x
   cross join lateral (
     select case when tw.raw ~ '^[a-z0-9_]{1,40}$' then tw.raw else 'unknown' end
@@ -314,9 +316,7 @@ begin
   )
   -- A key longer than a btree entry can hold (Meta's ids are far shorter) is kept as its digest
   -- rather than failing the whole request.
-  select ev.req, case when pg_catalog.octet_length(ev.external_id) > 512
-              then 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(ev.external_id, 'UTF8')), 'hex')
-              else ev.external_id end,
+  select ev.req, hookline._id_key(ev.external_id, 512),
     ev.event_type, ev.occurred_at, ev.phone_number_id, ev.user_id, ev.wa_id, ev.payload,
     -- Which strings of this payload were sanitised (JSON Pointers into the payload).
     (select pg_catalog.array_agg(q.p order by q.p)

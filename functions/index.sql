@@ -7,6 +7,7 @@
 \ir repair_default_partitions.sql
 \ir _wake.sql
 \ir _register_wait.sql
+\ir _id_key.sql
 \ir _ingest.sql
 \ir ingest.sql
 \ir ingest_many.sql
