@@ -50,8 +50,8 @@ begin
       select p.*
       from (
         select u.message_id, u.item, u.error_class, u.n, o.state, o.wamid, o.next_attempt_at,
-          u.item->>'id' as status_wamid, u.item->>'status' as status,
-          pg_catalog.row_number() over (partition by o.wamid is null, u.item->>'id' order by u.n) as nth_learner
+          hookline._id_key(u.item->>'id', 2048) as status_wamid, u.item->>'status' as status,
+          pg_catalog.row_number() over (partition by o.wamid is null, hookline._id_key(u.item->>'id', 2048) order by u.n) as nth_learner
         from (
           select u.*, pg_catalog.row_number() over (partition by u.message_id order by u.n) as nth
           from rows from (pg_catalog.unnest(_apply_message_statuses.message_ids), pg_catalog.unnest(_apply_message_statuses.statuses),

@@ -186,7 +186,7 @@ begin
         select e.n, e.status, e.source_id, e.external_id, e.phone_number_id,
           coalesce(
             (select o.message_id from hookline.outbox o
-             where o.wamid = e.status->>'id' and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
+             where o.wamid = hookline._id_key(e.status->>'id', 2048) and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
             (select o.message_id from hookline.outbox o
              where o.message_id = case when e.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$'
                                        then pg_catalog.substr(e.status->>'biz_opaque_callback_data', 10)::bigint end
