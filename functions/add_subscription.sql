@@ -13,6 +13,13 @@ declare
   v_tenant_id text;
   v_id bigint;
 begin
+  -- At most 1,000 characters: a unique index entry holds about 2.7 kB, and a longer pattern
+  -- failed on subscriptions_once (54000) instead of saying what is wrong.
+  if pg_catalog.length(add_subscription.event_type_pattern) > 1000 then
+    raise exception using
+      errcode = 'HL022',
+      message = format('an event type pattern is at most 1000 characters, not %s', pg_catalog.length(add_subscription.event_type_pattern));
+  end if;
   if add_subscription.event_type_pattern is null
      or add_subscription.event_type_pattern !~ '^(\*|[a-z0-9_-]+)(\.(\*|[a-z0-9_-]+))*$' then
     raise exception using
