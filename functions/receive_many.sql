@@ -184,13 +184,22 @@ begin
       into v_status_messages, v_status_items, v_status_sources, v_status_keys, v_failed_phones
       from (
         select e.n, e.status, e.source_id, e.external_id, e.phone_number_id,
+          -- Each by its key alone (outbox_wamid_key, outbox_pkey: one row at most), its tenant
+          -- and number checked after, in a subquery the conditions cannot enter (offset 0): with
+          -- the number's condition beside the key, a generic plan made while the outbox was
+          -- empty read outbox_pair_idx by number instead, every message the number ever sent
+          -- for each status (40,000 buffers, 27 ms a status at 20,000 sent).
           coalesce(
-            (select o.message_id from hookline.outbox o
-             where o.wamid = hookline._id_key(e.status->>'id', 2048) and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
-            (select o.message_id from hookline.outbox o
-             where o.message_id = case when e.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$'
-                                       then pg_catalog.substr(e.status->>'biz_opaque_callback_data', 10)::bigint end
-               and o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id)
+            (select o.message_id
+             from (select o.message_id, o.tenant_id, o.phone_number_id from hookline.outbox o
+                   where o.wamid = hookline._id_key(e.status->>'id', 2048) offset 0) o
+             where o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
+            (select o.message_id
+             from (select o.message_id, o.tenant_id, o.phone_number_id from hookline.outbox o
+                   where o.message_id = case when e.status->>'biz_opaque_callback_data' ~ '^hookline:[0-9]{1,18}$'
+                                             then pg_catalog.substr(e.status->>'biz_opaque_callback_data', 10)::bigint end
+                   offset 0) o
+             where o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id)
           ) as message_id
         from (
           select e.n, e.tenant_id, e.phone_number_id, e.source_id, e.external_id,
@@ -201,6 +210,7 @@ begin
             with ordinality as e (event_type, tenant_id, phone_number_id, payload, is_new, source_id, external_id, n)
           where e.is_new and e.event_type like 'whatsapp.status.%'
         ) e
+        offset 0 -- each status's lookups once (pulled up, they ran again for the filter below)
       ) s
       where s.message_id is not null;
 

@@ -520,3 +520,58 @@ def test_a_claim_of_messages_looks_for_each_candidates_older_message_by_the_live
     assert pair, "no plan of the pair-limit statement"
     reads = re.findall(r"Index (?:Only )?Scan(?: Backward)? using (\w+) on outbox q\b", pair[0])
     assert reads == ["outbox_live_recipient_idx"], pair[0]
+
+
+def test_a_status_webhook_finds_its_message_by_key_whatever_the_plan(db: str, conn: psycopg.Connection, tenant_source: str) -> None:  # fmt: skip
+    """receive_many finds a status's outbox message by its wamid, else by the outbox id in its
+    callback data, then checks the message's tenant and number. With the number's condition
+    beside the key, a generic plan made while the outbox was empty (an ingress session that
+    took a status before any message was sent) read outbox_pair_idx by number: every message
+    the number ever sent, for each status (about 40,000 buffers at 20,000 sent). Whatever the
+    plan, a status reads a few outbox rows."""
+    conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1')")
+    conn.execute("alter table hookline.outbox set (autovacuum_enabled = off)")
+    conn.execute("vacuum analyze hookline.outbox")  # empty
+    receive = (
+        "select new_event_count from hookline.receive('acme-wa', %(b)s::text::jsonb, "
+        "convert_to(%(b)s::text, 'UTF8'))"
+    )
+
+    def status(**item: str) -> dict[str, str]:
+        value = {"metadata": {"phone_number_id": "1065"}, "statuses": [item]}
+        change = {"field": "messages", "value": value}
+        entry = {"id": "102290129340398", "changes": [change]}
+        return {"b": json.dumps({"object": "whatsapp_business_account", "entry": [entry]})}
+
+    with psycopg.connect(db) as ingress:
+        for i in range(BEFORE_GROWTH):  # the plans, made on the empty outbox
+            ingress.execute(receive, status(id=f"wamid.none{i}", status="delivered"))
+        ingress.commit()
+        conn.execute(
+            "insert into hookline.outbox (source_id, next_attempt_at, last_claimed_at, created_at, "
+            "sent_at, state, phone_number_id, tenant_id, idempotency_key, recipient, wamid, message) "
+            "select s.source_id, null, now() - interval '1 hour', now() - interval '1 hour', "
+            "now() - interval '1 hour', 'sent', '1065', 'acme', 'h' || i, "
+            "'+1650555' || lpad(i::text, 5, '0'), 'wamid.h' || i, '{\"type\": \"text\"}' "
+            "from hookline.sources s, generate_series(1, 20000) i where s.name = 'acme-wa'"
+        )
+        queued = conn.execute(
+            "select hookline.send_message('acme-wa', '+16505559999', "
+            '\'{"type": "text", "text": {"body": "x"}}\', \'u1\')'
+        ).fetchone()[0]
+        ingress.execute(receive, status(id="wamid.h777", status="delivered"))
+        callback = f"hookline:{queued}"
+        ingress.execute(
+            receive, status(id="wamid.U1", status="sent", biz_opaque_callback_data=callback)
+        )
+        fetched = ingress.execute(
+            "select idx_tup_fetch from pg_stat_xact_user_tables "
+            "where relid = 'hookline.outbox'::regclass"
+        ).fetchone()[0]
+        ingress.commit()
+    states = conn.execute(
+        "select idempotency_key, state::text, wamid from hookline.outbox "
+        "where idempotency_key in ('h777', 'u1') order by 1"
+    ).fetchall()
+    assert states == [("h777", "delivered", "wamid.h777"), ("u1", "sent", "wamid.U1")]
+    assert fetched < 50, f"two statuses fetched {fetched} outbox rows by index"
