@@ -7,7 +7,7 @@ select hookline.add_sender('wa', '106540352242922', 'EAAG-token-1');
 select hookline.send_message('wa', '+1650555123' || i, '{"type": "text", "text": {"body": "hi"}}', 'k' || i) from generate_series(1, 3) i;
 create temp table c as select * from hookline.claim_messages('r1', 10, '30 seconds');
 -- A wamid a btree entry cannot hold (about 2.7 kB; this does not compress). The Graph API's
--- are about 60 characters, but an answer (or a status webhook) with a longer one failed the
+-- are far shorter, but an answer (or a status webhook) with a longer one failed the
 -- whole batch on outbox_wamid_key (54000): every answer of it unrecorded.
 create temp table ids as select 'wamid.' || (select string_agg(md5(i::text), '') from generate_series(1, 100) i) as long;
 
