@@ -14,7 +14,7 @@ as $$
 $$;
 
 comment on function hookline._id_key(text, integer) is
-  'Private. An identifier as hookline keys it: as given up to longest bytes, else sha256:<its SHA-256 digest in hex> (71 bytes). A unique index entry holds at most about 2.7 kB, and an id longer than that (an external id, a Standard Webhooks webhook-id, a wamid) failed the statement storing it, and with it the whole batch or group. Used with 512 for the ids of a WhatsApp notification and with 2048 for every event key and wamid (any id up to 2,048 bytes was stored as given before, so its key never changes). Errors: none.';
+  'Inlinable (no SET clause), private: an identifier as hookline keys it: as given up to longest bytes, else sha256:<its SHA-256 digest in hex> (71 bytes). A unique index entry holds at most about 2.7 kB, and an id longer than that (an external id, a Standard Webhooks webhook-id, a wamid) failed the statement storing it, and with it the whole batch or group. Used with 512 for the ids of a WhatsApp notification and with 2048 for every event key and wamid (any id up to 2,048 bytes was stored as given before, so its key never changes). Errors: none.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._id_key(text, integer) from public;
