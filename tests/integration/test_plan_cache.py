@@ -24,11 +24,14 @@ force_generic_plan` and parameters, docs/performance.md says how), or rewrite th
 A plan is also kept with the statistics of its moment until an analyze invalidates it, and the
 queue's tables are small for most of their life. The second test makes each function's plans
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
-`deliveries`, the outbox and the events, either with no analyze since (autovacuum off) or
-analysed while the rows were uncommitted (statistics that say the tables are empty), and reads
-the plans of the calls after (auto_explain notices). A FAILURE names the function and the
-scans: its plan reads a grown table whole (a sequential or bitmap scan, or an index scan
-without a condition on the index's first column). A function whose reads are by key or by
+`deliveries`, the outbox and the events, and 20,000 sent messages of the session's own number,
+either with no analyze since (autovacuum off) or analysed while the rows were uncommitted
+(statistics that say the tables are empty), and reads the plans of the calls after
+(auto_explain notices) and the rows each call fetched from the grown tables. A FAILURE names the
+function and the scans: its plan reads a grown table whole (a sequential or bitmap scan, or an
+index scan without a condition on the index's first column), or one call fetched more than
+MOST_FETCHED rows of a table (a read by a column that leads an index but does not narrow it: a
+number's or an endpoint's whole history). A function whose reads are by key or by
 index range sets `enable_seqscan` and `enable_bitmapscan` off, and names in each read only what
 its index can serve (docs/performance.md, "Plans that stay good").
 """
@@ -412,6 +415,15 @@ INDEX_SCAN = re.compile(
 WHOLE_BY_DESIGN = {("rescue_leases", "deliveries_in_flight_idx")}
 # Calls that make the plans before the tables grow: five custom plans and the generic one.
 BEFORE_GROWTH = 7
+# Rows one call may fetch from a grown table (by index or sequentially): a call reads what its
+# batch needs, at most a few hundred rows; the growth is 20,000 rows of each table, and of the
+# session's own number's history.
+FETCHED = (
+    "select relname::text, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
+    "from pg_catalog.pg_stat_xact_user_tables where schemaname = 'hookline' "
+    "and relname ~ '^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+)$'"
+)
+MOST_FETCHED = 2000
 
 
 @dataclass
@@ -426,6 +438,7 @@ class GrowingSession(Session):
     empty_statistics: bool = False
     calls: int = 0
     plans: list[str] = field(default_factory=list)
+    fetched: dict[str, int] = field(default_factory=dict)  # most rows one call read, by table
 
     def tracked(self, sql: str, params: object = None) -> list[tuple]:
         self.calls += 1
@@ -435,7 +448,17 @@ class GrowingSession(Session):
             self.grow()
         self.quiet("set auto_explain.log_min_duration = 0")
         try:
-            return self.quiet(sql, params)
+            # The call in a transaction of its own, as in autocommit, and the rows it fetched
+            # from each grown table, read before it ends.
+            # (PostgreSQL 15's pg_stat_xact counters hold what the session did since its last
+            # flush of statistics, not only this transaction's: the difference is the call's.)
+            with self.conn.transaction():
+                before = dict(self.quiet(FETCHED))
+                rows = self.quiet(sql, params)
+                for table, fetched in self.quiet(FETCHED):
+                    call = fetched - before.get(table, 0)
+                    self.fetched[table] = max(self.fetched.get(table, 0), call)
+            return rows
         finally:
             self.quiet("set auto_explain.log_min_duration = -1")
 
@@ -451,6 +474,17 @@ class GrowingSession(Session):
                 "select hookline.send_message('acme-grow', '+1651' || lpad(i::text, 7, '0'), "
                 '\'{"type": "text", "text": {"body": "hi"}}\', \'grow-\' || i, '
                 "phone_number_id => '2065') from generate_series(1, 20000) i"
+            )
+            # The history of the session's own number: a read by number (a table's first
+            # column) without the rest of the key reads all of it.
+            bulk.execute(
+                "insert into hookline.outbox (source_id, next_attempt_at, last_claimed_at, "
+                "created_at, sent_at, state, phone_number_id, tenant_id, idempotency_key, "
+                "recipient, wamid, message) "
+                "select s.source_id, null, t, t, t, 'sent', '1065', 'acme', 'history-' || i, "
+                "'+1659' || lpad(i::text, 7, '0'), 'wamid.history.' || i, '{\"type\": \"text\"}' "
+                "from hookline.sources s, generate_series(1, 20000) i, "
+                "(select timestamptz '2026-01-01 00:00Z' as t) t where s.name = 'acme-wa'"
             )
             if self.empty_statistics:
                 for table in ("deliveries", "outbox", "events", "event_keys"):
@@ -486,6 +520,9 @@ def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: S
         if not keys.bounded(index, cond) and (function, index) not in WHOLE_BY_DESIGN:
             whole.add(f"{index} on {table} without a condition on its first column: {cond!r}")
     assert not whole, f"{function}: {sorted(whole)}"
+    assert grown.fetched, "no call's reads counted"
+    many = {t: n for t, n in grown.fetched.items() if n > MOST_FETCHED}
+    assert not many, f"{function}: most rows one call fetched, by table: {many}"
 
 
 def test_a_claim_of_messages_looks_for_each_candidates_older_message_by_the_live_index(conn: psycopg.Connection, tenant_source: str) -> None:  # fmt: skip
@@ -559,15 +596,19 @@ def test_a_status_webhook_finds_its_message_by_key_whatever_the_plan(db: str, co
             "select hookline.send_message('acme-wa', '+16505559999', "
             '\'{"type": "text", "text": {"body": "x"}}\', \'u1\')'
         ).fetchone()[0]
+        # The difference within one transaction (PostgreSQL 15's pg_stat_xact counters hold
+        # what the session did since its last flush of statistics).
+        fetches = (
+            "select idx_tup_fetch from pg_stat_xact_user_tables "
+            "where relid = 'hookline.outbox'::regclass"
+        )
+        before = ingress.execute(fetches).fetchone()[0]
         ingress.execute(receive, status(id="wamid.h777", status="delivered"))
         callback = f"hookline:{queued}"
         ingress.execute(
             receive, status(id="wamid.U1", status="sent", biz_opaque_callback_data=callback)
         )
-        fetched = ingress.execute(
-            "select idx_tup_fetch from pg_stat_xact_user_tables "
-            "where relid = 'hookline.outbox'::regclass"
-        ).fetchone()[0]
+        fetched = ingress.execute(fetches).fetchone()[0] - before
         ingress.commit()
     states = conn.execute(
         "select idempotency_key, state::text, wamid from hookline.outbox "
