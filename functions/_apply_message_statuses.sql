@@ -50,10 +50,11 @@ begin
       select p.*
       from (
         select u.message_id, u.item, u.error_class, u.n, o.state, o.wamid, o.next_attempt_at,
-          hookline._id_key(u.item->>'id', 2048) as status_wamid, u.item->>'status' as status,
-          pg_catalog.row_number() over (partition by o.wamid is null, hookline._id_key(u.item->>'id', 2048) order by u.n) as nth_learner
+          u.status_wamid, u.item->>'status' as status,
+          pg_catalog.row_number() over (partition by o.wamid is null, u.status_wamid order by u.n) as nth_learner
         from (
-          select u.*, pg_catalog.row_number() over (partition by u.message_id order by u.n) as nth
+          select u.*, hookline._id_key(u.item->>'id') as status_wamid,
+            pg_catalog.row_number() over (partition by u.message_id order by u.n) as nth
           from rows from (pg_catalog.unnest(_apply_message_statuses.message_ids), pg_catalog.unnest(_apply_message_statuses.statuses),
                           pg_catalog.unnest(_apply_message_statuses.error_classes))
             with ordinality as u(message_id, item, error_class, n)

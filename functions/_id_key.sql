@@ -1,4 +1,4 @@
-create or replace function hookline._id_key(id text, longest integer)
+create or replace function hookline._id_key(id text, longest integer default 2048)
 returns text
 language sql
 stable
@@ -14,7 +14,7 @@ as $$
 $$;
 
 comment on function hookline._id_key(text, integer) is
-  'Inlinable (no SET clause), private: an identifier as hookline keys it: as given up to longest bytes, else sha256:<its SHA-256 digest in hex> (71 bytes). A unique index entry holds at most about 2.7 kB, and an id longer than that (an external id, a Standard Webhooks webhook-id, a wamid) failed the statement storing it, and with it the whole batch or group. Used with 512 for the ids of a WhatsApp notification and with 2048 for every event key and wamid (any id up to 2,048 bytes was stored as given before, so its key never changes). Errors: none.';
+  'Inlinable (no SET clause), private: an identifier as hookline keys it: as given up to longest bytes, else sha256:<its SHA-256 digest in hex> (71 bytes). A unique index entry holds at most about 2.7 kB, and an id longer than that (an external id, a Standard Webhooks webhook-id, a wamid) failed the statement storing it, and with it the whole batch or group. longest defaults to 2048, the bound of every event key and wamid, one value for the functions that store a wamid and those that look it up (any id up to 2,048 bytes was stored as given before, so its key never changes); the ids of a WhatsApp notification use 512. Errors: none.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline._id_key(text, integer) from public;

@@ -65,7 +65,7 @@ begin
   -- An id longer than a key can hold is keyed by its digest (hookline._id_key): the event and
   -- its key hold the same text.
   with numbered as materialized (
-    select i.*, hookline._id_key(i.external_id, 2048) as key, nextval('hookline.events_event_id_seq') as new_id
+    select i.*, hookline._id_key(i.external_id) as key, nextval('hookline.events_event_id_seq') as new_id
     from (
       select *
       from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.tenant_ids), pg_catalog.unnest(_ingest.request_ids),
@@ -142,7 +142,7 @@ begin
                                where k.source_id = i.source_id and k.external_id = x.key)),
     nw.id is not null and i.n = pg_catalog.min(i.n) over (partition by i.source_id, x.key)
   from rows from (pg_catalog.unnest(_ingest.source_ids), pg_catalog.unnest(_ingest.external_ids)) with ordinality as i (source_id, external_id, n)
-  cross join lateral (select hookline._id_key(i.external_id, 2048)) as x (key)
+  cross join lateral (select hookline._id_key(i.external_id)) as x (key)
   left join rows from (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_sources), pg_catalog.unnest(v_keys)) as nw (id, source_id, external_id)
     on nw.source_id = i.source_id and nw.external_id = x.key
   order by i.n;

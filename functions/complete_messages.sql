@@ -106,7 +106,7 @@ begin
   from (
     -- A wamid too long for outbox_wamid_key is kept as its digest (hookline._id_key), as
     -- receive_many looks it up.
-    select distinct on (r.message_id) r.message_id, hookline._id_key(r.wamid, 2048) as wamid, r.n,
+    select distinct on (r.message_id) r.message_id, hookline._id_key(r.wamid) as wamid, r.n,
       case
         when o.message_id is null then null  -- no such message: answered unknown
         when o.state <> 'sending' or o.lease_token <> r.lease_token then 'stale'

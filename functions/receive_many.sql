@@ -192,7 +192,7 @@ begin
           coalesce(
             (select o.message_id
              from (select o.message_id, o.tenant_id, o.phone_number_id from hookline.outbox o
-                   where o.wamid = hookline._id_key(e.status->>'id', 2048) offset 0) o
+                   where o.wamid = hookline._id_key(e.status->>'id') offset 0) o
              where o.tenant_id = e.tenant_id and o.phone_number_id = e.phone_number_id),
             (select o.message_id
              from (select o.message_id, o.tenant_id, o.phone_number_id from hookline.outbox o
