@@ -11,15 +11,7 @@ create temp table c as select * from hookline.claim_messages('r1', 10, '30 secon
 -- whole batch on outbox_wamid_key (54000): every answer of it unrecorded.
 create temp table ids as select 'wamid.' || (select string_agg(md5(i::text), '') from generate_series(1, 100) i) as long;
 
-create function pg_temp.statuses(items jsonb) returns jsonb language sql as $$
-  select jsonb_build_object('object', 'whatsapp_business_account', 'entry', jsonb_build_array(jsonb_build_object(
-    'id', '102290129340398', 'changes', jsonb_build_array(jsonb_build_object('field', 'messages', 'value', jsonb_build_object(
-      'messaging_product', 'whatsapp', 'metadata', jsonb_build_object('phone_number_id', '106540352242922'),
-      'statuses', items))))))
-$$;
-create function pg_temp.post(items jsonb) returns void language sql as $$
-  select from hookline.receive('wa', pg_temp.statuses(items), convert_to(pg_temp.statuses(items)::text, 'UTF8'))
-$$;
+\ir ../post_statuses.sql
 
 select results_eq(
   $$select outcome from hookline.complete_messages(jsonb_build_array(

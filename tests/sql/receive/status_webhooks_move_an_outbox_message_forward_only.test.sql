@@ -11,15 +11,7 @@ select hookline.complete_messages(jsonb_build_array(
   jsonb_build_object('message_id', (select min(message_id) from c), 'lease_token', (select lease_token from c order by message_id limit 1), 'status_code', 200, 'wamid', 'wamid.ONE'),
   jsonb_build_object('message_id', (select min(message_id) + 1 from c), 'lease_token', (select lease_token from c order by message_id offset 1 limit 1), 'error_class', 'timeout')));
 
-create function pg_temp.statuses(items jsonb) returns jsonb language sql as $$
-  select jsonb_build_object('object', 'whatsapp_business_account', 'entry', jsonb_build_array(jsonb_build_object(
-    'id', '102290129340398', 'changes', jsonb_build_array(jsonb_build_object('field', 'messages', 'value', jsonb_build_object(
-      'messaging_product', 'whatsapp', 'metadata', jsonb_build_object('phone_number_id', '106540352242922'),
-      'statuses', items))))))
-$$;
-create function pg_temp.post(items jsonb) returns void language sql as $$
-  select from hookline.receive('wa', pg_temp.statuses(items), convert_to(pg_temp.statuses(items)::text, 'UTF8'))
-$$;
+\ir ../post_statuses.sql
 
 select pg_temp.post('[{"id": "wamid.ONE", "status": "delivered", "timestamp": "1749416501"}]');
 select is((select state::text from hookline.outbox where wamid = 'wamid.ONE'), 'delivered', 'a delivered status moves the message by wamid');
