@@ -77,7 +77,15 @@ begin
                     pg_catalog.unnest(_message_outcomes.error_codes), pg_catalog.unnest(_message_outcomes.details),
                     pg_catalog.unnest(_message_outcomes.retry_after_s))
       as u(message_id, error_class, error_code, detail, retry_after_s)
-    join hookline.outbox o on o.message_id = u.message_id and o.message_id = any (_message_outcomes.message_ids)
+    -- Each message by a probe of its key (a lateral with a LIMIT, never a join): as a join on
+    -- `message_id = any (ids)`, a plan made on a drained outbox (statistics of 0 pages) read
+    -- outbox_pair_idx whole, for its order by number (the join to senders), in each failure.
+    cross join lateral (
+      select o.phone_number_id, o.recipient, o.last_claimed_at, o.attempt_count, o.throttle_count
+      from hookline.outbox o
+      where o.message_id = u.message_id
+      limit 1
+    ) o
     join hookline.senders s on s.phone_number_id = o.phone_number_id
     left join lateral (
       select g.retry_delay

@@ -19,6 +19,7 @@ declare
   v_r record;
   v_ids bigint[];
   v_lock bigint[];
+  v_phones text[];   -- the batch's numbers
   v_classes text[];  -- per result, in input order: its Graph error class (null without one)
   v_outcomes text[];
   v_wamids text[];
@@ -58,13 +59,21 @@ begin
   -- The lock order of every function that touches senders, breakers and the outbox
   -- (docs/outbound.md): the batch's senders sorted, then their breakers sorted, then its
   -- messages sorted, all at the top. A message's number never changes, so reading it
-  -- before the locks is safe.
+  -- before the locks is safe. Each message's number by a probe of its key (a lateral with a
+  -- LIMIT, never a join): as `message_id = any (ids)` beside a join on the number, a plan
+  -- made on a drained outbox (vacuumed while empty: its statistics say 0 pages) read
+  -- outbox_pair_idx whole for its order by number, every message ever sent, in each complete.
+  v_phones := array(
+    select distinct o.phone_number_id
+    from pg_catalog.unnest(v_ids) as u(message_id)
+    cross join lateral (select o.phone_number_id from hookline.outbox o where o.message_id = u.message_id limit 1) o
+  );
   perform from hookline.senders s
-  where s.phone_number_id in (select o.phone_number_id from hookline.outbox o where o.message_id = any (v_ids))
+  where s.phone_number_id = any (v_phones)
   order by s.phone_number_id
   for no key update;
   perform from hookline.circuit_breakers b
-  where b.target in (select 'sender:' || o.phone_number_id from hookline.outbox o where o.message_id = any (v_ids))
+  where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_phones) as p(phone_number_id)))
   order by b.target
   for update;
   -- A pair-limit answer (131056) defers the recipient's other queued messages with the

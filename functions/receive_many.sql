@@ -271,14 +271,20 @@ begin
           ) x
           where x.status->>'status' is distinct from 'failed'
              or (x.nth = 1
+                 -- Each other source's key probed by (source, key), a lateral with a LIMIT:
+                 -- as a join, a plan made on drained tables read event_keys_pkey by the key
+                 -- alone, its second column: every stored key, for each failed status.
                  and not exists (
-                   select from hookline.event_keys k
-                   where k.source_id in (
-                       select o.source_id from hookline.sources o
-                       where o.tenant_id = (select m.tenant_id from hookline.outbox m where m.message_id = x.message_id)
-                         and o.source_id <> x.source_id)
-                     and k.external_id = x.external_id
-                     and k.event_id <> all (v_event_ids)));
+                   select
+                   from hookline.sources o
+                   cross join lateral (
+                     select from hookline.event_keys k
+                     where k.source_id = o.source_id and k.external_id = x.external_id
+                       and k.event_id <> all (v_event_ids)
+                     limit 1
+                   ) k
+                   where o.tenant_id = (select m.tenant_id from hookline.outbox m where m.message_id = x.message_id)
+                     and o.source_id <> x.source_id));
         end if;
         if v_status_messages is not null then
           perform hookline._apply_message_statuses(v_status_messages, v_status_items,

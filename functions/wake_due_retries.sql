@@ -2,6 +2,10 @@ create or replace function hookline.wake_due_retries(now timestamptz default pg_
 returns text
 language plpgsql
 set search_path = ''
+-- Index reads only: a plan made while the deliveries were drained (statistics of 0 pages)
+-- read them sequentially, every waiting delivery once they had grown, until an analyze.
+set enable_seqscan = off
+set enable_bitmapscan = off
 as $$
 begin
   -- A backstop only: runners also sleep until hookline.next_due() and poll slowly.

@@ -25,8 +25,11 @@ A plan is also kept with the statistics of its moment until an analyze invalidat
 queue's tables are small for most of their life. The second test makes each function's plans
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
 `deliveries`, the outbox and the events, and 20,000 sent messages of the session's own number,
-either with no analyze since (autovacuum off) or analysed while the rows were uncommitted
-(statistics that say the tables are empty), and reads the plans of the calls after
+with no analyze since (autovacuum off), or analysed while the rows were uncommitted
+(statistics that say the tables are empty), or with the plans made after a vacuum of the empty
+tables (a drained queue: statistics of 0 pages, so the planner sizes each table by its pages
+at planning time, one or two, and a full read of a small index can look cheaper than probing
+it by key), and reads the plans of the calls after
 (auto_explain notices) and the rows each call fetched from the grown tables. A FAILURE names the
 function and the scans: its plan reads a grown table whole (a sequential or bitmap scan, or an
 index scan without a condition on the index's first column), or one call fetched more than
@@ -493,12 +496,13 @@ class GrowingSession(Session):
         self.plans = plans_as_notices(self.conn)
 
 
-@pytest.mark.parametrize("statistics", ["stale", "empty"])
+@pytest.mark.parametrize("statistics", ["stale", "empty", "drained"])
 @pytest.mark.parametrize("function", list(WORKLOADS))
 def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: Session, db: str, function: str, statistics: str) -> None:  # fmt: skip
     """stale: the plans were made on the small tables and no analyze ran since; empty: the
-    tables were analysed while the 20,000 rows were uncommitted. Either way every read of a
-    grown table is an index read with a condition on the index's first column."""
+    tables were analysed while the 20,000 rows were uncommitted; drained: the plans were made
+    after a vacuum of the empty tables. In each, every read of a grown table is an index read
+    with a condition on the index's first column."""
     conn = session.conn
     conn.execute("select hookline.add_source('acme', 'acme-grow', 'whatsapp', 'app-secret')")
     conn.execute("select hookline.add_sender('acme-grow', '2065', 'EAAG-token-2')")
@@ -509,6 +513,8 @@ def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: S
         "where c.relnamespace = 'hookline'::regnamespace and c.relkind = 'r'"
     ).fetchall():
         conn.execute(f"alter table {table} set (autovacuum_enabled = off)")
+        if statistics == "drained":
+            conn.execute(f"vacuum analyze {table}")
     keys = IndexKeys(conn)
     grown = GrowingSession(conn, dsn=db, empty_statistics=statistics == "empty")
     WORKLOADS[function](grown)
@@ -612,3 +618,91 @@ def test_a_status_webhook_finds_its_message_by_key_whatever_the_plan(db: str, co
     ).fetchall()
     assert states == [("h777", "delivered", "wamid.h777"), ("u1", "sent", "wamid.U1")]
     assert fetched < 50, f"two statuses fetched {fetched} outbox rows"
+
+
+@pytest.mark.parametrize("statistics", ["stale", "drained"])
+def test_a_pair_limit_answer_reads_its_recipients_live_messages_whatever_the_plan(db: str, conn: psycopg.Connection, tenant_source: str, statistics: str) -> None:  # fmt: skip
+    """A pair-limit answer (131056), to a send (complete_messages) or in a failed status
+    webhook (receive_many), defers the recipient's other queued messages with the answered
+    one. The plans are made on a small outbox (stale: never analysed; drained: vacuumed while
+    empty, statistics of 0 pages), then the recipient has 20,000 sent messages and the number
+    20,000 queued ones to others, due before the answer's wait ends. Each answer reads a few
+    outbox rows (before: a drained plan read outbox_pair_idx whole, 80,000 rows, to find the
+    batch's numbers and messages); the recipient's next message waits, the number's others
+    do not."""
+    conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token-1', messages_per_second => 10000)")  # fmt: skip
+    conn.execute("alter table hookline.outbox set (autovacuum_enabled = off)")
+    if statistics == "drained":
+        conn.execute("vacuum analyze hookline.outbox")
+    base = conn.execute("select date_trunc('second', now())").fetchone()[0]
+    text = Jsonb({"type": "text", "text": {"body": "x"}})
+    sent = (
+        "insert into hookline.outbox (source_id, next_attempt_at, last_claimed_at, created_at, "
+        "sent_at, state, phone_number_id, tenant_id, idempotency_key, recipient, wamid, message) "
+        "select s.source_id, null, %(t)s, %(t)s, %(t)s, 'sent', '1065', 'acme', %(key)s || i, "
+        "%(to)s, 'wamid.' || %(key)s || i, '{\"type\": \"text\"}' "
+        "from hookline.sources s, generate_series(1, %(n)s::int) i where s.name = 'acme-wa'"
+    )
+    receive = (
+        "select new_event_count from hookline.receive('acme-wa', %(b)s::text::jsonb, "
+        "convert_to(%(b)s::text, 'UTF8'), received_at => %(t)s)"
+    )
+
+    def failed_status(wamid: str, at: datetime) -> dict[str, object]:
+        item = {"id": wamid, "status": "failed", "timestamp": "1749416501",
+                "errors": [{"code": 131056, "title": "pair rate limit"}]}  # fmt: skip
+        value = {"metadata": {"phone_number_id": "1065"}, "statuses": [item]}
+        entry = {"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}
+        return {"b": json.dumps({"object": "whatsapp_business_account", "entry": [entry]}), "t": at}
+
+    send = "select hookline.send_message('acme-wa', %s, %s, %s, now => %s)"
+    with psycopg.connect(db, autocommit=True) as s:
+
+        def answer_pair_limit(at: datetime) -> list[int]:
+            rows = s.execute(CLAIM_MESSAGES, (100, at)).fetchall()
+            done = Jsonb([{"message_id": r[0], "lease_token": str(r[1]), "status_code": 400,
+                           "error_code": 131056} for r in rows])  # fmt: skip
+            s.execute("select * from hookline.complete_messages(%s, %s)", (done, at))
+            return [r[0] for r in rows]
+
+        for n in range(BEFORE_GROWTH):  # the plans, made on the small outbox
+            at = base + timedelta(minutes=n)
+            to = f"+1650555{n:04d}"
+            conn.execute(sent, {"t": base - timedelta(days=1), "key": f"pre{n}.", "to": to, "n": 1})
+            s.execute(send, (to, text, f"x{n}", at))
+            assert answer_pair_limit(at)
+            assert s.execute(receive, failed_status(f"wamid.pre{n}.1", at)).fetchone() == (1,)
+        at = base + timedelta(minutes=BEFORE_GROWTH + 1)
+        to = "+16505559999"
+        conn.execute(sent, {"t": base - timedelta(days=1), "key": "h", "to": to, "n": 20000})
+        conn.execute(
+            "insert into hookline.outbox (source_id, next_attempt_at, created_at, state, "
+            "phone_number_id, tenant_id, idempotency_key, recipient, message) "
+            "select s.source_id, %s, now(), 'queued', '1065', 'acme', 'b' || i, "
+            "'+1651' || lpad(i::text, 7, '0'), '{\"type\": \"text\"}' "
+            "from hookline.sources s, generate_series(1, 20000) i where s.name = 'acme-wa'",
+            (at + timedelta(milliseconds=500),),
+        )
+        first = s.execute(send, (to, text, "first", at)).fetchone()[0]
+        s.execute(send, (to, text, "second", at))  # waits behind the first
+        fetched = []
+        for answer in (
+            lambda: first in answer_pair_limit(at),
+            lambda: s.execute(receive, failed_status("wamid.h777", at)).fetchone() == (1,),
+        ):
+            with s.transaction():
+                before = dict(s.execute(FETCHED).fetchall())
+                assert answer()
+                fetched.append(dict(s.execute(FETCHED).fetchall())["outbox"] - before["outbox"])
+    waits = dict(conn.execute(
+        "select idempotency_key, extract(epoch from next_attempt_at - %s)::float from hookline.outbox "
+        "where idempotency_key in ('first', 'second', 'h777') and state = 'queued'", (at,)
+    ).fetchall())  # fmt: skip
+    assert waits.keys() == {"first", "second", "h777"}, waits
+    assert min(waits.values()) >= 1, f"a message of the recipient not deferred: {waits}"
+    backlog = conn.execute(
+        "select count(*) from hookline.outbox where idempotency_key like 'b%%' "
+        "and next_attempt_at = %s", (at + timedelta(milliseconds=500),)
+    ).fetchone()  # fmt: skip
+    assert backlog == (20000,), "the number's other messages were deferred"
+    assert max(fetched) < 200, f"outbox rows fetched by a send's answer, by a status: {fetched}"
