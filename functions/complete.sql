@@ -62,7 +62,10 @@ begin
   select a.ids, a.tokens, a.statuses, a.errors, a.durations, a.retry_afters, a.excerpts, a.runners, a.ords, a.n,
     a.bad, a.bad_id, a.gone, a.signal_ids, a.signal_ords, a.signal_targets, a.signal_successes,
     a.signal_targets is not null and (not a.only_successes
-      or exists (select from hookline.circuit_breakers b where b.target = any(a.signal_targets)))
+      -- each target's breaker by key (as `= any (targets)`, a plan made while the breakers
+      -- were drained read circuit_breakers_pkey whole, a row per number and endpoint)
+      or exists (select from pg_catalog.unnest(a.signal_targets) as t(target)
+                 cross join lateral (select from hookline.circuit_breakers b where b.target = t.target limit 1) b))
   into v_ids, v_tokens, v_statuses, v_errors, v_durations, v_retry_afters, v_excerpts, v_runners, v_ords, v_n,
     v_bad, v_bad_id, v_gone, v_signal_ids, v_signal_ords, v_signal_targets, v_signal_successes, v_breakers
   from (

@@ -59,23 +59,19 @@ begin
   -- The lock order of every function that touches senders, breakers and the outbox
   -- (docs/outbound.md): the batch's senders sorted, then their breakers sorted, then its
   -- messages sorted, all at the top. A message's number never changes, so reading it
-  -- before the locks is safe. Each message's number by a probe of its key (a lateral with a
-  -- LIMIT, never a join): as `message_id = any (ids)` beside a join on the number, a plan
-  -- made on a drained outbox (vacuumed while empty: its statistics say 0 pages) read
-  -- outbox_pair_idx whole for its order by number, every message ever sent, in each complete.
+  -- before the locks is safe. Each message's number, and then each number's sender and
+  -- breaker, by a probe of its key (a lateral subquery, never a join or `= any (ids)`): a plan
+  -- made on a drained table (vacuumed while empty: its statistics say 0 pages) read the whole
+  -- index in its order instead, the ids as a filter: outbox_pair_idx (every message ever
+  -- sent), senders_pkey and circuit_breakers_pkey (every number), in each complete. The
+  -- probes run in the numbers' sorted order, so the locks are taken in it.
   v_phones := array(
     select distinct o.phone_number_id
     from pg_catalog.unnest(v_ids) as u(message_id)
     cross join lateral (select o.phone_number_id from hookline.outbox o where o.message_id = u.message_id limit 1) o
+    order by o.phone_number_id
   );
-  perform from hookline.senders s
-  where s.phone_number_id = any (v_phones)
-  order by s.phone_number_id
-  for no key update;
-  perform from hookline.circuit_breakers b
-  where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_phones) as p(phone_number_id)))
-  order by b.target
-  for update;
+  perform hookline._lock_senders(v_phones);
   -- A pair-limit answer (131056) defers the recipient's other queued messages with the
   -- answered one (hookline._message_outcomes), so that their order holds: those
   -- (hookline._pair_messages) are locked here too, with the batch's, in one sorted statement. Skipped when locked elsewhere (as they

@@ -76,6 +76,7 @@
 \ir send_message.sql
 \ir _graph_error_class.sql
 \ir _pair_messages.sql
+\ir _lock_senders.sql
 \ir _send_margin.sql
 \ir _sender_window.sql
 \ir _live_numbers.sql

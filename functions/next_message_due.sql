@@ -70,7 +70,14 @@ begin
     -- last 1 s + m): the number's limit-th most recent claim must leave it first.
     cross join lateral hookline._sender_window(
       s.phone_number_id, coalesce(s.throttled_rate, s.messages_per_second), next_message_due.now) w
-    left join hookline.circuit_breakers b on b.target = 'sender:' || s.phone_number_id
+    -- Its breaker by key too (a join read every breaker, the hash join of a plan made while
+    -- there were few: a row per number and endpoint of the platform, in each wait).
+    left join lateral (
+      select b.state, b.is_forced, b.open_until, b.probes
+      from hookline.circuit_breakers b
+      where b.target = 'sender:' || s.phone_number_id
+      limit 1
+    ) b on true
     where s.state = 'active' and not (b.state = 'open' and b.is_forced) is true
   ) x;
   -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after

@@ -223,14 +223,7 @@ begin
         -- skipped and overtakes it.
         v_pair_messages := v_status_messages;
         if v_failed_phones is not null then
-          perform from hookline.senders s
-          where s.phone_number_id = any (v_failed_phones)
-          order by s.phone_number_id
-          for no key update;
-          perform from hookline.circuit_breakers b
-          where b.target = any (array(select 'sender:' || p.phone_number_id from pg_catalog.unnest(v_failed_phones) p (phone_number_id)))
-          order by b.target
-          for update;
+          perform hookline._lock_senders(v_failed_phones);
           -- Each failed status's error class, read once: for the pair-limit lock here and for
           -- its outcome (hookline._apply_message_statuses).
           -- (Materialised: a subquery would be flattened and the class read for each use.)

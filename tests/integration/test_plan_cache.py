@@ -24,7 +24,8 @@ force_generic_plan` and parameters, docs/performance.md says how), or rewrite th
 A plan is also kept with the statistics of its moment until an analyze invalidates it, and the
 queue's tables are small for most of their life. The second test makes each function's plans
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
-`deliveries`, the outbox and the events, and 20,000 sent messages of the session's own number,
+`deliveries`, the outbox and the events, 20,000 sent messages of the session's own number, and
+10,000 numbers (senders), each with a breaker,
 with no analyze since (autovacuum off), or analysed while the rows were uncommitted
 (statistics that say the tables are empty), or with the plans made after a vacuum of the empty
 tables (a drained queue: statistics of 0 pages, so the planner sizes each table by its pages
@@ -34,7 +35,8 @@ it by key), and reads the plans of the calls after
 function and the scans: its plan reads a grown table whole (a sequential or bitmap scan, or an
 index scan without a condition on the index's first column), or one call fetched more than
 MOST_FETCHED rows of a table (a read by a column that leads an index but does not narrow it: a
-number's or an endpoint's whole history). A function whose reads are by key or by
+number's or an endpoint's whole history; or a read of every number or breaker, whose tables
+are only bounded that way). A function whose reads are by key or by
 index range sets `enable_seqscan` and `enable_bitmapscan` off, and names in each read only what
 its index can serve (docs/performance.md, "Plans that stay good").
 """
@@ -421,12 +423,27 @@ BEFORE_GROWTH = 7
 # Rows one call may fetch from a grown table (by index or sequentially): a call reads what its
 # batch needs, at most a few hundred rows; the growth is 20,000 rows of each table, and of the
 # session's own number's history.
+# (And from the numbers' tables, which grow by 10,000 numbers, each with a breaker: a read of
+# them whole is small until a platform has many numbers, so only the rows fetched are bounded.)
 FETCHED = (
     "select relname::text, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
-    "from pg_catalog.pg_stat_xact_user_tables where schemaname = 'hookline' "
-    "and relname ~ '^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+)$'"
+    "from pg_catalog.pg_stat_xact_user_tables where schemaname = 'hookline' and relname ~ "
+    "'^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+|senders|circuit_breakers)$'"
 )
 MOST_FETCHED = 2000
+# Reads of a whole table that are a function's work: the gauges count every breaker by state.
+MOST_FETCHED_BY_DESIGN = {("metric_gauges", "circuit_breakers"): 10000 + MOST_FETCHED}
+# Known and left (docs/performance.md, "Plans that stay good", rule 2): _breaker_results' read
+# of the batch's breakers and the joins that update the batch's senders and breakers (`update
+# ... from` its numbers or targets, in complete_messages' success path, _message_outcomes and
+# _breaker_results) read the whole primary key (a hash or merge join) when planned on drained
+# or empty statistics, every number and breaker of the platform (10,007 to 20,015 rows a call). Strict: the case
+# fails once they read by key, and the entry goes.
+WHOLE_NUMBERS_KNOWN = {
+    ("complete", "drained"),
+    ("complete_messages", "empty"),
+    ("complete_messages", "drained"),
+}
 
 
 @dataclass
@@ -478,6 +495,16 @@ class GrowingSession(Session):
                 '\'{"type": "text", "text": {"body": "hi"}}\', \'grow-\' || i, '
                 "phone_number_id => '2065') from generate_series(1, 20000) i"
             )
+            # A platform's numbers: 10,000 more, idle, each with a breaker.
+            bulk.execute(
+                "insert into hookline.senders (phone_number_id, source_id, tenant_id, access_token) "
+                "select (900000 + i)::text, s.source_id, s.tenant_id, 'EAAG-token-3' "
+                "from hookline.sources s, generate_series(1, 10000) i where s.name = 'acme-grow'"
+            )
+            bulk.execute(
+                "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
+                "select 'sender:' || (900000 + i), now(), now() from generate_series(1, 10000) i"
+            )
             # The history of the session's own number: a read by number (a table's first
             # column) without the rest of the key reads all of it.
             bulk.execute(
@@ -490,7 +517,14 @@ class GrowingSession(Session):
                 "(select timestamptz '2026-01-01 00:00Z' as t) t where s.name = 'acme-wa'"
             )
             if self.empty_statistics:
-                for table in ("deliveries", "outbox", "events", "event_keys"):
+                for table in (
+                    "deliveries",
+                    "outbox",
+                    "events",
+                    "event_keys",
+                    "senders",
+                    "circuit_breakers",
+                ):
                     self.quiet(f"analyze hookline.{table}")
             bulk.commit()
         self.plans = plans_as_notices(self.conn)
@@ -498,11 +532,17 @@ class GrowingSession(Session):
 
 @pytest.mark.parametrize("statistics", ["stale", "empty", "drained"])
 @pytest.mark.parametrize("function", list(WORKLOADS))
-def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: Session, db: str, function: str, statistics: str) -> None:  # fmt: skip
+def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(request: pytest.FixtureRequest, session: Session, db: str, function: str, statistics: str) -> None:  # fmt: skip
     """stale: the plans were made on the small tables and no analyze ran since; empty: the
     tables were analysed while the 20,000 rows were uncommitted; drained: the plans were made
     after a vacuum of the empty tables. In each, every read of a grown table is an index read
     with a condition on the index's first column."""
+    if (function, statistics) in WHOLE_NUMBERS_KNOWN:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True, raises=AssertionError, reason="reads every number or breaker"
+            )
+        )
     conn = session.conn
     conn.execute("select hookline.add_source('acme', 'acme-grow', 'whatsapp', 'app-secret')")
     conn.execute("select hookline.add_sender('acme-grow', '2065', 'EAAG-token-2')")
@@ -527,7 +567,11 @@ def test_plans_made_on_small_tables_do_not_read_them_whole_once_grown(session: S
             whole.add(f"{index} on {table} without a condition on its first column: {cond!r}")
     assert not whole, f"{function}: {sorted(whole)}"
     assert grown.fetched, "no call's reads counted"
-    many = {t: n for t, n in grown.fetched.items() if n > MOST_FETCHED}
+    many = {
+        t: n
+        for t, n in grown.fetched.items()
+        if n > MOST_FETCHED_BY_DESIGN.get((function, t), MOST_FETCHED)
+    }
     assert not many, f"{function}: most rows one call fetched, by table: {many}"
 
 
