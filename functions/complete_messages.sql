@@ -19,7 +19,7 @@ declare
   v_r record;
   v_ids bigint[];
   v_lock bigint[];
-  v_phones text[];   -- the batch's numbers
+  v_phones text[];   -- the batch's messages' numbers
   v_classes text[];  -- per result, in input order: its Graph error class (null without one)
   v_outcomes text[];
   v_wamids text[];
@@ -66,11 +66,10 @@ begin
   -- sent), senders_pkey and circuit_breakers_pkey (every number), in each complete. The
   -- probes run in the numbers' sorted order, so the locks are taken in it.
   v_phones := array(
-    select distinct o.phone_number_id
+    select o.phone_number_id
     from pg_catalog.unnest(v_ids) as u(message_id)
     cross join lateral (select o.phone_number_id from hookline.outbox o where o.message_id = u.message_id limit 1) o
-    order by o.phone_number_id
-  );
+  );  -- (hookline._lock_senders takes each number once, sorted)
   perform hookline._lock_senders(v_phones);
   -- A pair-limit answer (131056) defers the recipient's other queued messages with the
   -- answered one (hookline._message_outcomes), so that their order holds: those
