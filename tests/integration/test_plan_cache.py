@@ -431,14 +431,27 @@ FETCHED = (
     "'^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+|senders|circuit_breakers)$'"
 )
 MOST_FETCHED = 2000
+
+
+def fetched_by(conn: psycopg.Connection, call: Callable[[], object]) -> dict[str, int]:
+    """Rows fetched from each table of FETCHED by `call`, run in a transaction of its own: the
+    difference within it (PostgreSQL 15's pg_stat_xact counters hold what the session did since
+    its last flush of statistics, not only this transaction's)."""
+    with conn.transaction():
+        before = dict(conn.execute(FETCHED).fetchall())
+        call()
+        after = dict(conn.execute(FETCHED).fetchall())
+    return {t: n - before.get(t, 0) for t, n in after.items()}
+
+
 # Reads of a whole table that are a function's work: the gauges count every breaker by state.
 MOST_FETCHED_BY_DESIGN = {("metric_gauges", "circuit_breakers"): 10000 + MOST_FETCHED}
 # Known and left (docs/performance.md, "Plans that stay good", rule 2): _breaker_results' read
 # of the batch's breakers and the joins that update the batch's senders and breakers (`update
 # ... from` its numbers or targets, in complete_messages' success path, _message_outcomes and
 # _breaker_results) read the whole primary key (a hash or merge join) when planned on drained
-# or empty statistics, every number and breaker of the platform (10,007 to 20,015 rows a call). Strict: the case
-# fails once they read by key, and the entry goes.
+# or empty statistics, every number and breaker of the platform (10,007 to 20,015 rows a
+# call). Strict: the case fails once they read by key, and the entry goes.
 WHOLE_NUMBERS_KNOWN = {
     ("complete", "drained"),
     ("complete_messages", "empty"),
@@ -469,15 +482,11 @@ class GrowingSession(Session):
         self.quiet("set auto_explain.log_min_duration = 0")
         try:
             # The call in a transaction of its own, as in autocommit, and the rows it fetched
-            # from each grown table, read before it ends.
-            # (PostgreSQL 15's pg_stat_xact counters hold what the session did since its last
-            # flush of statistics, not only this transaction's: the difference is the call's.)
-            with self.conn.transaction():
-                before = dict(self.quiet(FETCHED))
-                rows = self.quiet(sql, params)
-                for table, fetched in self.quiet(FETCHED):
-                    call = fetched - before.get(table, 0)
-                    self.fetched[table] = max(self.fetched.get(table, 0), call)
+            # from each grown table.
+            rows: list[tuple] = []
+            fetched = fetched_by(self.conn, lambda: rows.extend(self.quiet(sql, params)))
+            for table, n in fetched.items():
+                self.fetched[table] = max(self.fetched.get(table, 0), n)
             return rows
         finally:
             self.quiet("set auto_explain.log_min_duration = -1")
@@ -653,16 +662,15 @@ def test_a_status_webhook_finds_its_message_by_key_whatever_the_plan(db: str, co
             "select hookline.send_message('acme-wa', '+16505559999', "
             '\'{"type": "text", "text": {"body": "x"}}\', \'u1\')'
         ).fetchone()[0]
-        # The difference within one transaction (FETCHED: PostgreSQL 15's pg_stat_xact counters
-        # hold what the session did since its last flush of statistics).
-        before = dict(ingress.execute(FETCHED).fetchall())
-        ingress.execute(receive, status(id="wamid.h777", status="delivered"))
         callback = f"hookline:{queued}"
-        ingress.execute(
-            receive, status(id="wamid.U1", status="sent", biz_opaque_callback_data=callback)
-        )
-        fetched = dict(ingress.execute(FETCHED).fetchall())["outbox"] - before["outbox"]
-        ingress.commit()
+
+        def two_statuses() -> None:
+            ingress.execute(receive, status(id="wamid.h777", status="delivered"))
+            ingress.execute(
+                receive, status(id="wamid.U1", status="sent", biz_opaque_callback_data=callback)
+            )
+
+        fetched = fetched_by(ingress, two_statuses)["outbox"]
     states = conn.execute(
         "select idempotency_key, state::text, wamid from hookline.outbox "
         "where idempotency_key in ('h777', 'u1') order by 1"
@@ -736,15 +744,16 @@ def test_a_pair_limit_answer_reads_its_recipients_live_messages_whatever_the_pla
         )
         first = s.execute(send, (to, text, "first", at)).fetchone()[0]
         s.execute(send, (to, text, "second", at))  # waits behind the first
-        fetched = []
-        for answer in (
-            lambda: first in answer_pair_limit(at),
-            lambda: s.execute(receive, failed_status("wamid.h777", at)).fetchone() == (1,),
-        ):
-            with s.transaction():
-                before = dict(s.execute(FETCHED).fetchall())
-                assert answer()
-                fetched.append(dict(s.execute(FETCHED).fetchall())["outbox"] - before["outbox"])
+        claimed: list[int] = []
+        stored: list[tuple] = []
+        fetched = [
+            fetched_by(s, lambda: claimed.extend(answer_pair_limit(at)))["outbox"],
+            fetched_by(s, lambda: stored.append(
+                s.execute(receive, failed_status("wamid.h777", at)).fetchone())
+            )["outbox"],
+        ]  # fmt: skip
+        assert first in claimed
+        assert stored == [(1,)]
     waits = dict(conn.execute(
         "select idempotency_key, extract(epoch from next_attempt_at - %s)::float from hookline.outbox "
         "where idempotency_key in ('first', 'second', 'h777') and state = 'queued'", (at,)
