@@ -19,6 +19,9 @@ begin
   -- closed one with failures in its current window or in a row. A closed breaker with a clean
   -- window ignores successes (its window starts at the next failure), so an endpoint that once
   -- failed pays nothing and locks nothing for its 2xx. Open and forced breakers ignore results.
+  -- Each breaker by a probe of its key (the LIMIT keeps the lateral a probe: flattened into a
+  -- join, a plan made on a drained or empty table read every breaker of the platform, 10,006
+  -- rows a call at 10,000 numbers, docs/performance.md rule 2).
   select array_agg(t.target order by t.target) into v_targets
   from (
     select u.target, bool_and(u.is_success) as only_successes
@@ -26,7 +29,7 @@ begin
     group by u.target
   ) t
   left join lateral (
-    select x.* from hookline.circuit_breakers x where x.target = t.target
+    select x.* from hookline.circuit_breakers x where x.target = t.target limit 1
   ) b on true
   where case when b.target is null then not t.only_successes
              else not b.is_forced and b.state <> 'open' and (
@@ -48,7 +51,8 @@ begin
 
   -- Count the batch: requests, failures, and the failures after the last success (the run a
   -- failure streak continues with). A closed breaker whose window ran out or has no failure
-  -- starts a new window with this batch.
+  -- starts a new window with this batch. The breakers by key beside the join (`= any`), as
+  -- above: without it a merge join read the whole primary key in its order.
   with u as (
     select u.target, u.is_success, u.ord,
       pg_catalog.max(u.ord) filter (where u.is_success) over (partition by u.target) as last_success
@@ -73,7 +77,7 @@ begin
     consecutive_failures = case when a.any_success then a.trailing else b.consecutive_failures + a.n end,
     half_open_successes = b.half_open_successes + case when b.state = 'half_open' then a.n - a.f else 0 end
   from a
-  where b.target = a.target and not b.is_forced and b.state <> 'open';
+  where b.target = a.target and b.target = any (v_targets) and not b.is_forced and b.state <> 'open';
 
   -- Decide. Closed opens after max_consecutive_failures in a row, or when failures reach
   -- failure_rate of at least min_requests results in its window. Half-open decides on each

@@ -159,6 +159,7 @@ begin
   -- The numbers: a throttle or maintenance answer makes the whole number wait as long as its
   -- message (the longest of the batch's), and each throttle answer halves its rate (once per
   -- answer, to 1 at least); an account answer pauses it (the reason: the batch's first).
+  -- The senders by key beside the join, as complete_messages' update of them.
   update hookline.senders s
   set throttled_until = case when n.wait_until is not null then greatest(s.throttled_until, n.wait_until) else s.throttled_until end,
     throttled_rate = case when n.halvings > 0
@@ -178,7 +179,7 @@ begin
     where x.error_class in ('sender_throttle', 'maintenance', 'account')
     group by x.phone_number_id
   ) n
-  where s.phone_number_id = n.phone_number_id;
+  where s.phone_number_id = n.phone_number_id and s.phone_number_id = any (v_phones);
   -- An account answer opens the number's breaker for its longest cool-down: one call per
   -- number (rare; a breaker already open stays as it is).
   for v_trip in

@@ -133,7 +133,9 @@ begin
   ) c;
 
   -- Successes, one statement for the batch; after throttling, each success gives one message
-  -- per second of the number's rate back.
+  -- per second of the number's rate back. The senders by key beside the join (`= any`): a
+  -- plan made on drained or empty statistics joined them by reading every sender (10,009 rows
+  -- a call at 10,000 numbers).
   with sent as (
     update hookline.outbox o
     set state = 'sent', wamid = x.wamid, sent_at = complete_messages.now, lease_token = null, runner = null,
@@ -146,7 +148,7 @@ begin
   update hookline.senders s
   set throttled_rate = case when s.throttled_rate + x.n >= s.messages_per_second then null else s.throttled_rate + x.n end
   from (select sent.phone_number_id, pg_catalog.count(*)::integer as n from sent group by 1) x
-  where s.phone_number_id = x.phone_number_id and s.throttled_rate is not null;
+  where s.phone_number_id = x.phone_number_id and s.phone_number_id = any (v_phones) and s.throttled_rate is not null;
 
   -- The numbers' breakers count the batch's successes in one call (hookline._breaker_results
   -- has the policy; a breaker with nothing to count is not touched).
