@@ -167,21 +167,26 @@ begin
         from probe p where p.first_due is not null
       ),
       -- At most max_rows endpoints with due work: every one, locked in id order, waiting for a
-      -- claim that holds one (see above). (The LIMIT takes nothing away; it tells the planner
-      -- how few rows come, so that each endpoint is read by its key, not all of them hashed.)
+      -- claim that holds one (see above). Each endpoint and its breaker by a probe of its key,
+      -- in id order (a lateral subquery per endpoint: the locks are taken in the order of the
+      -- probes). Joined, a plan made while the endpoints were drained read every endpoint (a
+      -- nested loop over the whole index, 3,003 rows a claim beside 3,000 paused endpoints).
       waited as (
-        select e.endpoint_id, p.first_due,
+        select p.endpoint_id, p.first_due,
           b.state = 'open' and not b.is_forced and b.open_until <= claim.now as is_cooled
         from (
           select p.endpoint_id, p.first_due
           from probe p
           where p.first_due is not null and not (select c.is_crowded from crowded c)
-          limit claim.max_rows
+          order by p.endpoint_id
         ) p
-        join hookline.endpoints e on e.endpoint_id = p.endpoint_id
-        left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
-        order by e.endpoint_id
-        for no key update of e
+        cross join lateral (
+          select from hookline.endpoints e where e.endpoint_id = p.endpoint_id for no key update
+        ) e
+        left join lateral (
+          select b.state, b.is_forced, b.open_until
+          from hookline.circuit_breakers b where b.target = 'endpoint:' || p.endpoint_id limit 1
+        ) b on true
       ),
       -- More: only those with room, by an unlocked count, so that endpoints at their
       -- max_in_flight or behind an open breaker do not take every place and starve the rest; and
