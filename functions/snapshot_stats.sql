@@ -39,19 +39,11 @@ begin
   from folded f
   group by f.tenant_id;
 
-  insert into hookline.stats_snapshots (
-    taken_at, endpoint_id, tenant_id, pending_count, in_flight_count, retrying_count, dead_count,
-    succeeded_count, failed_count, oldest_due_seconds
-  )
-  select v_minute, e.endpoint_id, e.tenant_id,
-    coalesce(q.pending_count, 0), coalesce(q.in_flight_count, 0), coalesce(q.retrying_count, 0),
-    coalesce(dl.dead_count, 0), coalesce(a.succeeded_count, 0), coalesce(a.failed_count, 0),
-    q.oldest_due_seconds
-  from hookline.endpoints e
-  -- The live backlog by state, in one pass over it grouped by endpoint: a probe per endpoint
-  -- (a lateral by endpoint_id) read each heap page again for every endpoint with a row on it
-  -- (16,000 buffers for 800 pages at a backlog of 50,000 over 20 endpoints).
-  left join (
+  -- The live backlog, the dead letters and the minute's attempts, each grouped by endpoint
+  -- once (materialized: under statistics that said one endpoint or an empty backlog, a plan
+  -- joined the ungrouped reads in a nested loop that grouped the whole backlog again for every
+  -- endpoint, about 10 s a run beside 3,000 endpoints and 20,000 deliveries).
+  with q as materialized (
     select d.endpoint_id,
       pg_catalog.count(*) filter (where d.state = 'pending')::integer as pending_count,
       pg_catalog.count(*) filter (where d.state = 'in_flight')::integer as in_flight_count,
@@ -61,23 +53,38 @@ begin
         as oldest_due_seconds
     from hookline.deliveries d
     group by d.endpoint_id
-  ) q on q.endpoint_id = e.endpoint_id
-  -- Dead letters per endpoint: the sum of its rows of dead_letter_counts (folded above).
-  left join (
+  ),
+  dl as materialized (
     select x.endpoint_id, pg_catalog.sum(x.dead_count)::integer as dead_count
     from hookline.dead_letter_counts x
     group by x.endpoint_id
-  ) dl on dl.endpoint_id = e.endpoint_id
-  -- The attempts of the last minute, read once through the BRIN range index of attempted_at:
-  -- the cost follows the minute's attempts, not the day's.
-  left join (
+  ),
+  a as materialized (
     select t.endpoint_id,
       pg_catalog.count(*) filter (where t.outcome = 'succeeded')::integer as succeeded_count,
       pg_catalog.count(*) filter (where t.outcome in ('retrying', 'dead'))::integer as failed_count
     from hookline.attempts t
     where t.attempted_at >= v_minute - interval '1 minute' and t.attempted_at < v_minute
     group by t.endpoint_id
-  ) a on a.endpoint_id = e.endpoint_id
+  )
+  insert into hookline.stats_snapshots (
+    taken_at, endpoint_id, tenant_id, pending_count, in_flight_count, retrying_count, dead_count,
+    succeeded_count, failed_count, oldest_due_seconds
+  )
+  select v_minute, e.endpoint_id, e.tenant_id,
+    coalesce(q.pending_count, 0), coalesce(q.in_flight_count, 0), coalesce(q.retrying_count, 0),
+    coalesce(dl.dead_count, 0), coalesce(a.succeeded_count, 0), coalesce(a.failed_count, 0),
+    q.oldest_due_seconds
+  from hookline.endpoints e
+  -- The live backlog by state, in one pass over it grouped by endpoint (q): a probe per endpoint
+  -- (a lateral by endpoint_id) read each heap page again for every endpoint with a row on it
+  -- (16,000 buffers for 800 pages at a backlog of 50,000 over 20 endpoints).
+  left join q on q.endpoint_id = e.endpoint_id
+  -- Dead letters per endpoint: the sum of its rows of dead_letter_counts (folded above).
+  left join dl on dl.endpoint_id = e.endpoint_id
+  -- The attempts of the last minute, read once through the BRIN range index of attempted_at:
+  -- the cost follows the minute's attempts, not the day's.
+  left join a on a.endpoint_id = e.endpoint_id
   on conflict on constraint stats_snapshots_pkey do nothing;
   get diagnostics v_rows = row_count;
   return format('%s endpoint rows for %s', v_rows, v_minute);
