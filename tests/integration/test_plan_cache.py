@@ -36,7 +36,8 @@ function and the scans: its plan reads a grown table whole (a sequential or bitm
 index scan without a condition on the index's first column), or one call fetched more than
 MOST_FETCHED rows of a table (a read by a column that leads an index but does not narrow it: a
 number's or an endpoint's whole history; or a read of every number, breaker or endpoint,
-whose tables are only bounded that way). A function whose reads are by key or by
+whose tables are only bounded that way), or a plan node processed more than MOST_PROCESSED
+rows in one call (a table read once and gone over again in memory for every row of another). A function whose reads are by key or by
 index range sets `enable_seqscan` and `enable_bitmapscan` off, and names in each read only what
 its index can serve (docs/performance.md, "Plans that stay good").
 """
