@@ -279,14 +279,16 @@ begin
     --    order").
     v_breakers := null;
     if v_cooled then
-      select pg_catalog.array_agg(l.target) into v_breakers
-      from (
+      -- Each by a probe of its key, in target order (a lateral per target: the locks follow
+      -- the probes' order; `in (...)` with an ORDER BY may read the whole primary key in its
+      -- order on drained statistics, docs/performance.md rule 2).
+      select pg_catalog.array_agg(l.target order by l.target) into v_breakers
+      from (select 'endpoint:' || u.id as target from pg_catalog.unnest(v_endpoints) as u(id) order by 1) t
+      cross join lateral (
         select b.target
         from hookline.circuit_breakers b
-        where b.target in (select 'endpoint:' || u.id from pg_catalog.unnest(v_endpoints) as u(id))
-          and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
-        order by b.target
-        for update of b
+        where b.target = t.target and b.state = 'open' and not b.is_forced and b.open_until <= claim.now
+        for update
       ) l;
     end if;
 
@@ -352,7 +354,14 @@ begin
         claim.now + greatest(claim.lease, pg_catalog.make_interval(secs => (e.timeout_ms + 1000) / 1000.0)) as lease_until
       from unnest(v_endpoints, v_first_due, v_leased) as u(endpoint_id, first_due, leased)
       join hookline.endpoints e on e.endpoint_id = u.endpoint_id
-      left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+      -- Each breaker by a probe of its key: joined, a plan made on drained breakers read their
+      -- primary key from its start for each endpoint, up to its target (the join's inner side
+      -- is unique, so the scan stopped there: every breaker of the endpoints whose targets
+      -- sort before it).
+      left join lateral (
+        select b.target, b.state, b.is_forced, b.probes
+        from hookline.circuit_breakers b where b.target = 'endpoint:' || e.endpoint_id limit 1
+      ) b on true
       where e.state = 'active'
       order by u.first_due, e.endpoint_id
     ),

@@ -45,7 +45,12 @@ begin
     order by d.next_attempt_at
     limit 1
   ) x
-  left join hookline.circuit_breakers b on b.target = 'endpoint:' || e.endpoint_id
+  -- Each endpoint's breaker by a probe of its key (joined, a plan made on drained breakers
+  -- read their primary key from its start for each endpoint, up to the endpoint's target).
+  left join lateral (
+    select b.state, b.is_forced, b.open_until, b.probes
+    from hookline.circuit_breakers b where b.target = 'endpoint:' || e.endpoint_id limit 1
+  ) b on true
   where e.state = 'active' and not (b.state = 'open' and b.is_forced) is true;
   -- Then the caller is woken at once (its LISTEN connection gets this at commit), not after
   -- the floor it sleeps when work is due but was not claimable a moment ago.
