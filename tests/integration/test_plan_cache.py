@@ -25,7 +25,7 @@ A plan is also kept with the statistics of its moment until an analyze invalidat
 queue's tables are small for most of their life. The second test makes each function's plans
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
 `deliveries`, the outbox and the events, 20,000 sent messages of the session's own number,
-10,000 numbers (senders), each with a breaker, and 3,000 paused endpoints,
+10,000 numbers (senders) and 3,000 paused endpoints, each with a breaker,
 with no analyze since (autovacuum off), or analysed while the rows were uncommitted
 (statistics that say the tables are empty), or with the plans made after a vacuum of the empty
 tables (a drained queue: statistics of 0 pages, so the planner sizes each table by its pages
@@ -369,6 +369,11 @@ def session(server: Server, db: str) -> Iterator[Session]:
         )
         conn.execute("select hookline.add_source('acme', 'acme-wa', 'whatsapp', 'app-secret')")
         conn.execute("select hookline.add_sender('acme-wa', '1065', 'EAAG-token')")
+        # The endpoint's id is 9, so its breaker's target sorts after most of a platform's
+        # ('endpoint:9' after 'endpoint:10' to 'endpoint:8999'), as most endpoints' do.
+        conn.execute(
+            "select setval(pg_get_serial_sequence('hookline.endpoints', 'endpoint_id'), 8)"
+        )
         conn.execute(
             "select hookline.add_endpoint(tenant => 'acme', name => 'plans', "
             "url => 'http://127.0.0.1:9/', retry_schedule => '{0.001 s, 0.001 s, 0.001 s, 0.001 s, 0.001 s}')"
@@ -467,11 +472,11 @@ def fetched_by(conn: psycopg.Connection, call: Callable[[], object]) -> dict[str
 MOST_PROCESSED = 2 * GROWTH
 # ...but the gauges' output: six series per endpoint.
 MOST_PROCESSED_BY_DESIGN = {"metric_gauges": 6 * ENDPOINTS + MOST_PROCESSED}
-# Reads of a whole table that are a function's work: the gauges count every breaker by state,
-# and give each endpoint two series families (its snapshot's and its breaker's), each read of
-# the endpoint by key.
+# Reads of a whole table that are a function's work: the gauges count every breaker by state
+# and read each endpoint's, and give each endpoint two series families (its snapshot's and its
+# breaker's), each read of the endpoint by key.
 MOST_FETCHED_BY_DESIGN = {
-    ("metric_gauges", "circuit_breakers"): NUMBERS + MOST_FETCHED,
+    ("metric_gauges", "circuit_breakers"): NUMBERS + 2 * ENDPOINTS + MOST_FETCHED,
     ("metric_gauges", "endpoints"): 2 * ENDPOINTS + MOST_FETCHED,
     # One snapshot row per endpoint, from one read of the live backlog (the growth's deliveries
     # and the workload's).
@@ -556,6 +561,11 @@ class GrowingSession(Session):
                 "paused_reason) select 'acme', 'grow-' || i, 'http://127.0.0.1:9/' || i, "
                 "'whsec_' || repeat('A', 32), 'paused', 'grown' from generate_series(1, %s) i",
                 (ENDPOINTS,),
+            )
+            bulk.execute(  # breakers of the endpoints (each once failed)
+                "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
+                "select 'endpoint:' || e.endpoint_id, now(), now() from hookline.endpoints e "
+                "where e.name like 'grow-%'"
             )
             bulk.execute("set local session_replication_role = origin")
             # The history of the session's own number: a read by number (a table's first
