@@ -42,7 +42,7 @@ begin
   -- The live backlog, the dead letters and the minute's attempts, each grouped by endpoint
   -- once (materialized: under statistics that said one endpoint or an empty backlog, a plan
   -- joined the ungrouped reads in a nested loop that grouped the whole backlog again for every
-  -- endpoint, about 10 s a run beside 3,000 endpoints and 20,000 deliveries).
+  -- endpoint, 6.6 s a run beside 3,000 endpoints and 20,000 deliveries).
   with q as materialized (
     select d.endpoint_id,
       pg_catalog.count(*) filter (where d.state = 'pending')::integer as pending_count,
