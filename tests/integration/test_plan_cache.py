@@ -25,7 +25,7 @@ A plan is also kept with the statistics of its moment until an analyze invalidat
 queue's tables are small for most of their life. The second test makes each function's plans
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
 `deliveries`, the outbox and the events, 20,000 sent messages of the session's own number,
-10,000 numbers (senders) and 3,000 paused endpoints, each with a breaker,
+10,000 numbers (senders) and 3,000 paused endpoints, each with a breaker and a waiting delivery,
 with no analyze since (autovacuum off), or analysed while the rows were uncommitted
 (statistics that say the tables are empty), or with the plans made after a vacuum of the empty
 tables (a drained queue: statistics of 0 pages, so the planner sizes each table by its pages
@@ -480,10 +480,10 @@ MOST_PROCESSED_BY_DESIGN = {"metric_gauges": 6 * ENDPOINTS + MOST_PROCESSED}
 MOST_FETCHED_BY_DESIGN = {
     ("metric_gauges", "circuit_breakers"): NUMBERS + 2 * ENDPOINTS + MOST_FETCHED,
     ("metric_gauges", "endpoints"): 2 * ENDPOINTS + MOST_FETCHED,
-    # One snapshot row per endpoint, from one read of the live backlog (the growth's deliveries
-    # and the workload's).
+    # One snapshot row per endpoint, from one read of the live backlog (the growth's deliveries,
+    # one at each grown endpoint, and the workload's).
     ("snapshot_stats", "endpoints"): ENDPOINTS + MOST_FETCHED,
-    ("snapshot_stats", "deliveries"): GROWTH + MOST_FETCHED,
+    ("snapshot_stats", "deliveries"): GROWTH + ENDPOINTS + MOST_FETCHED,
 }
 
 
@@ -570,6 +570,15 @@ class GrowingSession(Session):
                 "where e.name like 'grow-%'"
             )
             bulk.execute("set local session_replication_role = origin")
+            # A delivery waiting at each paused endpoint (a paused endpoint keeps its backlog),
+            # of one of the grown events: the live backlog spans the platform's endpoints.
+            bulk.execute(
+                "insert into hookline.deliveries (endpoint_id, event_id, event_received_at, "
+                "next_attempt_at, created_at, tenant_id) "
+                "select e.endpoint_id, v.event_id, v.received_at, now(), now(), e.tenant_id "
+                "from hookline.endpoints e, (select event_id, received_at from hookline.events "
+                "where external_id = 'grow-1') v where e.name like 'grow-%'"
+            )
             # The history of the session's own number: a read by number (a table's first
             # column) without the rest of the key reads all of it.
             bulk.execute(
