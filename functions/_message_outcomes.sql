@@ -86,7 +86,15 @@ begin
       where o.message_id = u.message_id
       limit 1
     ) o
-    join hookline.senders s on s.phone_number_id = o.phone_number_id
+    -- Each message's number by a probe of its key too: joined, a plan made while the senders
+    -- were few read their primary key from its start in a merge join, every number sorting
+    -- before the batch's (a platform's 10,000 numbers, for a number that sorts last).
+    cross join lateral (
+      select s.retry_schedule, s.unconfirmed_wait
+      from hookline.senders s
+      where s.phone_number_id = o.phone_number_id
+      limit 1
+    ) s
     left join lateral (
       select g.retry_delay
       from hookline.graph_error_codes g
