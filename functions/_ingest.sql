@@ -29,6 +29,12 @@ set search_path = ''
 -- every statement on every call: ingest() of one event ran at 0.67 to 0.8 of the JSON form it
 -- replaced (pgbench, same hour). Every statement reads the arrays once and the tables by key.
 set plan_cache_mode = force_generic_plan
+-- Index reads only. Each delivery's foreign key is checked by a query PostgreSQL plans once per
+-- session, in the settings of the statement that first runs it: planned here while the
+-- endpoints fitted a page, it read them sequentially (to the delivery's endpoint) on every
+-- insert once a platform had thousands. (receive_many, which calls this, sets the same.)
+set enable_seqscan = off
+set enable_bitmapscan = off
 as $$
 #variable_conflict use_column
 declare
