@@ -13,6 +13,8 @@ begin
   -- endpoints, not the backlog (a scan for a due row read every waiting one first). The order
   -- by keeps every plan on that index: without it the generic plan (a runner's session runs
   -- the job more than five times) read the deliveries in heap order until a due row came.
+  -- Only the active endpoints (endpoints_active_idx): a paused endpoint keeps its backlog, which
+  -- no runner may claim, and woke them every minute for nothing.
   if exists (
     select from hookline.endpoints e
     cross join lateral (
@@ -22,6 +24,7 @@ begin
       order by d.next_attempt_at
       limit 1
     ) x
+    where e.state = 'active'
   ) then
     perform pg_catalog.pg_notify('hookline_deliveries', '{"due":"now"}');
     return 'woke the runners: deliveries are due';

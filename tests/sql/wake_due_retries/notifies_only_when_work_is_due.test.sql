@@ -1,5 +1,5 @@
 begin;
-select plan(2);
+select plan(4);
 
 insert into hookline.tenants (tenant_id, display_name) values ('acme', 'Acme');
 insert into hookline.sources (tenant_id, name, kind, signing_secrets) values ('acme', 'wa', 'whatsapp', '{s}');
@@ -9,6 +9,12 @@ select hookline.ingest('wa', 'wamid.1', 'whatsapp.message.text', '{}', null, '20
 
 select is(hookline.wake_due_retries('2026-03-01 09:59Z'), 'nothing due', 'before its time nothing is due');
 select is(hookline.wake_due_retries('2026-03-01 10:01Z'), 'woke the runners: deliveries are due', 'then the runners are woken');
+
+-- A paused endpoint keeps its backlog, which no runner may claim: nothing to wake them for.
+select hookline.pause_endpoint('crm', 'maintenance');
+select is(hookline.wake_due_retries('2026-03-01 10:02Z'), 'nothing due', 'a paused endpoint''s due deliveries wake no runner');
+select hookline.resume_endpoint('crm');
+select is(hookline.wake_due_retries('2026-03-01 10:03Z'), 'woke the runners: deliveries are due', 'resumed, they do');
 
 select * from finish();
 rollback;
