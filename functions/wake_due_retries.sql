@@ -34,7 +34,7 @@ end
 $$;
 
 comment on function hookline.wake_due_retries(timestamptz) is
-  'Job. Notifies the runners (channel hookline_deliveries) when pending or retrying deliveries are due. Returns a summary. Errors: none of its own.';
+  'Job. Notifies the runners (channel hookline_deliveries) when pending or retrying deliveries of an active endpoint are due. Returns a summary. Errors: none of its own.';
 
 -- Owner only (admin and internal): no grants.
 revoke all on function hookline.wake_due_retries(timestamp with time zone) from public;
