@@ -15,6 +15,10 @@ returns table (ord bigint, event_id bigint, is_new boolean)
 language plpgsql
 security definer
 set search_path = ''
+-- Index reads only: its source by name, planned while the sources fitted a page, was a
+-- sequential read of every source on each call once a platform had thousands.
+set enable_seqscan = off
+set enable_bitmapscan = off
 as $$
 declare
   v_source hookline.sources;

@@ -4,6 +4,11 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+-- An index read only: the ingress calls it per source every few seconds, and a plan made while
+-- the sources fitted a page read every source sequentially on each call once there were
+-- thousands.
+set enable_seqscan = off
+set enable_bitmapscan = off
 as $$
 begin
   -- PL/pgSQL, not SQL: PostgreSQL 15 plans the body of a SQL function that is not inlined
