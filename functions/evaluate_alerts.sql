@@ -61,7 +61,10 @@ begin
   from pg_temp.changed_alerts c
   join hookline.alert_rules r on r.rule_name = c.rule_name
   cross join hookline.alert_receivers rc
-  join hookline.sources s on s.source_id = rc.source_id
+  -- each receiver's source by key (a join read every source, a platform's thousands)
+  cross join lateral (
+    select s.name from hookline.sources s where s.source_id = rc.source_id limit 1
+  ) s
   cross join lateral hookline.ingest(
     s.name,
     rc.receiver_name || ':' || c.dedup_key || ':' || c.alert_id || ':' || c.state,
