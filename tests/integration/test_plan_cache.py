@@ -26,7 +26,7 @@ queue's tables are small for most of their life. The second test makes each func
 in its first seven calls on the session's small tables, then adds 20,000 rows each to
 `deliveries`, the outbox and the events, 20,000 sent messages of the session's own number,
 10,000 numbers (senders) and 3,000 paused endpoints, each with a breaker, a waiting delivery
-and a dead letter,
+and a dead letter, and 3,000 tenants each with a source,
 with no analyze since (autovacuum off), or analysed while the rows were uncommitted
 (statistics that say the tables are empty), or with the plans made after a vacuum of the empty
 tables (a drained queue: statistics of 0 pages, so the planner sizes each table by its pages
@@ -423,12 +423,10 @@ def test_inner_statements_are_not_planned_on_every_call(session: Session, functi
 
 # The tables that grow without bound between two analyses: a queue after an outage, a burst
 # of messages, a day's events; and those that grow with a platform (its numbers, their
-# breakers, its endpoints), where a read that stops at its first match hides a whole read
+# breakers, its endpoints, its tenants and their sources), where a read that stops at its first match hides a whole read
 # while the test's own rows sort first. A plan made while they were small, or while their
 # statistics said they were empty, must not read them whole.
-GROWING = (
-    r"(deliveries|outbox|event_keys|events_p\w+|attempts_p\w+|senders|circuit_breakers|endpoints)\b"
-)
+GROWING = r"(deliveries|outbox|event_keys|events_p\w+|attempts_p\w+|senders|circuit_breakers|endpoints|sources|tenants)\b"
 WHOLE = re.compile(r"(Seq Scan|Bitmap Heap Scan) on " + GROWING)
 INDEX_SCAN = re.compile(
     r"(?:Index Scan|Index Only Scan)(?: Backward)? using (\w+) on "
@@ -472,7 +470,7 @@ ENDPOINTS = 3000
 FETCHED = (
     "select relname::text, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
     "from pg_catalog.pg_stat_xact_user_tables where schemaname = 'hookline' and relname ~ "
-    "'^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+|senders|circuit_breakers|endpoints)$'"
+    "'^(deliveries|outbox|event_keys|events_p[0-9]+|attempts_p[0-9]+|senders|circuit_breakers|endpoints|sources|tenants)$'"
 )
 MOST_FETCHED = 2000
 
@@ -633,6 +631,17 @@ class GrowingSession(Session):
                 "insert into hookline.circuit_breakers (target, window_started_at, changed_at) "
                 "select 'endpoint:' || e.endpoint_id, now(), now() from hookline.endpoints e "
                 "where e.name like 'grow-%'"
+            )
+            bulk.execute(  # the platform's tenants, each with a source (names sorting first)
+                "insert into hookline.tenants (tenant_id, display_name) "
+                "select 'a' || lpad(i::text, 5, '0'), 'grown' from generate_series(1, %s) i",
+                (ENDPOINTS,),
+            )
+            bulk.execute(
+                "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
+                "select 'a' || lpad(i::text, 5, '0'), 'a' || lpad(i::text, 5, '0') || '-wa', "
+                "'whatsapp', '{grown}' from generate_series(1, %s) i",
+                (ENDPOINTS,),
             )
             bulk.execute(  # and dead letters (their counts, as the triggers append them)
                 "insert into hookline.dead_letter_counts (tenant_id, endpoint_id, dead_count) "
