@@ -423,9 +423,9 @@ def test_inner_statements_are_not_planned_on_every_call(session: Session, functi
 
 # The tables that grow without bound between two analyses: a queue after an outage, a burst
 # of messages, a day's events; and those that grow with a platform (its numbers, their
-# breakers, its endpoints, its tenants and their sources), where a read that stops at its first match hides a whole read
-# while the test's own rows sort first. A plan made while they were small, or while their
-# statistics said they were empty, must not read them whole.
+# breakers, its endpoints, its tenants and their sources), where a read that stops at its
+# first match hides a whole read while the test's own rows sort first. A plan made while they
+# were small, or while their statistics said they were empty, must not read them whole.
 GROWING = r"(deliveries|outbox|event_keys|events_p\w+|attempts_p\w+|senders|circuit_breakers|endpoints|sources|tenants)\b"
 WHOLE = re.compile(r"(Seq Scan|Bitmap Heap Scan) on " + GROWING)
 INDEX_SCAN = re.compile(
@@ -433,21 +433,18 @@ INDEX_SCAN = re.compile(
     + GROWING
     + r"[^\n]*\n(?:\s+Index Cond: ([^\n]*))?"
 )
+# The gauges, and the alerts that compare them with their rules every minute.
+GAUGES = ("metric_gauges", "evaluate_alerts")
 # Whole reads (an index without a condition on its first column, or a table) that are a
 # function's work: the lease-rescue job reads every in-flight lease (a partial index of
 # in-flight rows); a claim, the runners' wait and the wake-up job every active endpoint (a
-# partial index of the active ones); the gauges, and the alerts that compare them with their
-# rules, every endpoint and breaker.
+# partial index of the active ones); the gauges every endpoint and breaker.
 WHOLE_BY_DESIGN = {
     ("rescue_leases", "deliveries_in_flight_idx"),
     ("claim", "endpoints_active_idx"),
     ("next_due", "endpoints_active_idx"),
     ("wake_due_retries", "endpoints_active_idx"),
-    *(
-        (f, r)
-        for f in ("metric_gauges", "evaluate_alerts")
-        for r in ("endpoints", "circuit_breakers")
-    ),
+    *((f, r) for f in GAUGES for r in ("endpoints", "circuit_breakers")),
 }
 # Jobs whose work is a read of a whole grown table, so only the rows they fetch are bounded:
 # the snapshot counts the live backlog by endpoint and state, once a minute.
@@ -531,9 +528,7 @@ MOST_REMOVED_BY_DESIGN = {
     "snapshot_stats": ENDPOINTS + MOST_FETCHED,
     "evaluate_alerts": 6 * ENDPOINTS + MOST_FETCHED,
 }
-# ...but the gauges' output: six series per endpoint (evaluate_alerts compares the gauges with
-# the alert rules, every minute).
-GAUGES = ("metric_gauges", "evaluate_alerts")
+# ...but the gauges' output: six series per endpoint.
 MOST_PROCESSED_BY_DESIGN = dict.fromkeys(GAUGES, 6 * ENDPOINTS + MOST_PROCESSED)
 # Reads of a whole table that are a function's work: the gauges count every breaker by state
 # and read each endpoint's, and give each endpoint two series families (its snapshot's and its
