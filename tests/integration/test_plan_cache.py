@@ -36,8 +36,8 @@ it by key), and reads the plans of the twelve calls after
 function and the scans: its plan reads a grown table whole (a sequential or bitmap scan, or an
 index scan without a condition on the index's first column), or one call fetched more than
 MOST_FETCHED rows of a table (a read by a column that leads an index but does not narrow it: a
-number's or an endpoint's whole history; or a read of every number, breaker or endpoint,
-whose tables are only bounded that way), or a plan node processed more than MOST_PROCESSED
+number's or an endpoint's whole history; or a read of every number, breaker, endpoint or
+source that stops at its first match), or a plan node processed more than MOST_PROCESSED
 rows in one call (a table read once and gone over again in memory for every row of another),
 counting the rows its filters removed, or its filters removed more than MOST_FETCHED (a read
 that a filter, not an index condition, narrows). A function whose reads are by key or by
@@ -453,17 +453,17 @@ READS_WHOLE_BY_DESIGN = {"snapshot_stats"}
 BEFORE_GROWTH = 7
 # Calls whose plans and reads are checked after: every batch size of SIZES, a few more.
 AFTER_GROWTH = 12
-# The growth: rows of each growing table, and numbers (senders, each with a breaker) and
-# endpoints (paused) of the platform.
+# The growth: rows of each growing table, and numbers (senders, each with a breaker),
+# endpoints (paused) and tenants (each with a source) of the platform.
 GROWTH = 20000
 NUMBERS = 10000
 ENDPOINTS = 3000
+TENANTS = 3000
 # Rows one call may fetch from a grown table (by index or sequentially): a call reads what its
 # batch needs, at most a few hundred rows; the growth is 20,000 rows of each table, and of the
 # session's own number's history.
-# (And from the numbers' and the endpoints' tables, which grow by NUMBERS numbers, each with a
-# breaker, and ENDPOINTS endpoints: a read of them whole is small until a platform has many, so
-# only the rows fetched are bounded.)
+# (And from the platform's tables, which grow by NUMBERS numbers, each with a breaker,
+# ENDPOINTS endpoints and TENANTS tenants, each with a source.)
 FETCHED = (
     "select relname::text, coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
     "from pg_catalog.pg_stat_xact_user_tables where schemaname = 'hookline' and relname ~ "
@@ -630,13 +630,13 @@ class GrowingSession(Session):
             bulk.execute(  # the platform's tenants, each with a source (names sorting first)
                 "insert into hookline.tenants (tenant_id, display_name) "
                 "select 'a' || lpad(i::text, 5, '0'), 'grown' from generate_series(1, %s) i",
-                (ENDPOINTS,),
+                (TENANTS,),
             )
             bulk.execute(
                 "insert into hookline.sources (tenant_id, name, kind, signing_secrets) "
                 "select 'a' || lpad(i::text, 5, '0'), 'a' || lpad(i::text, 5, '0') || '-wa', "
                 "'whatsapp', '{grown}' from generate_series(1, %s) i",
-                (ENDPOINTS,),
+                (TENANTS,),
             )
             bulk.execute(  # and dead letters (their counts, as the triggers append them)
                 "insert into hookline.dead_letter_counts (tenant_id, endpoint_id, dead_count) "
