@@ -32,7 +32,8 @@ set plan_cache_mode = force_generic_plan
 -- Index reads only. Each delivery's foreign key is checked by a query PostgreSQL plans once per
 -- session, in the settings of the statement that first runs it: planned here while the
 -- endpoints fitted a page, it read them sequentially (to the delivery's endpoint) on every
--- insert once a platform had thousands. (receive_many, which calls this, sets the same.)
+-- insert once a platform had thousands. (Its callers, receive_many and ingest_many, set the
+-- same for their own reads; set here, the check's plan does not depend on the caller.)
 set enable_seqscan = off
 set enable_bitmapscan = off
 as $$
