@@ -36,6 +36,8 @@ set plan_cache_mode = force_generic_plan
 -- same for their own reads; set here, the check's plan does not depend on the caller.)
 set enable_seqscan = off
 set enable_bitmapscan = off
+-- No JIT: a scan the settings above disable costs 10^10, past jit_above_cost.
+set jit = off
 as $$
 #variable_conflict use_column
 declare

@@ -19,6 +19,8 @@ set search_path = ''
 -- sequential read of every source on each call once a platform had thousands.
 set enable_seqscan = off
 set enable_bitmapscan = off
+-- No JIT: a scan the settings above disable costs 10^10, past jit_above_cost.
+set jit = off
 as $$
 declare
   v_source hookline.sources;

@@ -6,6 +6,9 @@ set search_path = ''
 -- read them sequentially, every waiting delivery once they had grown, until an analyze.
 set enable_seqscan = off
 set enable_bitmapscan = off
+-- No JIT: a scan the settings above disable costs 10^10, past jit_above_cost, and a plan with
+-- one would be compiled on every call (tens to hundreds of ms).
+set jit = off
 as $$
 begin
   -- A backstop only: runners also sleep until hookline.next_due() and poll slowly.

@@ -75,6 +75,19 @@ def test_every_function_pins_an_empty_search_path(conn: psycopg.Connection) -> N
     assert loose == []
 
 
+def test_a_function_that_disables_a_plan_node_disables_jit(conn: psycopg.Connection) -> None:
+    """A node that `enable_seqscan = off` (or another enable_*) forbids still costs 10^10 where
+    the planner has no other way, far past jit_above_cost: a plan with one is JIT-compiled on
+    every call (0.5 s for a read of five rows in tests/security/test_inference.py's session)."""
+    loose = conn.execute(
+        """select p.oid::regprocedure::text from pg_proc p
+           where p.pronamespace = 'hookline'::regnamespace
+             and exists (select from unnest(p.proconfig) c where c ~ '^enable_\\w+=off$')
+             and not 'jit=off' = any(p.proconfig)"""
+    ).fetchall()
+    assert loose == []
+
+
 def test_every_object_has_a_comment(conn: psycopg.Connection) -> None:
     missing = conn.execute(
         """select c.oid::regclass::text from pg_class c
